@@ -1,0 +1,25 @@
+import { ValidationError } from './errors.js';
+
+/**
+ * Domain tags: every signed payload starts with one of these and then the chain id, so a signature
+ * made for one purpose or one chain is useless for any other.
+ */
+export const DOMAIN = {
+  tx: 'ol/tx/1',
+  vote: 'ol/vote/1',
+  proposal: 'ol/proposal/1',
+  request: 'ol/request/1',
+} as const;
+
+export const CHAIN_ID_BYTES_MAX = 64;
+const CHAIN_ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export function checkChainId(chainId: string): string {
+  if (typeof chainId !== 'string' || !CHAIN_ID_RE.test(chainId)) {
+    throw new ValidationError(
+      'BAD_CHAIN_ID',
+      `chain id ${JSON.stringify(String(chainId).slice(0, 80))} must be 1–64 of [a-z0-9._-], starting with a letter or digit`,
+    );
+  }
+  return chainId;
+}

@@ -1,0 +1,411 @@
+import { Packr } from 'msgpackr';
+import { bytesEqual } from './bytes.js';
+import { CodecError } from './errors.js';
+
+/**
+ * The canonical codec (DESIGN §2): msgpack of fixed-order tuples, never maps.
+ *
+ * Canonical form comes from one rule: a decoder accepts bytes only if re-encoding the decoded value
+ * reproduces them exactly. msgpackr's encoder is a function of the value, so each value has exactly
+ * one accepted encoding. Its options are pinned below because some defaults are not canonical:
+ * - records (`useRecords`) and structured cloning would add shared-structure extensions;
+ * - integers outside 32 bits are written as float64 and JS bigints as int64/uint64, and 64-bit
+ *   integers decode as `number` or `bigint` depending on size. We therefore never put a bigint
+ *   through msgpack: amounts travel as minimal big-endian byte strings (`amount` below), and
+ *   integers are JS safe integers, which msgpackr writes as the smallest int form up to 32 bits
+ *   and as float64 beyond. A pre-scan rejects int64/uint64/float32/map/ext outright.
+ *
+ * Size limits are checked before decoding, and a structural pre-scan checks that every declared
+ * length fits in the bytes that remain, so a tiny input claiming a huge array allocates nothing.
+ */
+
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: false,
+  structuredClone: false,
+  moreTypes: false,
+  bundleStrings: false,
+  int64AsType: 'bigint',
+  useFloat32: 0,
+  variableMapSize: false,
+  encodeUndefinedAsNil: false,
+  largeBigIntToFloat: false,
+  largeBigIntToString: false,
+  useBigIntExtension: false,
+  copyBuffers: false,
+});
+
+/** Deepest nesting any of our types uses is well below this; deeper input is hostile. */
+export const CODEC_DEPTH_MAX = 32;
+
+/** Wire values: what msgpack carries for our tuples. */
+export type Wire = null | boolean | number | string | Uint8Array | readonly Wire[];
+
+/** Encodes a wire value (tuples of primitives) to canonical msgpack bytes. */
+export function encodeWire(value: Wire): Uint8Array {
+  const b = packr.pack(value);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Walks msgpack bytes without building values: rejects types we never use and any declared length
+ * that cannot fit in the remaining input. Returns normally only for one complete value spanning
+ * exactly `bytes`.
+ */
+export function scanWire(bytes: Uint8Array, depthMax = CODEC_DEPTH_MAX): void {
+  const n = bytes.length;
+  const fail = (code: string, msg: string): never => {
+    throw new CodecError(code, msg);
+  };
+  const need = (pos: number, count: number) => {
+    if (count > n - pos) fail('TRUNCATED', `input ends inside a value at byte ${pos}`);
+  };
+  const readLen = (pos: number, width: number): number => {
+    need(pos, width);
+    let v = 0;
+    for (let i = 0; i < width; i++) v = v * 256 + bytes[pos + i];
+    return v;
+  };
+  // Iterative walk: `pending` counts the values still to read at each open array level.
+  const pending: number[] = [1];
+  let pos = 0;
+  while (pending.length > 0) {
+    if (pending[pending.length - 1] === 0) {
+      pending.pop();
+      continue;
+    }
+    pending[pending.length - 1]--;
+    need(pos, 1);
+    const t = bytes[pos++];
+    let arrayLen = -1;
+    if (t <= 0x7f || t >= 0xe0) continue; // fixint
+    if (t >= 0xa0 && t <= 0xbf) {
+      need(pos, t - 0xa0);
+      pos += t - 0xa0;
+      continue;
+    }
+    if (t >= 0x90 && t <= 0x9f) arrayLen = t - 0x90;
+    else {
+      switch (t) {
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          continue;
+        case 0xcc:
+        case 0xd0:
+          need(pos, 1);
+          pos += 1;
+          continue;
+        case 0xcd:
+        case 0xd1:
+          need(pos, 2);
+          pos += 2;
+          continue;
+        case 0xce:
+        case 0xd2:
+          need(pos, 4);
+          pos += 4;
+          continue;
+        case 0xcb:
+          need(pos, 8);
+          pos += 8;
+          continue;
+        case 0xd9:
+        case 0xc4: {
+          const len = readLen(pos, 1);
+          pos += 1;
+          need(pos, len);
+          pos += len;
+          continue;
+        }
+        case 0xda:
+        case 0xc5: {
+          const len = readLen(pos, 2);
+          pos += 2;
+          need(pos, len);
+          pos += len;
+          continue;
+        }
+        case 0xdb:
+        case 0xc6: {
+          const len = readLen(pos, 4);
+          pos += 4;
+          need(pos, len);
+          pos += len;
+          continue;
+        }
+        case 0xdc:
+          arrayLen = readLen(pos, 2);
+          pos += 2;
+          break;
+        case 0xdd:
+          arrayLen = readLen(pos, 4);
+          pos += 4;
+          break;
+        default:
+          fail(
+            'UNSUPPORTED_TYPE',
+            `msgpack type 0x${t.toString(16)} at byte ${pos - 1} is not used by this codec`,
+          );
+      }
+    }
+    // Every element takes at least one byte, so a count beyond the remaining bytes is a lie.
+    if (arrayLen > n - pos) fail('TRUNCATED', `array at byte ${pos} claims ${arrayLen} items`);
+    if (pending.length >= depthMax) fail('TOO_DEEP', `nesting deeper than ${depthMax}`);
+    pending.push(arrayLen);
+  }
+  if (pos !== n) fail('TRAILING_BYTES', `${n - pos} bytes after the end of the value`);
+}
+
+/** Decodes msgpack after the structural pre-scan. Not canonical by itself: see `Schema.decode`. */
+export function decodeWire(bytes: Uint8Array, sizeMax: number): unknown {
+  if (!(bytes instanceof Uint8Array)) throw new CodecError('NOT_BYTES', 'input is not a byte array');
+  if (bytes.length > sizeMax) {
+    throw new CodecError('TOO_LARGE', `input of ${bytes.length} bytes exceeds the limit of ${sizeMax}`);
+  }
+  if (bytes.length === 0) throw new CodecError('EMPTY', 'input is empty');
+  scanWire(bytes);
+  try {
+    return packr.unpack(bytes);
+  } catch (e) {
+    throw new CodecError('MALFORMED', `malformed msgpack: ${(e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas: typed values <-> wire tuples, with validation that names the offending field.
+
+export interface Schema<T> {
+  /** Short description used in error messages, e.g. "uint", "bytes32". */
+  readonly kind: string;
+  toWire(value: T): Wire;
+  /** Validates a decoded wire value; `path` names the field for error messages. */
+  fromWire(wire: unknown, path: string): T;
+}
+
+export type Infer<S> = S extends Schema<infer T> ? T : never;
+
+function bad(path: string, expected: string, got: unknown): never {
+  throw new CodecError('BAD_FIELD', `${path}: expected ${expected}, got ${describe(got)}`, { path });
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (Array.isArray(v)) return `array of ${v.length}`;
+  if (typeof v === 'string') return `string of ${v.length} chars`;
+  if (typeof v === 'number') return Number.isInteger(v) ? `integer ${v}` : `non-integer number`;
+  if (typeof v === 'bigint') return 'a 64-bit integer';
+  return typeof v;
+}
+
+/** A safe integer in [min, max]. */
+export function int(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): Schema<number> {
+  const kind = `integer in [${min}, ${max}]`;
+  return {
+    kind,
+    toWire: (v) => v,
+    fromWire(w, path) {
+      if (typeof w !== 'number' || !Number.isSafeInteger(w) || w < min || w > max || Object.is(w, -0)) {
+        bad(path, kind, w);
+      }
+      return w as number;
+    },
+  };
+}
+
+/** A non-negative safe integer, at most `max`. */
+export const uint = (max = Number.MAX_SAFE_INTEGER): Schema<number> => int(0, max);
+
+export const bool: Schema<boolean> = {
+  kind: 'boolean',
+  toWire: (v) => v,
+  fromWire(w, path) {
+    if (typeof w !== 'boolean') bad(path, 'boolean', w);
+    return w as boolean;
+  },
+};
+
+function copyBytes(w: Uint8Array): Uint8Array {
+  return new Uint8Array(w);
+}
+
+/** Exactly `length` bytes. */
+export function bytesN(length: number): Schema<Uint8Array> {
+  const kind = `${length} bytes`;
+  return {
+    kind,
+    toWire: (v) => v,
+    fromWire(w, path) {
+      if (!(w instanceof Uint8Array) || w.length !== length) bad(path, kind, w);
+      return copyBytes(w as Uint8Array);
+    },
+  };
+}
+
+/** At most `max` bytes. */
+export function bytesMax(max: number): Schema<Uint8Array> {
+  const kind = `at most ${max} bytes`;
+  return {
+    kind,
+    toWire: (v) => v,
+    fromWire(w, path) {
+      if (!(w instanceof Uint8Array) || w.length > max) bad(path, kind, w);
+      return copyBytes(w as Uint8Array);
+    },
+  };
+}
+
+/** A UTF-8 string of at most `maxBytes` bytes. */
+export function str(maxBytes: number): Schema<string> {
+  const kind = `string of at most ${maxBytes} UTF-8 bytes`;
+  return {
+    kind,
+    toWire: (v) => v,
+    fromWire(w, path) {
+      if (typeof w !== 'string' || Buffer.byteLength(w, 'utf8') > maxBytes) bad(path, kind, w);
+      return w as string;
+    },
+  };
+}
+
+/** One of a fixed set of strings. */
+export function oneOf<const V extends string>(values: readonly V[]): Schema<V> {
+  const kind = `one of ${values.join(' | ')}`;
+  const set = new Set<string>(values);
+  return {
+    kind,
+    toWire: (v) => v,
+    fromWire(w, path) {
+      if (typeof w !== 'string' || !set.has(w)) bad(path, kind, w);
+      return w as V;
+    },
+  };
+}
+
+/** Largest amount representable: 32 bytes, far beyond any supply. */
+export const AMOUNT_BYTES_MAX = 32;
+
+/**
+ * A non-negative bigint as minimal big-endian bytes: zero is the empty string, and a leading zero
+ * byte is rejected so each amount has one encoding.
+ */
+export const amount: Schema<bigint> = {
+  kind: 'amount',
+  toWire(v) {
+    if (v < 0n) throw new CodecError('NEGATIVE_AMOUNT', 'amounts cannot be negative');
+    if (v === 0n) return new Uint8Array(0);
+    let hex = v.toString(16);
+    if (hex.length % 2) hex = `0${hex}`;
+    if (hex.length / 2 > AMOUNT_BYTES_MAX)
+      throw new CodecError('AMOUNT_TOO_LARGE', 'amount exceeds 256 bits');
+    return new Uint8Array(Buffer.from(hex, 'hex'));
+  },
+  fromWire(w, path) {
+    if (!(w instanceof Uint8Array) || w.length > AMOUNT_BYTES_MAX) bad(path, 'amount (≤ 32 bytes)', w);
+    const b = w as Uint8Array;
+    if (b.length === 0) return 0n;
+    if (b[0] === 0) bad(path, 'minimal amount bytes (no leading zero)', w);
+    return BigInt(`0x${Buffer.from(b).toString('hex')}`);
+  },
+};
+
+/** An array of at most `max` items. */
+export function list<T>(item: Schema<T>, max: number): Schema<T[]> {
+  const kind = `list of at most ${max} × ${item.kind}`;
+  return {
+    kind,
+    toWire: (v) => v.map((x) => item.toWire(x)),
+    fromWire(w, path) {
+      if (!Array.isArray(w) || w.length > max) bad(path, kind, w);
+      const arr = w as unknown[];
+      const out = new Array<T>(arr.length);
+      for (let i = 0; i < arr.length; i++) out[i] = item.fromWire(arr[i], `${path}[${i}]`);
+      return out;
+    },
+  };
+}
+
+/** `null` or a value. */
+export function nullable<T>(inner: Schema<T>): Schema<T | null> {
+  return {
+    kind: `${inner.kind} | null`,
+    toWire: (v) => (v === null ? null : inner.toWire(v)),
+    fromWire: (w, path) => (w === null ? null : inner.fromWire(w, path)),
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Schema<T> is invariant in T; any lets fields of every type share one list.
+type FieldList = readonly (readonly [string, Schema<any>])[];
+type StructOf<F extends FieldList> = {
+  -readonly [E in F[number] as E[0]]: E[1] extends Schema<infer V> ? V : never;
+};
+
+/** A record encoded as a fixed-order tuple of its fields. */
+export interface StructSchema<T> extends Schema<T> {
+  readonly fields: FieldList;
+}
+
+export function struct<const F extends FieldList>(name: string, fields: F): StructSchema<StructOf<F>> {
+  const keys = fields.map((f) => f[0]);
+  const schemas = fields.map((f) => f[1]);
+  const n = fields.length;
+  return {
+    kind: name,
+    fields,
+    toWire(v) {
+      const rec = v as Record<string, unknown>;
+      const out = new Array<Wire>(n);
+      for (let i = 0; i < n; i++) out[i] = schemas[i].toWire(rec[keys[i]]);
+      return out;
+    },
+    fromWire(w, path) {
+      if (!Array.isArray(w) || w.length !== n) bad(path, `${name} tuple of ${n}`, w);
+      const arr = w as unknown[];
+      const out: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) out[keys[i]] = schemas[i].fromWire(arr[i], `${path}.${keys[i]}`);
+      return out as StructOf<F>;
+    },
+  };
+}
+
+/** A fixed-length tuple of heterogeneous schemas. */
+// biome-ignore lint/suspicious/noExplicitAny: as for FieldList.
+export function tuple<const S extends readonly Schema<any>[]>(
+  ...items: S
+): Schema<{ -readonly [K in keyof S]: Infer<S[K]> }> {
+  const n = items.length;
+  const kind = `tuple of ${n}`;
+  return {
+    kind,
+    toWire: (v) => (v as unknown[]).map((x, i) => items[i].toWire(x)),
+    fromWire(w, path) {
+      if (!Array.isArray(w) || w.length !== n) bad(path, kind, w);
+      return (w as unknown[]).map((x, i) => items[i].fromWire(x, `${path}[${i}]`)) as never;
+    },
+  };
+}
+
+/** Canonical encoding of a typed value. */
+export function encode<T>(schema: Schema<T>, value: T): Uint8Array {
+  return encodeWire(schema.toWire(value));
+}
+
+/**
+ * Strict decode: size limit, structural pre-scan, schema validation, and the canonical check
+ * (`encode(decode(bytes))` must equal `bytes`). Throws only `CodecError`.
+ */
+export function decode<T>(schema: Schema<T>, bytes: Uint8Array, sizeMax: number, what = schema.kind): T {
+  const wire = decodeWire(bytes, sizeMax);
+  const value = schema.fromWire(wire, what);
+  let again: Uint8Array;
+  try {
+    again = encode(schema, value);
+  } catch (e) {
+    throw new CodecError('NOT_CANONICAL', `${what}: value cannot be re-encoded: ${(e as Error).message}`);
+  }
+  if (!bytesEqual(again, bytes)) {
+    throw new CodecError('NOT_CANONICAL', `${what}: encoding is not canonical`);
+  }
+  return value;
+}
