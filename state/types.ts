@@ -17,3 +17,14 @@ export interface StateWriter extends StateReader {
   set(key: Uint8Array, value: Uint8Array): void;
   delete(key: Uint8Array): void;
 }
+
+/**
+ * A block's write overlay on top of a committed version. The proposer needs the state root for its
+ * header before anything is written, so `root()` hashes the tree with the overlay applied, in
+ * memory. Several overlays may exist at once over one base (a proposal per round); the node commits
+ * one of them and discards the rest.
+ */
+export interface StateOverlay extends StateWriter {
+  /** The root the tree would have with this overlay's writes applied. Writes nothing. */
+  root(): Uint8Array;
+}
