@@ -12,6 +12,7 @@ import {
   str,
   struct,
   uint,
+  type Wire,
 } from './codec.js';
 import { sha256 } from './hash.js';
 import { SIGNATURE_BYTES, sign, verifySignature } from './keys.js';
@@ -34,6 +35,9 @@ export const ROUND_MAX = 10_000;
 export const VOTE_BYTES_MAX = 512;
 export const PROPOSAL_BYTES_MAX = 512;
 export const COMMIT_BYTES_MAX = 128 * 1024;
+export const HEADER_BYTES_MAX = 4096;
+/** Two votes and the kind tag. */
+export const EVIDENCE_BYTES_MAX = 2 * VOTE_BYTES_MAX;
 
 const hash32 = bytesN(32);
 const address = bytesN(20);
@@ -128,7 +132,7 @@ export type Block = Omit<ReturnType<typeof blockSchema.fromWire>, 'evidence'> & 
 // ---- encode / decode / hash ----------------------------------------------------------------
 
 export const encodeHeader = (h: Header): Uint8Array => encode(headerSchema, h);
-export const decodeHeader = (b: Uint8Array): Header => decode(headerSchema, b, 4096, 'header');
+export const decodeHeader = (b: Uint8Array): Header => decode(headerSchema, b, HEADER_BYTES_MAX, 'header');
 export const headerHash = (h: Header): Uint8Array => sha256(encodeHeader(h));
 
 export const encodeBlock = (b: Block): Uint8Array => encode(blockSchema, b);
@@ -151,7 +155,7 @@ export const commitHash = (c: Commit | null): Uint8Array =>
 
 export const encodeEvidence = (e: Evidence): Uint8Array => encode(evidenceSchema, e);
 export const decodeEvidence = (b: Uint8Array): Evidence =>
-  decode(evidenceSchema, b, 2 * VOTE_BYTES_MAX, 'evidence') as Evidence;
+  decode(evidenceSchema, b, EVIDENCE_BYTES_MAX, 'evidence') as Evidence;
 export const evidenceHash = (list: readonly Evidence[]): Uint8Array => merkleRoot(list.map(encodeEvidence));
 
 /** Merkle root over the tx hashes of a block. */
@@ -159,8 +163,17 @@ export const txsHash = (txs: readonly Uint8Array[]): Uint8Array => merkleRoot(tx
 
 // ---- signing bytes -------------------------------------------------------------------------
 
+/** What a vote signs: the validator is not in it (the key that verifies it says who signed). */
+const voteSigningFields = struct('vote', [
+  ['kind', int(VOTE_PREVOTE, VOTE_PRECOMMIT)],
+  ['height', uint()],
+  ['round', uint(ROUND_MAX)],
+  ['blockHash', nullable(hash32)],
+] as const);
+const chainIdField = str(CHAIN_ID_BYTES_MAX);
+
 export function voteSigningBytes(chainId: string, v: UnsignedVote): Uint8Array {
-  return encodeWire([DOMAIN.vote, chainId, v.kind, v.height, v.round, v.blockHash]);
+  return encodeWire([DOMAIN.vote, chainIdField.toWire(chainId), ...(voteSigningFields.toWire(v) as Wire[])]);
 }
 
 export function signVote(chainId: string, v: UnsignedVote, secretKey: Uint8Array): Vote {
@@ -171,8 +184,19 @@ export function verifyVoteSignature(chainId: string, v: Vote, publicKey: Uint8Ar
   return verifySignature(publicKey, voteSigningBytes(chainId, v), v.signature);
 }
 
+const proposalSigningFields = struct('proposal', [
+  ['height', uint()],
+  ['round', uint(ROUND_MAX)],
+  ['polRound', int(-1, ROUND_MAX)],
+  ['blockHash', hash32],
+] as const);
+
 export function proposalSigningBytes(chainId: string, p: UnsignedProposal): Uint8Array {
-  return encodeWire([DOMAIN.proposal, chainId, p.height, p.round, p.polRound, p.blockHash]);
+  return encodeWire([
+    DOMAIN.proposal,
+    chainIdField.toWire(chainId),
+    ...(proposalSigningFields.toWire(p) as Wire[]),
+  ]);
 }
 
 export function signProposal(chainId: string, p: UnsignedProposal, secretKey: Uint8Array): Proposal {

@@ -15,9 +15,12 @@ export function to0x(bytes: Uint8Array): string {
 
 /** Parses hex with or without `0x`; rejects odd lengths and non-hex characters. */
 export function fromHex(hex: string, expectedLength?: number): Uint8Array {
-  const m = HEX_RE.exec(hex);
+  const m = typeof hex === 'string' ? HEX_RE.exec(hex) : null;
   if (!m || m[1].length % 2 !== 0) {
-    throw new CodecError('BAD_HEX', `not an even-length hex string: ${JSON.stringify(hex.slice(0, 80))}`);
+    throw new CodecError(
+      'BAD_HEX',
+      `not an even-length hex string: ${JSON.stringify(String(hex).slice(0, 80))}`,
+    );
   }
   const out = new Uint8Array(Buffer.from(m[1], 'hex'));
   if (expectedLength !== undefined && out.length !== expectedLength) {

@@ -189,13 +189,54 @@ function bad(path: string, expected: string, got: unknown): never {
   throw new CodecError('BAD_FIELD', `${path}: expected ${expected}, got ${describe(got)}`, { path });
 }
 
+/**
+ * A value that cannot be encoded: encoding checks what decoding checks, so `encode` never produces
+ * bytes that `decode` would reject (a client learns of a bad field when it builds the tx, not when
+ * a node rejects it). The path is filled in by the enclosing structs and lists as the error rises.
+ */
+function badValue(expected: string, got: unknown): never {
+  throw valueError('', expected, describe(got));
+}
+
+function valueError(path: string, expected: string, got: string): CodecError {
+  const where = path === '' ? 'value' : path;
+  return new CodecError('BAD_VALUE', `cannot encode ${where}: expected ${expected}, got ${got}`, {
+    path,
+    expected,
+    got,
+  });
+}
+
+/**
+ * For hand-written container schemas: re-raises an encoding error from inside a container with the
+ * field name (or `[index]`) prefixed to its path. Other errors pass through unchanged.
+ */
+export function withPath(e: unknown, step: string): unknown {
+  if (!(e instanceof CodecError) || e.code !== 'BAD_VALUE') return e;
+  const inner = String(e.details.path ?? '');
+  const path = inner === '' ? step : inner.startsWith('[') ? `${step}${inner}` : `${step}.${inner}`;
+  return valueError(path, String(e.details.expected), String(e.details.got));
+}
+
+/**
+ * Well-formed UTF-16 (no lone surrogates): only such strings have a UTF-8 encoding. msgpackr would
+ * write a lone surrogate as invalid UTF-8 (short strings) or as U+FFFD (long ones), so neither
+ * round-trips. `isWellFormed` is in Node 20 (V8 11.3) but not in the ES2023 lib typings.
+ */
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** UTF-8 length without encoding when the UTF-16 length already proves it small enough. */
+function utf8LengthAtMost(s: string, maxBytes: number): boolean {
+  return s.length * 3 <= maxBytes || Buffer.byteLength(s, 'utf8') <= maxBytes;
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v instanceof Uint8Array) return `${v.length} bytes`;
   if (Array.isArray(v)) return `array of ${v.length}`;
   if (typeof v === 'string') return `string of ${v.length} chars`;
   if (typeof v === 'number') return Number.isInteger(v) ? `integer ${v}` : `non-integer number`;
-  if (typeof v === 'bigint') return 'a 64-bit integer';
+  if (typeof v === 'bigint') return `bigint ${v}`;
   return typeof v;
 }
 
@@ -204,7 +245,11 @@ export function int(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER
   const kind = `integer in [${min}, ${max}]`;
   return {
     kind,
-    toWire: (v) => v,
+    toWire(v) {
+      // -0 is accepted here: msgpackr writes it as 0, which decodes to 0.
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) badValue(kind, v);
+      return v;
+    },
     fromWire(w, path) {
       if (typeof w !== 'number' || !Number.isSafeInteger(w) || w < min || w > max || Object.is(w, -0)) {
         bad(path, kind, w);
@@ -219,7 +264,10 @@ export const uint = (max = Number.MAX_SAFE_INTEGER): Schema<number> => int(0, ma
 
 export const bool: Schema<boolean> = {
   kind: 'boolean',
-  toWire: (v) => v,
+  toWire(v) {
+    if (typeof v !== 'boolean') badValue('boolean', v);
+    return v;
+  },
   fromWire(w, path) {
     if (typeof w !== 'boolean') bad(path, 'boolean', w);
     return w as boolean;
@@ -235,7 +283,10 @@ export function bytesN(length: number): Schema<Uint8Array> {
   const kind = `${length} bytes`;
   return {
     kind,
-    toWire: (v) => v,
+    toWire(v) {
+      if (!(v instanceof Uint8Array) || v.length !== length) badValue(kind, v);
+      return v;
+    },
     fromWire(w, path) {
       if (!(w instanceof Uint8Array) || w.length !== length) bad(path, kind, w);
       return copyBytes(w as Uint8Array);
@@ -248,7 +299,10 @@ export function bytesMax(max: number): Schema<Uint8Array> {
   const kind = `at most ${max} bytes`;
   return {
     kind,
-    toWire: (v) => v,
+    toWire(v) {
+      if (!(v instanceof Uint8Array) || v.length > max) badValue(kind, v);
+      return v;
+    },
     fromWire(w, path) {
       if (!(w instanceof Uint8Array) || w.length > max) bad(path, kind, w);
       return copyBytes(w as Uint8Array);
@@ -256,14 +310,19 @@ export function bytesMax(max: number): Schema<Uint8Array> {
   };
 }
 
-/** A UTF-8 string of at most `maxBytes` bytes. */
+/** A UTF-8 string of at most `maxBytes` bytes. Strings with lone surrogates are not UTF-8: rejected. */
 export function str(maxBytes: number): Schema<string> {
   const kind = `string of at most ${maxBytes} UTF-8 bytes`;
   return {
     kind,
-    toWire: (v) => v,
+    toWire(v) {
+      if (typeof v !== 'string' || !utf8LengthAtMost(v, maxBytes)) badValue(kind, v);
+      if (!isWellFormed(v)) badValue('well-formed Unicode (no lone surrogates)', v);
+      return v;
+    },
     fromWire(w, path) {
-      if (typeof w !== 'string' || Buffer.byteLength(w, 'utf8') > maxBytes) bad(path, kind, w);
+      if (typeof w !== 'string' || !utf8LengthAtMost(w, maxBytes)) bad(path, kind, w);
+      if (!isWellFormed(w as string)) bad(path, 'valid UTF-8', w);
       return w as string;
     },
   };
@@ -275,7 +334,10 @@ export function oneOf<const V extends string>(values: readonly V[]): Schema<V> {
   const set = new Set<string>(values);
   return {
     kind,
-    toWire: (v) => v,
+    toWire(v) {
+      if (typeof v !== 'string' || !set.has(v)) badValue(kind, v);
+      return v;
+    },
     fromWire(w, path) {
       if (typeof w !== 'string' || !set.has(w)) bad(path, kind, w);
       return w as V;
@@ -293,6 +355,7 @@ export const AMOUNT_BYTES_MAX = 32;
 export const amount: Schema<bigint> = {
   kind: 'amount',
   toWire(v) {
+    if (typeof v !== 'bigint') badValue('amount (a bigint)', v);
     if (v < 0n) throw new CodecError('NEGATIVE_AMOUNT', 'amounts cannot be negative');
     if (v === 0n) return new Uint8Array(0);
     let hex = v.toString(16);
@@ -315,7 +378,17 @@ export function list<T>(item: Schema<T>, max: number): Schema<T[]> {
   const kind = `list of at most ${max} × ${item.kind}`;
   return {
     kind,
-    toWire: (v) => v.map((x) => item.toWire(x)),
+    toWire(v) {
+      if (!Array.isArray(v) || v.length > max) badValue(kind, v);
+      const out = new Array<Wire>(v.length);
+      let i = 0;
+      try {
+        for (; i < v.length; i++) out[i] = item.toWire(v[i]);
+      } catch (e) {
+        throw withPath(e, `[${i}]`);
+      }
+      return out;
+    },
     fromWire(w, path) {
       if (!Array.isArray(w) || w.length > max) bad(path, kind, w);
       const arr = w as unknown[];
@@ -354,9 +427,15 @@ export function struct<const F extends FieldList>(name: string, fields: F): Stru
     kind: name,
     fields,
     toWire(v) {
+      if (typeof v !== 'object' || v === null) badValue(name, v);
       const rec = v as Record<string, unknown>;
       const out = new Array<Wire>(n);
-      for (let i = 0; i < n; i++) out[i] = schemas[i].toWire(rec[keys[i]]);
+      let i = 0;
+      try {
+        for (; i < n; i++) out[i] = schemas[i].toWire(rec[keys[i]]);
+      } catch (e) {
+        throw withPath(e, keys[i]);
+      }
       return out;
     },
     fromWire(w, path) {
@@ -378,7 +457,17 @@ export function tuple<const S extends readonly Schema<any>[]>(
   const kind = `tuple of ${n}`;
   return {
     kind,
-    toWire: (v) => (v as unknown[]).map((x, i) => items[i].toWire(x)),
+    toWire(v) {
+      if (!Array.isArray(v) || v.length !== n) badValue(kind, v);
+      const out = new Array<Wire>(n);
+      let i = 0;
+      try {
+        for (; i < n; i++) out[i] = items[i].toWire((v as unknown[])[i]);
+      } catch (e) {
+        throw withPath(e, `[${i}]`);
+      }
+      return out;
+    },
     fromWire(w, path) {
       if (!Array.isArray(w) || w.length !== n) bad(path, kind, w);
       return (w as unknown[]).map((x, i) => items[i].fromWire(x, `${path}[${i}]`)) as never;
@@ -386,7 +475,10 @@ export function tuple<const S extends readonly Schema<any>[]>(
   };
 }
 
-/** Canonical encoding of a typed value. */
+/**
+ * Canonical encoding of a typed value. Throws `CodecError` (`BAD_VALUE`, `NEGATIVE_AMOUNT`,
+ * `AMOUNT_TOO_LARGE`) for a value that `decode` would reject, naming the field.
+ */
 export function encode<T>(schema: Schema<T>, value: T): Uint8Array {
   return encodeWire(schema.toWire(value));
 }

@@ -17,6 +17,7 @@ import {
   struct,
   uint,
   type Wire,
+  withPath,
 } from './codec.js';
 import { CodecError } from './errors.js';
 import { sha256 } from './hash.js';
@@ -292,25 +293,36 @@ const versionField = uint(255);
 const nonceField = uint();
 const gasLimitField = uint(GAS_LIMIT_MAX);
 
+/** The envelope's fields before the signature, each checked as `decodeTx` checks it. */
+const envelopeFields = struct('tx', [
+  ['version', versionField],
+  ['chainId', chainIdField],
+  ['type', txType],
+  ['sender', pubkey],
+  ['nonce', nonceField],
+  ['gasLimit', gasLimitField],
+  ['gasPrice', amount],
+] as const);
+
 function envelopeHead(tx: UnsignedTx): Wire[] {
-  const body = (TX_BODY_SCHEMAS[tx.type] as Schema<unknown>).toWire(tx.body);
-  return [
-    tx.version,
-    tx.chainId,
-    tx.type,
-    tx.sender,
-    tx.nonce,
-    tx.gasLimit,
-    amount.toWire(tx.gasPrice),
-    body,
-  ];
+  const head = envelopeFields.toWire(tx) as Wire[];
+  let body: Wire;
+  try {
+    body = (TX_BODY_SCHEMAS[tx.type] as Schema<unknown>).toWire(tx.body);
+  } catch (e) {
+    throw withPath(e, 'body');
+  }
+  head.push(body);
+  return head;
 }
 
 /** The signed transaction: the envelope with the body schema chosen by `type`. */
 export const txSchema: Schema<Tx> = {
   kind: 'tx',
   toWire(tx) {
-    return [...envelopeHead(tx), tx.signature];
+    const head = envelopeHead(tx);
+    head.push(signature.toWire(tx.signature));
+    return head;
   },
   fromWire(w, path) {
     if (!Array.isArray(w) || w.length !== 9) {
@@ -370,18 +382,14 @@ export function bodySchema<K extends TxType>(type: K): StructSchema<TxBodies[K]>
 
 export type UnsignedInferenceRequest = Omit<InferenceRequest, 'signature'>;
 
+/** The request's fields without the signature, in wire order. */
+const requestSigningFields = struct(
+  'inferenceRequest',
+  inferenceRequestSchema.fields.filter(([key]) => key !== 'signature'),
+);
+
 export function requestSigningBytes(r: UnsignedInferenceRequest): Uint8Array {
-  return encodeWire([
-    DOMAIN.request,
-    r.chainId,
-    r.requester,
-    r.model,
-    r.modelVersion,
-    r.promptHash,
-    amount.toWire(r.maxFee),
-    r.nonce,
-    r.expiryHeight,
-  ]);
+  return encodeWire([DOMAIN.request, ...(requestSigningFields.toWire(r) as Wire[])]);
 }
 
 export function signRequest(r: UnsignedInferenceRequest, secretKey: Uint8Array): InferenceRequest {
