@@ -151,7 +151,8 @@ export function scanWire(bytes: Uint8Array, depthMax = CODEC_DEPTH_MAX): void {
     }
     // Every element takes at least one byte, so a count beyond the remaining bytes is a lie.
     if (arrayLen > n - pos) fail('TRUNCATED', `array at byte ${pos} claims ${arrayLen} items`);
-    if (pending.length >= depthMax) fail('TOO_DEEP', `nesting deeper than ${depthMax}`);
+    // `pending` holds the root slot plus one entry per open array: this array is at depth `length`.
+    if (pending.length > depthMax) fail('TOO_DEEP', `arrays nested deeper than ${depthMax}`);
     pending.push(arrayLen);
   }
   if (pos !== n) fail('TRAILING_BYTES', `${n - pos} bytes after the end of the value`);
@@ -234,7 +235,7 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v instanceof Uint8Array) return `${v.length} bytes`;
   if (Array.isArray(v)) return `array of ${v.length}`;
-  if (typeof v === 'string') return `string of ${v.length} chars`;
+  if (typeof v === 'string') return `string of ${Buffer.byteLength(v, 'utf8')} UTF-8 bytes`;
   if (typeof v === 'number') return Number.isInteger(v) ? `integer ${v}` : `non-integer number`;
   if (typeof v === 'bigint') return `bigint ${v}`;
   return typeof v;

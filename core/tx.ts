@@ -399,3 +399,26 @@ export function signRequest(r: UnsignedInferenceRequest, secretKey: Uint8Array):
 export function verifyRequestSignature(r: InferenceRequest): boolean {
   return verifySignature(r.requester, requestSigningBytes(r), r.signature);
 }
+
+// ---- standalone encodings of the parts that travel on their own ------------------------------
+
+/** A signed request is ~300 bytes; it travels from requester to provider before any tx exists. */
+export const INFERENCE_REQUEST_BYTES_MAX = 512;
+
+export function encodeInferenceRequest(r: InferenceRequest): Uint8Array {
+  return encode(inferenceRequestSchema, r);
+}
+
+/** Strict decode of a requester's signed request (as a provider receives it). */
+export function decodeInferenceRequest(bytes: Uint8Array): InferenceRequest {
+  return decode(inferenceRequestSchema, bytes, INFERENCE_REQUEST_BYTES_MAX, 'inferenceRequest');
+}
+
+/** One job result (as a worker returns it); bounded by the settle tx that will carry it. */
+export function encodeJobResult(r: JobResult): Uint8Array {
+  return encode(jobResultSchema, r);
+}
+
+export function decodeJobResult(bytes: Uint8Array): JobResult {
+  return decode(jobResultSchema, bytes, SETTLE_TX_BYTES_MAX, 'jobResult');
+}
