@@ -1,0 +1,72 @@
+import { EMPTY_ROOT, HASH_BYTES } from './hashSpec.js';
+import { type NodeRef, readVersion, versionBytes } from './node.js';
+
+/**
+ * Where the state lives in the node's LevelDB: three sublevels, so the node's own sublevels
+ * (blocks, indexes) share the database and its atomic batches without key clashes.
+ *
+ * - `state-node`:   node key (version ‖ depth ‖ path) → node bytes (node.ts)
+ * - `state-latest`: raw key → valueHash ‖ value; the flat latest-value table (one read per get)
+ * - `state-meta`:   'latest' → version; 'oldest' → oldest retained version;
+ *                   'r' ‖ version → root record; 's' ‖ version → keys of nodes stale since version
+ */
+export const SUBLEVEL_NODES = 'state-node';
+export const SUBLEVEL_LATEST = 'state-latest';
+export const SUBLEVEL_META = 'state-meta';
+/** Sublevel names starting with this belong to the state module. */
+export const RESERVED_SUBLEVEL_PREFIX = 'state-';
+
+export const META_LATEST = Buffer.from('latest');
+export const META_OLDEST = Buffer.from('oldest');
+
+export function rootRecordKey(version: number): Buffer {
+  return Buffer.concat([Buffer.from('r'), versionBytes(version)]);
+}
+
+export function staleListKey(version: number): Buffer {
+  return Buffer.concat([Buffer.from('s'), versionBytes(version)]);
+}
+
+const ROOT_EMPTY = 0;
+const ROOT_LEAF = 1;
+const ROOT_INTERNAL = 2;
+const ROOT_RECORD_BYTES = 1 + 6 + HASH_BYTES;
+
+/** Root record: kind (0 empty, 1 leaf, 2 internal) ‖ node version u48 ‖ root hash. */
+export function encodeRootRecord(root: NodeRef | null): Buffer {
+  const out = Buffer.alloc(ROOT_RECORD_BYTES);
+  if (root === null) return out;
+  out[0] = root.leaf ? ROOT_LEAF : ROOT_INTERNAL;
+  out.writeUIntBE(root.version, 1, 6);
+  out.set(root.hash, 7);
+  return out;
+}
+
+/** Undefined when malformed (the caller reports it as corruption). */
+export function decodeRootRecord(bytes: Uint8Array): { root: NodeRef | null } | undefined {
+  if (bytes.length !== ROOT_RECORD_BYTES || bytes[0] > ROOT_INTERNAL) return undefined;
+  const hash = new Uint8Array(bytes.subarray(7));
+  if (bytes[0] === ROOT_EMPTY) {
+    return Buffer.compare(hash, EMPTY_ROOT) === 0 && readVersion(bytes, 1) === 0 ? { root: null } : undefined;
+  }
+  return { root: { version: readVersion(bytes, 1), hash, leaf: bytes[0] === ROOT_LEAF } };
+}
+
+/** Stale list: node keys, each preceded by its length (u8). */
+export function encodeKeyList(keys: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const k of keys) parts.push(Buffer.from([k.length]), k);
+  return Buffer.concat(parts);
+}
+
+export function decodeKeyList(bytes: Buffer): Buffer[] | undefined {
+  const out: Buffer[] = [];
+  let off = 0;
+  while (off < bytes.length) {
+    const len = bytes[off];
+    if (off + 1 + len > bytes.length) return undefined;
+    out.push(bytes.subarray(off + 1, off + 1 + len));
+    off += 1 + len;
+  }
+  return out;
+}

@@ -1,0 +1,164 @@
+import { sha256 } from '../core/hash.js';
+import { HASH_BYTES, INTERNAL_TAG, leafHash, popcount16, RADIX } from './hashSpec.js';
+
+/**
+ * Tree nodes in memory and on disk, and the keys they are stored under.
+ *
+ * A node is stored under (version, path): the version that wrote it and its nibble path from the
+ * root. A node never changes once written, so older roots stay readable until pruning removes
+ * nodes no retained version reaches. A parent points at a child by (child version, child hash);
+ * the child's path is the parent's path plus the nibble.
+ */
+
+/** Child version placeholder while a version is being built (its number is known only at commit). */
+export const PENDING_VERSION = -1;
+/** Versions are stored as 48-bit big-endian integers: 2^48 blocks is plenty. */
+export const VERSION_MAX = 2 ** 48 - 1;
+const VERSION_BYTES = 6;
+const DISK_INTERNAL = 0x01;
+const DISK_LEAF = 0x02;
+
+export interface InternalNode {
+  readonly kind: 'internal';
+  /** Bit i set = child i present. */
+  bitmap: number;
+  /** Bit i set = child i is a leaf (otherwise an internal node). */
+  leafMask: number;
+  /** RADIX slots of HASH_BYTES each; absent slots are zero. */
+  readonly hashes: Uint8Array;
+  /** Version that wrote child i (PENDING_VERSION for children of the version being built). */
+  readonly versions: number[];
+  readonly hash: Uint8Array;
+}
+
+export interface LeafNode {
+  readonly kind: 'leaf';
+  readonly keyHash: Uint8Array;
+  readonly value: Uint8Array;
+  readonly valueHash: Uint8Array;
+  readonly hash: Uint8Array;
+}
+
+export type TreeNode = InternalNode | LeafNode;
+
+/** A pointer to a node: what a parent slot or a version's root record holds. */
+export interface NodeRef {
+  readonly version: number;
+  readonly hash: Uint8Array;
+  readonly leaf: boolean;
+}
+
+export function makeLeaf(keyHash: Uint8Array, value: Uint8Array, valueHash = sha256(value)): LeafNode {
+  return { kind: 'leaf', keyHash, value, valueHash, hash: leafHash(sha256, keyHash, valueHash) };
+}
+
+/** Builds an internal node from its slots and hashes it (one sha256 over the present children). */
+export function makeInternal(
+  bitmap: number,
+  leafMask: number,
+  hashes: Uint8Array,
+  versions: number[],
+): InternalNode {
+  const pre = Buffer.allocUnsafe(3 + popcount16(bitmap) * HASH_BYTES);
+  pre[0] = INTERNAL_TAG;
+  pre[1] = bitmap >> 8;
+  pre[2] = bitmap & 0xff;
+  let off = 3;
+  for (let i = 0; i < RADIX; i++) {
+    if ((bitmap >> i) & 1) {
+      pre.set(hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), off);
+      off += HASH_BYTES;
+    }
+  }
+  return { kind: 'internal', bitmap, leafMask, hashes, versions, hash: sha256(pre) };
+}
+
+export function childRef(node: InternalNode, i: number): NodeRef | null {
+  if (((node.bitmap >> i) & 1) === 0) return null;
+  return {
+    version: node.versions[i],
+    hash: node.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
+    leaf: ((node.leafMask >> i) & 1) === 1,
+  };
+}
+
+/**
+ * Disk key of a node: version (u48 BE) ‖ depth (u8) ‖ the first `depth` nibbles of `pathSource`
+ * packed two per byte (a trailing half byte zeroed). Version first, so one commit's nodes sit
+ * together and pruning a version touches one key range.
+ */
+export function nodeKey(version: number, pathSource: Uint8Array, depth: number): Buffer {
+  const pathBytes = (depth + 1) >> 1;
+  const key = Buffer.allocUnsafe(VERSION_BYTES + 1 + pathBytes);
+  key.writeUIntBE(version, 0, VERSION_BYTES);
+  key[VERSION_BYTES] = depth;
+  for (let i = 0; i < pathBytes; i++) key[VERSION_BYTES + 1 + i] = pathSource[i];
+  if (depth & 1) key[VERSION_BYTES + pathBytes] &= 0xf0;
+  return key;
+}
+
+export function versionBytes(version: number): Buffer {
+  const b = Buffer.allocUnsafe(VERSION_BYTES);
+  b.writeUIntBE(version, 0, VERSION_BYTES);
+  return b;
+}
+
+export function readVersion(bytes: Uint8Array, offset: number): number {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUIntBE(offset, VERSION_BYTES);
+}
+
+/** Internal: 0x01 ‖ bitmap u16 ‖ leafMask u16 ‖ per present child: version u48 ‖ hash. */
+export function encodeInternal(node: InternalNode): Buffer {
+  const n = popcount16(node.bitmap);
+  const out = Buffer.allocUnsafe(5 + n * (VERSION_BYTES + HASH_BYTES));
+  out[0] = DISK_INTERNAL;
+  out.writeUInt16BE(node.bitmap, 1);
+  out.writeUInt16BE(node.leafMask, 3);
+  let off = 5;
+  for (let i = 0; i < RADIX; i++) {
+    if ((node.bitmap >> i) & 1) {
+      out.writeUIntBE(node.versions[i], off, VERSION_BYTES);
+      out.set(node.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), off + VERSION_BYTES);
+      off += VERSION_BYTES + HASH_BYTES;
+    }
+  }
+  return out;
+}
+
+/** Leaf: 0x02 ‖ keyHash ‖ value. The value lives in the leaf, so a read at an old version is one walk. */
+export function encodeLeaf(leaf: LeafNode): Buffer {
+  const out = Buffer.allocUnsafe(1 + HASH_BYTES + leaf.value.length);
+  out[0] = DISK_LEAF;
+  out.set(leaf.keyHash, 1);
+  out.set(leaf.value, 1 + HASH_BYTES);
+  return out;
+}
+
+/** Decodes disk bytes; returns undefined when they do not have the expected shape. */
+export function decodeInternal(bytes: Buffer): InternalNode | undefined {
+  if (bytes.length < 5 || bytes[0] !== DISK_INTERNAL) return undefined;
+  const bitmap = bytes.readUInt16BE(1);
+  const leafMask = bytes.readUInt16BE(3);
+  const n = popcount16(bitmap);
+  if ((leafMask & ~bitmap) !== 0 || n < 1 || bytes.length !== 5 + n * (VERSION_BYTES + HASH_BYTES)) {
+    return undefined;
+  }
+  const hashes = new Uint8Array(RADIX * HASH_BYTES);
+  const versions = new Array<number>(RADIX).fill(0);
+  let off = 5;
+  for (let i = 0; i < RADIX; i++) {
+    if ((bitmap >> i) & 1) {
+      versions[i] = bytes.readUIntBE(off, VERSION_BYTES);
+      hashes.set(bytes.subarray(off + VERSION_BYTES, off + VERSION_BYTES + HASH_BYTES), i * HASH_BYTES);
+      off += VERSION_BYTES + HASH_BYTES;
+    }
+  }
+  return makeInternal(bitmap, leafMask, hashes, versions);
+}
+
+export function decodeLeaf(bytes: Buffer): LeafNode | undefined {
+  if (bytes.length < 1 + HASH_BYTES || bytes[0] !== DISK_LEAF) return undefined;
+  const keyHash = new Uint8Array(bytes.subarray(1, 1 + HASH_BYTES));
+  const value = new Uint8Array(bytes.subarray(1 + HASH_BYTES));
+  return makeLeaf(keyHash, value);
+}

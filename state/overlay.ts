@@ -1,0 +1,151 @@
+import { toHex } from '../core/bytes.js';
+import { StorageError, ValidationError } from '../core/errors.js';
+import { sha256 } from '../core/hash.js';
+import { EMPTY_ROOT } from './hashSpec.js';
+import { makeLeaf } from './node.js';
+import type { ExtraOp, OverlayWrite, StateDb } from './stateDb.js';
+import { planUpdate, type UpdatePlan } from './treeUpdate.js';
+import type { StateOverlay } from './types.js';
+
+/** Longest raw state key; typed stores use short namespaced keys, so this only stops misuse. */
+export const STATE_KEY_BYTES_MAX = 1024;
+/** Largest state value: well above a 64 KiB contribution with its metadata. */
+export const STATE_VALUE_BYTES_MAX = 4 * 1024 * 1024;
+/** Distinct keys one overlay may write: bounds its memory (a block writes far fewer). */
+export const OVERLAY_WRITES_MAX = 2_000_000;
+
+/**
+ * One block's writes over the latest committed version. Reads see the overlay's own writes first,
+ * then the latest-value table. Keys and values are copied on write, so callers may reuse buffers.
+ *
+ * `root()` plans the tree update in memory (nothing is written) and keeps the plan, so a proposer
+ * that asks for the root and then commits hashes the tree once. An overlay is usable until it is
+ * committed or discarded, or until another overlay commits over the same base (then it is stale
+ * and every call throws STATE_OVERLAY_STALE).
+ */
+export class Overlay implements StateOverlay {
+  readonly #state: StateDb;
+  readonly #baseVersion: number | undefined;
+  readonly #writes = new Map<string, OverlayWrite>();
+  #plan: UpdatePlan | undefined;
+  #closed: 'committed' | 'discarded' | undefined;
+
+  /** @internal Use `StateDb.overlay()`. */
+  constructor(state: StateDb, baseVersion: number | undefined) {
+    this.#state = state;
+    this.#baseVersion = baseVersion;
+  }
+
+  /** The committed version this overlay builds on (undefined for an empty database). */
+  get baseVersion(): number | undefined {
+    return this.#baseVersion;
+  }
+
+  /** Number of distinct keys written (set or deleted). */
+  get size(): number {
+    return this.#writes.size;
+  }
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    this.#checkLive();
+    const w = this.#writes.get(mapKey(key));
+    if (w !== undefined) return w.leaf === null ? undefined : w.leaf.value;
+    return this.#state.get(key);
+  }
+
+  set(key: Uint8Array, value: Uint8Array): void {
+    this.#checkLive();
+    checkKey(key);
+    if (value.length > STATE_VALUE_BYTES_MAX) {
+      throw new ValidationError(
+        'STATE_VALUE_TOO_LARGE',
+        `state value of ${value.length} bytes for key 0x${toHex(key)} exceeds ${STATE_VALUE_BYTES_MAX}`,
+      );
+    }
+    const k = key.slice();
+    const keyHash = sha256(k);
+    this.#put(k, { key: k, keyHash, leaf: makeLeaf(keyHash, value.slice()) });
+  }
+
+  delete(key: Uint8Array): void {
+    this.#checkLive();
+    checkKey(key);
+    const k = key.slice();
+    this.#put(k, { key: k, keyHash: sha256(k), leaf: null });
+  }
+
+  root(): Uint8Array {
+    this.#checkLive();
+    return this.#planned().root?.hash ?? EMPTY_ROOT;
+  }
+
+  /**
+   * Writes this overlay as `version` (the next height: latest + 1, or any height for the first
+   * commit) in one atomic batch with `extraOps`, and returns the new root.
+   */
+  async commit(version: number, extraOps: readonly ExtraOp[] = []): Promise<Uint8Array> {
+    this.#checkLive();
+    if (this.#state.committing) {
+      throw new StorageError('STATE_COMMIT_BUSY', 'another overlay is being committed; await it first');
+    }
+    const plan = this.#planned();
+    const writes = [...this.#writes.values()];
+    this.#plan = undefined; // the commit fills in version numbers; a retry must plan afresh
+    const root = await this.#state.commitPlan(version, plan, writes, extraOps);
+    this.#closed = 'committed';
+    this.#writes.clear();
+    return root;
+  }
+
+  /** Drops the writes; the overlay cannot be used afterwards. */
+  discard(): void {
+    this.#closed = 'discarded';
+    this.#writes.clear();
+    this.#plan = undefined;
+  }
+
+  #put(k: Uint8Array, w: OverlayWrite): void {
+    const mk = mapKey(k);
+    if (!this.#writes.has(mk) && this.#writes.size >= OVERLAY_WRITES_MAX) {
+      throw new ValidationError(
+        'OVERLAY_TOO_LARGE',
+        `an overlay may write at most ${OVERLAY_WRITES_MAX} keys`,
+      );
+    }
+    this.#writes.set(mk, w);
+    this.#plan = undefined;
+  }
+
+  #planned(): UpdatePlan {
+    if (this.#plan === undefined) {
+      const writes = [...this.#writes.values()].sort((a, b) => Buffer.compare(a.keyHash, b.keyHash));
+      this.#plan = planUpdate(this.#state.nodeStore, this.#state.latestRootRef, writes);
+    }
+    return this.#plan;
+  }
+
+  #checkLive(): void {
+    if (this.#closed !== undefined) {
+      throw new StorageError('STATE_OVERLAY_CLOSED', `this overlay was already ${this.#closed}`);
+    }
+    if (this.#state.latestVersion !== this.#baseVersion) {
+      throw new StorageError(
+        'STATE_OVERLAY_STALE',
+        `overlay built on version ${this.#baseVersion} but version ${this.#state.latestVersion} is committed; start a new overlay`,
+      );
+    }
+  }
+}
+
+function checkKey(key: Uint8Array): void {
+  if (key.length === 0 || key.length > STATE_KEY_BYTES_MAX) {
+    throw new ValidationError(
+      'STATE_KEY_BAD_LENGTH',
+      `state keys are 1..${STATE_KEY_BYTES_MAX} bytes, got ${key.length}`,
+    );
+  }
+}
+
+function mapKey(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}

@@ -1,0 +1,414 @@
+import type { BatchOperation } from 'classic-level';
+import { ClassicLevel } from 'classic-level';
+import { bytesEqual, toHex } from '../core/bytes.js';
+import { assert, StorageError, ValidationError } from '../core/errors.js';
+import { sha256 } from '../core/hash.js';
+import { EMPTY_ROOT, HASH_BYTES } from './hashSpec.js';
+import {
+  decodeKeyList,
+  decodeRootRecord,
+  encodeKeyList,
+  encodeRootRecord,
+  META_LATEST,
+  META_OLDEST,
+  RESERVED_SUBLEVEL_PREFIX,
+  rootRecordKey,
+  SUBLEVEL_LATEST,
+  SUBLEVEL_META,
+  SUBLEVEL_NODES,
+  staleListKey,
+} from './layout.js';
+import {
+  encodeInternal,
+  encodeLeaf,
+  type InternalNode,
+  type NodeRef,
+  nodeKey,
+  PENDING_VERSION,
+  readVersion,
+  VERSION_MAX,
+  versionBytes,
+} from './node.js';
+import { NodeStore } from './nodeStore.js';
+import { Overlay } from './overlay.js';
+import { findLeaf, type ProofResult, proveKey } from './treeRead.js';
+import type { TreeWrite, UpdatePlan } from './treeUpdate.js';
+
+/** The node's LevelDB: binary keys and values at the root; sublevels pick their own encodings. */
+export type StateLevel = ClassicLevel<Buffer, Buffer>;
+function binarySublevel(db: StateLevel, name: string) {
+  return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+}
+/** A sublevel of the node's LevelDB with binary keys and values. */
+export type BinarySublevel = ReturnType<typeof binarySublevel>;
+/**
+ * A raw LevelDB operation the node adds to a state commit (block, indexes), usually with
+ * `sublevel: stateDb.sublevel('blocks')`. It lands in the same atomic batch as the state.
+ */
+export type ExtraOp = BatchOperation<StateLevel, Buffer | Uint8Array | string, Buffer | Uint8Array | string>;
+
+/**
+ * Pruning work per commit is bounded so a node that enables pruning on a long history catches up
+ * over several blocks instead of stalling one commit.
+ */
+export const PRUNE_VERSIONS_PER_COMMIT_MAX = 64;
+
+export interface StateDbOptions {
+  /**
+   * How many versions stay readable (the latest included); older ones are pruned as commits go
+   * on. Undefined keeps every version. Must be ≥ 1.
+   */
+  readonly versionsKept?: number;
+  /**
+   * fsync every commit. Without it a commit survives a process crash (LevelDB's log is written
+   * before `commit` resolves) but not a power cut. Default false.
+   */
+  readonly sync?: boolean;
+}
+
+/** A committed write as the overlay hands it over: the raw key with its tree write. */
+export interface OverlayWrite extends TreeWrite {
+  readonly key: Uint8Array;
+}
+
+/**
+ * The authenticated state on LevelDB: a versioned Jellyfish-style Merkle tree (version = block
+ * height) plus a flat latest-value table. Blocks are executed in overlays (`overlay()`), any number
+ * at once over the latest version; committing one writes its version in ONE atomic batch, together
+ * with whatever extra operations the node adds (the block itself, indexes).
+ */
+export class StateDb {
+  readonly db: StateLevel;
+  readonly #ownsDb: boolean;
+  readonly #nodes: BinarySublevel;
+  readonly #latest: BinarySublevel;
+  readonly #meta: BinarySublevel;
+  readonly #store: NodeStore;
+  readonly #options: StateDbOptions;
+  #latestVersion: number | undefined;
+  #latestRoot: NodeRef | null = null;
+  #oldestVersion: number | undefined;
+  #committing = false;
+
+  private constructor(db: StateLevel, ownsDb: boolean, options: StateDbOptions) {
+    if (options.versionsKept !== undefined) {
+      if (!Number.isSafeInteger(options.versionsKept) || options.versionsKept < 1) {
+        throw new ValidationError(
+          'BAD_VERSIONS_KEPT',
+          `versionsKept must be an integer ≥ 1, got ${options.versionsKept}`,
+        );
+      }
+    }
+    this.db = db;
+    this.#ownsDb = ownsDb;
+    this.#options = options;
+    this.#nodes = binarySublevel(db, SUBLEVEL_NODES);
+    this.#latest = binarySublevel(db, SUBLEVEL_LATEST);
+    this.#meta = binarySublevel(db, SUBLEVEL_META);
+    this.#store = new NodeStore(this.#nodes);
+  }
+
+  /** Opens (creating if needed) the LevelDB directory at `location`; `close()` closes it. */
+  static async open(location: string, options: StateDbOptions = {}): Promise<StateDb> {
+    const db: StateLevel = new ClassicLevel<Buffer, Buffer>(location, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    try {
+      await db.open();
+    } catch (e) {
+      throw new StorageError(
+        'STATE_DB_OPEN_FAILED',
+        `cannot open state database at ${location}: ${(e as Error).message}`,
+        {
+          location,
+        },
+      );
+    }
+    const state = new StateDb(db, true, options);
+    try {
+      await state.#init();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    return state;
+  }
+
+  /** Uses a database the node already opened (with buffer encodings); `close()` leaves it open. */
+  static async attach(db: StateLevel, options: StateDbOptions = {}): Promise<StateDb> {
+    if (db.status !== 'open') await db.open();
+    const state = new StateDb(db, false, options);
+    await state.#init();
+    return state;
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDb) await this.db.close();
+  }
+
+  /**
+   * An open binary sublevel of the same database, for the node's own data (blocks, indexes); pass
+   * it as `sublevel` in commit extra ops. Names starting with `state-` are reserved.
+   */
+  async sublevel(name: string): Promise<BinarySublevel> {
+    if (name.startsWith(RESERVED_SUBLEVEL_PREFIX)) {
+      throw new ValidationError(
+        'RESERVED_SUBLEVEL',
+        `sublevel names starting with "${RESERVED_SUBLEVEL_PREFIX}" belong to state/`,
+      );
+    }
+    const sub = binarySublevel(this.db, name);
+    await sub.open();
+    return sub;
+  }
+
+  /** Latest committed version, or undefined before the first commit. */
+  get latestVersion(): number | undefined {
+    return this.#latestVersion;
+  }
+
+  /** Root of the latest committed version (EMPTY_ROOT before the first commit). */
+  get latestRoot(): Uint8Array {
+    return this.#latestRoot?.hash ?? EMPTY_ROOT;
+  }
+
+  /** Oldest version still readable, or undefined before the first commit. */
+  get oldestVersion(): number | undefined {
+    return this.#oldestVersion;
+  }
+
+  /** A new write overlay over the latest committed version. */
+  overlay(): Overlay {
+    return new Overlay(this, this.#latestVersion);
+  }
+
+  /** Latest committed value of `key`: one synchronous read of the flat table, hash-checked. */
+  get(key: Uint8Array): Uint8Array | undefined {
+    const raw = this.#latest.getSync(Buffer.from(key.buffer, key.byteOffset, key.byteLength));
+    if (raw === undefined) return undefined;
+    const value = raw.subarray(HASH_BYTES);
+    if (raw.length < HASH_BYTES || !bytesEqual(sha256(value), raw.subarray(0, HASH_BYTES))) {
+      throw new StorageError(
+        'STATE_VALUE_CORRUPT',
+        `latest value of state key 0x${toHex(key)} (version ${this.#latestVersion}) fails its hash check: the database is corrupt`,
+        { key: toHex(key), version: this.#latestVersion },
+      );
+    }
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+
+  /** Value of `key` at a retained `version`, read through the tree (every node hash-checked). */
+  getAt(key: Uint8Array, version: number): Uint8Array | undefined {
+    const root = this.#rootRef(version);
+    return this.#withKey(key, version, () => findLeaf(this.#store, root, sha256(key))?.value);
+  }
+
+  /** Root hash of a retained version. */
+  rootAt(version: number): Uint8Array {
+    return this.#rootRef(version)?.hash ?? EMPTY_ROOT;
+  }
+
+  /** Inclusion or exclusion proof of `key` at a retained version (default: latest). */
+  prove(key: Uint8Array, version = this.#latestVersion): ProofResult {
+    if (version === undefined) return proveKey(this.#store, null, sha256(key));
+    const root = this.#rootRef(version);
+    return this.#withKey(key, version, () => proveKey(this.#store, root, sha256(key)));
+  }
+
+  /** @internal The overlay's view of where it stands. */
+  get committing(): boolean {
+    return this.#committing;
+  }
+
+  /** @internal Used by Overlay. */
+  get nodeStore(): NodeStore {
+    return this.#store;
+  }
+
+  /** @internal The latest root as a node reference (the base of new overlays). */
+  get latestRootRef(): NodeRef | null {
+    return this.#latestRoot;
+  }
+
+  /**
+   * @internal Called by `Overlay.commit`. Writes the plan's nodes, the latest-value changes, the
+   * root record, the stale list, pruning deletions and `extraOps` in one atomic batch.
+   */
+  async commitPlan(
+    version: number,
+    plan: UpdatePlan,
+    writes: readonly OverlayWrite[],
+    extraOps: readonly ExtraOp[],
+  ): Promise<Uint8Array> {
+    assert(!this.#committing, 'one commit at a time');
+    const latest = this.#latestVersion;
+    if (!Number.isSafeInteger(version) || version < 0 || version > VERSION_MAX) {
+      throw new ValidationError(
+        'BAD_VERSION',
+        `version must be an integer in 0..${VERSION_MAX}, got ${version}`,
+      );
+    }
+    if (latest !== undefined && version !== latest + 1) {
+      throw new ValidationError('BAD_VERSION', `next version must be ${latest + 1}, got ${version}`);
+    }
+    const ops: ExtraOp[] = [];
+    const nodes = this.#nodes;
+    const fresh: { key: Buffer; depth: number; node: InternalNode }[] = [];
+    for (const n of plan.newNodes) {
+      const key = nodeKey(version, n.pathSource, n.depth);
+      let bytes: Buffer;
+      if (n.node.kind === 'internal') {
+        const vs = n.node.versions;
+        for (let i = 0; i < vs.length; i++) if (vs[i] === PENDING_VERSION) vs[i] = version;
+        bytes = encodeInternal(n.node);
+        fresh.push({ key, depth: n.depth, node: n.node });
+      } else {
+        bytes = encodeLeaf(n.node);
+      }
+      ops.push({ type: 'put', sublevel: nodes, key, value: bytes });
+    }
+    for (const w of writes) {
+      if (w.leaf === null) ops.push({ type: 'del', sublevel: this.#latest, key: Buffer.from(w.key) });
+      else {
+        const entry = Buffer.allocUnsafe(HASH_BYTES + w.leaf.value.length);
+        entry.set(w.leaf.valueHash, 0);
+        entry.set(w.leaf.value, HASH_BYTES);
+        ops.push({ type: 'put', sublevel: this.#latest, key: Buffer.from(w.key), value: entry });
+      }
+    }
+    const root: NodeRef | null =
+      plan.root === null
+        ? null
+        : plan.root.version === PENDING_VERSION
+          ? { ...plan.root, version }
+          : plan.root;
+    const meta = this.#meta;
+    ops.push({ type: 'put', sublevel: meta, key: rootRecordKey(version), value: encodeRootRecord(root) });
+    ops.push({ type: 'put', sublevel: meta, key: META_LATEST, value: versionBytes(version) });
+
+    // Pruning: versions below `oldest` become unreadable; nodes stale since ≤ oldest are unreachable.
+    const prevOldest = this.#oldestVersion ?? version;
+    let oldest = prevOldest;
+    const kept = this.#options.versionsKept;
+    if (kept !== undefined) {
+      oldest = Math.min(Math.max(prevOldest, version - kept + 1), prevOldest + PRUNE_VERSIONS_PER_COMMIT_MAX);
+    }
+    for (let s = prevOldest + 1; s <= oldest; s++) {
+      const list = s === version ? plan.stale : this.#staleList(s);
+      for (const k of list) ops.push({ type: 'del', sublevel: nodes, key: k });
+      ops.push({ type: 'del', sublevel: meta, key: staleListKey(s) });
+      ops.push({ type: 'del', sublevel: meta, key: rootRecordKey(s - 1) });
+    }
+    if (oldest < version && plan.stale.length > 0) {
+      ops.push({ type: 'put', sublevel: meta, key: staleListKey(version), value: encodeKeyList(plan.stale) });
+    }
+    ops.push({ type: 'put', sublevel: meta, key: META_OLDEST, value: versionBytes(oldest) });
+    for (const op of extraOps) ops.push(op);
+
+    this.#committing = true;
+    try {
+      await this.db.batch(ops, { sync: this.#options.sync === true });
+    } finally {
+      this.#committing = false;
+    }
+    this.#latestVersion = version;
+    this.#latestRoot = root;
+    this.#oldestVersion = oldest;
+    this.#store.afterCommit(fresh, plan.stale);
+    return root?.hash ?? EMPTY_ROOT;
+  }
+
+  #staleList(version: number): Buffer[] {
+    const raw = this.#meta.getSync(staleListKey(version));
+    if (raw === undefined) return [];
+    const list = decodeKeyList(raw);
+    if (list === undefined) {
+      throw new StorageError('STATE_META_CORRUPT', `stale-node list of version ${version} is malformed`, {
+        version,
+      });
+    }
+    return list;
+  }
+
+  #rootRef(version: number): NodeRef | null {
+    const latest = this.#latestVersion;
+    const oldest = this.#oldestVersion;
+    if (
+      latest === undefined ||
+      oldest === undefined ||
+      !Number.isSafeInteger(version) ||
+      version < oldest ||
+      version > latest
+    ) {
+      throw new StorageError(
+        'STATE_VERSION_NOT_RETAINED',
+        latest === undefined
+          ? `no state version ${version}: nothing committed yet`
+          : `state version ${version} is not retained (readable: ${oldest}..${latest})`,
+        { version, oldest, latest },
+      );
+    }
+    if (version === latest) return this.#latestRoot;
+    const raw = this.#meta.getSync(rootRecordKey(version));
+    const rec = raw === undefined ? undefined : decodeRootRecord(raw);
+    if (rec === undefined) {
+      throw new StorageError(
+        'STATE_ROOT_CORRUPT',
+        `root record of state version ${version} is missing or malformed`,
+        {
+          version,
+        },
+      );
+    }
+    return rec.root;
+  }
+
+  async #init(): Promise<void> {
+    await Promise.all([this.#nodes.open(), this.#latest.open(), this.#meta.open()]);
+    this.#loadMeta();
+  }
+
+  #loadMeta(): void {
+    const latestRaw = this.#meta.getSync(META_LATEST);
+    if (latestRaw === undefined) return;
+    const oldestRaw = this.#meta.getSync(META_OLDEST);
+    if (latestRaw.length !== 6 || oldestRaw === undefined || oldestRaw.length !== 6) {
+      throw new StorageError('STATE_META_CORRUPT', 'state metadata (latest / oldest version) is malformed');
+    }
+    const latest = readVersion(latestRaw, 0);
+    const raw = this.#meta.getSync(rootRecordKey(latest));
+    const rec = raw === undefined ? undefined : decodeRootRecord(raw);
+    if (rec === undefined) {
+      throw new StorageError(
+        'STATE_ROOT_CORRUPT',
+        `root record of latest state version ${latest} is missing or malformed`,
+        {
+          version: latest,
+        },
+      );
+    }
+    this.#latestVersion = latest;
+    this.#oldestVersion = readVersion(oldestRaw, 0);
+    this.#latestRoot = rec.root;
+  }
+
+  #withKey<T>(key: Uint8Array, version: number, read: () => T): T {
+    try {
+      return read();
+    } catch (e) {
+      if (e instanceof StorageError) {
+        throw new StorageError(
+          e.code,
+          `${e.message} (reading state key 0x${toHex(key)} at version ${version})`,
+          {
+            ...e.details,
+            key: toHex(key),
+            version,
+          },
+        );
+      }
+      throw e;
+    }
+  }
+}

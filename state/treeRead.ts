@@ -1,0 +1,63 @@
+import { bytesEqual } from '../core/bytes.js';
+import { HASH_BYTES, nibbleAt, RADIX } from './hashSpec.js';
+import { childRef, type LeafNode, type NodeRef } from './node.js';
+import type { NodeStore } from './nodeStore.js';
+import { encodeProof, type ProofLevel, type ProofTerminal } from './proof.js';
+
+/**
+ * Walks from a version's root towards `keyHash`. Each node is checked against its parent's hash as
+ * it is loaded, so what comes back is vouched for by the root. Used for reads at any retained
+ * version and for proofs (which record the walk).
+ */
+export function findLeaf(store: NodeStore, root: NodeRef | null, keyHash: Uint8Array): LeafNode | undefined {
+  let ref = root;
+  let depth = 0;
+  while (ref !== null) {
+    if (ref.leaf) {
+      const leaf = store.loadLeaf(ref, keyHash, depth);
+      return bytesEqual(leaf.keyHash, keyHash) ? leaf : undefined;
+    }
+    const node = store.loadInternal(ref, keyHash, depth);
+    ref = childRef(node, nibbleAt(keyHash, depth));
+    depth++;
+  }
+  return undefined;
+}
+
+export interface ProofResult {
+  /** The key's value at that version, or undefined if absent. */
+  readonly value: Uint8Array | undefined;
+  /** Canonical proof bytes (see proof.ts) for `verifyProof`. */
+  readonly proof: Uint8Array;
+}
+
+export function proveKey(store: NodeStore, root: NodeRef | null, keyHash: Uint8Array): ProofResult {
+  const levels: ProofLevel[] = [];
+  let ref = root;
+  let depth = 0;
+  let terminal: ProofTerminal = { kind: 'empty' };
+  let value: Uint8Array | undefined;
+  while (ref !== null) {
+    if (ref.leaf) {
+      const leaf = store.loadLeaf(ref, keyHash, depth);
+      if (bytesEqual(leaf.keyHash, keyHash)) {
+        terminal = { kind: 'leaf' };
+        value = leaf.value;
+      } else {
+        terminal = { kind: 'otherLeaf', keyHash: leaf.keyHash, valueHash: leaf.valueHash };
+      }
+      break;
+    }
+    const node = store.loadInternal(ref, keyHash, depth);
+    const n = nibbleAt(keyHash, depth);
+    const siblings: Uint8Array[] = [];
+    for (let i = 0; i < RADIX; i++) {
+      if (i !== n && (node.bitmap >> i) & 1)
+        siblings.push(node.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
+    }
+    levels.push({ bitmap: node.bitmap, siblings });
+    ref = childRef(node, n);
+    depth++;
+  }
+  return { value, proof: encodeProof({ levels, terminal }) };
+}

@@ -1,0 +1,245 @@
+import { bytesEqual } from '../core/bytes.js';
+import { assert } from '../core/errors.js';
+import { DEPTH_MAX, HASH_BYTES, nibbleAt, RADIX } from './hashSpec.js';
+import {
+  childRef,
+  type InternalNode,
+  type LeafNode,
+  makeInternal,
+  type NodeRef,
+  nodeKey,
+  PENDING_VERSION,
+  type TreeNode,
+} from './node.js';
+import type { NodeStore } from './nodeStore.js';
+
+/**
+ * Applies a batch of writes to the tree in one top-down pass and returns what would change,
+ * without writing anything: the new root, the nodes to write and the nodes made stale.
+ *
+ * Consensus-critical: the resulting root depends only on the final key–value set, never on the
+ * order or batching of writes. That holds because the shape is canonical (Jellyfish rules): a
+ * subtree holding one leaf is that leaf, placed as high as it can go; a subtree holding two or more
+ * is an internal node at its path. Deletes collapse a lone leaf upwards; inserts split it downwards.
+ *
+ * Only subtrees that receive writes are visited, so unchanged subtrees are never re-hashed; a
+ * rewrite that changes nothing (same value, same place) keeps the old node and writes nothing.
+ */
+
+/** One key's write: `leaf` is the new leaf for a set, null for a delete. */
+export interface TreeWrite {
+  readonly keyHash: Uint8Array;
+  readonly leaf: LeafNode | null;
+}
+
+export interface NewNode {
+  readonly pathSource: Uint8Array;
+  readonly depth: number;
+  readonly node: TreeNode;
+}
+
+export interface UpdatePlan {
+  /** New root; its version (and child versions inside new nodes) may be PENDING_VERSION. */
+  readonly root: NodeRef | null;
+  readonly newNodes: readonly NewNode[];
+  /** Disk keys of nodes the new version no longer reaches (stale since this version). */
+  readonly stale: readonly Buffer[];
+}
+
+interface LeafResult {
+  readonly t: 'leaf';
+  readonly leaf: LeafNode;
+  /** Where this key's leaf sits in the base tree, if it does. */
+  readonly old: { readonly version: number; readonly depth: number } | null;
+  /** The leaf's content equals the old one's, so it can stay if it does not move. */
+  readonly unchanged: boolean;
+}
+
+interface RefResult {
+  readonly t: 'ref';
+  readonly ref: NodeRef;
+}
+
+type Result = LeafResult | RefResult | null;
+
+/** `writes` must be sorted by keyHash with no duplicates. */
+export function planUpdate(
+  store: NodeStore,
+  baseRoot: NodeRef | null,
+  writes: readonly TreeWrite[],
+): UpdatePlan {
+  for (let i = 1; i < writes.length; i++) {
+    assert(Buffer.compare(writes[i - 1].keyHash, writes[i].keyHash) < 0, 'tree writes sorted and unique');
+  }
+  const newNodes: NewNode[] = [];
+  const stale: Buffer[] = [];
+  if (writes.length === 0) return { root: baseRoot, newNodes, stale };
+
+  const markStale = (version: number, pathSource: Uint8Array, depth: number) => {
+    stale.push(nodeKey(version, pathSource, depth));
+  };
+
+  const placeLeaf = (r: LeafResult, depth: number): NodeRef => {
+    if (r.old !== null && r.old.depth === depth && r.unchanged) {
+      return { version: r.old.version, hash: r.leaf.hash, leaf: true };
+    }
+    newNodes.push({ pathSource: r.leaf.keyHash, depth, node: r.leaf });
+    if (r.old !== null) markStale(r.old.version, r.leaf.keyHash, r.old.depth);
+    return { version: PENDING_VERSION, hash: r.leaf.hash, leaf: true };
+  };
+
+  const materialize = (
+    depth: number,
+    pathSource: Uint8Array,
+    slots: Result[],
+    oldRef: NodeRef | null,
+    oldNode: InternalNode | null,
+  ): Result => {
+    let count = 0;
+    let last = -1;
+    for (let n = 0; n < RADIX; n++) {
+      if (slots[n] !== null) {
+        count++;
+        last = n;
+      }
+    }
+    if (count === 0) {
+      if (oldRef !== null) markStale(oldRef.version, pathSource, depth);
+      return null;
+    }
+    if (count === 1) {
+      const only = slots[last] as LeafResult | RefResult;
+      let lifted: LeafResult | null = null;
+      if (only.t === 'leaf') lifted = only;
+      else if (only.ref.leaf) {
+        const path = withNibble(pathSource, depth, last);
+        lifted = {
+          t: 'leaf',
+          leaf: store.loadLeaf(only.ref, path, depth + 1),
+          old: { version: only.ref.version, depth: depth + 1 },
+          unchanged: true,
+        };
+      }
+      if (lifted !== null) {
+        // A lone leaf moves up: this internal node disappears.
+        if (oldRef !== null) markStale(oldRef.version, pathSource, depth);
+        return lifted;
+      }
+    }
+    const hashes = new Uint8Array(RADIX * HASH_BYTES);
+    const versions = new Array<number>(RADIX).fill(0);
+    let bitmap = 0;
+    let leafMask = 0;
+    for (let n = 0; n < RADIX; n++) {
+      const s = slots[n];
+      if (s === null) continue;
+      const ref = s.t === 'leaf' ? placeLeaf(s, depth + 1) : s.ref;
+      bitmap |= 1 << n;
+      if (ref.leaf) leafMask |= 1 << n;
+      hashes.set(ref.hash, n * HASH_BYTES);
+      versions[n] = ref.version;
+    }
+    if (
+      oldNode !== null &&
+      oldRef !== null &&
+      oldNode.bitmap === bitmap &&
+      oldNode.leafMask === leafMask &&
+      sameVersions(oldNode.versions, versions, bitmap) &&
+      bytesEqual(oldNode.hashes, hashes)
+    ) {
+      return { t: 'ref', ref: oldRef };
+    }
+    const node = makeInternal(bitmap, leafMask, hashes, versions);
+    newNodes.push({ pathSource, depth, node });
+    if (oldRef !== null) markStale(oldRef.version, pathSource, depth);
+    return { t: 'ref', ref: { version: PENDING_VERSION, hash: node.hash, leaf: false } };
+  };
+
+  /** Builds a fresh subtree at `depth` from leaves (sorted by keyHash). */
+  const build = (leaves: LeafResult[], depth: number): Result => {
+    if (leaves.length === 0) return null;
+    if (leaves.length === 1) return leaves[0];
+    assert(depth < DEPTH_MAX, 'two distinct key hashes differ within 64 nibbles');
+    const slots: Result[] = new Array(RADIX).fill(null);
+    let a = 0;
+    while (a < leaves.length) {
+      const n = nibbleAt(leaves[a].leaf.keyHash, depth);
+      let b = a + 1;
+      while (b < leaves.length && nibbleAt(leaves[b].leaf.keyHash, depth) === n) b++;
+      slots[n] = build(leaves.slice(a, b), depth + 1);
+      a = b;
+    }
+    return materialize(depth, leaves[0].leaf.keyHash, slots, null, null);
+  };
+
+  const update = (ref: NodeRef | null, depth: number, lo: number, hi: number): Result => {
+    const pathSource = writes[lo].keyHash;
+    if (ref === null) {
+      const leaves: LeafResult[] = [];
+      for (let i = lo; i < hi; i++) {
+        const leaf = writes[i].leaf;
+        if (leaf !== null) leaves.push({ t: 'leaf', leaf, old: null, unchanged: false });
+      }
+      return build(leaves, depth);
+    }
+    if (ref.leaf) {
+      const existing = store.loadLeaf(ref, pathSource, depth);
+      const old = { version: ref.version, depth };
+      const leaves: LeafResult[] = [];
+      let placed = false;
+      for (let i = lo; i < hi; i++) {
+        const w = writes[i];
+        const cmp = Buffer.compare(w.keyHash, existing.keyHash);
+        if (!placed && cmp > 0) {
+          leaves.push({ t: 'leaf', leaf: existing, old, unchanged: true });
+          placed = true;
+        }
+        if (cmp === 0) {
+          placed = true;
+          if (w.leaf === null) markStale(ref.version, existing.keyHash, depth);
+          else {
+            const unchanged = bytesEqual(w.leaf.valueHash, existing.valueHash);
+            leaves.push({ t: 'leaf', leaf: w.leaf, old, unchanged });
+          }
+        } else if (w.leaf !== null) {
+          leaves.push({ t: 'leaf', leaf: w.leaf, old: null, unchanged: false });
+        }
+      }
+      if (!placed) leaves.push({ t: 'leaf', leaf: existing, old, unchanged: true });
+      return build(leaves, depth);
+    }
+    const node = store.loadInternal(ref, pathSource, depth);
+    const slots: Result[] = new Array(RADIX).fill(null);
+    let a = lo;
+    for (let n = 0; n < RADIX; n++) {
+      let b = a;
+      while (b < hi && nibbleAt(writes[b].keyHash, depth) === n) b++;
+      const child = childRef(node, n);
+      if (b > a) slots[n] = update(child, depth + 1, a, b);
+      else if (child !== null) slots[n] = { t: 'ref', ref: child };
+      a = b;
+    }
+    return materialize(depth, pathSource, slots, ref, node);
+  };
+
+  const result = update(baseRoot, 0, 0, writes.length);
+  let root: NodeRef | null;
+  if (result === null) root = null;
+  else if (result.t === 'leaf') root = placeLeaf(result, 0);
+  else root = result.ref;
+  return { root, newNodes, stale };
+}
+
+function sameVersions(a: readonly number[], b: readonly number[], bitmap: number): boolean {
+  for (let i = 0; i < RADIX; i++) if ((bitmap >> i) & 1 && a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A path source equal to `source` in its first `depth` nibbles, with nibble `depth` set to `n`. */
+function withNibble(source: Uint8Array, depth: number, n: number): Uint8Array {
+  const out = new Uint8Array(HASH_BYTES);
+  out.set(source.subarray(0, (depth + 2) >> 1));
+  const i = depth >> 1;
+  out[i] = (depth & 1) === 0 ? (n << 4) | (out[i] & 0x0f) : (out[i] & 0xf0) | n;
+  return out;
+}
