@@ -19,11 +19,26 @@ export const RPC_ERRORS = {
 } as const;
 
 export const APPLICATION_ERRORS = [
-  { code: RPC_ERRORS.NOT_FOUND, message: 'Not found: the block, transaction, account or object does not exist (or was pruned).' },
-  { code: RPC_ERRORS.TX_REJECTED, message: 'Transaction rejected: data.code carries the mempool or vm error code.' },
-  { code: RPC_ERRORS.TIMEOUT, message: 'Timed out waiting (e.g. for a transaction to commit); it may still commit later.' },
-  { code: RPC_ERRORS.UNAVAILABLE, message: 'Unavailable right now (e.g. the node is syncing or shutting down).' },
-  { code: RPC_ERRORS.LIMIT_EXCEEDED, message: 'A configured limit was exceeded (body, batch, concurrency, subscriptions, rate).' },
+  {
+    code: RPC_ERRORS.NOT_FOUND,
+    message: 'Not found: the block, transaction, account or object does not exist (or was pruned).',
+  },
+  {
+    code: RPC_ERRORS.TX_REJECTED,
+    message: 'Transaction rejected: data.code carries the mempool or vm error code.',
+  },
+  {
+    code: RPC_ERRORS.TIMEOUT,
+    message: 'Timed out waiting (e.g. for a transaction to commit); it may still commit later.',
+  },
+  {
+    code: RPC_ERRORS.UNAVAILABLE,
+    message: 'Unavailable right now (e.g. the node is syncing or shutting down).',
+  },
+  {
+    code: RPC_ERRORS.LIMIT_EXCEEDED,
+    message: 'A configured limit was exceeded (body, batch, concurrency, subscriptions, rate).',
+  },
 ];
 
 /** Thrown by handlers to produce a specific JSON-RPC error. */

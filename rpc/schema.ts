@@ -25,7 +25,13 @@ export interface S<T> {
 export type Out<X> = X extends S<infer T> ? T : never;
 
 const describe = (v: unknown) =>
-  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `string ${JSON.stringify(v.slice(0, 40))}` : typeof v;
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : typeof v === 'string'
+        ? `string ${JSON.stringify(v.slice(0, 40))}`
+        : typeof v;
 
 export function str(opts: { maxLength?: number; pattern?: RegExp; description?: string } = {}): S<string> {
   const maxLength = opts.maxLength ?? 1024;
@@ -37,7 +43,8 @@ export function str(opts: { maxLength?: number; pattern?: RegExp; description?: 
     parse(v, path) {
       if (typeof v !== 'string') throw new ParamError(path, `expected a string, got ${describe(v)}`);
       if (v.length > maxLength) throw new ParamError(path, `longer than ${maxLength} characters`);
-      if (opts.pattern && !opts.pattern.test(v)) throw new ParamError(path, `does not match ${opts.pattern.source}`);
+      if (opts.pattern && !opts.pattern.test(v))
+        throw new ParamError(path, `does not match ${opts.pattern.source}`);
       return v;
     },
   };
@@ -47,7 +54,8 @@ export function int(min: number, max: number, description?: string): S<number> {
   return {
     json: { type: 'integer', minimum: min, maximum: max, ...(description ? { description } : {}) },
     parse(v, path) {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ParamError(path, `expected an integer, got ${describe(v)}`);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v))
+        throw new ParamError(path, `expected an integer, got ${describe(v)}`);
       if (v < min || v > max) throw new ParamError(path, `${v} is outside [${min}, ${max}]`);
       return v;
     },
@@ -68,7 +76,8 @@ export function hex(bytes?: number, maxBytes = 4 * 1024 * 1024, description?: st
   return {
     json: { type: 'string', pattern, ...(description ? { description } : {}) },
     parse(v, path) {
-      if (typeof v !== 'string' || !v.startsWith('0x')) throw new ParamError(path, `expected 0x-prefixed hex, got ${describe(v)}`);
+      if (typeof v !== 'string' || !v.startsWith('0x'))
+        throw new ParamError(path, `expected 0x-prefixed hex, got ${describe(v)}`);
       if (v.length > 2 + maxBytes * 2) throw new ParamError(path, `more than ${maxBytes} bytes`);
       try {
         return fromHex(v, bytes);
@@ -94,7 +103,11 @@ export const address: S<Uint8Array> = {
 
 /** Base units as a decimal string. */
 export const amount: S<bigint> = {
-  json: { type: 'string', pattern: '^(0|[1-9][0-9]*)$', description: 'amount in base units (10^-18 OPEN), decimal string' },
+  json: {
+    type: 'string',
+    pattern: '^(0|[1-9][0-9]*)$',
+    description: 'amount in base units (10^-18 OPEN), decimal string',
+  },
   parse(v, path) {
     try {
       return parseUnits(v as string);
@@ -108,7 +121,8 @@ export function oneOf<const V extends string>(values: readonly V[]): S<V> {
   return {
     json: { type: 'string', enum: [...values] },
     parse(v, path) {
-      if (typeof v !== 'string' || !values.includes(v as V)) throw new ParamError(path, `expected one of ${values.join(', ')}`);
+      if (typeof v !== 'string' || !values.includes(v as V))
+        throw new ParamError(path, `expected one of ${values.join(', ')}`);
       return v as V;
     },
   };
@@ -138,11 +152,19 @@ export function object<F extends Fields>(fields: F, description?: string): S<Obj
     .map(([k]) => k);
   const properties = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.s.json]));
   return {
-    json: { type: 'object', properties, required, additionalProperties: false, ...(description ? { description } : {}) },
+    json: {
+      type: 'object',
+      properties,
+      required,
+      additionalProperties: false,
+      ...(description ? { description } : {}),
+    },
     parse(v, path) {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ParamError(path, `expected an object, got ${describe(v)}`);
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        throw new ParamError(path, `expected an object, got ${describe(v)}`);
       const rec = v as Record<string, unknown>;
-      for (const k of Object.keys(rec)) if (!(k in fields)) throw new ParamError(`${path}.${k}`, 'unknown field');
+      for (const k of Object.keys(rec))
+        if (!(k in fields)) throw new ParamError(`${path}.${k}`, 'unknown field');
       const out: Record<string, unknown> = {};
       for (const [k, f] of Object.entries(fields)) {
         if (rec[k] === undefined) {
@@ -173,7 +195,8 @@ export function doc(json: JsonSchema): S<unknown> {
  */
 export function toJson(value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return `0x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+  if (value instanceof Uint8Array)
+    return `0x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
   if (Array.isArray(value)) return value.map(toJson);
   if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), toJson(v)]));
   if (value !== null && typeof value === 'object') {

@@ -137,7 +137,11 @@ export class RpcServer {
       if (payload.length === 0) return errorResponse(null, RPC_ERRORS.INVALID_REQUEST, 'empty batch');
       if (payload.length > this.limits.batchMax) {
         this.stats.limited++;
-        return errorResponse(null, RPC_ERRORS.LIMIT_EXCEEDED, `batch of ${payload.length} exceeds the limit of ${this.limits.batchMax}`);
+        return errorResponse(
+          null,
+          RPC_ERRORS.LIMIT_EXCEEDED,
+          `batch of ${payload.length} exceeds the limit of ${this.limits.batchMax}`,
+        );
       }
       const results = await Promise.all(payload.map((r) => this.handleOne(r, ctx)));
       const owed = results.filter((r): r is Response => r !== undefined);
@@ -154,9 +158,12 @@ export class RpcServer {
     const r = request as Record<string, unknown>;
     const hasId = 'id' in r;
     const id: Id = hasId && validId(r.id) ? (r.id as Id) : null;
-    if (r.jsonrpc !== '2.0') return errorResponse(id, RPC_ERRORS.INVALID_REQUEST, 'jsonrpc must be exactly "2.0"');
-    if (hasId && !validId(r.id)) return errorResponse(null, RPC_ERRORS.INVALID_REQUEST, 'id must be a string, a number or null');
-    if (typeof r.method !== 'string') return errorResponse(id, RPC_ERRORS.INVALID_REQUEST, 'method must be a string');
+    if (r.jsonrpc !== '2.0')
+      return errorResponse(id, RPC_ERRORS.INVALID_REQUEST, 'jsonrpc must be exactly "2.0"');
+    if (hasId && !validId(r.id))
+      return errorResponse(null, RPC_ERRORS.INVALID_REQUEST, 'id must be a string, a number or null');
+    if (typeof r.method !== 'string')
+      return errorResponse(id, RPC_ERRORS.INVALID_REQUEST, 'method must be a string');
     if (r.params !== undefined && (typeof r.params !== 'object' || r.params === null)) {
       return errorResponse(id, RPC_ERRORS.INVALID_REQUEST, 'params must be an array or an object');
     }
@@ -165,18 +172,38 @@ export class RpcServer {
         return errorResponse(id, RPC_ERRORS.INVALID_REQUEST, `unexpected member ${JSON.stringify(k)}`);
       }
     }
-    const response = await this.call(r.method, r.params as unknown[] | Record<string, unknown> | undefined, id, ctx);
+    const response = await this.call(
+      r.method,
+      r.params as unknown[] | Record<string, unknown> | undefined,
+      id,
+      ctx,
+    );
     return hasId ? response : undefined;
   }
 
-  private async call(name: string, rawParams: unknown[] | Record<string, unknown> | undefined, id: Id, ctx: CallContext): Promise<Response> {
+  private async call(
+    name: string,
+    rawParams: unknown[] | Record<string, unknown> | undefined,
+    id: Id,
+    ctx: CallContext,
+  ): Promise<Response> {
     const method = this.methods.get(name);
     if (method === undefined || (method.wsOnly && ctx.ws === undefined)) {
-      return errorResponse(id, RPC_ERRORS.METHOD_NOT_FOUND, method ? `${name} is only available over WebSocket (/ws)` : `method ${JSON.stringify(name.slice(0, 80))} does not exist`);
+      return errorResponse(
+        id,
+        RPC_ERRORS.METHOD_NOT_FOUND,
+        method
+          ? `${name} is only available over WebSocket (/ws)`
+          : `method ${JSON.stringify(name.slice(0, 80))} does not exist`,
+      );
     }
     if (this.inFlight >= this.limits.concurrentMax) {
       this.stats.limited++;
-      return errorResponse(id, RPC_ERRORS.LIMIT_EXCEEDED, `server busy: ${this.limits.concurrentMax} requests in flight`);
+      return errorResponse(
+        id,
+        RPC_ERRORS.LIMIT_EXCEEDED,
+        `server busy: ${this.limits.concurrentMax} requests in flight`,
+      );
     }
     let params: Record<string, unknown>;
     try {
@@ -192,7 +219,8 @@ export class RpcServer {
       this.stats.errors++;
       if (e instanceof RpcError) return errorResponse(id, e.rpcCode, e.message, toJson(e.data));
       if (e instanceof ParamError) return errorResponse(id, RPC_ERRORS.INVALID_PARAMS, e.message);
-      if (e instanceof OlError) return errorResponse(id, RPC_ERRORS.INVALID_PARAMS, e.message, { code: e.code });
+      if (e instanceof OlError)
+        return errorResponse(id, RPC_ERRORS.INVALID_PARAMS, e.message, { code: e.code });
       this.log.warn({ method: name, err: (e as Error).stack ?? String(e) }, 'rpc handler failed');
       return errorResponse(id, RPC_ERRORS.INTERNAL_ERROR, 'internal error');
     } finally {
@@ -209,7 +237,9 @@ export class RpcServer {
     const wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.bodyBytesMax });
     http.on('upgrade', (req, socket, head) => {
       if (req.url !== '/ws' || this.sessions.size >= this.limits.wsConnectionsMax) {
-        socket.write(req.url !== '/ws' ? 'HTTP/1.1 404 Not Found\r\n\r\n' : 'HTTP/1.1 503 Service Unavailable\r\n\r\n');
+        socket.write(
+          req.url !== '/ws' ? 'HTTP/1.1 404 Not Found\r\n\r\n' : 'HTTP/1.1 503 Service Unavailable\r\n\r\n',
+        );
         socket.destroy();
         return;
       }
@@ -272,13 +302,19 @@ export class RpcServer {
       if (req.method === 'OPTIONS') return send(204);
       if (req.url === '/health' && req.method === 'GET') return send(200, { ok: true });
       if (req.url !== '/' || req.method !== 'POST') {
-        return send(req.url === '/' ? 405 : 404, errorResponse(null, RPC_ERRORS.INVALID_REQUEST, 'POST JSON-RPC to / (or use /ws)'));
+        return send(
+          req.url === '/' ? 405 : 404,
+          errorResponse(null, RPC_ERRORS.INVALID_REQUEST, 'POST JSON-RPC to / (or use /ws)'),
+        );
       }
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > this.limits.bodyBytesMax) {
         this.stats.limited++;
         res.setHeader('connection', 'close');
-        send(413, errorResponse(null, RPC_ERRORS.LIMIT_EXCEEDED, `body exceeds ${this.limits.bodyBytesMax} bytes`));
+        send(
+          413,
+          errorResponse(null, RPC_ERRORS.LIMIT_EXCEEDED, `body exceeds ${this.limits.bodyBytesMax} bytes`),
+        );
         req.destroy();
         return;
       }
@@ -286,7 +322,10 @@ export class RpcServer {
       if (body === undefined) {
         this.stats.limited++;
         res.setHeader('connection', 'close');
-        send(413, errorResponse(null, RPC_ERRORS.LIMIT_EXCEEDED, `body exceeds ${this.limits.bodyBytesMax} bytes`));
+        send(
+          413,
+          errorResponse(null, RPC_ERRORS.LIMIT_EXCEEDED, `body exceeds ${this.limits.bodyBytesMax} bytes`),
+        );
         return;
       }
       let payload: unknown;
@@ -317,7 +356,13 @@ export class RpcServer {
           ws.close(1008, 'message rate exceeded');
           return;
         }
-        session.send(errorResponse(null, RPC_ERRORS.LIMIT_EXCEEDED, `more than ${this.limits.wsMessagesPerSec} messages per second`));
+        session.send(
+          errorResponse(
+            null,
+            RPC_ERRORS.LIMIT_EXCEEDED,
+            `more than ${this.limits.wsMessagesPerSec} messages per second`,
+          ),
+        );
         return;
       }
       strikes = 0;
@@ -347,12 +392,16 @@ export class RpcServer {
   }
 }
 
-function parseParams(method: MethodDef, raw: unknown[] | Record<string, unknown> | undefined): Record<string, unknown> {
+function parseParams(
+  method: MethodDef,
+  raw: unknown[] | Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const defs = method.params;
   if (raw === undefined) raw = [];
   if (Array.isArray(raw)) {
-    if (raw.length > defs.length) throw new ParamError('params', `${method.name} takes at most ${defs.length} parameters`);
+    if (raw.length > defs.length)
+      throw new ParamError('params', `${method.name} takes at most ${defs.length} parameters`);
     defs.forEach((d, i) => {
       const v = raw[i];
       if (v === undefined || v === null) {
