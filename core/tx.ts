@@ -321,7 +321,11 @@ export const txSchema: Schema<Tx> = {
   kind: 'tx',
   toWire(tx) {
     const head = envelopeHead(tx);
-    head.push(signature.toWire(tx.signature));
+    try {
+      head.push(signature.toWire(tx.signature));
+    } catch (e) {
+      throw withPath(e, 'signature');
+    }
     return head;
   },
   fromWire(w, path) {
@@ -348,8 +352,14 @@ export function txSigningBytes(tx: UnsignedTx): Uint8Array {
   return encodeWire([DOMAIN.tx, chainId, version, ...rest]);
 }
 
-export function signTx<K extends TxType>(tx: UnsignedTxOf<K>, secretKey: Uint8Array): TxOf<K> {
-  return { ...tx, signature: sign(txSigningBytes(tx as UnsignedTx), secretKey) };
+/**
+ * `TxOf<K>` for one type; for a union of types (signing an `UnsignedTx` whose type is not known
+ * statically) the union of the signed forms, i.e. `Tx`, so no cast is needed either way.
+ */
+export type SignedTx<K extends TxType> = K extends TxType ? TxOf<K> : never;
+
+export function signTx<K extends TxType>(tx: UnsignedTxOf<K>, secretKey: Uint8Array): SignedTx<K> {
+  return { ...tx, signature: sign(txSigningBytes(tx as UnsignedTx), secretKey) } as SignedTx<K>;
 }
 
 export function verifyTxSignature(tx: Tx): boolean {
