@@ -85,14 +85,19 @@ export class BlockStore {
   heightOf(blockHash: Uint8Array): number | undefined {
     const v = this.hashes.getSync(Buffer.from(blockHash));
     if (v === undefined) return undefined;
-    if (v.length !== 8) throw new StorageError('CORRUPT_INDEX', `hash index entry for ${toHex(blockHash)} has ${v.length} bytes`);
+    if (v.length !== 8)
+      throw new StorageError(
+        'CORRUPT_INDEX',
+        `hash index entry for ${toHex(blockHash)} has ${v.length} bytes`,
+      );
     return readHeight(v, 0);
   }
 
   txLocation(txHash: Uint8Array): TxLocation | undefined {
     const v = this.txs.getSync(Buffer.from(txHash));
     if (v === undefined) return undefined;
-    if (v.length !== 12) throw new StorageError('CORRUPT_INDEX', `tx index entry for ${toHex(txHash)} has ${v.length} bytes`);
+    if (v.length !== 12)
+      throw new StorageError('CORRUPT_INDEX', `tx index entry for ${toHex(txHash)} has ${v.length} bytes`);
     return { height: readHeight(v, 0), index: v.readUInt32BE(8) };
   }
 }
