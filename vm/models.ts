@@ -1,0 +1,332 @@
+import { addressOf } from '../core/address.js';
+import { bytesEqual, compareBytes, toHex } from '../core/bytes.js';
+import { encodeWire } from '../core/codec.js';
+import { sha256 } from '../core/hash.js';
+import { type JobResult, type TxBody, verifyRequestSignature } from '../core/tx.js';
+import type { Job, ModelVersion, Payout, Receipt } from '../state/stores/records.js';
+import { type BlockCtx, TREASURY_ADDRESS, VALIDATORS_POOL_ADDRESS } from './context.js';
+import { blockError, txError } from './errors.js';
+import { GAS_PER_OUTPUT_TOKEN, GAS_PER_TRAINING_EXAMPLE } from './gas.js';
+import { splitExact, type Weighted } from './split.js';
+
+/**
+ * Models, inference receipts and their settlement (consensus-critical).
+ *
+ * A model has versions; `model.register` creates version 1, `model.update` the next one. Each
+ * version pins its datanets (id + version), method, parameters, prices, owner share and
+ * providers. A version with a training spec starts `training` and a training job; the settle
+ * result activates it (weights hash) or marks it `failed`. Other versions are `active` at once.
+ * Receipts name (model, version); the version must be active.
+ */
+
+const enc = new TextEncoder();
+const BPS = 10_000n;
+
+export function modelId(owner: Uint8Array, nonce: number): Uint8Array {
+  return sha256(encodeWire(['ol/model', owner, nonce]));
+}
+
+export function receiptId(requester: Uint8Array, requestNonce: number): Uint8Array {
+  return sha256(encodeWire(['ol/receipt', requester, requestNonce]));
+}
+
+type ModelFields = Omit<TxBody<'model.register'>, 'name'>;
+
+function sortedByKey(params: readonly { key: string }[]): boolean {
+  for (let i = 1; i < params.length; i++) if (!(params[i - 1].key < params[i].key)) return false;
+  return true;
+}
+
+function newVersion(ctx: BlockCtx, model: Uint8Array, version: number, f: ModelFields): ModelVersion {
+  if (f.datanets.length === 0) throw txError('NO_DATANETS');
+  let examples = 0;
+  for (let i = 0; i < f.datanets.length; i++) {
+    const p = f.datanets[i];
+    if (i > 0 && compareBytes(f.datanets[i - 1].datanet, p.datanet) >= 0) {
+      throw txError('BAD_PINNED_DATANET', 'pinned datanets must be sorted by id, without repeats');
+    }
+    const d = ctx.s.datanet(p.datanet);
+    if (d === undefined) throw txError('BAD_PINNED_DATANET', `datanet 0x${toHex(p.datanet)} does not exist`);
+    if (p.version > d.version) {
+      throw txError(
+        'BAD_PINNED_DATANET',
+        `datanet 0x${toHex(p.datanet)} is at version ${d.version}, not ${p.version}`,
+      );
+    }
+    examples += p.version;
+  }
+  if (!sortedByKey(f.params) || (f.training !== null && !sortedByKey(f.training)))
+    throw txError('BAD_PARAMS');
+  if ((f.method === 'influence') !== (f.training !== null) || (f.training !== null && f.artifact !== null)) {
+    throw txError('BAD_TRAINING');
+  }
+  if (f.providers.length === 0) throw txError('NO_PROVIDERS');
+  if (new Set(f.providers.map((p) => toHex(p))).size !== f.providers.length) throw txError('BAD_PROVIDERS');
+  if (BigInt(f.ownerShareBps) > ctx.params.ownerShareMaxBps) {
+    throw txError(
+      'OWNER_SHARE_TOO_HIGH',
+      `ownerShareBps ${f.ownerShareBps} exceeds ${ctx.params.ownerShareMaxBps}`,
+    );
+  }
+  let bytes = 300 + 40 * f.datanets.length + 20 * f.providers.length;
+  for (const p of [...f.params, ...(f.training ?? [])]) bytes += p.key.length + p.value.length;
+  ctx.gas.storeBytes(bytes);
+  let job: number | null = null;
+  if (f.training !== null) {
+    ctx.gas.use(GAS_PER_TRAINING_EXAMPLE * examples);
+    job = ctx.createJob('training', model, version);
+  }
+  return {
+    model,
+    version,
+    datanets: f.datanets,
+    method: f.method,
+    params: f.params,
+    pricePerRequest: f.pricePerRequest,
+    pricePerOutputToken: f.pricePerOutputToken,
+    ownerShareBps: f.ownerShareBps,
+    providers: f.providers,
+    artifact: f.artifact,
+    training: f.training,
+    status: f.training === null ? 'active' : 'training',
+    weightsHash: null,
+    job,
+    createdHeight: ctx.height,
+  };
+}
+
+export function modelRegister(
+  ctx: BlockCtx,
+  sender: Uint8Array,
+  nonce: number,
+  body: TxBody<'model.register'>,
+): Uint8Array {
+  const id = modelId(sender, nonce);
+  if (ctx.s.model(id) !== undefined) throw txError('MODEL_EXISTS');
+  const { name, ...fields } = body;
+  const v = newVersion(ctx, id, 1, fields);
+  ctx.gas.storeBytes(Buffer.byteLength(name));
+  ctx.s.setModel({ id, owner: sender, name, latestVersion: 1, createdHeight: ctx.height });
+  ctx.s.setModelVersion(v);
+  ctx.sink.emit('model.registered', [sender], { model: id, owner: sender, version: 1, status: v.status });
+  return id;
+}
+
+export function modelUpdate(ctx: BlockCtx, sender: Uint8Array, body: TxBody<'model.update'>): void {
+  const m = ctx.s.model(body.model);
+  if (m === undefined) throw txError('MODEL_NOT_FOUND');
+  if (!bytesEqual(m.owner, sender)) throw txError('NOT_MODEL_OWNER');
+  const { model, ...fields } = body;
+  const v = newVersion(ctx, model, m.latestVersion + 1, fields);
+  m.latestVersion = v.version;
+  ctx.s.setModel(m);
+  ctx.s.setModelVersion(v);
+  ctx.sink.emit('model.updated', [sender], {
+    model: m.id,
+    owner: sender,
+    version: v.version,
+    status: v.status,
+  });
+}
+
+export function inferenceReceipt(
+  ctx: BlockCtx,
+  provider: Uint8Array,
+  body: TxBody<'inference.receipt'>,
+): Uint8Array {
+  const r = body.request;
+  if (r.chainId !== ctx.chainId) throw txError('REQUEST_WRONG_CHAIN');
+  if (r.expiryHeight < ctx.height) {
+    throw txError('REQUEST_EXPIRED', `request expired at height ${r.expiryHeight}, this is ${ctx.height}`);
+  }
+  if (ctx.s.model(r.model) === undefined) throw txError('MODEL_NOT_FOUND');
+  const mv = ctx.s.modelVersion(r.model, r.modelVersion);
+  if (mv === undefined || mv.status !== 'active') throw txError('MODEL_VERSION_NOT_ACTIVE');
+  if (!mv.providers.some((p) => bytesEqual(p, provider))) throw txError('PROVIDER_NOT_AUTHORIZED');
+  if (BigInt(body.outputTokens) > ctx.params.outputTokensMax) throw txError('TOO_MANY_TOKENS');
+  const price = mv.pricePerRequest + mv.pricePerOutputToken * BigInt(body.outputTokens);
+  if (price > r.maxFee) throw txError('FEE_ABOVE_MAX', `price ${price} exceeds maxFee ${r.maxFee}`);
+  const requester = addressOf(r.requester);
+  if (ctx.s.requestNonceUsed(requester, r.nonce)) throw txError('REQUEST_NONCE_USED');
+  const inputBytes = enc.encode(body.input).length;
+  const outputBytes = enc.encode(body.output).length;
+  ctx.gas.storeBytes(300 + inputBytes + outputBytes + 36 * body.retrieved.length);
+  ctx.gas.use(GAS_PER_OUTPUT_TOKEN * body.outputTokens);
+  if (!verifyRequestSignature(r)) throw txError('BAD_REQUEST_SIGNATURE');
+  ctx.debit(requester, r.maxFee, 'REQUESTER_INSUFFICIENT_FUNDS');
+  ctx.totals({ escrow: r.maxFee });
+  const id = receiptId(requester, r.nonce);
+  ctx.s.markRequestNonce(requester, r.nonce);
+  const job = ctx.createJob('attribution', id, mv.version);
+  const receipt: Receipt = {
+    id,
+    requester,
+    requestNonce: r.nonce,
+    model: r.model,
+    modelVersion: r.modelVersion,
+    promptHash: r.promptHash,
+    maxFee: r.maxFee,
+    provider,
+    input: body.input,
+    output: body.output,
+    retrieved: body.retrieved,
+    inputTokens: body.inputTokens,
+    outputTokens: body.outputTokens,
+    escrow: r.maxFee,
+    job,
+    height: ctx.height,
+    status: 'pending',
+  };
+  ctx.s.setReceipt(receipt);
+  ctx.sink.emit('inference.receipt', [requester, provider], {
+    receipt: id,
+    model: r.model,
+    version: r.modelVersion,
+    requester,
+    provider,
+    escrow: r.maxFee,
+    job,
+  });
+  return id;
+}
+
+// ---- settlement -----------------------------------------------------------------------------
+
+function badResult(job: Job, why: string): never {
+  throw blockError('BAD_JOB_RESULT', `job ${job.id} (${job.kind}): ${why}`);
+}
+
+/**
+ * The payout weights of DESIGN §5 for a fee: treasury p, validators v, model owner m (its
+ * ownerShareBps, bounded by ownerShareMaxBps and by 10000 − p − v), contributors the rest by
+ * positive score; with no positive score the contributor share goes to the pinned datanets'
+ * owners, one equal weight per datanet. All parts are weights over one common denominator, so
+ * one `splitExact` gives the exact largest-remainder split over every party.
+ */
+export function payoutWeights(
+  ctx: BlockCtx,
+  mv: ModelVersion,
+  modelOwner: Uint8Array,
+  positive: readonly { contributor: Uint8Array; score: bigint }[],
+): Weighted[] {
+  const p = ctx.params.feeTreasuryBps;
+  const v = ctx.params.feeValidatorsBps;
+  let m = BigInt(mv.ownerShareBps);
+  if (m > ctx.params.ownerShareMaxBps) m = ctx.params.ownerShareMaxBps;
+  if (m > BPS - p - v) m = BPS - p - v;
+  const c = BPS - p - v - m;
+  let total = 0n;
+  for (const s of positive) total += s.score;
+  const weights: Weighted[] = [];
+  if (total > 0n) {
+    for (const s of positive) weights.push({ address: s.contributor, weight: c * s.score });
+  } else {
+    total = BigInt(mv.datanets.length);
+    for (const pin of mv.datanets) weights.push({ address: ctx.s.datanet(pin.datanet)!.owner, weight: c });
+  }
+  weights.push({ address: TREASURY_ADDRESS, weight: p * total });
+  weights.push({ address: VALIDATORS_POOL_ADDRESS, weight: v * total });
+  weights.push({ address: modelOwner, weight: m * total });
+  return weights;
+}
+
+export function applyAttributionResult(ctx: BlockCtx, job: Job, r: JobResult): void {
+  const receipt = ctx.s.receipt(job.subject);
+  if (receipt === undefined || receipt.status !== 'pending')
+    throw new Error(`job ${job.id}: receipt is not pending`);
+  if (r.weightsHash !== null || r.duplicateOf !== null)
+    badResult(job, 'carries a weights hash or duplicateOf');
+  const mv = ctx.s.modelVersion(receipt.model, receipt.modelVersion)!;
+  const owner = ctx.s.model(receipt.model)!.owner;
+  const requester = receipt.requester;
+  let fee = 0n;
+  let payouts: Payout[] = [];
+  if (r.ok) {
+    const positive: { contributor: Uint8Array; score: bigint }[] = [];
+    for (let i = 0; i < r.scores.length; i++) {
+      const s = r.scores[i];
+      if (i > 0 && compareBytes(r.scores[i - 1].contribution, s.contribution) >= 0) {
+        badResult(job, 'scores must be sorted by contribution id, without repeats');
+      }
+      const c = ctx.s.contribution(s.contribution);
+      const pin = c === undefined ? undefined : mv.datanets.find((p) => bytesEqual(p.datanet, c.datanet));
+      if (c === undefined || pin === undefined || c.status !== 'accepted' || c.seq > pin.version) {
+        badResult(job, `contribution 0x${toHex(s.contribution)} is not in the pinned corpus`);
+      }
+      if (s.score > 0) positive.push({ contributor: c.contributor, score: BigInt(s.score) });
+    }
+    for (const e of r.evidence)
+      if (e.outputEnd < e.outputStart) badResult(job, 'evidence span ends before it starts');
+    const price = mv.pricePerRequest + mv.pricePerOutputToken * BigInt(r.tokens);
+    fee = price < receipt.maxFee ? price : receipt.maxFee;
+    const shares = splitExact(fee, payoutWeights(ctx, mv, owner, positive));
+    let toTreasury = 0n;
+    for (const sh of shares) {
+      if (sh.amount === 0n) continue;
+      payouts.push({ address: sh.address, amount: sh.amount });
+      let role: string;
+      if (bytesEqual(sh.address, TREASURY_ADDRESS)) {
+        toTreasury += sh.amount;
+        role = 'treasury';
+      } else if (bytesEqual(sh.address, VALIDATORS_POOL_ADDRESS)) {
+        ctx.rewardPool += sh.amount;
+        role = 'validators';
+      } else {
+        ctx.credit(sh.address, sh.amount);
+        const roles: string[] = [];
+        if (bytesEqual(sh.address, owner)) roles.push('owner');
+        if (positive.some((p) => bytesEqual(p.contributor, sh.address))) roles.push('contributor');
+        if (positive.length === 0 && !roles.includes('owner')) roles.push('datanetOwner');
+        role = roles.join('+') || 'datanetOwner';
+      }
+      ctx.sink.emit('payout', [sh.address], { receipt: receipt.id, to: sh.address, amount: sh.amount, role });
+    }
+    ctx.totals({ escrow: -receipt.escrow, treasury: toTreasury });
+  } else {
+    payouts = [];
+    ctx.totals({ escrow: -receipt.escrow });
+  }
+  const refund = receipt.escrow - fee;
+  ctx.credit(requester, refund);
+  if (refund > 0n)
+    ctx.sink.emit('refund', [requester], { receipt: receipt.id, to: requester, amount: refund });
+  ctx.s.setAttribution({
+    receipt: receipt.id,
+    job: job.id,
+    ok: r.ok,
+    error: r.error,
+    scores: r.scores,
+    evidence: r.evidence,
+    tokens: r.tokens,
+    fee,
+    refund,
+    payouts,
+    height: ctx.height,
+  });
+  receipt.status = r.ok ? 'settled' : 'refunded';
+  receipt.escrow = 0n;
+  ctx.s.setReceipt(receipt);
+}
+
+export function applyTrainingResult(ctx: BlockCtx, job: Job, r: JobResult): void {
+  const mv = ctx.s.modelVersion(job.subject, job.version);
+  if (mv === undefined || mv.status !== 'training')
+    throw new Error(`job ${job.id}: model version is not training`);
+  if (r.scores.length > 0 || r.evidence.length > 0 || r.duplicateOf !== null) {
+    badResult(job, 'a training result carries only the weights hash');
+  }
+  if (r.ok && r.weightsHash === null) badResult(job, 'a successful training result needs the weights hash');
+  if (r.ok) {
+    mv.status = 'active';
+    mv.weightsHash = r.weightsHash;
+    ctx.sink.emit('model.activated', [], {
+      model: mv.model,
+      version: mv.version,
+      weightsHash: r.weightsHash,
+    });
+  } else {
+    mv.status = 'failed';
+    ctx.sink.emit('model.trainingFailed', [], { model: mv.model, version: mv.version, error: r.error });
+  }
+  ctx.s.setModelVersion(mv);
+}
