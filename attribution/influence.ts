@@ -1,0 +1,176 @@
+import { assert } from '../core/errors.js';
+import type { Score } from '../core/tx.js';
+import { bigFloorDivToNumber, dotExact, FP_ONE, floorDiv, mulFp, softmaxFp } from './fixedPoint.js';
+import { limitScores } from './scores.js';
+import { type Example, featuresOf, type LrModel, logitsOf } from './training.js';
+
+/**
+ * Influence of each training example on one prediction of a chain-trained logistic regression
+ * (Koh & Liang, "Understanding Black-box Predictions via Influence Functions", ICML 2017).
+ * Consensus-critical: Q16 fixed point (fixedPoint.ts), exact BigInt dot products, fixed
+ * iteration count, fixed summation order; no float values, no clock, no randomness.
+ *
+ * With θ the trained weights, L_i the cross-entropy of example i, L_test the cross-entropy of the
+ * predicted label ŷ of the receipt's input, and H = (1/n) Σ_i ∇²L_i + λI the Hessian of the
+ * training objective, Koh & Liang's I_up,loss(z_i) = −∇L_testᵀ H⁻¹ ∇L_i. We pay helpfulness, its
+ * negation, which is the first-order estimate of how much the test loss would rise if example i
+ * were left out (LOO): n · (L_test(θ₋ᵢ) − L_test(θ)) ≈ ∇L_testᵀ H⁻¹ ∇L_i. Positive = helpful.
+ *
+ *     score_i = ⌊2^16 · sᵀ ∇L_i⌋ (summed in Q16), where s = H⁻¹ ∇L_test
+ *
+ * s is computed once per prediction by conjugate gradient with a fixed number of iterations
+ * (`cgIters`), not by inverting H: H v is applied exactly from its structure,
+ * ∇²L_i = (diag(p_i) − p_i p_iᵀ) ⊗ x_i x_iᵀ, so each product costs O(Σ_i |x_i| · K). This is the
+ * exact influence up to CG convergence (no DataInf-style Hessian approximation is needed at these
+ * sizes). Only positive scores are paid (limitScores).
+ */
+
+export interface InfluenceOptions {
+  /** λ of the training objective (Q16). */
+  l2: number;
+  cgIters: number;
+}
+
+/** Per-example probabilities under the model, Q16, row-major [example][label]. */
+function probabilities(model: LrModel, examples: readonly Example[]): Int32Array {
+  const K = model.labels.length;
+  const D = model.features + 1;
+  const P = new Int32Array(examples.length * K);
+  const z: number[] = new Array(K).fill(0);
+  const p = new Int32Array(K);
+  for (let i = 0; i < examples.length; i++) {
+    logitsOf(model.weights, D, K, examples[i].feats, z);
+    softmaxFp(z, p);
+    P.set(p, i * K);
+  }
+  return P;
+}
+
+/** out = (H + λI) v, Q16, exact floors in a fixed order. */
+function hessianTimes(
+  examples: readonly Example[],
+  P: Int32Array,
+  K: number,
+  D: number,
+  l2: number,
+  v: Float64Array,
+  out: Float64Array,
+  acc: Float64Array,
+): void {
+  acc.fill(0);
+  const u: number[] = new Array(K).fill(0);
+  for (let i = 0; i < examples.length; i++) {
+    const feats = examples[i].feats;
+    const base = i * K;
+    let pu = 0;
+    for (let c = 0; c < K; c++) {
+      const row = c * D;
+      let s = 0;
+      for (let j = 0; j < feats.length; j++) s += v[row + feats[j]];
+      u[c] = s;
+      pu += mulFp(P[base + c], s);
+    }
+    for (let c = 0; c < K; c++) {
+      const w = mulFp(P[base + c], u[c] - pu);
+      if (w === 0) continue;
+      const row = c * D;
+      for (let j = 0; j < feats.length; j++) acc[row + feats[j]] += w;
+    }
+  }
+  const n = examples.length;
+  for (let j = 0; j < out.length; j++) out[j] = floorDiv(acc[j], n) + mulFp(l2, v[j]);
+}
+
+/**
+ * Influence scores of every training example (one per contribution) for the model's prediction
+ * on `inputTokens`. Returns the predicted label index too, so callers check receipts with it.
+ */
+export function influenceScores(
+  model: LrModel,
+  examples: readonly Example[],
+  inputTokens: Int32Array,
+  opts: InfluenceOptions,
+): { label: number; scores: Score[] } {
+  const K = model.labels.length;
+  const D = model.features + 1;
+  const dim = K * D;
+  assert(examples.length > 0, 'influence: examples');
+  const testFeats = featuresOf(inputTokens, model.features, model.ngram);
+  const z: number[] = new Array(K).fill(0);
+  logitsOf(model.weights, D, K, testFeats, z);
+  let label = 0;
+  for (let c = 1; c < K; c++) if (z[c] > z[label]) label = c;
+  const pt = new Int32Array(K);
+  softmaxFp(z, pt);
+
+  // g = ∇L_test = (p − e_ŷ) ⊗ x_test.
+  const g = new Float64Array(dim);
+  for (let c = 0; c < K; c++) {
+    const gc = pt[c] - (c === label ? FP_ONE : 0);
+    for (let j = 0; j < testFeats.length; j++) g[c * D + testFeats[j]] = gc;
+  }
+
+  const P = probabilities(model, examples);
+  const s = conjugateGradient(examples, P, K, D, opts, g);
+
+  // score_i = Σ_c (p_ic − y_ic) · Σ_{j ∈ x_i} s[c, j], Q16.
+  const scores: Score[] = [];
+  for (let i = 0; i < examples.length; i++) {
+    const ex = examples[i];
+    let score = 0;
+    for (let c = 0; c < K; c++) {
+      const row = c * D;
+      let sx = 0;
+      for (let j = 0; j < ex.feats.length; j++) sx += s[row + ex.feats[j]];
+      const gi = P[i * K + c] - (c === ex.label ? FP_ONE : 0);
+      score += mulFp(gi, sx);
+    }
+    scores.push({ contribution: ex.id, score });
+  }
+  return { label, scores: limitScores(scores) };
+}
+
+/** Solves (H + λI) s = g by `cgIters` steps of conjugate gradient from s = 0, Q16. */
+export function conjugateGradient(
+  examples: readonly Example[],
+  P: Int32Array,
+  K: number,
+  D: number,
+  opts: InfluenceOptions,
+  g: Float64Array,
+): Float64Array {
+  const dim = K * D;
+  const s = new Float64Array(dim);
+  const r = Float64Array.from(g);
+  const p = Float64Array.from(g);
+  const Ap = new Float64Array(dim);
+  const acc = new Float64Array(dim);
+  let rr = dotExact(r, r, dim);
+  const SCALE = BigInt(FP_ONE);
+  for (let it = 0; it < opts.cgIters && rr > 0n; it++) {
+    hessianTimes(examples, P, K, D, opts.l2, p, Ap, acc);
+    const pAp = dotExact(p, Ap, dim);
+    if (pAp <= 0n) break;
+    const alpha = bigFloorDivToNumber(rr * SCALE, pAp); // Q16
+    for (let j = 0; j < dim; j++) {
+      if (p[j] !== 0) s[j] += mulFp(alpha, p[j]);
+      if (Ap[j] !== 0) r[j] -= mulFp(alpha, Ap[j]);
+    }
+    const rrNew = dotExact(r, r, dim);
+    if (rrNew === 0n) break;
+    const beta = bigFloorDivToNumber(rrNew * SCALE, rr); // Q16
+    for (let j = 0; j < dim; j++) p[j] = r[j] + (p[j] === 0 ? 0 : mulFp(beta, p[j]));
+    rr = rrNew;
+  }
+  return s;
+}
+
+/** Probabilities of one text under the model (Q16), for callers that show confidence. */
+export function probabilitiesOf(model: LrModel, tokens: Int32Array): Int32Array {
+  const K = model.labels.length;
+  const z: number[] = new Array(K).fill(0);
+  logitsOf(model.weights, model.features + 1, K, featuresOf(tokens, model.features, model.ngram), z);
+  const p = new Int32Array(K);
+  softmaxFp(z, p);
+  return p;
+}

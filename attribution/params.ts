@@ -1,0 +1,142 @@
+import type { Param } from '../core/tx.js';
+import { AttributionError } from './errors.js';
+import { FP_ONE, parseDecimalFp } from './fixedPoint.js';
+import { checkTokenizerName, DEFAULT_TOKENIZER, type TokenizerName } from './tokenizer.js';
+
+/**
+ * Model parameters and training specs arrive as `(key, value)` string pairs sorted by key
+ * (core/tx.ts `Param`). This module is their one parser: every key, range and default lives in
+ * the tables below, and anything else is a typed error before heavy work. README.md lists them.
+ */
+
+type Field =
+  | { kind: 'int'; min: number; max: number; default: number }
+  | { kind: 'pow2'; min: number; max: number; default: number }
+  | { kind: 'decimal'; min: number; max: number; default: number } // Q16 bounds
+  | { kind: 'tokenizer' }
+  | { kind: 'string'; maxBytes: number; default: string };
+
+const tokenizerField: Field = { kind: 'tokenizer' };
+
+/** Span attribution (method `span`). */
+export const SPAN_PARAMS = {
+  tokenizer: tokenizerField,
+  /** Shortest span that counts, in tokens. */
+  minSpan: { kind: 'int', min: 2, max: 64, default: 8 },
+  /** Share each span among the first k contributions by (id, offset); 0 = all. */
+  shareTopK: { kind: 'int', min: 0, max: 64, default: 0 },
+  /** Spans occurring more often than this are too common to attribute (and too costly to list). */
+  spanCountMax: { kind: 'int', min: 1, max: 100_000, default: 1000 },
+} as const satisfies Record<string, Field>;
+
+/** Retrieval attribution (method `retrieval`). */
+export const RETRIEVAL_PARAMS = {
+  tokenizer: tokenizerField,
+  /** Each retrieved weight is capped at this before normalising. */
+  retrievalCap: { kind: 'int', min: 1, max: 1_000_000, default: 1_000_000 },
+} as const satisfies Record<string, Field>;
+
+/** Influence attribution (method `influence`): the model's `params`; training keys are separate. */
+export const INFLUENCE_PARAMS = {
+  /** Conjugate-gradient iterations for (H + λI)⁻¹ ∇L(test). */
+  cgIters: { kind: 'int', min: 1, max: 64, default: 16 },
+} as const satisfies Record<string, Field>;
+
+/** A training spec (`model.register` `training`). */
+export const TRAINING_PARAMS = {
+  tokenizer: tokenizerField,
+  /** Hashed feature buckets (a power of two), plus one bias feature. */
+  features: { kind: 'pow2', min: 16, max: 65536, default: 4096 },
+  /** Token n-grams 1..ngram are hashed into features. */
+  ngram: { kind: 'int', min: 1, max: 3, default: 2 },
+  epochs: { kind: 'int', min: 1, max: 64, default: 5 },
+  /** Learning rate η₀ (decimal); epoch e uses η₀ / (e + 1). */
+  lr: { kind: 'decimal', min: 1, max: 8 * FP_ONE, default: FP_ONE / 2 },
+  /** L2 regularisation λ (decimal) of the objective (1/n)ΣL + (λ/2)‖W‖². */
+  l2: { kind: 'decimal', min: 1, max: FP_ONE, default: 66 }, // ≈ 0.001
+  /** Mixed into the per-epoch example order. */
+  seed: { kind: 'string', maxBytes: 64, default: '' },
+} as const satisfies Record<string, Field>;
+
+/** Near-duplicate check of a new contribution. */
+export const DUPLICATE_PARAMS = {
+  tokenizer: tokenizerField,
+  /** Shortest span (tokens) counted as copied. */
+  dupMinSpan: { kind: 'int', min: 2, max: 64, default: 8 },
+  /** Reject when copied spans from ONE accepted contribution cover at least this share (bps). */
+  dupThresholdBps: { kind: 'int', min: 1, max: 10_000, default: 8000 },
+} as const satisfies Record<string, Field>;
+
+type ValueOf<F> = F extends { kind: 'tokenizer' }
+  ? TokenizerName
+  : F extends { kind: 'string' }
+    ? string
+    : number;
+export type Parsed<S extends Record<string, Field>> = { -readonly [K in keyof S]: ValueOf<S[K]> };
+
+/** Parses sorted params against a table; unknown keys, bad order and bad values are typed errors. */
+export function parseParams<S extends Record<string, Field>>(
+  params: readonly Param[],
+  table: S,
+  what: string,
+): Parsed<S> {
+  const out: Record<string, unknown> = {};
+  for (const [key, f] of Object.entries(table)) {
+    out[key] = f.kind === 'tokenizer' ? DEFAULT_TOKENIZER : f.default;
+  }
+  let prev: string | null = null;
+  for (const { key, value } of params) {
+    if (prev !== null && !(Buffer.compare(Buffer.from(prev), Buffer.from(key)) < 0)) {
+      throw new AttributionError(
+        'PARAMS_UNSORTED',
+        `${what} params must be sorted by key without repeats (at ${key})`,
+        {
+          key,
+        },
+      );
+    }
+    prev = key;
+    const f = (table as Record<string, Field>)[key];
+    if (f === undefined) {
+      throw new AttributionError(
+        'PARAM_UNKNOWN',
+        `unknown ${what} param ${JSON.stringify(key)}; known: ${Object.keys(table).join(', ')}`,
+        { key },
+      );
+    }
+    out[key] = parseValue(key, value, f, what);
+  }
+  return out as Parsed<S>;
+}
+
+function parseValue(key: string, value: string, f: Field, what: string): unknown {
+  const bad = (rule: string): never => {
+    throw new AttributionError('PARAM_INVALID', `${what} param ${key}=${JSON.stringify(value)}: ${rule}`, {
+      key,
+      value,
+    });
+  };
+  switch (f.kind) {
+    case 'tokenizer':
+      return checkTokenizerName(value);
+    case 'string':
+      if (Buffer.byteLength(value) > f.maxBytes) bad(`at most ${f.maxBytes} bytes`);
+      return value;
+    case 'int':
+    case 'pow2': {
+      if (!/^(0|[1-9]\d{0,14})$/.test(value)) bad('expected a decimal integer');
+      const v = Number(value);
+      if (v < f.min || v > f.max) bad(`expected ${f.min}..${f.max}`);
+      if (f.kind === 'pow2' && (v & (v - 1)) !== 0) bad('expected a power of two');
+      return v;
+    }
+    case 'decimal': {
+      const v = parseDecimalFp(value);
+      if (v === null) bad('expected a decimal like 0.5');
+      if ((v as number) < f.min || (v as number) > f.max) {
+        bad(`expected ${(f.min / FP_ONE).toFixed(6)}..${f.max / FP_ONE} (16-bit fixed point)`);
+      }
+      return v;
+    }
+  }
+}

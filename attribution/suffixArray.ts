@@ -1,0 +1,204 @@
+import { assert } from '../core/errors.js';
+
+/**
+ * Suffix array by SA-IS (Nong, Zhang & Chan, "Two Efficient Algorithms for Linear Time Suffix
+ * Array Construction", IEEE TC 2011) and LCP by Kasai et al. (CPM 2001), over integer alphabets in
+ * typed arrays. Consensus-relevant only through the answers it gives (a suffix array is unique),
+ * so the build itself may be organised freely; queries built on it are deterministic.
+ *
+ * Input convention for `saisInPlace`: `text[n−1] = 0` is a unique sentinel and every other symbol
+ * is in [1, alphabetSize). The recursion on the reduced string halves its length at least, so its
+ * depth is ≤ log2(n) (≈ 24 at 10M tokens): no stack-depth concern; every loop is iterative.
+ * Working memory besides the output: n bytes of types, the bucket array, and the reduced problem
+ * stored inside the output array (as in the paper), so a build needs ≈ 5n bytes + 8·alphabet.
+ */
+
+/** Suffix array of `seq` (non-negative integers), suffixes ordered with "a proper prefix sorts first". */
+export function suffixArrayOf(seq: ArrayLike<number>): Int32Array {
+  const n = seq.length;
+  const text = new Int32Array(n + 1);
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const v = seq[i];
+    assert(
+      Number.isInteger(v) && v >= 0 && v < 2 ** 31 - 2,
+      'suffixArrayOf: symbols must be small non-negative integers',
+    );
+    text[i] = v + 1;
+    if (v + 1 > max) max = v + 1;
+  }
+  text[n] = 0;
+  const sa = new Int32Array(n + 1);
+  saisInPlace(text, sa, n + 1, max + 1);
+  return sa.subarray(1);
+}
+
+/** Builds the suffix array of `text` (sentinel-terminated, see the module comment) into `sa`. */
+export function saisInPlace(text: Int32Array, sa: Int32Array, n: number, alphabetSize: number): void {
+  assert(n >= 1 && text[n - 1] === 0, 'sais: text must end with the unique sentinel 0');
+  assert(sa.length >= n, 'sais: output too small');
+  sais(text, sa, n, alphabetSize);
+}
+
+function sais(T: Int32Array, SA: Int32Array, n: number, K: number): void {
+  if (n === 1) {
+    SA[0] = 0;
+    return;
+  }
+  // Types: 1 = S, 0 = L. The sentinel is S.
+  const t = new Uint8Array(n);
+  t[n - 1] = 1;
+  for (let i = n - 2; i >= 0; i--) {
+    const a = T[i];
+    const b = T[i + 1];
+    t[i] = a < b || (a === b && t[i + 1] === 1) ? 1 : 0;
+  }
+  const counts = new Int32Array(K);
+  for (let i = 0; i < n; i++) counts[T[i]]++;
+  const bkt = new Int32Array(K);
+
+  // Stage 1: sort LMS substrings by induction from LMS positions placed at bucket ends.
+  SA.fill(-1, 0, n);
+  bucketEnds(counts, bkt, K);
+  for (let i = 1; i < n; i++) if (t[i] === 1 && t[i - 1] === 0) SA[--bkt[T[i]]] = i;
+  induceL(T, SA, t, n, counts, bkt, K);
+  induceS(T, SA, t, n, counts, bkt, K);
+
+  // Compact the sorted LMS positions into SA[0, n1).
+  let n1 = 0;
+  for (let i = 0; i < n; i++) {
+    const p = SA[i];
+    if (p > 0 && t[p] === 1 && t[p - 1] === 0) SA[n1++] = p;
+  }
+  SA.fill(-1, n1, n);
+
+  // Name the LMS substrings; equal substrings get equal names. Names go to SA[n1 + pos/2].
+  let name = 0;
+  let prev = -1;
+  for (let i = 0; i < n1; i++) {
+    const pos = SA[i];
+    let diff = false;
+    if (prev === -1) diff = true;
+    else {
+      for (let d = 0; d < n; d++) {
+        const a = pos + d;
+        const b = prev + d;
+        if (T[a] !== T[b] || t[a] !== t[b]) {
+          diff = true;
+          break;
+        }
+        if (d > 0 && ((t[a] === 1 && t[a - 1] === 0) || (t[b] === 1 && t[b - 1] === 0))) break;
+      }
+    }
+    if (diff) {
+      name++;
+      prev = pos;
+    }
+    SA[n1 + (pos >> 1)] = name - 1;
+  }
+  for (let i = n - 1, j = n - 1; i >= n1; i--) if (SA[i] >= 0) SA[j--] = SA[i];
+
+  // Stage 2: sort the reduced string (recursively if names are not unique).
+  const s1 = SA.subarray(n - n1, n);
+  const sa1 = SA.subarray(0, n1);
+  if (name < n1) sais(s1, sa1, n1, name);
+  else for (let i = 0; i < n1; i++) sa1[s1[i]] = i;
+
+  // Stage 3: induce the full suffix array from the sorted LMS suffixes.
+  for (let i = 1, j = 0; i < n; i++) if (t[i] === 1 && t[i - 1] === 0) s1[j++] = i;
+  for (let i = 0; i < n1; i++) sa1[i] = s1[sa1[i]];
+  SA.fill(-1, n1, n);
+  bucketEnds(counts, bkt, K);
+  for (let i = n1 - 1; i >= 0; i--) {
+    const j = SA[i];
+    SA[i] = -1;
+    SA[--bkt[T[j]]] = j;
+  }
+  induceL(T, SA, t, n, counts, bkt, K);
+  induceS(T, SA, t, n, counts, bkt, K);
+}
+
+function bucketEnds(counts: Int32Array, bkt: Int32Array, K: number): void {
+  let sum = 0;
+  for (let c = 0; c < K; c++) {
+    sum += counts[c];
+    bkt[c] = sum;
+  }
+}
+
+function bucketStarts(counts: Int32Array, bkt: Int32Array, K: number): void {
+  let sum = 0;
+  for (let c = 0; c < K; c++) {
+    bkt[c] = sum;
+    sum += counts[c];
+  }
+}
+
+function induceL(
+  T: Int32Array,
+  SA: Int32Array,
+  t: Uint8Array,
+  n: number,
+  counts: Int32Array,
+  bkt: Int32Array,
+  K: number,
+): void {
+  bucketStarts(counts, bkt, K);
+  for (let i = 0; i < n; i++) {
+    const j = SA[i] - 1;
+    if (j >= 0 && t[j] === 0) SA[bkt[T[j]]++] = j;
+  }
+}
+
+function induceS(
+  T: Int32Array,
+  SA: Int32Array,
+  t: Uint8Array,
+  n: number,
+  counts: Int32Array,
+  bkt: Int32Array,
+  K: number,
+): void {
+  bucketEnds(counts, bkt, K);
+  for (let i = n - 1; i >= 0; i--) {
+    const j = SA[i] - 1;
+    if (j >= 0 && t[j] === 1) SA[--bkt[T[j]]] = j;
+  }
+}
+
+/** LCP values are stored clamped to this (queries never need longer: outputs are far shorter). */
+export const LCP_STORED_MAX = 65535;
+
+/**
+ * Kasai's LCP: lcp[r] = length of the longest common prefix of the suffixes at sa[r−1] and sa[r]
+ * (lcp[0] = 0), clamped to LCP_STORED_MAX. `text` must be sentinel-terminated so comparisons stop.
+ */
+export function kasaiLcp(text: Int32Array, sa: Int32Array, n: number): Uint16Array {
+  const rank = new Int32Array(n);
+  for (let r = 0; r < n; r++) rank[sa[r]] = r;
+  const lcp = new Uint16Array(n);
+  let h = 0;
+  for (let i = 0; i < n; i++) {
+    const r = rank[i];
+    if (r > 0) {
+      const j = sa[r - 1];
+      while (i + h < n && j + h < n && text[i + h] === text[j + h]) h++;
+      lcp[r] = Math.min(h, LCP_STORED_MAX);
+      if (h > 0) h--;
+    } else {
+      h = 0;
+    }
+  }
+  return lcp;
+}
+
+/** LCP of `suffixArrayOf(seq)` for plain sequences (tests and small inputs). */
+export function lcpOf(seq: ArrayLike<number>, sa: Int32Array): Uint16Array {
+  const n = seq.length;
+  const text = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) text[i] = seq[i] + 1;
+  const full = new Int32Array(n + 1);
+  full[0] = n;
+  full.set(sa, 1);
+  return kasaiLcp(text, full, n + 1).subarray(1);
+}
