@@ -19,6 +19,8 @@ export const FP_ONE = 1 << FP_BITS; // 65536
 const HALF_LIMB = 1 << FP_BITS;
 /** Largest magnitude accepted by `mulFp` operands: keeps every partial product below 2^53. */
 export const FP_OPERAND_MAX = 2 ** 36;
+/** Largest |a·b| accepted by `mulFp`, so that the Q16 result stays below 2^52. */
+const PRODUCT_MAX = 2 ** 68;
 
 /** floor(n / d) for safe integers, exact (float division corrected by one step either way). */
 export function floorDiv(n: number, d: number): number {
@@ -32,16 +34,17 @@ export function floorDiv(n: number, d: number): number {
   // (q+1)·d stay within 2^53 because |q·d| ≤ |n| + d.
   while (q * d > n) q--;
   while ((q + 1) * d <= n) q++;
-  return q;
+  return q + 0; // never −0: it would encode differently
 }
 
-/** floor(a·b / 2^16) exactly, for |a|, |b| ≤ 2^36. */
+/** floor(a·b / 2^16) exactly, for |a|, |b| ≤ 2^36 with |a·b| ≤ 2^68 (the result is a safe integer). */
 export function mulFp(a: number, b: number): number {
   assert(
     Number.isSafeInteger(a) &&
       Number.isSafeInteger(b) &&
       Math.abs(a) <= FP_OPERAND_MAX &&
-      Math.abs(b) <= FP_OPERAND_MAX,
+      Math.abs(b) <= FP_OPERAND_MAX &&
+      Math.abs(a) * Math.abs(b) <= PRODUCT_MAX,
     'mulFp: operands out of range',
   );
   // b = bh·2^16 + bl with 0 ≤ bl < 2^16 ⇒ a·b/2^16 = a·bh + a·bl/2^16, and a·bh is an integer.
@@ -49,7 +52,7 @@ export function mulFp(a: number, b: number): number {
   const bl = b - bh * HALF_LIMB;
   const abl = a * bl; // |·| < 2^52: exact
   const ablHi = Math.floor(abl / HALF_LIMB); // division by a power of two: exact
-  return a * bh + ablHi;
+  return a * bh + ablHi + 0; // + 0 turns −0 into 0
 }
 
 /** floor(a·2^16 / b) exactly (a Q16 quotient), for |a| ≤ 2^36, b ≠ 0. */

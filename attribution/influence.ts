@@ -91,6 +91,17 @@ export function influenceScores(
   inputTokens: Int32Array,
   opts: InfluenceOptions,
 ): { label: number; scores: Score[] } {
+  const { label, raw } = influenceRaw(model, examples, inputTokens, opts);
+  return { label, scores: limitScores(examples.map((ex, i) => ({ contribution: ex.id, score: raw[i] }))) };
+}
+
+/** Signed Q16 influence of every example (same order as `examples`), before keeping positives. */
+export function influenceRaw(
+  model: LrModel,
+  examples: readonly Example[],
+  inputTokens: Int32Array,
+  opts: InfluenceOptions,
+): { label: number; raw: number[] } {
   const K = model.labels.length;
   const D = model.features + 1;
   const dim = K * D;
@@ -114,7 +125,7 @@ export function influenceScores(
   const s = conjugateGradient(examples, P, K, D, opts, g);
 
   // score_i = Σ_c (p_ic − y_ic) · Σ_{j ∈ x_i} s[c, j], Q16.
-  const scores: Score[] = [];
+  const raw: number[] = [];
   for (let i = 0; i < examples.length; i++) {
     const ex = examples[i];
     let score = 0;
@@ -125,9 +136,9 @@ export function influenceScores(
       const gi = P[i * K + c] - (c === ex.label ? FP_ONE : 0);
       score += mulFp(gi, sx);
     }
-    scores.push({ contribution: ex.id, score });
+    raw.push(score);
   }
-  return { label, scores: limitScores(scores) };
+  return { label, raw };
 }
 
 /** Solves (H + λI) s = g by `cgIters` steps of conjugate gradient from s = 0, Q16. */

@@ -1,0 +1,163 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  bigFloorDivToNumber,
+  bitLength,
+  divFp,
+  dotExact,
+  expNegFp,
+  FP_ONE,
+  floorDiv,
+  mulFp,
+  parseDecimalFp,
+  powOneMinusFp,
+  softmaxFp,
+} from '../../attribution/fixedPoint.js';
+
+/** Exact floor(n / d) for BigInts of any sign. */
+function bigFloor(n: bigint, d: bigint): bigint {
+  const q = n / d;
+  return n % d !== 0n && n < 0n !== d < 0n ? q - 1n : q;
+}
+
+/** e^(x / 2^16) as an exact rational bound, via a BigInt Taylor series at 2^-80 precision. */
+function expRef(x: number): number {
+  const P = 80n;
+  const xs = BigInt(x) << (P - 16n); // x at scale 2^80
+  let term = 1n << P;
+  let sum = term;
+  for (let i = 1n; i < 200n; i++) {
+    term = (term * xs) / (i << P);
+    if (term === 0n) break;
+    sum += term;
+  }
+  return Number(sum >> (P - 16n)); // floor at Q16 (within 1 ulp of the true floor)
+}
+
+const safe36 = fc.integer({ min: -(2 ** 36), max: 2 ** 36 });
+
+describe('fixed point (Q16) against exact BigInt references', () => {
+  it('floorDiv is exact floor division', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -(2 ** 52), max: 2 ** 52 }),
+        fc.integer({ min: -(2 ** 40), max: 2 ** 40 }).filter((d) => d !== 0),
+        (n, d) => {
+          expect(floorDiv(n, d)).toBe(Number(bigFloor(BigInt(n), BigInt(d))));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('mulFp = floor(a·b / 2^16) exactly', () => {
+    fc.assert(
+      fc.property(safe36, safe36, (a, b) => {
+        if (Math.abs(a) * Math.abs(b) > 2 ** 68) return;
+        expect(mulFp(a, b)).toBe(Number(bigFloor(BigInt(a) * BigInt(b), 65536n)));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(() => mulFp(2 ** 37, 1)).toThrow(/out of range/);
+    expect(() => mulFp(2 ** 36, 2 ** 33)).toThrow(/out of range/);
+    expect(Object.is(mulFp(-3, 0), 0)).toBe(true); // never −0
+  });
+
+  it('divFp = floor(a·2^16 / b) exactly', () => {
+    fc.assert(
+      fc.property(
+        safe36,
+        fc.integer({ min: -(2 ** 36), max: 2 ** 36 }).filter((b) => b !== 0),
+        (a, b) => {
+          expect(divFp(a, b)).toBe(Number(bigFloor(BigInt(a) * 65536n, BigInt(b))));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('expNegFp is within 4 ulp of the exact e^x on [-12, 0], monotone, exact at 0', () => {
+    expect(expNegFp(0)).toBe(FP_ONE);
+    let prev = FP_ONE;
+    for (let x = 0; x >= -12 * FP_ONE; x -= 97) {
+      const got = expNegFp(x);
+      expect(Math.abs(got - expRef(x))).toBeLessThanOrEqual(4);
+      expect(got).toBeLessThanOrEqual(prev + 1);
+      prev = got;
+    }
+    expect(expNegFp(-13 * FP_ONE)).toBe(0);
+    expect(() => expNegFp(1)).toThrow();
+  });
+
+  it('softmax probabilities are within a few ulp of exact and sum to at most one', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -8 * FP_ONE, max: 8 * FP_ONE }), { minLength: 1, maxLength: 6 }),
+        (z) => {
+          const p = new Int32Array(z.length);
+          softmaxFp(z, p);
+          let sum = 0;
+          for (const v of p) sum += v;
+          expect(sum).toBeLessThanOrEqual(FP_ONE);
+          expect(sum).toBeGreaterThanOrEqual(FP_ONE - 4 * z.length);
+          const max = Math.max(...z);
+          const ref = z.map((v) => expRef(v - max));
+          const refSum = ref.reduce((a, b) => a + b, 0);
+          z.forEach((_, i) => {
+            expect(Math.abs(p[i] - Math.floor((ref[i] * FP_ONE) / refSum))).toBeLessThanOrEqual(8);
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('dotExact equals the BigInt dot product', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+            fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+          ),
+          { maxLength: 300 },
+        ),
+        (pairs) => {
+          const a = pairs.map((p) => p[0]);
+          const b = pairs.map((p) => p[1]);
+          let ref = 0n;
+          for (let i = 0; i < a.length; i++) ref += BigInt(a[i]) * BigInt(b[i]);
+          expect(dotExact(a, b, a.length)).toBe(ref);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('powOneMinusFp stays within 1% (+4 ulp) of the exact power', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: FP_ONE }), fc.integer({ min: 0, max: 5000 }), (a, n) => {
+        const got = powOneMinusFp(a, n);
+        const exact = (1 - a / FP_ONE) ** n * FP_ONE; // reference only (test code may use floats)
+        expect(Math.abs(got - exact)).toBeLessThanOrEqual(4 + exact / 100);
+        expect(got).toBeLessThanOrEqual(Math.ceil(exact)); // floors never round up
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('parses decimals exactly and rejects anything else', () => {
+    expect(parseDecimalFp('0.5')).toBe(32768);
+    expect(parseDecimalFp('1')).toBe(FP_ONE);
+    expect(parseDecimalFp('0.001')).toBe(65); // floor(65.536)
+    expect(parseDecimalFp('2.25')).toBe(2 * FP_ONE + 16384);
+    for (const bad of ['', '-1', '1e3', '.5', '0.5.1', ' 1', 'NaN', '0x10', '1.0000000001'])
+      expect(parseDecimalFp(bad)).toBeNull();
+  });
+
+  it('bitLength and BigInt floor division', () => {
+    expect([0, 1, 2, 3, 4, 1023, 1024, 2 ** 40].map(bitLength)).toEqual([0, 1, 2, 2, 3, 10, 11, 41]);
+    expect(bigFloorDivToNumber(-7n, 2n)).toBe(-4);
+    expect(bigFloorDivToNumber(7n, 2n)).toBe(3);
+  });
+});

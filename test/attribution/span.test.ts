@@ -1,0 +1,137 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveCorpora } from '../../attribution/corpusCache.js';
+import type { CorpusView } from '../../attribution/corpusIndex.js';
+import { SPAN_PARAMS } from '../../attribution/params.js';
+import { spanAttribution, verifySpanEvidence } from '../../attribution/span.js';
+import { DEFAULT_TOKENIZER, loadTokenizer, type Tokenizer } from '../../attribution/tokenizer.js';
+import { toHex } from '../../core/bytes.js';
+import { fixtureText, idOf, rng, shakespeareContributions } from './_fixtures.js';
+
+const opts = {
+  minSpan: SPAN_PARAMS.minSpan.default,
+  shareTopK: 0,
+  spanCountMax: SPAN_PARAMS.spanCountMax.default,
+};
+
+/** A window of `chars` characters of `text`, starting and ending at word boundaries. */
+function windowOf(text: string, chars: number, r: () => number): string {
+  const start0 = Math.floor(r() * Math.max(1, text.length - chars));
+  const start = text.indexOf(' ', start0) + 1;
+  const end = text.lastIndexOf(' ', start + chars);
+  return text.slice(start, end > start ? end : start + chars);
+}
+
+describe('span attribution: planted-source ground truth on tinyshakespeare', () => {
+  const contributions = shakespeareContributions(2000);
+  const unrelated = fixtureText('gutenberg-pg84.txt').slice(5000, 300_000); // Frankenstein: not in the corpus
+  let corpus: CorpusView;
+  let tok: Tokenizer;
+  beforeAll(async () => {
+    tok = await loadTokenizer(DEFAULT_TOKENIZER);
+    corpus = await resolveCorpora(null, DEFAULT_TOKENIZER, [
+      { datanet: idOf('plays'), version: 1, contributions },
+    ]);
+  });
+
+  it('gives ≥ 90% of the score to the true sources and ranks the main source first in ≥ 95% of cases', () => {
+    const r = rng(42);
+    const CASES = 60;
+    let trueScore = 0;
+    let totalScore = 0;
+    let mainFirst = 0;
+    for (let c = 0; c < CASES; c++) {
+      const main = contributions[Math.floor(r() * contributions.length)];
+      let second = contributions[Math.floor(r() * contributions.length)];
+      if (second === main) second = contributions[(contributions.indexOf(main) + 1) % contributions.length];
+      const parts = [
+        windowOf(unrelated, 200, r),
+        windowOf(main.content, 400, r),
+        windowOf(unrelated, 150, r),
+        windowOf(second.content, 150, r),
+        windowOf(unrelated, 200, r),
+      ];
+      const output = parts.join(' ');
+      const tokens = tok.encode(output);
+      const { scores, evidence } = spanAttribution(corpus, tokens, opts);
+      const byId = new Map(scores.map((s) => [toHex(s.contribution), s.score]));
+      const sum = scores.reduce((a, s) => a + s.score, 0);
+      const truth = (byId.get(toHex(main.id)) ?? 0) + (byId.get(toHex(second.id)) ?? 0);
+      trueScore += truth;
+      totalScore += sum;
+      const top = [...scores].sort((a, b) => b.score - a.score)[0];
+      if (top && toHex(top.contribution) === toHex(main.id)) mainFirst++;
+      // Evidence is checkable without the index.
+      const docs = new Map(contributions.map((x) => [toHex(x.id), x]));
+      const check = verifySpanEvidence(
+        tokens,
+        evidence,
+        (id) => {
+          const d = docs.get(toHex(id));
+          return d ? tok.encode(d.content) : undefined;
+        },
+        opts.minSpan,
+      );
+      expect(check).toEqual({ ok: true });
+    }
+    expect(trueScore / totalScore).toBeGreaterThanOrEqual(0.9);
+    expect(mainFirst / CASES).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('finds nothing in unrelated text and credits shared spans to every holder', async () => {
+    const none = spanAttribution(corpus, tok.encode(windowOf(unrelated, 600, rng(3))), opts);
+    expect(none.scores.length).toBeLessThanOrEqual(1); // a stray common phrase at most
+    const line = 'Then let the heavens witness how I loved this gentle creature more than any other';
+    const shared = await resolveCorpora(null, DEFAULT_TOKENIZER, [
+      {
+        datanet: idOf('shared'),
+        version: 1,
+        contributions: [
+          { id: idOf('s1'), content: `prefix one. ${line}. suffix`, label: '' },
+          { id: idOf('s2'), content: `another start: ${line}!`, label: '' },
+          { id: idOf('s3'), content: 'nothing to see here at all', label: '' },
+        ],
+      },
+    ]);
+    const res = spanAttribution(shared, tok.encode(line), opts);
+    expect(res.scores.map((s) => toHex(s.contribution)).sort()).toEqual(
+      [toHex(idOf('s1')), toHex(idOf('s2'))].sort(),
+    );
+    expect(res.scores[0].score).toBe(res.scores[1].score);
+    const firstOnly = spanAttribution(shared, tok.encode(line), { ...opts, shareTopK: 1 });
+    expect(firstOnly.scores).toHaveLength(1);
+  });
+
+  it('rejects tampered evidence', () => {
+    const main = contributions[10];
+    const output = `${windowOf(main.content, 500, rng(5))} and then something else entirely`;
+    const tokens = tok.encode(output);
+    const { evidence } = spanAttribution(corpus, tokens, opts);
+    expect(evidence.length).toBeGreaterThan(0);
+    const docs = new Map(contributions.map((x) => [toHex(x.id), tok.encode(x.content)]));
+    const lookup = (id: Uint8Array) => docs.get(toHex(id));
+    expect(verifySpanEvidence(tokens, evidence, lookup, opts.minSpan)).toEqual({ ok: true });
+    const other = contributions[11].id;
+    const tampers = [
+      (e: (typeof evidence)[0]) => ({ ...e, offset: e.offset + 1 }),
+      (e: (typeof evidence)[0]) => ({ ...e, outputStart: e.outputStart + 1 }),
+      (e: (typeof evidence)[0]) => ({ ...e, outputEnd: e.outputEnd + 1 }),
+      (e: (typeof evidence)[0]) => ({ ...e, outputEnd: e.outputStart + opts.minSpan - 1 }),
+      (e: (typeof evidence)[0]) => ({ ...e, contribution: other }),
+      (e: (typeof evidence)[0]) => ({ ...e, contribution: idOf('not a contribution') }),
+      (e: (typeof evidence)[0]) => ({ ...e, offset: 10_000_000 }),
+    ];
+    for (let k = 0; k < evidence.length; k++) {
+      for (const t of tampers) {
+        const bad = evidence.map((e, i) => (i === k ? t(e) : e));
+        expect(verifySpanEvidence(tokens, bad, lookup, opts.minSpan).ok).toBe(false);
+      }
+    }
+    // A tampered output (one token changed inside a span) is caught too.
+    const flipped = Int32Array.from(tokens);
+    flipped[evidence[0].outputStart + 2] ^= 1;
+    expect(verifySpanEvidence(flipped, evidence, lookup, opts.minSpan).ok).toBe(false);
+    if (evidence.length > 1) {
+      expect(verifySpanEvidence(tokens, [...evidence].reverse(), lookup, opts.minSpan).ok).toBe(false);
+    }
+  });
+});
