@@ -62,11 +62,16 @@ function valueToWire(v: EventValue): Wire {
   return typeof v === 'bigint' ? ['n', amount.toWire(v)] : (v as Wire);
 }
 
-/** Canonical bytes of an event: `[type, txIndex, addresses, [[key, value]…]]`, attrs in emission order. */
-export function encodeEvent(e: VmEvent): Uint8Array {
+/** Wire form of an event: `[type, txIndex, addresses, [[key, value]…]]`, attrs in emission order. */
+export function eventToWire(e: VmEvent): Wire {
   const attrs: Wire[] = [];
   for (const k of Object.keys(e.attrs)) attrs.push([k, valueToWire(e.attrs[k])]);
-  return encodeWire([e.type, e.txIndex, e.addresses, attrs]);
+  return [e.type, e.txIndex, e.addresses, attrs];
+}
+
+/** Canonical bytes of an event (what the node stores and RPC returns). */
+export function encodeEvent(e: VmEvent): Uint8Array {
+  return encodeWire(eventToWire(e));
 }
 
 export function eventsHash(events: readonly VmEvent[]): Uint8Array {

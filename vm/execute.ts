@@ -12,12 +12,13 @@ import {
   txHash,
   verifyTxSignature,
 } from '../core/tx.js';
+import type { Account } from '../state/stores/records.js';
 import { Stores } from '../state/stores/stores.js';
 import type { StateOverlay, StateReader } from '../state/types.js';
 import { BlockCtx, type CreatedJob } from './context.js';
 import { applyNearDuplicateResult, datanetContribute, datanetCreate, datanetReview } from './datanets.js';
 import { type ADMISSION_ERRORS, blockError, TxError, txError } from './errors.js';
-import { BEGIN_BLOCK, END_BLOCK, eventsHash, type VmEvent } from './events.js';
+import { BEGIN_BLOCK, END_BLOCK, eventToWire, type VmEvent } from './events.js';
 import { GasMeter, intrinsicGas } from './gas.js';
 import { govPropose, govVote, tallyProposals } from './governance.js';
 import {
@@ -109,9 +110,9 @@ export interface BlockResult {
   resultsHash: Uint8Array;
 }
 
-/** Canonical bytes of a tx result: `[hash, code, gasUsed, fee, eventsHash]`. */
+/** Canonical bytes of a tx result: `[hash, code, gasUsed, fee, [event wire…]]`. */
 export function encodeTxResult(r: TxResult): Uint8Array {
-  return encodeWire([r.hash, r.code, r.gasUsed, amount.toWire(r.fee), eventsHash(r.events)]);
+  return encodeWire([r.hash, r.code, r.gasUsed, amount.toWire(r.fee), r.events.map(eventToWire)]);
 }
 
 export function resultsHash(results: readonly TxResult[]): Uint8Array {
@@ -262,7 +263,9 @@ function applySettle(ctx: BlockCtx, t: ExecTx, tx: TxOf<'attribution.settle'>): 
   };
 }
 
-type Admission = { code: keyof typeof ADMISSION_ERRORS | 'SETTLE_NOT_ALLOWED'; message: string } | null;
+type Admission =
+  | { code: keyof typeof ADMISSION_ERRORS | 'SETTLE_NOT_ALLOWED'; message: string }
+  | { account: Account };
 
 function admit(
   s: Stores,
@@ -291,7 +294,7 @@ function admit(
   }
   if (verify && !verifyTxSignature(tx))
     return { code: 'BAD_SIGNATURE', message: 'signature does not verify' };
-  return null;
+  return { account: acct };
 }
 
 /**
@@ -302,23 +305,39 @@ export function checkTx(state: StateReader, t: ExecTx): { code: string; message:
   const s = new Stores({ get: (k) => state.get(k), set: () => {}, delete: () => {} });
   const chain = s.chain();
   if (chain === undefined) return { code: 'NOT_INITIALISED', message: 'no genesis' };
-  return admit(s, loadParams(s), chain.chainId, t, addressOf(t.tx.sender), false);
+  const r = admit(s, loadParams(s), chain.chainId, t, addressOf(t.tx.sender), false);
+  return 'code' in r ? r : null;
+}
+
+/** Sender addresses by public key: one sha256 saved per tx of a busy sender (bounded cache). */
+const SENDER_CACHE_MAX = 100_000;
+const senderCache = new Map<string, Uint8Array>();
+
+function senderAddress(publicKey: Uint8Array): Uint8Array {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
+  let a = senderCache.get(id);
+  if (a === undefined) {
+    a = addressOf(publicKey);
+    if (senderCache.size >= SENDER_CACHE_MAX) senderCache.clear();
+    senderCache.set(id, a);
+  }
+  return a;
 }
 
 function executeTx(ctx: BlockCtx, index: number, t: ExecTx, verify: boolean): TxResult {
   const tx = t.tx;
-  const sender = addressOf(tx.sender);
+  const sender = senderAddress(tx.sender);
   const hash = t.hash ?? txHash(t.bytes);
   ctx.sink.txIndex = index;
   const start = ctx.sink.events.length;
-  const rejected = admit(ctx.s, ctx.params, ctx.chainId, t, sender, verify);
-  if (rejected !== null) {
+  const admitted = admit(ctx.s, ctx.params, ctx.chainId, t, sender, verify);
+  if ('code' in admitted) {
     return {
       index,
       hash,
       type: tx.type,
       sender,
-      ...rejected,
+      ...admitted,
       charged: false,
       gasUsed: 0,
       fee: 0n,
@@ -327,11 +346,10 @@ function executeTx(ctx: BlockCtx, index: number, t: ExecTx, verify: boolean): Tx
   }
   // Prepay the gas limit and use the nonce; these survive a failing body.
   const prepaid = BigInt(tx.gasLimit) * tx.gasPrice;
-  const acct = ctx.s.account(sender);
+  const acct = admitted.account;
   acct.nonce++;
   acct.balance -= prepaid;
   ctx.s.setAccount(sender, acct);
-  ctx.buffer.flush();
 
   const meter = new GasMeter(tx.gasLimit, intrinsicGas(tx.type, t.bytes.length));
   ctx.gas = meter;
@@ -340,11 +358,11 @@ function executeTx(ctx: BlockCtx, index: number, t: ExecTx, verify: boolean): Tx
   let message = '';
   try {
     dispatch(ctx, sender, tx);
-    ctx.buffer.flush();
     for (const j of ctx.txJobs) ctx.jobs.push(j);
   } catch (e) {
     if (!(e instanceof TxError)) throw e;
     ctx.buffer.reset();
+    ctx.s.setAccount(sender, acct);
     ctx.sink.events.length = start;
     code = e.code;
     message = e.message;
@@ -365,7 +383,7 @@ function executeTx(ctx: BlockCtx, index: number, t: ExecTx, verify: boolean): Tx
     charged: true,
     gasUsed: meter.used,
     fee,
-    events: ctx.sink.events.slice(start),
+    events: start === ctx.sink.events.length ? [] : ctx.sink.events.slice(start),
   };
 }
 

@@ -1,18 +1,27 @@
-import { compareBytes } from '../../core/bytes.js';
 import { sha256Parts } from '../../core/hash.js';
 import type { StateOverlay } from '../../state/types.js';
 
 /**
  * A small in-memory StateOverlay for vm tests and the vm bench: a Map of key → value. The root is
- * sha256 over the sorted (key, value) pairs, each length-prefixed; it is not the real Merkle root
- * (that is state/'s job) but it is a function of the contents only, which is what the vm's
- * determinism needs. `clone()` gives an independent copy (a fresh overlay for a second proposal).
+ * sha256 of the sum (mod 2^256) of sha256(len(key) ‖ key ‖ value) over all entries, kept up to date
+ * incrementally for the keys written since the last root() (a multiset hash: a function of the
+ * contents only, whatever the write order, which is what the vm's determinism needs; the real
+ * Merkle root is state/'s job). `clone()` gives an independent copy.
  */
 export class MemState implements StateOverlay {
   private readonly map: Map<string, { key: Uint8Array; value: Uint8Array }>;
+  /** Entry hashes as of the last root(), and the keys written since. */
+  private readonly hashes: Map<string, bigint>;
+  private readonly dirty = new Set<string>();
+  private acc = 0n;
 
   constructor(from?: MemState) {
     this.map = new Map(from?.map);
+    this.hashes = new Map(from?.hashes);
+    if (from) {
+      this.acc = from.acc;
+      for (const k of from.dirty) this.dirty.add(k);
+    }
   }
 
   private static id(key: Uint8Array): string {
@@ -24,11 +33,15 @@ export class MemState implements StateOverlay {
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
-    this.map.set(MemState.id(key), { key: key.slice(), value: value.slice() });
+    const id = MemState.id(key);
+    this.map.set(id, { key, value });
+    this.dirty.add(id);
   }
 
   delete(key: Uint8Array): void {
-    this.map.delete(MemState.id(key));
+    const id = MemState.id(key);
+    this.map.delete(id);
+    this.dirty.add(id);
   }
 
   get size(): number {
@@ -36,12 +49,21 @@ export class MemState implements StateOverlay {
   }
 
   root(): Uint8Array {
-    const entries = [...this.map.values()].sort((a, b) => compareBytes(a.key, b.key));
-    const parts: Uint8Array[] = [];
-    for (const e of entries) {
-      parts.push(u32(e.key.length), e.key, u32(e.value.length), e.value);
+    const mod = 1n << 256n;
+    for (const id of this.dirty) {
+      const old = this.hashes.get(id);
+      if (old !== undefined) this.acc = (this.acc - old + mod) % mod;
+      const e = this.map.get(id);
+      if (e === undefined) {
+        this.hashes.delete(id);
+        continue;
+      }
+      const h = BigInt(`0x${Buffer.from(sha256Parts([u32(e.key.length), e.key, e.value])).toString('hex')}`);
+      this.hashes.set(id, h);
+      this.acc = (this.acc + h) % mod;
     }
-    return sha256Parts(parts);
+    this.dirty.clear();
+    return sha256Parts([new TextEncoder().encode(this.acc.toString(16))]);
   }
 
   clone(): MemState {

@@ -1,0 +1,353 @@
+import { addressOf, formatAddress } from '../core/address.js';
+import { sha256 } from '../core/hash.js';
+import { publicKeyOf } from '../core/keys.js';
+import { encodeTx, type JobResult, signRequest, type Tx, type TxBody, type TxType } from '../core/tx.js';
+import { MemState } from '../test/vm/memState.js';
+import { type ExecTx, executeBlock } from '../vm/execute.js';
+import { genesisState } from '../vm/genesis.js';
+import { dueJobs, readStores } from '../vm/jobs.js';
+import { round } from './_measure.js';
+
+/**
+ * `npm run bench -- vm`: block execution throughput on the in-memory test overlay (the state
+ * tree's own cost is measured by `bench state`). Envelope signatures are "pre-verified" (dummy
+ * signatures, as the node verifies them before execution); request signatures inside receipts
+ * are real and verified by the vm. Times include the overlay's root() at the end of each block.
+ */
+
+const OPEN = 10n ** 18n;
+const CHAIN = 'bench';
+const enc = new TextEncoder();
+const DUMMY_SIG = new Uint8Array(64);
+
+interface K {
+  sk: Uint8Array;
+  pk: Uint8Array;
+  address: Uint8Array;
+}
+function key(name: string): K {
+  const sk = sha256(enc.encode(`bench/${name}`));
+  const pk = publicKeyOf(sk);
+  return { sk, pk, address: addressOf(pk) };
+}
+
+function mkTx<T extends TxType>(k: K, type: T, nonce: number, body: TxBody<T>, gasLimit = 5_000_000): ExecTx {
+  const tx = {
+    version: 1,
+    chainId: CHAIN,
+    type,
+    sender: k.pk,
+    nonce,
+    gasLimit,
+    gasPrice: 1n,
+    body,
+    signature: DUMMY_SIG,
+  } as Tx;
+  const bytes = encodeTx(tx);
+  return { tx, bytes, hash: sha256(bytes) };
+}
+
+class Runner {
+  state = new MemState();
+  height = 0;
+  time = 1_000_000;
+  val = key('val0');
+  constructor(accounts: K[]) {
+    genesisState(this.state, {
+      chainId: CHAIN,
+      genesisTimeMs: this.time,
+      params: { blockGasLimit: '1000000000000' },
+      accounts: accounts.map((a) => ({
+        address: formatAddress(a.address),
+        balance: (10n ** 9n * OPEN).toString(),
+      })),
+      validators: [
+        {
+          operator: formatAddress(key('op0').address),
+          consensusKey: `0x${Buffer.from(this.val.pk).toString('hex')}`,
+          selfStake: (1000n * OPEN).toString(),
+          commissionBps: 500,
+          moniker: 'v0',
+        },
+      ],
+    });
+  }
+  run(txs: ExecTx[], resolve?: (jobId: number) => JobResult): { ms: number; codes: Set<string> } {
+    const height = this.height + 1;
+    const due = dueJobs(this.state, height);
+    const all: ExecTx[] = [];
+    if (due.length > 0) {
+      const results = due.map((j) =>
+        resolve
+          ? resolve(j.id)
+          : {
+              job: j.id,
+              ok: true,
+              error: '',
+              scores: [],
+              evidence: [],
+              tokens: 10,
+              weightsHash: null,
+              duplicateOf: null,
+            },
+      );
+      const tx = {
+        version: 1,
+        chainId: CHAIN,
+        type: 'attribution.settle',
+        sender: this.val.pk,
+        nonce: height,
+        gasLimit: 0,
+        gasPrice: 0n,
+        body: { results },
+        signature: DUMMY_SIG,
+      } as Tx;
+      all.push({ tx, bytes: encodeTx(tx) });
+    }
+    all.push(...txs);
+    const t0 = process.hrtime.bigint();
+    const r = executeBlock(this.state, {
+      chainId: CHAIN,
+      height,
+      timeMs: ++this.time,
+      proposer: this.val.address,
+      txs: all,
+      lastCommitSigners: height === 1 ? null : [this.val.address],
+      evidence: [],
+    });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    this.height = height;
+    return { ms, codes: new Set(r.txResults.map((x) => x.code)) };
+  }
+}
+
+function check(codes: Set<string>, what: string): void {
+  if (codes.size !== 1 || !codes.has('ok'))
+    throw new Error(`${what}: unexpected results ${[...codes].join(',')}`);
+}
+
+function benchTransfers(): number {
+  const senders = Array.from({ length: 1000 }, (_, i) => key(`s${i}`));
+  const r = new Runner(senders);
+  const nonces = new Array<number>(senders.length).fill(0);
+  let txCount = 0;
+  let ms = 0;
+  for (let b = 0; b < 8; b++) {
+    const txs: ExecTx[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const s = i % senders.length;
+      txs.push(
+        mkTx(senders[s], 'transfer', nonces[s]++, {
+          to: senders[(s + 1 + b) % senders.length].address,
+          amount: 1n,
+        }),
+      );
+    }
+    const res = r.run(txs);
+    check(res.codes, 'transfers');
+    if (b > 0) {
+      ms += res.ms;
+      txCount += txs.length;
+    }
+  }
+  return Math.round((txCount * 1000) / ms);
+}
+
+function setupDatanet(r: Runner, owner: K, curation: 'open' | 'owner'): Uint8Array {
+  const body: TxBody<'datanet.create'> = {
+    name: 'bench',
+    description: '',
+    license: 'CC-BY-4.0',
+    tags: [],
+    curation,
+    curators: [],
+    bond: 0n,
+    rejectForfeitBps: 0,
+    contributionBytesMax: 0,
+    labels: [],
+  };
+  check(r.run([mkTx(owner, 'datanet.create', 0, body)]).codes, 'datanet');
+  return sha256(new Uint8Array([])) && datanetIdOf(owner.address, 0);
+}
+
+import { datanetId as datanetIdOf } from '../vm/datanets.js';
+
+function benchContributions(): { perSec: number; withSettlePerSec: number } {
+  const contributors = Array.from({ length: 200 }, (_, i) => key(`c${i}`));
+  const owner = key('owner');
+  const r = new Runner([owner, ...contributors]);
+  const dn = setupDatanet(r, owner, 'open');
+  const nonces = new Array<number>(contributors.length).fill(0);
+  let n = 0;
+  let ms = 0;
+  let settleMs = 0;
+  for (let b = 0; b < 6; b++) {
+    const txs: ExecTx[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const s = i % contributors.length;
+      const text = `block ${b} item ${i} `.padEnd(1024, 'abcdefghij klmnopqrstuvwxyz ');
+      txs.push(
+        mkTx(contributors[s], 'datanet.contribute', nonces[s]++, { datanet: dn, content: text, label: '' }),
+      );
+    }
+    const res = r.run(txs);
+    check(res.codes, 'contributions');
+    const settle = r.run([]);
+    check(settle.codes, 'contribution settle');
+    if (b > 0) {
+      ms += res.ms;
+      settleMs += settle.ms;
+      n += txs.length;
+    }
+  }
+  return { perSec: Math.round((n * 1000) / ms), withSettlePerSec: Math.round((n * 1000) / (ms + settleMs)) };
+}
+
+function setupModel(
+  r: Runner,
+  owner: K,
+  contributors: K[],
+  count: number,
+): { model: Uint8Array; contributions: Uint8Array[] } {
+  const dn = setupDatanet(r, owner, 'open');
+  const txs: ExecTx[] = [];
+  const nonces = new Array<number>(contributors.length).fill(0);
+  for (let i = 0; i < count; i++) {
+    const s = i % contributors.length;
+    txs.push(
+      mkTx(contributors[s], 'datanet.contribute', nonces[s]++, {
+        datanet: dn,
+        content: `contribution number ${i}`,
+        label: '',
+      }),
+    );
+  }
+  check(r.run(txs).codes, 'corpus');
+  check(r.run([]).codes, 'corpus settle');
+  const st = readStores(r.state);
+  const contributions: Uint8Array[] = [];
+  for (let seq = 1; seq <= count; seq++) contributions.push(st.acceptedAt(dn, seq)!);
+  contributions.sort(Buffer.compare);
+  const body: TxBody<'model.register'> = {
+    name: 'm',
+    datanets: [{ datanet: dn, version: count }],
+    method: 'span',
+    params: [],
+    pricePerRequest: 1000n,
+    pricePerOutputToken: 10n,
+    ownerShareBps: 1000,
+    providers: [owner.address],
+    artifact: null,
+    training: null,
+  };
+  check(r.run([mkTx(owner, 'model.register', 1, body)]).codes, 'model');
+  const { modelId } = modelIds;
+  return { model: modelId(owner.address, 1), contributions };
+}
+
+import * as modelIds from '../vm/models.js';
+
+function receiptTxs(
+  owner: K,
+  requesters: K[],
+  model: Uint8Array,
+  count: number,
+  ownerNonce: number,
+  base: number,
+): ExecTx[] {
+  const txs: ExecTx[] = [];
+  for (let i = 0; i < count; i++) {
+    const q = requesters[i % requesters.length];
+    const request = signRequest(
+      {
+        chainId: CHAIN,
+        requester: q.pk,
+        model,
+        modelVersion: 1,
+        promptHash: sha256(enc.encode(`p${base + i}`)),
+        maxFee: 10n ** 6n,
+        nonce: base + i,
+        expiryHeight: 1_000_000,
+      },
+      q.sk,
+    );
+    txs.push(
+      mkTx(owner, 'inference.receipt', ownerNonce + i, {
+        request,
+        input: '',
+        output: 'the quick brown fox jumps over the lazy dog '.repeat(4),
+        retrieved: [],
+        inputTokens: 12,
+        outputTokens: 40,
+      }),
+    );
+  }
+  return txs;
+}
+
+function benchReceipts(): { perSec: number; withSettlePerSec: number } {
+  const owner = key('mowner');
+  const contributors = Array.from({ length: 10 }, (_, i) => key(`mc${i}`));
+  const requesters = Array.from({ length: 100 }, (_, i) => key(`rq${i}`));
+  const r = new Runner([owner, ...contributors, ...requesters]);
+  const { model } = setupModel(r, owner, contributors, 10);
+  let ownerNonce = 2;
+  let n = 0;
+  let ms = 0;
+  let settleMs = 0;
+  for (let b = 0; b < 5; b++) {
+    const txs = receiptTxs(owner, requesters, model, 1000, ownerNonce, b * 1000);
+    ownerNonce += txs.length;
+    const res = r.run(txs);
+    check(res.codes, 'receipts');
+    const settle = r.run([]);
+    check(settle.codes, 'receipt settle');
+    if (b > 0) {
+      ms += res.ms;
+      settleMs += settle.ms;
+      n += txs.length;
+    }
+  }
+  return { perSec: Math.round((n * 1000) / ms), withSettlePerSec: Math.round((n * 1000) / (ms + settleMs)) };
+}
+
+function benchSettle(): { ms: number; receipts: number; scoresPerReceipt: number } {
+  const owner = key('sowner');
+  const contributors = Array.from({ length: 50 }, (_, i) => key(`sc${i}`));
+  const requesters = Array.from({ length: 100 }, (_, i) => key(`sq${i}`));
+  const r = new Runner([owner, ...contributors, ...requesters]);
+  const { model, contributions } = setupModel(r, owner, contributors, 50);
+  check(r.run(receiptTxs(owner, requesters, model, 100, 2, 0)).codes, 'receipts');
+  const res = r.run([], (job) => ({
+    job,
+    ok: true,
+    error: '',
+    scores: contributions.map((c, i) => ({ contribution: c, score: 1 + ((i * 7919 + job) % 1000) })),
+    evidence: contributions.map((c, i) => ({ outputStart: i, outputEnd: i + 8, contribution: c, offset: 0 })),
+    tokens: 40,
+    weightsHash: null,
+    duplicateOf: null,
+  }));
+  check(res.codes, 'settle');
+  return { ms: round(res.ms), receipts: 100, scoresPerReceipt: 50 };
+}
+
+export default async function vmBench(args: string[]): Promise<Record<string, unknown>> {
+  if (args[0] === 'transfers') return { transfersPerSec: benchTransfers() };
+  if (args[0] === 'contributions') return benchContributions();
+  if (args[0] === 'receipts') return benchReceipts();
+  if (args[0] === 'settle') return benchSettle();
+  const transfersPerSec = benchTransfers();
+  const contributions = benchContributions();
+  const receipts = benchReceipts();
+  const settle = benchSettle();
+  return {
+    transfersPerSec,
+    contributions1KiBPerSec: contributions.perSec,
+    contributions1KiBWithSettlePerSec: contributions.withSettlePerSec,
+    receiptsPerSec: receipts.perSec,
+    receiptsWithSettlePerSec: receipts.withSettlePerSec,
+    settle100x50Ms: settle.ms,
+    state: 'in-memory overlay (test/vm/memState.ts)',
+  };
+}
