@@ -1,0 +1,79 @@
+/**
+ * Commit certificates: the precommits that decided block h, carried in block h+1 as
+ * `lastCommit` (DESIGN §7), and the one function that checks them (for block validation, block
+ * sync and light clients alike).
+ */
+
+import { compareBytes, toHex } from '../core/bytes.js';
+import { type Commit, commitVote, type Vote, verifyVoteSignature } from '../core/block.js';
+import { ValidationError } from '../core/errors.js';
+import { addressKey, type ValidatorSet } from './validatorSet.js';
+
+/** Builds a certificate from precommits for `blockHash`, signatures sorted by validator address. */
+export function buildCommit(height: number, round: number, blockHash: Uint8Array, precommits: readonly Vote[]): Commit {
+  const signatures = precommits
+    .map((v) => ({ validator: v.validator, signature: v.signature }))
+    .sort((a, b) => compareBytes(a.validator, b.validator));
+  return { height, round, blockHash, signatures };
+}
+
+export interface CommitExpectation {
+  readonly height: number;
+  /** When given, the certificate must be for this block. */
+  readonly blockHash?: Uint8Array;
+}
+
+/**
+ * Checks that `commit` proves `expected` was decided by `validators` (the set of commit.height):
+ * right height and block, each signer a distinct member of the set with a valid precommit
+ * signature (through the one verification function, `verifySignature`), and more than 2/3 of the
+ * total power signing. Throws a `ValidationError` whose code names the first failure:
+ * WRONG_HEIGHT, WRONG_BLOCK, DUPLICATE_SIGNER, UNKNOWN_VALIDATOR, BAD_SIGNATURE,
+ * INSUFFICIENT_POWER. Returns the signed power.
+ */
+export function verifyCommit(
+  chainId: string,
+  commit: Commit,
+  validators: ValidatorSet,
+  expected: CommitExpectation,
+): number {
+  if (commit.height !== expected.height) {
+    throw new ValidationError('WRONG_HEIGHT', `commit is for height ${commit.height}, expected ${expected.height}`);
+  }
+  if (expected.blockHash !== undefined && compareBytes(commit.blockHash, expected.blockHash) !== 0) {
+    throw new ValidationError(
+      'WRONG_BLOCK',
+      `commit is for block 0x${toHex(commit.blockHash)}, expected 0x${toHex(expected.blockHash)}`,
+    );
+  }
+  // Structure first (cheap), signatures last (expensive).
+  const seen = new Set<string>();
+  let power = 0;
+  const indexes: number[] = [];
+  for (const s of commit.signatures) {
+    const key = addressKey(s.validator);
+    if (seen.has(key)) {
+      throw new ValidationError('DUPLICATE_SIGNER', `validator 0x${toHex(s.validator)} signs the commit twice`);
+    }
+    seen.add(key);
+    const index = validators.indexOf(s.validator);
+    if (index < 0) {
+      throw new ValidationError('UNKNOWN_VALIDATOR', `0x${toHex(s.validator)} is not a validator at this height`);
+    }
+    indexes.push(index);
+    power += validators.validators[index].power;
+  }
+  if (!validators.isQuorum(power)) {
+    throw new ValidationError(
+      'INSUFFICIENT_POWER',
+      `commit carries ${power} of ${validators.totalPower} voting power; more than 2/3 is needed`,
+    );
+  }
+  for (let i = 0; i < commit.signatures.length; i++) {
+    const v = validators.validators[indexes[i]];
+    if (!verifyVoteSignature(chainId, commitVote(commit, i), v.publicKey)) {
+      throw new ValidationError('BAD_SIGNATURE', `bad precommit signature from 0x${toHex(v.address)}`);
+    }
+  }
+  return power;
+}

@@ -1,0 +1,532 @@
+/**
+ * The Tendermint core: Algorithm 1 of Buchman, Kwon, Milosevic, "The latest gossip on BFT
+ * consensus" (2018), as a deterministic state machine `apply(state, input) → {state, outputs}`.
+ * Consensus-critical: no clock, timer, socket, randomness or I/O; integer arithmetic; every map
+ * iterated here is iterated in an order fixed by the inputs.
+ *
+ * Each transition names the lines of Algorithm 1 it implements (`L22`, `L36`, …), so a reviewer
+ * can hold the code against the paper. Rules are guarded commands: after every input the core
+ * re-evaluates all rules until none is enabled, so the order in which votes, proposals and
+ * application answers arrive does not matter.
+ *
+ * `apply` updates the state it is given and returns it: the state is owned by one caller, like
+ * Malachite's `&mut State`, which keeps vote tallies O(1) per vote. It has no other effect, so the
+ * same (state, input) always gives the same (state, outputs).
+ *
+ * Deliberate, documented differences from the paper's pseudo-code:
+ * - Signing is not done here: `castVote` / `castProposal` outputs carry unsigned messages; the
+ *   driver signs them through the signer guard and feeds the signed message back as an input.
+ *   Own votes therefore count only once they come back, exactly like a peer's.
+ * - `valid(v)` is an application answer (`valueValidity`) requested with `validateValue`; a rule
+ *   that needs it waits for it (or for a timeout).
+ * - L49 (decide) does not need the proposal message of round r, only 2f+1 precommits for id(v)
+ *   and valid(v): the block is fetched by hash (as CometBFT does), which also lets a node that
+ *   missed the proposal catch up from a commit certificate.
+ * - StartRound also schedules timeoutPropose when we are the proposer, so a stalled application
+ *   cannot stall the round (L57 only acts while still in the propose step).
+ * - L55 counts votes only (not proposals) from validators of a higher round.
+ * - The decision does not move to h+1 by itself: the core emits `decide`, waits in the commit
+ *   step, and starts h+1 on the application's `committed` answer, which carries the validator
+ *   updates of block h (effective at h+2).
+ */
+
+import { bytesEqual } from '../core/bytes.js';
+import { assert } from '../core/errors.js';
+import {
+  type Commit,
+  type Proposal,
+  ROUND_MAX,
+  VOTE_PRECOMMIT,
+  VOTE_PREVOTE,
+  type Vote,
+  type VoteKind,
+} from '../core/block.js';
+import type { CoreInput, CoreOutput } from './messages.js';
+import { type TimeoutConfig, type TimeoutKind, timeoutMs } from './timeouts.js';
+import type { ValidatorSet } from './validatorSet.js';
+import { HeightVotes, valueKey } from './voteSet.js';
+
+export const STEP_PROPOSE = 0;
+export const STEP_PREVOTE = 1;
+export const STEP_PRECOMMIT = 2;
+/** Decided; waiting for the application to commit. */
+export const STEP_COMMIT = 3;
+export type Step = typeof STEP_PROPOSE | typeof STEP_PREVOTE | typeof STEP_PRECOMMIT | typeof STEP_COMMIT;
+
+/**
+ * Validated messages for height + 1 held until that height starts (a faster peer is often a few
+ * milliseconds ahead); beyond this many they are dropped, and gossip will resend them.
+ */
+export const FUTURE_INPUTS_MAX = 4 * 150 + 16;
+
+/**
+ * Test-only ways to break one safety rule, so tests can show the simulator's checker catches a
+ * broken core. Never set outside tests; `apply` reads them from the state.
+ */
+export interface UnsafeTestSwitches {
+  /** L23/L29: prevote for any valid proposal, ignoring lockedValue / lockedRound. */
+  readonly ignoreLock?: boolean;
+}
+
+export interface CoreParams {
+  readonly chainId: string;
+  /** Our validator address, or null for a node that follows without voting. */
+  readonly self: Uint8Array | null;
+  readonly height: number;
+  /** Validator set of `height`, and of `height + 1`. */
+  readonly validators: ValidatorSet;
+  readonly nextValidators: ValidatorSet;
+  readonly timeouts: TimeoutConfig;
+  readonly unsafe?: UnsafeTestSwitches;
+}
+
+export interface Decision {
+  readonly round: number;
+  readonly blockHash: Uint8Array;
+  readonly commit: Commit;
+}
+
+export interface CoreState {
+  readonly chainId: string;
+  readonly self: Uint8Array | null;
+  readonly timeouts: TimeoutConfig;
+  readonly unsafe: UnsafeTestSwitches;
+  height: number;
+  round: number;
+  step: Step;
+  validators: ValidatorSet;
+  nextValidators: ValidatorSet;
+  lockedValue: Uint8Array | null;
+  lockedRound: number;
+  validValue: Uint8Array | null;
+  validRound: number;
+  /** The first proposal of each round from that round's proposer. */
+  proposals: Map<number, Proposal>;
+  /** Application verdicts by value key, and the values already asked about. */
+  validity: Map<string, boolean>;
+  validityAsked: Set<string>;
+  /** Round for which we asked the application to build a block, or -1. */
+  awaitingBuild: number;
+  votes: HeightVotes;
+  /** "for the first time" rules already fired: `${line}:${round}`. */
+  fired: Set<string>;
+  decision: Decision | null;
+  /** A checked commit certificate for this height (block sync), if one arrived. */
+  certificate: Commit | null;
+  /** Validated inputs of height + 1, replayed when it starts. */
+  future: CoreInput[];
+  /** Inputs that were ignored (wrong height, unknown validator, wrong proposer, late answers). */
+  ignored: number;
+}
+
+export interface Transition {
+  readonly state: CoreState;
+  readonly outputs: CoreOutput[];
+}
+
+export function createState(p: CoreParams): CoreState {
+  assert(Number.isSafeInteger(p.height) && p.height >= 1, 'heights start at 1');
+  return {
+    chainId: p.chainId,
+    self: p.self,
+    timeouts: p.timeouts,
+    unsafe: p.unsafe ?? {},
+    height: p.height,
+    round: 0,
+    step: STEP_PROPOSE,
+    validators: p.validators,
+    nextValidators: p.nextValidators,
+    lockedValue: null,
+    lockedRound: -1,
+    validValue: null,
+    validRound: -1,
+    proposals: new Map(),
+    validity: new Map(),
+    validityAsked: new Set(),
+    awaitingBuild: -1,
+    votes: new HeightVotes(p.height, p.validators),
+    fired: new Set(),
+    decision: null,
+    certificate: null,
+    future: [],
+    ignored: 0,
+  };
+}
+
+/** The validator set that signs messages of `height`, if this state knows it. */
+export function validatorsFor(s: CoreState, height: number): ValidatorSet | null {
+  if (height === s.height) return s.validators;
+  if (height === s.height + 1) return s.nextValidators;
+  return null;
+}
+
+export function apply(s: CoreState, input: CoreInput): Transition {
+  const out: CoreOutput[] = [];
+  handle(s, input, out);
+  return { state: s, outputs: out };
+}
+
+function handle(s: CoreState, input: CoreInput, out: CoreOutput[]): void {
+  switch (input.type) {
+    case 'start':
+      // L10: upon start do StartRound(0).
+      if (s.round === 0 && s.step === STEP_PROPOSE && !s.fired.has('start')) {
+        s.fired.add('start');
+        startRound(s, 0, out);
+      } else s.ignored++;
+      break;
+    case 'proposal':
+      onProposal(s, input.proposal, out);
+      break;
+    case 'vote':
+      onVote(s, input.vote, out);
+      break;
+    case 'timeout':
+      onTimeout(s, input.kind, input.height, input.round, out);
+      break;
+    case 'proposalBuilt':
+      onProposalBuilt(s, input.height, input.round, input.blockHash, out);
+      break;
+    case 'valueValidity':
+      if (input.height !== s.height) {
+        s.ignored++;
+        return;
+      }
+      if (!s.validity.has(valueKey(input.blockHash))) s.validity.set(valueKey(input.blockHash), input.valid);
+      break;
+    case 'commitCertificate':
+      onCertificate(s, input.commit, out);
+      break;
+    case 'committed':
+      onCommitted(s, input.height, input.validatorUpdates, out);
+      return;
+  }
+  evaluate(s, out);
+}
+
+// ---- StartRound (L11–L21) ---------------------------------------------------------------------
+
+function startRound(s: CoreState, round: number, out: CoreOutput[]): void {
+  assert(round <= ROUND_MAX, 'rounds stop at ROUND_MAX');
+  s.round = round; // L12
+  s.step = STEP_PROPOSE; // L13
+  if (isSelf(s, s.validators.proposer(round).address)) {
+    // L14
+    if (s.validValue !== null) {
+      // L15–L16, L19: re-propose the valid value with its proof-of-lock round.
+      out.push({
+        type: 'castProposal',
+        proposal: {
+          height: s.height,
+          round,
+          polRound: s.validRound,
+          blockHash: s.validValue,
+          proposer: s.self as Uint8Array,
+        },
+      });
+    } else {
+      // L17: getValue() is the application's prepare step; L19 follows on `proposalBuilt`.
+      s.awaitingBuild = round;
+      out.push({ type: 'buildProposal', height: s.height, round });
+    }
+  }
+  // L21 (for every validator, see the header comment).
+  schedule(s, 'propose', round, out);
+}
+
+function onProposalBuilt(s: CoreState, height: number, round: number, blockHash: Uint8Array, out: CoreOutput[]): void {
+  if (height !== s.height || round !== s.round || s.awaitingBuild !== round || s.step !== STEP_PROPOSE) {
+    s.ignored++;
+    return;
+  }
+  s.awaitingBuild = -1;
+  // L19: broadcast ⟨PROPOSAL, h, round, proposal, validRound⟩ (validRound is -1 here).
+  out.push({
+    type: 'castProposal',
+    proposal: { height, round, polRound: -1, blockHash, proposer: s.self as Uint8Array },
+  });
+  // Our own block is valid by construction: do not ask the application to re-check it.
+  s.validity.set(valueKey(blockHash), true);
+}
+
+// ---- messages --------------------------------------------------------------------------------
+
+function onProposal(s: CoreState, p: Proposal, out: CoreOutput[]): void {
+  if (p.height === s.height + 1) return buffer(s, { type: 'proposal', proposal: p });
+  if (p.height !== s.height || s.step === STEP_COMMIT) {
+    s.ignored++;
+    return;
+  }
+  // Only the round's proposer may propose, and a proof-of-lock round must precede the round.
+  if (!bytesEqual(p.proposer, s.validators.proposer(p.round).address) || p.polRound >= p.round) {
+    s.ignored++;
+    return;
+  }
+  if (s.proposals.has(p.round)) {
+    s.ignored++; // a second proposal of the round: we keep the first, as every honest node does
+    return;
+  }
+  s.proposals.set(p.round, p);
+  askValidity(s, p.round, p.blockHash, out);
+}
+
+function onVote(s: CoreState, v: Vote, out: CoreOutput[]): void {
+  if (v.height === s.height + 1) return buffer(s, { type: 'vote', vote: v });
+  if (v.height !== s.height) {
+    s.ignored++;
+    return;
+  }
+  const index = s.validators.indexOf(v.validator);
+  if (index < 0) {
+    s.ignored++;
+    return;
+  }
+  const result = s.votes.add(v, index);
+  if (result.status === 'conflict' && result.evidence !== null) out.push({ type: 'evidence', evidence: result.evidence });
+}
+
+/** Accepts a certificate of this height whose signers are distinct members holding 2f+1. */
+function onCertificate(s: CoreState, c: Commit, out: CoreOutput[]): void {
+  if (c.height !== s.height || s.step === STEP_COMMIT || s.certificate !== null) {
+    s.ignored++;
+    return;
+  }
+  const seen = new Set<number>();
+  let power = 0;
+  for (const sig of c.signatures) {
+    const index = s.validators.indexOf(sig.validator);
+    if (index < 0 || seen.has(index)) {
+      s.ignored++;
+      return;
+    }
+    seen.add(index);
+    power += s.validators.validators[index].power;
+  }
+  if (!s.validators.isQuorum(power)) {
+    s.ignored++;
+    return;
+  }
+  s.certificate = c;
+  askValidity(s, c.round, c.blockHash, out);
+}
+
+function buffer(s: CoreState, input: CoreInput): void {
+  if (s.future.length >= FUTURE_INPUTS_MAX) {
+    s.ignored++;
+    return;
+  }
+  s.future.push(input);
+}
+
+// ---- timeouts (L57–L67) ----------------------------------------------------------------------
+
+function onTimeout(s: CoreState, kind: TimeoutKind, height: number, round: number, out: CoreOutput[]): void {
+  if (height !== s.height || round !== s.round || s.step === STEP_COMMIT) return;
+  if (kind === 'propose' && s.step === STEP_PROPOSE) {
+    // L57–L60: OnTimeoutPropose → prevote nil.
+    castVote(s, VOTE_PREVOTE, null, out);
+    s.step = STEP_PREVOTE;
+  } else if (kind === 'prevote' && s.step === STEP_PREVOTE) {
+    // L61–L64: OnTimeoutPrevote → precommit nil.
+    castVote(s, VOTE_PRECOMMIT, null, out);
+    s.step = STEP_PRECOMMIT;
+  } else if (kind === 'precommit') {
+    // L65–L67: OnTimeoutPrecommit → StartRound(round + 1).
+    if (round + 1 <= ROUND_MAX) startRound(s, round + 1, out);
+  }
+}
+
+// ---- the guarded rules -----------------------------------------------------------------------
+
+/** Fires enabled rules until none is; each rule changes the step or a once-per-round flag. */
+function evaluate(s: CoreState, out: CoreOutput[]): void {
+  for (let iterations = 0; ; iterations++) {
+    // Each iteration advances the step, the round, or a once-only flag: bounded by the rounds held.
+    assert(iterations < 4 * ROUND_MAX + 16, 'rule evaluation terminates');
+    if (s.step === STEP_COMMIT) return;
+    if (tryDecide(s, out)) return;
+    if (trySkipRound(s, out)) continue;
+    if (s.step === STEP_PROPOSE && tryPrevoteProposal(s, out)) continue;
+    const rv = s.votes.round(s.round);
+    if (s.step === STEP_PREVOTE && s.validators.isQuorum(rv.prevotes.totalVoted) && once(s, 34)) {
+      // L34–L35: 2f+1 prevotes for anything → schedule timeoutPrevote.
+      schedule(s, 'prevote', s.round, out);
+    }
+    if (tryLockAndPrecommit(s, out)) continue;
+    if (s.step === STEP_PREVOTE && s.validators.isQuorum(rv.prevotes.powerFor(null))) {
+      // L44–L46: 2f+1 prevotes for nil → precommit nil.
+      castVote(s, VOTE_PRECOMMIT, null, out);
+      s.step = STEP_PRECOMMIT;
+      continue;
+    }
+    if (s.validators.isQuorum(rv.precommits.totalVoted) && once(s, 47)) {
+      // L47–L48: 2f+1 precommits for anything → schedule timeoutPrecommit.
+      schedule(s, 'precommit', s.round, out);
+    }
+    return;
+  }
+}
+
+/** L49–L54: 2f+1 precommits for id(v) in some round r, and valid(v) → decide v. */
+function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
+  const c = s.certificate;
+  if (c !== null && s.validity.get(valueKey(c.blockHash)) === true) {
+    // L49 on a certificate: its 2f+1 precommits for id(v) were checked by the driver.
+    s.decision = { round: c.round, blockHash: c.blockHash, commit: c };
+    s.step = STEP_COMMIT;
+    out.push({ type: 'decide', height: s.height, round: c.round, blockHash: c.blockHash, commit: c });
+    return true;
+  }
+  for (const r of s.votes.roundsWithVotes()) {
+    const precommits = s.votes.round(r).precommits;
+    const v = precommits.quorumValue(s.validators);
+    if (v === null) continue;
+    const valid = s.validity.get(valueKey(v));
+    if (valid === undefined) {
+      askValidity(s, r, v, out);
+      continue;
+    }
+    if (!valid) continue; // 2f+1 precommits for an invalid block: more than 1/3 is faulty
+    const commit: Commit = {
+      height: s.height,
+      round: r,
+      blockHash: v,
+      signatures: precommits.votesFor(v).map((vote) => ({ validator: vote.validator, signature: vote.signature })),
+    };
+    s.decision = { round: r, blockHash: v, commit }; // L51
+    s.step = STEP_COMMIT;
+    out.push({ type: 'decide', height: s.height, round: r, blockHash: v, commit });
+    return true;
+  }
+  return false;
+}
+
+/** L55–L56: f+1 validators' votes from a round above ours → StartRound(that round). */
+function trySkipRound(s: CoreState, out: CoreOutput[]): boolean {
+  let target = -1;
+  for (const r of s.votes.roundsWithVotes()) {
+    if (r > s.round && s.validators.isOneThird(s.votes.round(r).seenPower)) target = r;
+  }
+  if (target < 0) return false;
+  startRound(s, target, out);
+  return true;
+}
+
+/** L22–L27 and L28–L33: prevote on the proposal of the current round. */
+function tryPrevoteProposal(s: CoreState, out: CoreOutput[]): boolean {
+  const p = s.proposals.get(s.round);
+  if (p === undefined) return false;
+  const valid = s.validity.get(valueKey(p.blockHash));
+  if (p.polRound === -1) {
+    // L22: ⟨PROPOSAL, h, round, v, −1⟩ from proposer(h, round) while step = propose.
+    if (valid === undefined) return false;
+    // L23: valid(v) ∧ (lockedRound = −1 ∨ lockedValue = v).
+    const free = s.unsafe.ignoreLock || s.lockedRound === -1 || sameHash(s.lockedValue, p.blockHash);
+    castVote(s, VOTE_PREVOTE, valid && free ? p.blockHash : null, out); // L24 / L26
+    s.step = STEP_PREVOTE; // L27
+    return true;
+  }
+  // L28: … AND 2f+1 ⟨PREVOTE, h, vr, id(v)⟩ while step = propose ∧ (vr ≥ 0 ∧ vr < round).
+  if (!s.validators.isQuorum(s.votes.round(p.polRound).prevotes.powerFor(p.blockHash))) return false;
+  if (valid === undefined) return false;
+  // L29: valid(v) ∧ (lockedRound ≤ vr ∨ lockedValue = v).
+  const free = s.unsafe.ignoreLock || s.lockedRound <= p.polRound || sameHash(s.lockedValue, p.blockHash);
+  castVote(s, VOTE_PREVOTE, valid && free ? p.blockHash : null, out); // L30 / L32
+  s.step = STEP_PREVOTE; // L33
+  return true;
+}
+
+/** L36–L43: proposal + 2f+1 prevotes for id(v) in this round, valid(v), step ≥ prevote, once. */
+function tryLockAndPrecommit(s: CoreState, out: CoreOutput[]): boolean {
+  if (s.step < STEP_PREVOTE) return false;
+  const p = s.proposals.get(s.round);
+  if (p === undefined) return false;
+  if (!s.validators.isQuorum(s.votes.round(s.round).prevotes.powerFor(p.blockHash))) return false;
+  if (s.validity.get(valueKey(p.blockHash)) !== true) return false;
+  if (!once(s, 36)) return false;
+  if (s.step === STEP_PREVOTE) {
+    s.lockedValue = p.blockHash; // L38
+    s.lockedRound = s.round; // L39
+    castVote(s, VOTE_PRECOMMIT, p.blockHash, out); // L40
+    s.step = STEP_PRECOMMIT; // L41
+  }
+  s.validValue = p.blockHash; // L42
+  s.validRound = s.round; // L43
+  return true;
+}
+
+// ---- height change -------------------------------------------------------------------------
+
+function onCommitted(
+  s: CoreState,
+  height: number,
+  updates: readonly import('./validatorSet.js').ValidatorUpdate[],
+  out: CoreOutput[],
+): void {
+  if (height !== s.height || s.decision === null) {
+    s.ignored++;
+    return;
+  }
+  // L52–L54: h ← h + 1, reset locks and the message log, StartRound(0). Updates of block h
+  // shape the set of h + 2 (validatorSet.ts).
+  const future = s.future;
+  const next = createState({
+    chainId: s.chainId,
+    self: s.self,
+    height: s.height + 1,
+    validators: s.nextValidators,
+    nextValidators: s.nextValidators.next(updates),
+    timeouts: s.timeouts,
+    unsafe: s.unsafe,
+  });
+  Object.assign(s, next);
+  s.fired.add('start');
+  startRound(s, 0, out);
+  for (const input of future) {
+    if (input.type === 'proposal') onProposal(s, input.proposal, out);
+    else if (input.type === 'vote') onVote(s, input.vote, out);
+  }
+  evaluate(s, out);
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+function castVote(s: CoreState, kind: VoteKind, blockHash: Uint8Array | null, out: CoreOutput[]): void {
+  if (s.self === null || s.validators.indexOf(s.self) < 0) return; // followers do not vote
+  out.push({
+    type: 'castVote',
+    vote: { kind, height: s.height, round: s.round, blockHash, validator: s.self },
+  });
+}
+
+function schedule(s: CoreState, kind: TimeoutKind, round: number, out: CoreOutput[]): void {
+  out.push({
+    type: 'scheduleTimeout',
+    kind,
+    height: s.height,
+    round,
+    durationMs: timeoutMs(s.timeouts, kind, round),
+  });
+}
+
+function askValidity(s: CoreState, round: number, blockHash: Uint8Array, out: CoreOutput[]): void {
+  const key = valueKey(blockHash);
+  if (s.validity.has(key) || s.validityAsked.has(key)) return;
+  s.validityAsked.add(key);
+  out.push({ type: 'validateValue', height: s.height, round, blockHash });
+}
+
+function once(s: CoreState, line: number): boolean {
+  const key = `${line}:${s.round}`;
+  if (s.fired.has(key)) return false;
+  s.fired.add(key);
+  return true;
+}
+
+function isSelf(s: CoreState, address: Uint8Array): boolean {
+  return s.self !== null && bytesEqual(s.self, address);
+}
+
+function sameHash(a: Uint8Array | null, b: Uint8Array): boolean {
+  return a !== null && bytesEqual(a, b);
+}

@@ -1,0 +1,179 @@
+/**
+ * Vote sets: the prevotes or precommits of one (height, round), tallied by value, plus the
+ * per-height collection of them. Consensus-critical and deterministic.
+ *
+ * A second, identical vote is a harmless duplicate (gossip delivers many). A second vote for a
+ * different value is equivocation: it comes back as evidence (once per validator and set), which
+ * the node gossips and puts in a block so the validator gets slashed (DESIGN §7). It still counts
+ * for its own value (see VALUES_PER_VALIDATOR_MAX), but the "any value" total and round-skip
+ * power count each validator once.
+ */
+
+import { bytesEqual } from '../core/bytes.js';
+import { assert } from '../core/errors.js';
+import { type Evidence, VOTE_PRECOMMIT, type Vote, type VoteKind } from '../core/block.js';
+import type { ValidatorSet } from './validatorSet.js';
+
+/** Map key of a value id: latin1 of the 32-byte hash, or 'nil' for a nil vote. */
+export function valueKey(blockHash: Uint8Array | null): string {
+  return blockHash === null
+    ? 'nil'
+    : Buffer.from(blockHash.buffer, blockHash.byteOffset, blockHash.byteLength).toString('latin1');
+}
+
+export type AddVoteResult =
+  | { readonly status: 'added' }
+  | { readonly status: 'duplicate' }
+  /** `evidence` is null when this validator was already caught in this set (one proof suffices). */
+  | { readonly status: 'conflict'; readonly evidence: Evidence | null };
+
+/**
+ * A validator's conflicting votes are counted, each in its own value's tally, up to this many
+ * values per (height, round, kind). Algorithm 1 counts *messages* from distinct processes per
+ * value, and its liveness proof needs that: an equivocator's vote for v may be exactly what
+ * completes a polka that other nodes saw, and relayed votes must let us see it too. Safety does not
+ * depend on ignoring them (any two quorums still share an honest validator). The bound keeps a
+ * byzantine validator from growing memory without limit; CometBFT's fuller answer (counting extra
+ * values only when a peer claims a +2/3 majority for them) is not implemented.
+ */
+export const VALUES_PER_VALIDATOR_MAX = 3;
+
+interface Tally {
+  power: number;
+  votes: (Vote | undefined)[];
+}
+
+export class VoteSet {
+  readonly kind: VoteKind;
+  readonly round: number;
+  private readonly first: (Vote | undefined)[];
+  private readonly valuesOf: number[];
+  private readonly caught = new Set<number>();
+  private readonly tallies = new Map<string, Tally>();
+  /** Power of all validators that voted, whatever for, each counted once. */
+  totalVoted = 0;
+
+  constructor(kind: VoteKind, round: number, size: number) {
+    this.kind = kind;
+    this.round = round;
+    this.first = new Array(size);
+    this.valuesOf = new Array(size).fill(0);
+  }
+
+  /** Adds a vote whose signer is validator `index` of `set`; the caller checked kind and round. */
+  add(vote: Vote, index: number, set: ValidatorSet): AddVoteResult {
+    assert(vote.kind === this.kind && vote.round === this.round, 'vote belongs to this set');
+    const key = valueKey(vote.blockHash);
+    const tally = this.tallies.get(key);
+    if (tally?.votes[index] !== undefined) return { status: 'duplicate' };
+    const prior = this.first[index];
+    const power = set.validators[index].power;
+    if (prior === undefined) {
+      this.first[index] = vote;
+      this.totalVoted += power;
+    }
+    if (this.valuesOf[index] < VALUES_PER_VALIDATOR_MAX) {
+      this.valuesOf[index]++;
+      const t = tally ?? { power: 0, votes: new Array(this.first.length) };
+      t.votes[index] = vote;
+      t.power += power;
+      this.tallies.set(key, t);
+    }
+    if (prior === undefined) return { status: 'added' };
+    if (this.caught.has(index)) return { status: 'conflict', evidence: null };
+    this.caught.add(index);
+    // Order the pair so that evidence for one equivocation is the same bytes on every node.
+    const [voteA, voteB] = valueKey(prior.blockHash) < key ? [prior, vote] : [vote, prior];
+    return { status: 'conflict', evidence: { kind: 'duplicateVote', voteA, voteB } };
+  }
+
+  powerFor(blockHash: Uint8Array | null): number {
+    return this.tallies.get(valueKey(blockHash))?.power ?? 0;
+  }
+
+  /** The non-nil value holding more than 2/3 of the power, if any (first in value order). */
+  quorumValue(set: ValidatorSet): Uint8Array | null {
+    let best: string | null = null;
+    for (const [key, t] of this.tallies) {
+      if (key !== 'nil' && set.isQuorum(t.power) && (best === null || key < best)) best = key;
+    }
+    if (best === null) return null;
+    const vote = (this.tallies.get(best) as Tally).votes.find((v) => v !== undefined);
+    return vote?.blockHash ?? null;
+  }
+
+  /** The counted votes for `blockHash`, in validator (address) order. */
+  votesFor(blockHash: Uint8Array | null): Vote[] {
+    const t = this.tallies.get(valueKey(blockHash));
+    return t === undefined ? [] : t.votes.filter((v): v is Vote => v !== undefined);
+  }
+
+  /** Each validator's first vote, in validator order. */
+  all(): Vote[] {
+    return this.first.filter((v): v is Vote => v !== undefined);
+  }
+}
+
+function sameValue(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return bytesEqual(a, b);
+}
+
+/** Prevotes and precommits of one round, plus who has sent anything in it (for round skipping). */
+export class RoundVotes {
+  readonly prevotes: VoteSet;
+  readonly precommits: VoteSet;
+  private readonly seen: boolean[];
+  /** Power of the distinct validators with any vote in this round (Algorithm 1 line 55). */
+  seenPower = 0;
+
+  constructor(round: number, size: number) {
+    this.prevotes = new VoteSet(1, round, size);
+    this.precommits = new VoteSet(VOTE_PRECOMMIT, round, size);
+    this.seen = new Array(size).fill(false);
+  }
+
+  add(vote: Vote, index: number, set: ValidatorSet): AddVoteResult {
+    const result = (vote.kind === VOTE_PRECOMMIT ? this.precommits : this.prevotes).add(vote, index, set);
+    if (result.status === 'added' && !this.seen[index]) {
+      this.seen[index] = true;
+      this.seenPower += set.validators[index].power;
+    }
+    return result;
+  }
+}
+
+/**
+ * All votes of one height, by round. Memory is bounded: a validator counts once per (round, kind)
+ * and rounds stop at ROUND_MAX, so at most 2 × ROUND_MAX × |validators| votes are held.
+ */
+export class HeightVotes {
+  readonly height: number;
+  readonly set: ValidatorSet;
+  private readonly rounds = new Map<number, RoundVotes>();
+
+  constructor(height: number, set: ValidatorSet) {
+    this.height = height;
+    this.set = set;
+  }
+
+  /** Adds a vote of this height from a member of the set (the caller checked both). */
+  add(vote: Vote, index: number): AddVoteResult {
+    assert(vote.height === this.height, 'vote of this height');
+    return this.round(vote.round).add(vote, index, this.set);
+  }
+
+  round(round: number): RoundVotes {
+    let r = this.rounds.get(round);
+    if (r === undefined) {
+      r = new RoundVotes(round, this.set.size);
+      this.rounds.set(round, r);
+    }
+    return r;
+  }
+
+  /** Rounds that hold any vote, ascending. */
+  roundsWithVotes(): number[] {
+    return [...this.rounds.keys()].sort((a, b) => a - b);
+  }
+}
