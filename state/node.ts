@@ -1,4 +1,4 @@
-import { sha256 } from '../core/hash.js';
+import { sha256 } from './digest.js';
 import { HASH_BYTES, INTERNAL_TAG, leafHash, popcount16, RADIX } from './hashSpec.js';
 
 /**

@@ -1,6 +1,6 @@
 import { toHex } from '../core/bytes.js';
 import { StorageError, ValidationError } from '../core/errors.js';
-import { sha256 } from '../core/hash.js';
+import { sha256 } from './digest.js';
 import { EMPTY_ROOT } from './hashSpec.js';
 import { makeLeaf } from './node.js';
 import type { ExtraOp, OverlayWrite, StateDb } from './stateDb.js';

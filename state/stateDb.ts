@@ -2,7 +2,7 @@ import type { BatchOperation } from 'classic-level';
 import { ClassicLevel } from 'classic-level';
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { assert, StorageError, ValidationError } from '../core/errors.js';
-import { sha256 } from '../core/hash.js';
+import { sha256 } from './digest.js';
 import { EMPTY_ROOT, HASH_BYTES } from './hashSpec.js';
 import {
   decodeKeyList,
@@ -53,6 +53,11 @@ export type ExtraOp = BatchOperation<StateLevel, Buffer | Uint8Array | string, B
  */
 export const PRUNE_VERSIONS_PER_COMMIT_MAX = 64;
 
+/** A memtable that holds a few blocks' writes: fewer level-0 files and compactions per block. */
+export const LEVEL_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
+/** LevelDB block cache for tree nodes below the in-memory node cache and for latest values. */
+export const LEVEL_CACHE_BYTES = 64 * 1024 * 1024;
+
 export interface StateDbOptions {
   /**
    * How many versions stay readable (the latest included); older ones are pruned as commits go
@@ -83,6 +88,8 @@ export class StateDb {
   readonly #nodes: BinarySublevel;
   readonly #latest: BinarySublevel;
   readonly #meta: BinarySublevel;
+  readonly #nodePrefix: Buffer;
+  readonly #latestPrefix: Buffer;
   readonly #store: NodeStore;
   readonly #options: StateDbOptions;
   #latestVersion: number | undefined;
@@ -105,7 +112,12 @@ export class StateDb {
     this.#nodes = binarySublevel(db, SUBLEVEL_NODES);
     this.#latest = binarySublevel(db, SUBLEVEL_LATEST);
     this.#meta = binarySublevel(db, SUBLEVEL_META);
-    this.#store = new NodeStore(this.#nodes);
+    // Hot paths prefix keys themselves and use the root database: abstract-level's per-operation
+    // sublevel handling was the largest cost of a commit.
+    this.#nodePrefix = Buffer.from(this.#nodes.prefix, 'utf8');
+    this.#latestPrefix = Buffer.from(this.#latest.prefix, 'utf8');
+    const nodePrefix = this.#nodePrefix;
+    this.#store = new NodeStore({ getSync: (key) => db.getSync(prefixed(nodePrefix, key)) });
   }
 
   /** Opens (creating if needed) the LevelDB directory at `location`; `close()` closes it. */
@@ -113,6 +125,8 @@ export class StateDb {
     const db: StateLevel = new ClassicLevel<Buffer, Buffer>(location, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
+      writeBufferSize: LEVEL_WRITE_BUFFER_BYTES,
+      cacheSize: LEVEL_CACHE_BYTES,
     });
     try {
       await db.open();
@@ -185,7 +199,7 @@ export class StateDb {
 
   /** Latest committed value of `key`: one synchronous read of the flat table, hash-checked. */
   get(key: Uint8Array): Uint8Array | undefined {
-    const raw = this.#latest.getSync(Buffer.from(key.buffer, key.byteOffset, key.byteLength));
+    const raw = this.db.getSync(prefixed(this.#latestPrefix, key));
     if (raw === undefined) return undefined;
     const value = raw.subarray(HASH_BYTES);
     if (raw.length < HASH_BYTES || !bytesEqual(sha256(value), raw.subarray(0, HASH_BYTES))) {
@@ -252,8 +266,9 @@ export class StateDb {
     if (latest !== undefined && version !== latest + 1) {
       throw new ValidationError('BAD_VERSION', `next version must be ${latest + 1}, got ${version}`);
     }
-    const ops: ExtraOp[] = [];
-    const nodes = this.#nodes;
+    const batch = this.db.batch();
+    const nodePrefix = this.#nodePrefix;
+    const latestPrefix = this.#latestPrefix;
     const fresh: { key: Buffer; depth: number; node: InternalNode }[] = [];
     for (const n of plan.newNodes) {
       const key = nodeKey(version, n.pathSource, n.depth);
@@ -266,15 +281,15 @@ export class StateDb {
       } else {
         bytes = encodeLeaf(n.node);
       }
-      ops.push({ type: 'put', sublevel: nodes, key, value: bytes });
+      batch.put(prefixed(nodePrefix, key), bytes);
     }
     for (const w of writes) {
-      if (w.leaf === null) ops.push({ type: 'del', sublevel: this.#latest, key: Buffer.from(w.key) });
+      if (w.leaf === null) batch.del(prefixed(latestPrefix, w.key));
       else {
         const entry = Buffer.allocUnsafe(HASH_BYTES + w.leaf.value.length);
         entry.set(w.leaf.valueHash, 0);
         entry.set(w.leaf.value, HASH_BYTES);
-        ops.push({ type: 'put', sublevel: this.#latest, key: Buffer.from(w.key), value: entry });
+        batch.put(prefixed(latestPrefix, w.key), entry);
       }
     }
     const root: NodeRef | null =
@@ -283,9 +298,9 @@ export class StateDb {
         : plan.root.version === PENDING_VERSION
           ? { ...plan.root, version }
           : plan.root;
-    const meta = this.#meta;
-    ops.push({ type: 'put', sublevel: meta, key: rootRecordKey(version), value: encodeRootRecord(root) });
-    ops.push({ type: 'put', sublevel: meta, key: META_LATEST, value: versionBytes(version) });
+    const meta = { sublevel: this.#meta };
+    batch.put(rootRecordKey(version), encodeRootRecord(root), meta);
+    batch.put(META_LATEST, versionBytes(version), meta);
 
     // Pruning: versions below `oldest` become unreadable; nodes stale since ≤ oldest are unreachable.
     const prevOldest = this.#oldestVersion ?? version;
@@ -296,19 +311,22 @@ export class StateDb {
     }
     for (let s = prevOldest + 1; s <= oldest; s++) {
       const list = s === version ? plan.stale : this.#staleList(s);
-      for (const k of list) ops.push({ type: 'del', sublevel: nodes, key: k });
-      ops.push({ type: 'del', sublevel: meta, key: staleListKey(s) });
-      ops.push({ type: 'del', sublevel: meta, key: rootRecordKey(s - 1) });
+      for (const k of list) batch.del(prefixed(nodePrefix, k));
+      batch.del(staleListKey(s), meta);
+      batch.del(rootRecordKey(s - 1), meta);
     }
     if (oldest < version && plan.stale.length > 0) {
-      ops.push({ type: 'put', sublevel: meta, key: staleListKey(version), value: encodeKeyList(plan.stale) });
+      batch.put(staleListKey(version), encodeKeyList(plan.stale), meta);
     }
-    ops.push({ type: 'put', sublevel: meta, key: META_OLDEST, value: versionBytes(oldest) });
-    for (const op of extraOps) ops.push(op);
+    batch.put(META_OLDEST, versionBytes(oldest), meta);
+    for (const op of extraOps) {
+      if (op.type === 'put') batch.put(op.key as Buffer, op.value as Buffer, op);
+      else batch.del(op.key as Buffer, op);
+    }
 
     this.#committing = true;
     try {
-      await this.db.batch(ops, { sync: this.#options.sync === true });
+      await batch.write({ sync: this.#options.sync === true });
     } finally {
       this.#committing = false;
     }
@@ -411,4 +429,11 @@ export class StateDb {
       throw e;
     }
   }
+}
+
+function prefixed(prefix: Buffer, key: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(prefix.length + key.length);
+  out.set(prefix, 0);
+  out.set(key, prefix.length);
+  return out;
 }

@@ -60,7 +60,13 @@ interface RefResult {
   readonly ref: NodeRef;
 }
 
-type Result = LeafResult | RefResult | null;
+/** An untouched child: copied from the old node's slot as is. */
+interface KeptResult {
+  readonly t: 'kept';
+}
+const KEPT: KeptResult = { t: 'kept' };
+
+type Result = LeafResult | RefResult | KeptResult | null;
 
 /** `writes` must be sorted by keyHash with no duplicates. */
 export function planUpdate(
@@ -108,15 +114,17 @@ export function planUpdate(
       return null;
     }
     if (count === 1) {
-      const only = slots[last] as LeafResult | RefResult;
+      const only = slots[last] as LeafResult | RefResult | KeptResult;
+      const onlyRef =
+        only.t === 'kept' ? childRef(oldNode as InternalNode, last) : only.t === 'ref' ? only.ref : null;
       let lifted: LeafResult | null = null;
       if (only.t === 'leaf') lifted = only;
-      else if (only.ref.leaf) {
+      else if (onlyRef?.leaf) {
         const path = withNibble(pathSource, depth, last);
         lifted = {
           t: 'leaf',
-          leaf: store.loadLeaf(only.ref, path, depth + 1),
-          old: { version: only.ref.version, depth: depth + 1 },
+          leaf: store.loadLeaf(onlyRef, path, depth + 1),
+          old: { version: onlyRef.version, depth: depth + 1 },
           unchanged: true,
         };
       }
@@ -133,6 +141,14 @@ export function planUpdate(
     for (let n = 0; n < RADIX; n++) {
       const s = slots[n];
       if (s === null) continue;
+      if (s.t === 'kept') {
+        const old = oldNode as InternalNode;
+        bitmap |= 1 << n;
+        leafMask |= old.leafMask & (1 << n);
+        hashes.set(old.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES), n * HASH_BYTES);
+        versions[n] = old.versions[n];
+        continue;
+      }
       const ref = s.t === 'leaf' ? placeLeaf(s, depth + 1) : s.ref;
       bitmap |= 1 << n;
       if (ref.leaf) leafMask |= 1 << n;
@@ -145,7 +161,7 @@ export function planUpdate(
       oldNode.bitmap === bitmap &&
       oldNode.leafMask === leafMask &&
       sameVersions(oldNode.versions, versions, bitmap) &&
-      bytesEqual(oldNode.hashes, hashes)
+      Buffer.compare(oldNode.hashes, hashes) === 0
     ) {
       return { t: 'ref', ref: oldRef };
     }
@@ -214,9 +230,8 @@ export function planUpdate(
     for (let n = 0; n < RADIX; n++) {
       let b = a;
       while (b < hi && nibbleAt(writes[b].keyHash, depth) === n) b++;
-      const child = childRef(node, n);
-      if (b > a) slots[n] = update(child, depth + 1, a, b);
-      else if (child !== null) slots[n] = { t: 'ref', ref: child };
+      if (b > a) slots[n] = update(childRef(node, n), depth + 1, a, b);
+      else if ((node.bitmap >> n) & 1) slots[n] = KEPT;
       a = b;
     }
     return materialize(depth, pathSource, slots, ref, node);
@@ -226,7 +241,10 @@ export function planUpdate(
   let root: NodeRef | null;
   if (result === null) root = null;
   else if (result.t === 'leaf') root = placeLeaf(result, 0);
-  else root = result.ref;
+  else {
+    assert(result.t === 'ref', 'update returns a placed subtree');
+    root = result.ref;
+  }
   return { root, newNodes, stale };
 }
 

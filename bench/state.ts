@@ -1,0 +1,130 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '../state/digest.js';
+import { verifyProof } from '../state/proof.js';
+import { StateDb } from '../state/stateDb.js';
+import { round } from './_measure.js';
+
+/**
+ * `npm run bench -- state [--keys N] [--blocks B]`: loads N keys (default 1,000,000) in large
+ * commits, then measures committed updates per second in blocks of 5,000 random updates, latest
+ * reads, proof generation and verification (pure-JS @noble sha256 as a browser would, and
+ * node:crypto), database size and peak RSS.
+ */
+const BLOCK_UPDATES = 5_000;
+const LOAD_COMMIT_KEYS = 100_000;
+const VALUE_BYTES = 64;
+
+export default async function stateBench(args: string[]): Promise<Record<string, unknown>> {
+  const keys = intArg(args, '--keys', 1_000_000);
+  const blocks = intArg(args, '--blocks', 20);
+  const dir = mkdtempSync(join(tmpdir(), 'ol-bench-state-'));
+  let rng = 0x9e3779b9;
+  const next = () => {
+    rng ^= rng << 13;
+    rng ^= rng >>> 17;
+    rng ^= rng << 5;
+    return rng >>> 0;
+  };
+  const keyOf = (i: number) => {
+    const k = Buffer.allocUnsafe(9);
+    k.write('acct', 0, 'latin1');
+    k.writeUInt32BE(i, 4);
+    k[8] = 0x2f;
+    return k;
+  };
+  const valueFor = (i: number, v: number) => {
+    const b = Buffer.alloc(VALUE_BYTES);
+    b.writeUInt32BE(i, 0);
+    b.writeUInt32BE(v, 4);
+    return b;
+  };
+  try {
+    const state = await StateDb.open(dir, { versionsKept: 100 });
+    let version = 0;
+    const loadStart = process.hrtime.bigint();
+    for (let start = 0; start < keys; start += LOAD_COMMIT_KEYS) {
+      const o = state.overlay();
+      for (let i = start; i < Math.min(keys, start + LOAD_COMMIT_KEYS); i++) o.set(keyOf(i), valueFor(i, 0));
+      await o.commit(version++);
+      process.stderr.write(`loaded ${Math.min(keys, start + LOAD_COMMIT_KEYS)} keys\n`);
+    }
+    const loadSeconds = seconds(loadStart);
+
+    // One warm-up block fills the upper-level node cache as a running node's would be.
+    const updateBlock = async () => {
+      const o = state.overlay();
+      for (let j = 0; j < BLOCK_UPDATES; j++) {
+        const i = next() % keys;
+        o.set(keyOf(i), valueFor(i, version));
+      }
+      o.root();
+      await o.commit(version++);
+    };
+    await updateBlock();
+    const updStart = process.hrtime.bigint();
+    for (let b = 0; b < blocks; b++) await updateBlock();
+    const updSeconds = seconds(updStart);
+
+    const readKeys = Array.from({ length: 100_000 }, () => keyOf(next() % keys));
+    const readStart = process.hrtime.bigint();
+    let found = 0;
+    for (const k of readKeys) if (state.get(k) !== undefined) found++;
+    const readsPerSec = readKeys.length / seconds(readStart);
+
+    const proofKeys = readKeys.slice(0, 20_000);
+    const proofStart = process.hrtime.bigint();
+    const proofs = proofKeys.map((k) => state.prove(k));
+    const proofsPerSec = proofKeys.length / seconds(proofStart);
+    const root = state.latestRoot;
+    const verifyWith = (hash?: (d: Uint8Array) => Uint8Array) => {
+      const start = process.hrtime.bigint();
+      let ok = 0;
+      for (let i = 0; i < proofs.length; i++) {
+        if (verifyProof(root, proofKeys[i], proofs[i].value, proofs[i].proof, hash)) ok++;
+      }
+      if (ok !== proofs.length) throw new Error(`only ${ok}/${proofs.length} proofs verified`);
+      return proofs.length / seconds(start);
+    };
+    const verifyNoblePerSec = verifyWith();
+    const verifyNodePerSec = verifyWith(sha256);
+    const proofBytesAvg = proofs.reduce((s, p) => s + p.proof.length, 0) / proofs.length;
+    await state.close();
+    return {
+      keys,
+      blockUpdates: BLOCK_UPDATES,
+      blocks,
+      loadSeconds: round(loadSeconds, 1),
+      committedUpdatesPerSec: Math.round((blocks * BLOCK_UPDATES) / updSeconds),
+      latestReadsPerSec: Math.round(readsPerSec),
+      readsFound: found,
+      proofsGeneratedPerSec: Math.round(proofsPerSec),
+      proofsVerifiedPerSecNoble: Math.round(verifyNoblePerSec),
+      proofsVerifiedPerSecNodeCrypto: Math.round(verifyNodePerSec),
+      proofBytesAvg: Math.round(proofBytesAvg),
+      dbSizeMiB: round(dirBytes(dir) / 2 ** 20, 1),
+      peakRssMiB: round(process.resourceUsage().maxRSS / 1024, 1),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function intArg(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
+  return v;
+}
+
+function seconds(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const f of readdirSync(dir)) total += statSync(join(dir, f)).size;
+  return total;
+}
