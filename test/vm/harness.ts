@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { addressOf, formatAddress } from '../../core/address.js';
 import { type Evidence, signVote, type Vote } from '../../core/block.js';
 import { sha256 } from '../../core/hash.js';
@@ -13,6 +16,8 @@ import {
   type TxType,
   type UnsignedTxOf,
 } from '../../core/tx.js';
+import type { Overlay } from '../../state/overlay.js';
+import { StateDb } from '../../state/stateDb.js';
 import type { Job } from '../../state/stores/records.js';
 import type { StateOverlay } from '../../state/types.js';
 import { type BlockResult, type ExecTx, executeBlock } from '../../vm/execute.js';
@@ -108,19 +113,45 @@ export class TestChain {
   validatorKeys: Key[];
   resolver: Resolver = defaultResolver;
 
+  genesisRoot: Uint8Array;
+
   constructor(
-    public state: StateOverlay & { clone?: () => StateOverlay },
+    public state: StateOverlay,
     genesis: Record<string, unknown> = genesisJson(),
-    public onCommit?: (state: StateOverlay, height: number) => StateOverlay,
+    readonly db?: StateDb,
   ) {
-    genesisState(state, genesis);
+    this.genesisRoot = genesisState(state, genesis);
     const n = (genesis.validators as unknown[]).length;
     this.validatorKeys = Array.from({ length: n }, (_, i) => key(`val${i}`));
-    if (onCommit) this.state = onCommit(this.state, 0);
   }
 
   static mem(genesis?: Record<string, unknown>): TestChain {
     return new TestChain(new MemState(), genesis);
+  }
+
+  /** A chain on the real LevelDB-backed StateDb in a fresh temporary directory (genesis committed). */
+  static async onDisk(genesis?: Record<string, unknown>): Promise<TestChain> {
+    const dir = mkdtempSync(join(tmpdir(), 'ol-vm-'));
+    const db = await StateDb.open(dir);
+    const c = new TestChain(db.overlay(), genesis, db);
+    c.dir = dir;
+    await c.commit();
+    return c;
+  }
+
+  dir?: string;
+
+  /** With a StateDb: commits the current overlay as version `height` and opens the next one. */
+  async commit(): Promise<Uint8Array> {
+    if (this.db === undefined) return this.state.root();
+    const root = await (this.state as Overlay).commit(this.height);
+    this.state = this.db.overlay();
+    return root;
+  }
+
+  async close(): Promise<void> {
+    if (this.db !== undefined) await this.db.close();
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
   }
 
   get stores() {
@@ -231,7 +262,6 @@ export class TestChain {
     });
     this.height = height;
     this.timeMs += 1000;
-    if (this.onCommit) this.state = this.onCommit(this.state, height);
     return result;
   }
 

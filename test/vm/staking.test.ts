@@ -1,0 +1,264 @@
+import { describe, expect, it } from 'vitest';
+import { addressOf } from '../../core/address.js';
+import { Stores } from '../../state/stores/stores.js';
+import { BlockError } from '../../vm/errors.js';
+import { REWARD_PRECISION } from '../../vm/staking.js';
+import { codeOf, genesisJson, key, OPEN, TestChain } from './harness.js';
+
+const alice = key('alice');
+const bob = key('bob');
+const carol = key('carol');
+const op0 = key('op0');
+const op1 = key('op1');
+const val0 = key('val0');
+const val1 = key('val1');
+const val2 = key('val2');
+
+const params = {
+  unbondingBlocks: '3',
+  downtimeWindow: '4',
+  downtimeMissedMax: '2',
+  downtimeJailBlocks: '5',
+  blockIssuance: (10n * OPEN).toString(),
+};
+const chain = () => TestChain.mem({ ...genesisJson(), params });
+const create = (
+  c: TestChain,
+  who: ReturnType<typeof key>,
+  consensusKey: Uint8Array,
+  selfStake = 500n * OPEN,
+) => c.tx(who, 'validator.create', { consensusKey, commissionBps: 500, selfStake, moniker: who.name });
+
+describe('validators and delegation', () => {
+  it('validator.create bonds self-stake; the set changes two blocks later', () => {
+    const c = chain();
+    const r = c.block([create(c, alice, val2.publicKey)]);
+    expect(codeOf(r)).toBe('ok');
+    expect(r.txResults[0].events.map((e) => e.type)).toEqual(['validator.created', 'delegated', 'fee']);
+    const v = c.stores.validator(val2.address)!;
+    expect(v.operator).toEqual(alice.address);
+    expect(v.tokens).toBe(500n * OPEN);
+    // Decided at the end of block 1, effective at height 3.
+    expect(r.validatorUpdates).toEqual([{ address: val2.address, publicKey: val2.publicKey, power: 500 }]);
+    expect(c.stores.validatorSet(2)!.length).toBe(2);
+    expect(c.stores.validatorSet(3)!.map((e) => e.power)).toEqual([2000, 1000, 500]);
+  });
+
+  it('validator.create errors', () => {
+    const c = chain();
+    c.block([create(c, alice, val2.publicKey)]);
+    const codes = c
+      .block([
+        create(c, bob, new Uint8Array(32)),
+        create(c, bob, val2.publicKey),
+        create(c, alice, key('val3').publicKey),
+        create(c, bob, key('val4').publicKey, 0n),
+        create(c, bob, key('val4').publicKey, 10n ** 30n),
+      ])
+      .txResults.map((x) => x.code);
+    expect(codes).toEqual([
+      'BAD_CONSENSUS_KEY',
+      'VALIDATOR_EXISTS',
+      'OPERATOR_HAS_VALIDATOR',
+      'SELF_STAKE_TOO_LOW',
+      'INSUFFICIENT_FUNDS',
+    ]);
+    const s = new Stores(c.state);
+    s.setValidatorList(Array.from({ length: 1000 }, (_, i) => addressOf(new Uint8Array([i & 255, i >> 8]))));
+    expect(codeOf(c.block([create(c, carol, key('val5').publicKey)]))).toBe('TOO_MANY_VALIDATORS');
+  });
+
+  it('delegate and undelegate through the unbonding queue', () => {
+    const c = chain();
+    const b0 = c.balance(bob);
+    const r1 = c.block([c.tx(bob, 'stake.delegate', { validator: val1.address, amount: 100n * OPEN })]);
+    expect(codeOf(r1)).toBe('ok');
+    expect(c.stores.validator(val1.address)!.tokens).toBe(1100n * OPEN);
+    expect(c.stores.totals().bonded).toBe(3100n * OPEN);
+    const r2 = c.block([c.tx(bob, 'stake.undelegate', { validator: val1.address, amount: 40n * OPEN })]);
+    expect(codeOf(r2)).toBe('ok');
+    const ev = r2.txResults[0].events.find((e) => e.type === 'undelegated')!;
+    expect(ev.attrs.completionHeight).toBe(5);
+    expect(c.stores.totals().unbonding).toBe(40n * OPEN);
+    c.block([]);
+    c.block([]);
+    const before = c.balance(bob);
+    const r5 = c.block([]);
+    expect(r5.events.some((e) => e.type === 'unbonded')).toBe(true);
+    expect(c.balance(bob)).toBe(before + 40n * OPEN);
+    expect(c.stores.totals().unbonding).toBe(0n);
+    expect(c.balance(bob) < b0).toBe(true);
+    // Undelegating everything removes the delegation.
+    const rest = c.stores.delegation(val1.address, bob.address)!;
+    expect(rest.shares).toBe(60n * OPEN);
+    expect(
+      codeOf(c.block([c.tx(bob, 'stake.undelegate', { validator: val1.address, amount: 60n * OPEN })])),
+    ).toBe('ok');
+    expect(c.stores.delegation(val1.address, bob.address)).toBeUndefined();
+    expect(c.stores.delegatorValidators(bob.address)).toEqual([]);
+  });
+
+  it('delegation errors', () => {
+    const c = chain();
+    const codes = c
+      .block([
+        c.tx(bob, 'stake.delegate', { validator: val1.address, amount: 0n }),
+        c.tx(bob, 'stake.delegate', { validator: alice.address, amount: 1n }),
+        c.tx(bob, 'stake.delegate', { validator: val1.address, amount: 10n ** 30n }),
+        c.tx(bob, 'stake.undelegate', { validator: val1.address, amount: 0n }),
+        c.tx(bob, 'stake.undelegate', { validator: alice.address, amount: 1n }),
+        c.tx(bob, 'stake.undelegate', { validator: val1.address, amount: 1n }),
+        c.tx(bob, 'stake.withdrawRewards', { validator: val1.address }),
+        c.tx(bob, 'stake.withdrawRewards', { validator: alice.address }),
+        c.tx(bob, 'stake.delegate', { validator: val1.address, amount: 5n }),
+        c.tx(bob, 'stake.undelegate', { validator: val1.address, amount: 6n }),
+      ])
+      .txResults.map((x) => x.code);
+    expect(codes).toEqual([
+      'ZERO_AMOUNT',
+      'VALIDATOR_NOT_FOUND',
+      'INSUFFICIENT_FUNDS',
+      'ZERO_AMOUNT',
+      'VALIDATOR_NOT_FOUND',
+      'NO_DELEGATION',
+      'NO_DELEGATION',
+      'VALIDATOR_NOT_FOUND',
+      'ok',
+      'INSUFFICIENT_DELEGATION',
+    ]);
+    const s = new Stores(c.state);
+    s.setDelegatorValidators(
+      carol.address,
+      Array.from({ length: 32 }, (_, i) => addressOf(new Uint8Array([i]))),
+    );
+    expect(codeOf(c.block([c.tx(carol, 'stake.delegate', { validator: val1.address, amount: OPEN })]))).toBe(
+      'TOO_MANY_DELEGATIONS',
+    );
+    s.setValidatorUnbondings(
+      val1.address,
+      Array.from({ length: 10_000 }, (_, i) => 1_000_000 + i),
+    );
+    expect(codeOf(c.block([c.tx(bob, 'stake.undelegate', { validator: val1.address, amount: 1n })]))).toBe(
+      'UNBONDING_QUEUE_FULL',
+    );
+  });
+
+  it('block rewards: commission to the operator, the rest per share to delegators', () => {
+    const c = chain();
+    c.block([c.tx(bob, 'stake.delegate', { validator: val0.address, amount: 2000n * OPEN })]); // h1
+    c.block([]); // h2: set of h2 is still 2000:1000; issuance 10 OPEN → val0 20/3 OPEN
+    const op0Before = c.balance(op0);
+    c.block([]); // h3: bob's stake counts now (4000:1000) → val0 8 OPEN, 10% commission
+    expect(c.balance(op0) - op0Before).toBe((8n * OPEN * 1000n) / 10_000n);
+    const v = c.stores.validator(val0.address)!;
+    const d = c.stores.delegation(val0.address, bob.address)!;
+    const due = (d.shares * v.rewardPerShare - d.rewardDebt) / REWARD_PRECISION;
+    // Bob holds half of val0's shares from h1 on: half of the delegators' part of h1 and h2
+    // (6 OPEN each) and of h3 (7.2 OPEN), plus a little from h1's fees, minus rounding.
+    const exact = (6n * OPEN + 6n * OPEN + (72n * OPEN) / 10n) / 2n;
+    expect(due >= exact - 3n && due <= exact + 10n ** 6n).toBe(true);
+    const bob0 = c.balance(bob);
+    const r = c.block([c.tx(bob, 'stake.withdrawRewards', { validator: val0.address })]);
+    const paid = r.txResults[0].events.find((e) => e.type === 'rewards.withdrawn')!.attrs.amount as bigint;
+    expect(paid).toBe(due);
+    expect(c.balance(bob)).toBe(bob0 + paid - r.txResults[0].fee);
+  });
+});
+
+describe('slashing and jailing', () => {
+  it('double-sign evidence slashes bonded stake and later unbonding entries, tombstones and jails', () => {
+    const c = chain();
+    c.block([c.tx(bob, 'stake.delegate', { validator: val1.address, amount: 100n * OPEN })]); // h1
+    c.block([c.tx(bob, 'stake.undelegate', { validator: val1.address, amount: 10n * OPEN })]); // h2: before offence at 3
+    c.block([]); // h3
+    c.block([c.tx(bob, 'stake.undelegate', { validator: val1.address, amount: 20n * OPEN })]); // h4: after offence
+    const a = c.vote(val1, 3, new Uint8Array(32).fill(1));
+    const b = c.vote(val1, 3, new Uint8Array(32).fill(2));
+    const tokens = c.stores.validator(val1.address)!.tokens;
+    const burned0 = c.stores.totals().burned;
+    const r = c.block([], { evidence: [{ kind: 'duplicateVote', voteA: a, voteB: b }] }); // h5
+    const v = c.stores.validator(val1.address)!;
+    expect(v.tombstoned).toBe(true);
+    expect(v.jailed).toBe(true);
+    expect(v.tokens).toBe(tokens - (tokens * 500n) / 10_000n);
+    const slashEv = r.events.find((e) => e.type === 'validator.slashed')!;
+    // 5% of bonded + 5% of the 20 OPEN entry created after the offence; the 10 OPEN entry is untouched.
+    expect(slashEv.attrs.amount).toBe((tokens * 500n) / 10_000n + OPEN);
+    expect(c.stores.totals().burned - burned0).toBe(slashEv.attrs.amount);
+    expect(r.validatorUpdates).toEqual([{ address: val1.address, publicKey: val1.publicKey, power: 0 }]);
+    expect(codeOf(c.block([c.tx(op1, 'validator.unjail', {})]))).toBe('TOMBSTONED');
+    // The same evidence again is accepted and changes nothing.
+    const again = c.block([], { evidence: [{ kind: 'duplicateVote', voteA: a, voteB: b }] });
+    expect(again.events.some((e) => e.type === 'validator.slashed')).toBe(false);
+  });
+
+  it('invalid evidence invalidates the block', () => {
+    const c = chain();
+    c.block([]);
+    c.block([]);
+    const h = (x: number) => new Uint8Array(32).fill(x);
+    const bad = [
+      { kind: 'duplicateVote', voteA: c.vote(val1, 1, h(1)), voteB: c.vote(val1, 1, h(1)) },
+      { kind: 'duplicateVote', voteA: c.vote(val1, 1, h(1)), voteB: c.vote(val0, 1, h(2)) },
+      {
+        kind: 'duplicateVote',
+        voteA: c.vote(val1, 1, h(1)),
+        voteB: { ...c.vote(val1, 1, h(2)), signature: new Uint8Array(64) },
+      },
+      { kind: 'duplicateVote', voteA: c.vote(val1, 5, h(1)), voteB: c.vote(val1, 5, h(2)) },
+      { kind: 'duplicateVote', voteA: c.vote(alice, 1, h(1)), voteB: c.vote(alice, 1, h(2)) },
+    ];
+    for (const e of bad) {
+      const fresh = (c.state as unknown as { clone(): never }).clone();
+      const copy = Object.assign(Object.create(Object.getPrototypeOf(c)), c, { state: fresh });
+      expect(() => copy.block([], { evidence: [e as never] })).toThrow(BlockError);
+    }
+  });
+
+  it('downtime: missing more than X of the last Y commits slashes a little and jails for a period', () => {
+    const c = chain();
+    c.block([]); // h1
+    const onlyVal0 = [val0.address];
+    c.block([], { signers: onlyVal0 }); // h2: val1 missed h1
+    c.block([], { signers: onlyVal0 }); // h3
+    const tokens = c.stores.validator(val1.address)!.tokens;
+    const r = c.block([], { signers: onlyVal0 }); // h4: third miss > 2
+    const v = c.stores.validator(val1.address)!;
+    expect(v.jailed).toBe(true);
+    expect(v.jailedUntil).toBe(4 + 5);
+    expect(v.tokens).toBe(tokens - (tokens * 10n) / 10_000n);
+    expect(r.events.find((e) => e.type === 'validator.jailed')?.attrs.reason).toBe('downtime');
+    expect(codeOf(c.block([c.tx(op1, 'validator.unjail', {})]))).toBe('JAIL_NOT_EXPIRED');
+    for (let i = 0; i < 3; i++) c.block([]);
+    const r2 = c.block([c.tx(op1, 'validator.unjail', {})]);
+    expect(codeOf(r2)).toBe('ok');
+    expect(c.stores.validator(val1.address)!.jailed).toBe(false);
+    expect(r2.validatorUpdates.map((u) => u.address)).toEqual([val1.address]);
+    expect(codeOf(c.block([c.tx(op1, 'validator.unjail', {})]))).toBe('NOT_JAILED');
+    expect(codeOf(c.block([c.tx(bob, 'validator.unjail', {})]))).toBe('NOT_OPERATOR');
+  });
+
+  it('an operator whose self-stake falls below the minimum is jailed and cannot unjail', () => {
+    const c = chain();
+    const r = c.block([
+      c.tx(op1, 'stake.undelegate', { validator: val1.address, amount: 1000n * OPEN - 1n }),
+    ]);
+    expect(codeOf(r)).toBe('ok');
+    expect(c.stores.validator(val1.address)!.jailed).toBe(true);
+    expect(codeOf(c.block([c.tx(op1, 'validator.unjail', {})]))).toBe('SELF_STAKE_TOO_LOW');
+  });
+
+  it('a validator slashed to zero cannot take delegations', () => {
+    const c = TestChain.mem({ ...genesisJson(), params: { ...params, slashDoubleSignBps: '10000' } });
+    c.block([]);
+    c.block([]);
+    const h = (x: number) => new Uint8Array(32).fill(x);
+    c.block([], {
+      evidence: [{ kind: 'duplicateVote', voteA: c.vote(val1, 1, h(1)), voteB: c.vote(val1, 1, null) }],
+    });
+    expect(c.stores.validator(val1.address)!.tokens).toBe(0n);
+    expect(codeOf(c.block([c.tx(bob, 'stake.delegate', { validator: val1.address, amount: OPEN })]))).toBe(
+      'VALIDATOR_WIPED',
+    );
+  });
+});
