@@ -146,18 +146,25 @@ export function parseDecimalFp(text: string): number | null {
   return Number(q);
 }
 
-/** (1 − a)^n in Q16 by square-and-multiply, each product floored; a ∈ [0, 1] in Q16, n ≥ 0. */
+/**
+ * (1 − a)^n in Q16 for a ∈ [0, 1] (Q16), n ≥ 0: square-and-multiply in Q30 (each product floored,
+ * so the error stays far below one Q16 unit even for n in the thousands), then floored to Q16.
+ */
 export function powOneMinusFp(a: number, n: number): number {
-  assert(a >= 0 && a <= FP_ONE && Number.isSafeInteger(n) && n >= 0, 'powOneMinusFp: range');
-  let base = FP_ONE - a;
-  let result = FP_ONE;
+  assert(
+    Number.isSafeInteger(a) && a >= 0 && a <= FP_ONE && Number.isSafeInteger(n) && n >= 0,
+    'powOneMinusFp: range',
+  );
+  const ONE_Q30 = 2 ** 30;
+  let base = (FP_ONE - a) * 16384;
+  let result = ONE_Q30;
   let e = n;
   while (e > 0) {
-    if (e & 1) result = mulFp(result, base);
-    base = mulFp(base, base);
+    if (e % 2 === 1) result = mulQ30(result, base);
+    base = mulQ30(base, base);
     e = Math.floor(e / 2);
   }
-  return result;
+  return Math.floor(result / 16384);
 }
 
 /** Number of bits of a positive integer (floor(log2 x) + 1); 0 for 0. Integer-only log scale. */

@@ -33,7 +33,14 @@ import {
 import { type Retrieved, retrievalAttribution, validateRetrieved } from './retrieval.js';
 import { JOB_OUTPUT_TOKENS_MAX, spanAttribution } from './span.js';
 import { loadTokenizer, type TokenizerName } from './tokenizer.js';
-import { checkTrainingWork, examplesOf, type LrModel, trainLr } from './training.js';
+import {
+  checkTrainingWork,
+  examplesOf,
+  type LrModel,
+  TRAINING_EXAMPLES_MAX,
+  TRAINING_STEPS_MAX,
+  trainLr,
+} from './training.js';
 
 /**
  * The job runner: plain-data job specs in, `JobResult` (core/tx.ts) out. Consensus-critical:
@@ -275,6 +282,15 @@ async function trainedModel(
   );
   const hit = models.get(key);
   if (hit) return hit;
+  // Work limits on inline corpora before anything is tokenized (refs are checked after loading).
+  let inlineDocs = 0;
+  for (const c of corpora) if (!isCorpusRef(c)) inlineDocs += c.contributions.length;
+  if (inlineDocs > TRAINING_EXAMPLES_MAX || inlineDocs * tp.epochs > TRAINING_STEPS_MAX) {
+    throw new AttributionError(
+      'TRAINING_OVER_LIMIT',
+      `${inlineDocs} examples × ${tp.epochs} epochs is over the training limits`,
+    );
+  }
   const corpus = await corpusOf(env, tp.tokenizer, corpora);
   const docs = corpus.documents();
   const labels = checkTrainingWork(docs, tp);

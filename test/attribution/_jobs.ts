@@ -1,0 +1,132 @@
+import type { Contribution, CorpusInput } from '../../attribution/corpusCache.js';
+import type { JobSpec } from '../../attribution/jobs.js';
+import { idOf, rng, shakespeareContributions, speeches } from './_fixtures.js';
+
+/**
+ * A fixed mix of jobs of every kind over two small datanets, used by the determinism and golden
+ * tests. `corpus(name)` decides how corpora travel (inline, or registered refs).
+ */
+
+export const PLAYS = idOf('datanet/plays');
+export const SPEECHES = idOf('datanet/speeches');
+
+export function playsContributions(): Contribution[] {
+  return shakespeareContributions(2000, 300_000);
+}
+
+export function speechContributions(): Contribution[] {
+  return speeches(['ROMEO', 'JULIET', 'MENENIUS'], 40);
+}
+
+/** A held-out speech for the influence job, and the label the trained model gives it. */
+export const HELD_OUT = speeches(['JULIET'], 1, 60)[0];
+
+function windowOf(text: string, start: number, chars: number): string {
+  return text.slice(start, start + chars);
+}
+
+export function jobMix(
+  corpus: (name: 'plays' | 'speeches') => CorpusInput,
+  influenceOutput: string,
+): JobSpec[] {
+  const plays = playsContributions();
+  const r = rng(99);
+  const pick = () => plays[Math.floor(r() * plays.length)];
+  const a = pick();
+  const b = pick();
+  const spanOutput = `Well, ${windowOf(a.content, 100, 500)} — so it goes — ${windowOf(b.content, 300, 200)} and that is all.`;
+  const tokenizer = { key: 'tokenizer', value: 'cl100k_base@js-tiktoken-1.0.21' };
+  const training = [
+    { key: 'epochs', value: '8' },
+    { key: 'features', value: '1024' },
+    { key: 'ngram', value: '2' },
+  ];
+  const copy = pick();
+  return [
+    {
+      kind: 'attribution',
+      job: 1,
+      method: 'span',
+      params: [tokenizer],
+      training: null,
+      corpora: [corpus('plays')],
+      input: '',
+      output: spanOutput,
+      retrieved: [],
+    },
+    {
+      kind: 'attribution',
+      job: 2,
+      method: 'span',
+      params: [
+        { key: 'minSpan', value: '5' },
+        { key: 'shareTopK', value: '2' },
+      ],
+      training: null,
+      corpora: [corpus('plays')],
+      input: '',
+      output: windowOf(pick().content, 0, 900),
+      retrieved: [],
+    },
+    {
+      kind: 'attribution',
+      job: 3,
+      method: 'retrieval',
+      params: [{ key: 'retrievalCap', value: '5000' }],
+      training: null,
+      corpora: [corpus('plays')],
+      input: '',
+      output: 'an answer built from three passages',
+      retrieved: [
+        { contribution: plays[3].id, weight: 7000 },
+        { contribution: plays[1].id, weight: 1000 },
+        { contribution: plays[2].id, weight: 333 },
+      ],
+    },
+    { kind: 'training', job: 4, training, corpora: [corpus('speeches')] },
+    {
+      kind: 'attribution',
+      job: 5,
+      method: 'influence',
+      params: [{ key: 'cgIters', value: '12' }],
+      training,
+      corpora: [corpus('speeches')],
+      input: HELD_OUT.content,
+      output: influenceOutput,
+      retrieved: [],
+    },
+    {
+      kind: 'duplicate',
+      job: 6,
+      params: [tokenizer],
+      corpora: [corpus('plays')],
+      contribution: {
+        id: idOf('copycat'),
+        content: copy.content.replace(/ and /g, ' & ').slice(0, 1800),
+        label: '',
+      },
+    },
+    {
+      kind: 'duplicate',
+      job: 7,
+      params: [{ key: 'dupThresholdBps', value: '5000' }],
+      corpora: [corpus('plays')],
+      contribution: {
+        id: idOf('original'),
+        content: 'An entirely new text about ledgers, stakes and attribution.',
+        label: '',
+      },
+    },
+    {
+      kind: 'attribution',
+      job: 8,
+      method: 'span',
+      params: [{ key: 'tokenizer', value: 'no-such-tokenizer' }],
+      training: null,
+      corpora: [corpus('plays')],
+      input: '',
+      output: 'x',
+      retrieved: [],
+    },
+  ];
+}
