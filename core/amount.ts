@@ -32,6 +32,7 @@ export function parseOpen(text: string): bigint {
 
 /** Formats base units as OPEN with no trailing zeros: 1500000000000000000n → "1.5". */
 export function formatOpen(units: bigint): string {
+  if (typeof units !== 'bigint') throw new ValidationError('BAD_AMOUNT', 'an amount must be a bigint');
   if (units < 0n) throw new ValidationError('BAD_AMOUNT', 'amounts cannot be negative');
   const whole = units / UNITS_PER_OPEN;
   const frac = units % UNITS_PER_OPEN;

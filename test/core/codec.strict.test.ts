@@ -110,6 +110,17 @@ describe('size limits are checked before decoding', () => {
     }
   });
 
+  it('decodes from a Buffer view at an offset into a larger buffer, and copies out what it returns', () => {
+    const bytes = encodeTx(transfer);
+    const big = Buffer.concat([Buffer.alloc(5, 0xee), Buffer.from(bytes), Buffer.alloc(5, 0xee)]);
+    const view = big.subarray(5, 5 + bytes.length);
+    const tx = decodeTx(view);
+    expect(tx).toEqual(transfer);
+    view.fill(0);
+    expect(tx.sender).toEqual(transfer.sender);
+    expect(tx.signature).toEqual(transfer.signature);
+  });
+
   it('a settle tx over TX_BYTES_MAX decodes only with the settle limit', () => {
     const settle: TxOf<'attribution.settle'> = {
       ...transfer,
