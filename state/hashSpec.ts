@@ -7,8 +7,11 @@
  *
  * - keyHash = H(raw key): the 256-bit path of the key, read as 64 nibbles, high nibble first.
  * - leaf = H(0x00 ‖ keyHash ‖ H(value)).
- * - internal = H(0x01 ‖ bitmap (u16 BE, bit i = child i present) ‖ hashes of present children in
- *   nibble order). The distinct first byte keeps a leaf from posing as an internal node and back.
+ * - internal = H(0x01 ‖ bitmap ‖ leafMask ‖ hashes of present children in nibble order), where
+ *   bitmap (u16 BE) has bit i set when child i is present and leafMask (u16 BE) when child i is a
+ *   leaf. The distinct first byte keeps a leaf from posing as an internal node and back; hashing
+ *   the leaf mask too means every byte of a stored node but its child versions is covered, so a
+ *   damaged mask is caught on read instead of being copied into the next version.
  * - the empty tree = 32 zero bytes (no preimage is known, so it cannot pose as a node).
  */
 
@@ -38,13 +41,23 @@ export function leafHash(hash: HashFn, keyHash: Uint8Array, valueHash: Uint8Arra
   return hash(pre);
 }
 
+/** Bytes before the children in an internal node's preimage: tag, bitmap, leaf mask. */
+export const INTERNAL_HEADER_BYTES = 5;
+
 /** `children` are the present children's hashes in nibble order; their count must match `bitmap`. */
-export function internalHash(hash: HashFn, bitmap: number, children: readonly Uint8Array[]): Uint8Array {
-  const pre = new Uint8Array(3 + children.length * HASH_BYTES);
+export function internalHash(
+  hash: HashFn,
+  bitmap: number,
+  leafMask: number,
+  children: readonly Uint8Array[],
+): Uint8Array {
+  const pre = new Uint8Array(INTERNAL_HEADER_BYTES + children.length * HASH_BYTES);
   pre[0] = INTERNAL_TAG;
   pre[1] = bitmap >> 8;
   pre[2] = bitmap & 0xff;
-  for (let i = 0; i < children.length; i++) pre.set(children[i], 3 + i * HASH_BYTES);
+  pre[3] = leafMask >> 8;
+  pre[4] = leafMask & 0xff;
+  for (let i = 0; i < children.length; i++) pre.set(children[i], INTERNAL_HEADER_BYTES + i * HASH_BYTES);
   return hash(pre);
 }
 

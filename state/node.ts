@@ -1,5 +1,6 @@
+import { crc32 } from 'node:zlib';
 import { sha256 } from './digest.js';
-import { HASH_BYTES, INTERNAL_TAG, leafHash, popcount16, RADIX } from './hashSpec.js';
+import { HASH_BYTES, INTERNAL_HEADER_BYTES, INTERNAL_TAG, leafHash, popcount16, RADIX } from './hashSpec.js';
 
 /**
  * Tree nodes in memory and on disk, and the keys they are stored under.
@@ -16,6 +17,7 @@ export const PENDING_VERSION = -1;
 export const VERSION_MAX = 2 ** 48 - 1;
 const VERSION_BYTES = 6;
 const DISK_INTERNAL = 0x01;
+const CRC_BYTES = 4;
 const DISK_LEAF = 0x02;
 
 export interface InternalNode {
@@ -59,11 +61,13 @@ export function makeInternal(
   hashes: Uint8Array,
   versions: number[],
 ): InternalNode {
-  const pre = Buffer.allocUnsafe(3 + popcount16(bitmap) * HASH_BYTES);
+  const pre = Buffer.allocUnsafe(INTERNAL_HEADER_BYTES + popcount16(bitmap) * HASH_BYTES);
   pre[0] = INTERNAL_TAG;
   pre[1] = bitmap >> 8;
   pre[2] = bitmap & 0xff;
-  let off = 3;
+  pre[3] = leafMask >> 8;
+  pre[4] = leafMask & 0xff;
+  let off = INTERNAL_HEADER_BYTES;
   for (let i = 0; i < RADIX; i++) {
     if ((bitmap >> i) & 1) {
       pre.set(hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), off);
@@ -107,10 +111,15 @@ export function readVersion(bytes: Uint8Array, offset: number): number {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUIntBE(offset, VERSION_BYTES);
 }
 
-/** Internal: 0x01 ‖ bitmap u16 ‖ leafMask u16 ‖ per present child: version u48 ‖ hash. */
+/**
+ * Internal: 0x01 ‖ bitmap u16 ‖ leafMask u16 ‖ per present child: version u48 ‖ hash ‖ crc32.
+ * The node hash covers everything but the child versions (they must not affect the root, which
+ * depends on the key–value set alone), so the CRC is what catches a damaged version on read,
+ * before an update copies it into the next version.
+ */
 export function encodeInternal(node: InternalNode): Buffer {
   const n = popcount16(node.bitmap);
-  const out = Buffer.allocUnsafe(5 + n * (VERSION_BYTES + HASH_BYTES));
+  const out = Buffer.allocUnsafe(5 + n * (VERSION_BYTES + HASH_BYTES) + CRC_BYTES);
   out[0] = DISK_INTERNAL;
   out.writeUInt16BE(node.bitmap, 1);
   out.writeUInt16BE(node.leafMask, 3);
@@ -122,6 +131,7 @@ export function encodeInternal(node: InternalNode): Buffer {
       off += VERSION_BYTES + HASH_BYTES;
     }
   }
+  out.writeUInt32BE(crc32(out.subarray(0, off)), off);
   return out;
 }
 
@@ -140,9 +150,9 @@ export function decodeInternal(bytes: Buffer): InternalNode | undefined {
   const bitmap = bytes.readUInt16BE(1);
   const leafMask = bytes.readUInt16BE(3);
   const n = popcount16(bitmap);
-  if ((leafMask & ~bitmap) !== 0 || n < 1 || bytes.length !== 5 + n * (VERSION_BYTES + HASH_BYTES)) {
-    return undefined;
-  }
+  const crcAt = 5 + n * (VERSION_BYTES + HASH_BYTES);
+  if ((leafMask & ~bitmap) !== 0 || n < 1 || bytes.length !== crcAt + CRC_BYTES) return undefined;
+  if (crc32(bytes.subarray(0, crcAt)) !== bytes.readUInt32BE(crcAt)) return undefined;
   const hashes = new Uint8Array(RADIX * HASH_BYTES);
   const versions = new Array<number>(RADIX).fill(0);
   let off = 5;

@@ -21,9 +21,9 @@ import {
  *   byte 1       terminal: 0 = empty slot (exclusion), 1 = the key's own leaf (inclusion),
  *                2 = another key's leaf in the key's slot (exclusion)
  *   byte 2       depth d: the number of internal nodes on the path (0..64)
- *   d levels     top down: the node's child bitmap (u16 BE), then the hashes of its present children
- *                other than the path child, in nibble order (with an empty terminal, the last level's
- *                bitmap lacks the path nibble and lists all its children)
+ *   d levels     top down: the node's child bitmap and leaf mask (u16 BE each), then the hashes of
+ *                its present children other than the path child, in nibble order (with an empty
+ *                terminal, the last level's bitmap lacks the path nibble and lists all its children)
  *   [64 bytes]   terminal 2 only: the other leaf's keyHash and valueHash
  *
  * The length must match exactly, so each proof has one encoding. The verifier recomputes the root
@@ -32,7 +32,7 @@ import {
 
 export const PROOF_FORMAT = 1;
 /** Deepest possible proof: 64 levels of 15 siblings plus a leaf. */
-export const PROOF_BYTES_MAX = 3 + DEPTH_MAX * (2 + (RADIX - 1) * HASH_BYTES) + 2 * HASH_BYTES;
+export const PROOF_BYTES_MAX = 3 + DEPTH_MAX * (4 + (RADIX - 1) * HASH_BYTES) + 2 * HASH_BYTES;
 
 export type ProofTerminal =
   | { readonly kind: 'empty' }
@@ -41,6 +41,7 @@ export type ProofTerminal =
 
 export interface ProofLevel {
   readonly bitmap: number;
+  readonly leafMask: number;
   /** Present children other than the path child, in nibble order. */
   readonly siblings: readonly Uint8Array[];
 }
@@ -54,7 +55,7 @@ const TERMINAL_CODE = { empty: 0, leaf: 1, otherLeaf: 2 } as const;
 
 export function encodeProof(proof: DecodedProof): Uint8Array {
   let size = 3;
-  for (const l of proof.levels) size += 2 + l.siblings.length * HASH_BYTES;
+  for (const l of proof.levels) size += 4 + l.siblings.length * HASH_BYTES;
   if (proof.terminal.kind === 'otherLeaf') size += 2 * HASH_BYTES;
   const out = new Uint8Array(size);
   out[0] = PROOF_FORMAT;
@@ -64,7 +65,9 @@ export function encodeProof(proof: DecodedProof): Uint8Array {
   for (const l of proof.levels) {
     out[off] = l.bitmap >> 8;
     out[off + 1] = l.bitmap & 0xff;
-    off += 2;
+    out[off + 2] = l.leafMask >> 8;
+    out[off + 3] = l.leafMask & 0xff;
+    off += 4;
     for (const s of l.siblings) {
       out.set(s, off);
       off += HASH_BYTES;
@@ -89,14 +92,18 @@ export function decodeProof(bytes: Uint8Array, keyHash: Uint8Array): DecodedProo
   const levels: ProofLevel[] = [];
   let off = 3;
   for (let level = 0; level < depth; level++) {
-    if (off + 2 > bytes.length) return undefined;
+    if (off + 4 > bytes.length) return undefined;
     const bitmap = (bytes[off] << 8) | bytes[off + 1];
-    off += 2;
-    const onPath = ((bitmap >> nibbleAt(keyHash, level)) & 1) === 1;
+    const leafMask = (bytes[off + 2] << 8) | bytes[off + 3];
+    off += 4;
+    const pathBit = 1 << nibbleAt(keyHash, level);
+    const onPath = (bitmap & pathBit) !== 0;
     const isLast = level === depth - 1;
-    // Every level but an empty terminal's last one must contain the path child.
-    if (!onPath && !(isLast && code === 0)) return undefined;
-    if (onPath && isLast && code === 0) return undefined;
+    // Every level but an empty terminal's last one contains the path child; the path child is a
+    // leaf exactly at the last level of a proof that ends in a leaf.
+    if ((leafMask & ~bitmap) !== 0) return undefined;
+    if (isLast && code === 0 ? onPath : !onPath) return undefined;
+    if (onPath && ((leafMask & pathBit) !== 0) !== (isLast && code !== 0)) return undefined;
     const count = popcount16(bitmap) - (onPath ? 1 : 0);
     if (bitmap === 0 || off + count * HASH_BYTES > bytes.length) return undefined;
     const siblings: Uint8Array[] = [];
@@ -104,7 +111,7 @@ export function decodeProof(bytes: Uint8Array, keyHash: Uint8Array): DecodedProo
       siblings.push(bytes.subarray(off, off + HASH_BYTES));
       off += HASH_BYTES;
     }
-    levels.push({ bitmap, siblings });
+    levels.push({ bitmap, leafMask, siblings });
   }
   let terminal: ProofTerminal;
   if (code === 2) {
@@ -156,7 +163,7 @@ export function verifyProof(
     return false;
   }
   for (let level = levels.length - 1; level >= 0; level--) {
-    const { bitmap, siblings } = levels[level];
+    const { bitmap, leafMask, siblings } = levels[level];
     const pathNibble = nibbleAt(keyHash, level);
     const children: Uint8Array[] = [];
     let s = 0;
@@ -169,7 +176,7 @@ export function verifyProof(
         children.push(siblings[s++]);
       }
     }
-    current = internalHash(hash, bitmap, children);
+    current = internalHash(hash, bitmap, leafMask, children);
   }
   return equal(current ?? EMPTY_ROOT, root);
 }

@@ -122,6 +122,7 @@ export class StateDb {
 
   /** Opens (creating if needed) the LevelDB directory at `location`; `close()` closes it. */
   static async open(location: string, options: StateDbOptions = {}): Promise<StateDb> {
+    checkOptions(options);
     const db: StateLevel = new ClassicLevel<Buffer, Buffer>(location, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
@@ -151,6 +152,7 @@ export class StateDb {
 
   /** Uses a database the node already opened (with buffer encodings); `close()` leaves it open. */
   static async attach(db: StateLevel, options: StateDbOptions = {}): Promise<StateDb> {
+    checkOptions(options);
     if (db.status !== 'open') await db.open();
     const state = new StateDb(db, false, options);
     await state.#init();
@@ -436,4 +438,11 @@ function prefixed(prefix: Buffer, key: Uint8Array): Buffer {
   out.set(prefix, 0);
   out.set(key, prefix.length);
   return out;
+}
+
+function checkOptions(options: StateDbOptions): void {
+  const kept = options.versionsKept;
+  if (kept !== undefined && (!Number.isSafeInteger(kept) || kept < 1)) {
+    throw new ValidationError('BAD_VERSIONS_KEPT', `versionsKept must be an integer ≥ 1, got ${kept}`);
+  }
 }

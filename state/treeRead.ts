@@ -55,7 +55,7 @@ export function proveKey(store: NodeStore, root: NodeRef | null, keyHash: Uint8A
       if (i !== n && (node.bitmap >> i) & 1)
         siblings.push(node.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
     }
-    levels.push({ bitmap: node.bitmap, siblings });
+    levels.push({ bitmap: node.bitmap, leafMask: node.leafMask, siblings });
     ref = childRef(node, n);
     depth++;
   }

@@ -9,7 +9,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
  * real tree's incremental updates, collapses or splits go wrong, its root stops matching this one.
  *
  * Rules (state/README.md): leaf = H(00 ‖ H(key) ‖ H(value)); internal = H(01 ‖ bitmap u16 BE ‖
- * present children); one leaf alone in a subtree is that subtree; empty tree = 32 zero bytes.
+ * leaf mask u16 BE ‖ present children); one leaf alone in a subtree is that subtree; empty tree =
+ * 32 zero bytes.
  */
 export function referenceRoot(entries: ReadonlyMap<string, Uint8Array>): Uint8Array {
   const leaves = [...entries].map(([hexKey, value]) => ({
@@ -33,14 +34,16 @@ function subtree(leaves: RefLeaf[], depth: number): Uint8Array {
     groups.set(nib, [...(groups.get(nib) ?? []), l]);
   }
   let bitmap = 0;
+  let leafMask = 0;
   const parts: number[] = [];
   for (let nib = 0; nib < 16; nib++) {
     const g = groups.get(nib);
     if (!g) continue;
     bitmap |= 1 << nib;
+    if (g.length === 1) leafMask |= 1 << nib;
     parts.push(...subtree(g, depth + 1));
   }
-  return sha256(Uint8Array.from([1, bitmap >> 8, bitmap & 255, ...parts]));
+  return sha256(Uint8Array.from([1, bitmap >> 8, bitmap & 255, leafMask >> 8, leafMask & 255, ...parts]));
 }
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

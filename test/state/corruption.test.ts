@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { StorageError } from '../../core/errors.js';
+import { rootRecordKey, SUBLEVEL_LATEST, SUBLEVEL_META, SUBLEVEL_NODES } from '../../state/layout.js';
+import { StateDb } from '../../state/stateDb.js';
+import { hex, tempDirs, text } from './reference.js';
+
+const dirs = tempDirs('corrupt');
+afterEach(() => dirs.cleanup());
+
+const keyOf = (i: number) => text(`item/${i}`);
+const bin = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
+
+/** A db with two versions, closed, so a test can damage its files' contents through LevelDB. */
+async function prepared(): Promise<string> {
+  const dir = dirs.make();
+  const s = await StateDb.open(dir);
+  let o = s.overlay();
+  for (let i = 0; i < 300; i++) o.set(keyOf(i), text(`value ${i}`));
+  await o.commit(1);
+  o = s.overlay();
+  for (let i = 0; i < 300; i += 2) o.set(keyOf(i), text(`value ${i} v2`));
+  await o.commit(2);
+  await s.close();
+  return dir;
+}
+
+/** Applies `damage` to every entry of a sublevel (through a fresh handle), then reopens the state. */
+async function damaged(
+  dir: string,
+  sublevel: string,
+  damage: (v: Buffer) => Buffer | null,
+): Promise<StateDb> {
+  const s = await StateDb.open(dir);
+  const sub = s.db.sublevel<Buffer, Buffer>(sublevel, bin);
+  const entries: [Buffer, Buffer][] = [];
+  for await (const [k, v] of sub.iterator()) entries.push([k, v]);
+  for (const [k, v] of entries) {
+    const d = damage(Buffer.from(v));
+    if (d === null) await sub.del(k);
+    else await sub.put(k, d);
+  }
+  await s.close();
+  return StateDb.open(dir);
+}
+
+function flipLast(v: Buffer): Buffer {
+  v[v.length - 1] ^= 0x01;
+  return v;
+}
+
+describe('corruption on disk', () => {
+  it('a flipped byte in a leaf value is a STATE_NODE_CORRUPT error naming key and version, never a wrong value', async () => {
+    const s = await damaged(await prepared(), SUBLEVEL_NODES, (v) => (v[0] === 0x02 ? flipLast(v) : v));
+    try {
+      let err: unknown;
+      try {
+        s.getAt(keyOf(1), 1);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as StorageError).code).toBe('STATE_NODE_CORRUPT');
+      expect((err as StorageError).message).toContain(hex(keyOf(1)));
+      expect((err as StorageError).message).toContain('version 1');
+      expect((err as StorageError).details).toMatchObject({ key: hex(keyOf(1)), version: 1 });
+      expect(() => s.prove(keyOf(1), 2)).toThrow(expect.objectContaining({ code: 'STATE_NODE_CORRUPT' }));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a flipped byte in an internal node (bitmap, leaf mask, child version or child hash) is detected', async () => {
+    for (const offset of [1, 4, 10, -1]) {
+      const s = await damaged(await prepared(), SUBLEVEL_NODES, (v) => {
+        if (v[0] !== 0x01) return v;
+        v[offset < 0 ? v.length + offset : offset] ^= 0x10;
+        return v;
+      });
+      try {
+        for (const version of [1, 2]) {
+          let failed = 0;
+          for (let i = 0; i < 300; i += 10) {
+            try {
+              s.getAt(keyOf(i), version);
+            } catch (e) {
+              expect(e).toBeInstanceOf(StorageError);
+              expect((e as StorageError).code).toMatch(/^STATE_NODE_(CORRUPT|MISSING)$/);
+              failed++;
+            }
+          }
+          expect(failed).toBeGreaterThan(0);
+        }
+        // Writing on top of a corrupt tree fails too instead of building on bad data.
+        const o = s.overlay();
+        o.set(keyOf(5), text('new'));
+        expect(() => o.root()).toThrow(StorageError);
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
+  it('a missing node is a STATE_NODE_MISSING error', async () => {
+    const s = await damaged(await prepared(), SUBLEVEL_NODES, (v) => (v[0] === 0x02 ? null : v));
+    try {
+      expect(() => s.getAt(keyOf(3), 2)).toThrow(expect.objectContaining({ code: 'STATE_NODE_MISSING' }));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a flipped byte in the latest-value table (value or its hash) is STATE_VALUE_CORRUPT naming the key', async () => {
+    const flipFirst = (v: Buffer) => {
+      v[0] ^= 0x01;
+      return v;
+    };
+    for (const damage of [flipLast, flipFirst]) {
+      const s = await damaged(await prepared(), SUBLEVEL_LATEST, damage);
+      try {
+        expect(() => s.get(keyOf(7))).toThrow(expect.objectContaining({ code: 'STATE_VALUE_CORRUPT' }));
+        expect(() => s.get(keyOf(7))).toThrow(hex(keyOf(7)));
+        expect(() => s.overlay().get(keyOf(7))).toThrow(StorageError);
+        // The tree itself is intact: reads through it still work.
+        expect(s.getAt(keyOf(7), 2)).toEqual(text('value 7'));
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
+  it('a damaged root record is reported when the database opens', async () => {
+    const dir = await prepared();
+    const s = await StateDb.open(dir);
+    await s.db.sublevel<Buffer, Buffer>(SUBLEVEL_META, bin).put(rootRecordKey(2), Buffer.from([9, 9, 9]));
+    await s.close();
+    await expect(StateDb.open(dir)).rejects.toMatchObject({ code: 'STATE_ROOT_CORRUPT' });
+  });
+});
