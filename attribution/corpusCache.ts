@@ -134,6 +134,7 @@ function recall(digest: string): Segment | undefined {
 /** Drops this thread's in-memory segments (tests use it to force a reload from disk). */
 export function clearMemoryCache(): void {
   memory.clear();
+  manifests.clear();
 }
 
 // ---- segment files ---------------------------------------------------------------------------
@@ -246,9 +247,18 @@ interface Manifest {
   segments: { digest: string; docs: number; tokens: number }[];
 }
 
+/** Manifests are immutable once written (named by digest), so each thread reads each once. */
+const manifests = new Map<string, Manifest>();
+
 function readManifest(dir: string, digest: string): Manifest | null {
+  const path = manifestPath(dir, digest);
+  const hit = manifests.get(path);
+  if (hit) return hit;
   try {
-    return JSON.parse(readFileSync(manifestPath(dir, digest), 'utf8')) as Manifest;
+    const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    if (manifests.size > 4096) manifests.clear();
+    manifests.set(path, m);
+    return m;
   } catch {
     return null;
   }
@@ -449,7 +459,8 @@ export async function resolveCorpora(
     } else segments.push(...(await loadInline(cacheDir, tokenizerName, c)));
   }
   const view = new CorpusView(segments);
-  if (view.hasDuplicateIds()) {
+  // One corpus has distinct ids by construction (validated at registration); check unions only.
+  if (corpora.length > 1 && view.hasDuplicateIds()) {
     throw new AttributionError(
       'CORPUS_DUPLICATE_ID',
       'a contribution id appears in two of the pinned corpora',

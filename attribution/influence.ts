@@ -46,35 +46,42 @@ function probabilities(model: LrModel, examples: readonly Example[]): Int32Array
   return P;
 }
 
-/** out = (H + λI) v, Q16, exact floors in a fixed order. */
+/**
+ * out = (H + λI) v, Q16, exact floors in a fixed order. Vectors are feature-major
+ * (index f·K + c) so one example touches one cache line per feature; every sum is of exact
+ * integers, so the layout does not change any value.
+ */
 function hessianTimes(
   examples: readonly Example[],
   P: Int32Array,
   K: number,
-  D: number,
   l2: number,
   v: Float64Array,
   out: Float64Array,
   acc: Float64Array,
 ): void {
   acc.fill(0);
-  const u: number[] = new Array(K).fill(0);
+  const u = new Float64Array(K);
+  const w = new Float64Array(K);
   for (let i = 0; i < examples.length; i++) {
     const feats = examples[i].feats;
     const base = i * K;
-    let pu = 0;
-    for (let c = 0; c < K; c++) {
-      const row = c * D;
-      let s = 0;
-      for (let j = 0; j < feats.length; j++) s += v[row + feats[j]];
-      u[c] = s;
-      pu += mulFp(P[base + c], s);
+    u.fill(0);
+    for (let j = 0; j < feats.length; j++) {
+      const at = feats[j] * K;
+      for (let c = 0; c < K; c++) u[c] += v[at + c];
     }
+    let pu = 0;
+    for (let c = 0; c < K; c++) pu += mulFp(P[base + c], u[c]);
+    let any = false;
     for (let c = 0; c < K; c++) {
-      const w = mulFp(P[base + c], u[c] - pu);
-      if (w === 0) continue;
-      const row = c * D;
-      for (let j = 0; j < feats.length; j++) acc[row + feats[j]] += w;
+      w[c] = mulFp(P[base + c], u[c] - pu);
+      if (w[c] !== 0) any = true;
+    }
+    if (!any) continue;
+    for (let j = 0; j < feats.length; j++) {
+      const at = feats[j] * K;
+      for (let c = 0; c < K; c++) acc[at + c] += w[c];
     }
   }
   const n = examples.length;
@@ -118,24 +125,24 @@ export function influenceRaw(
   const g = new Float64Array(dim);
   for (let c = 0; c < K; c++) {
     const gc = pt[c] - (c === label ? FP_ONE : 0);
-    for (let j = 0; j < testFeats.length; j++) g[c * D + testFeats[j]] = gc;
+    for (let j = 0; j < testFeats.length; j++) g[testFeats[j] * K + c] = gc;
   }
 
   const P = probabilities(model, examples);
   const s = conjugateGradient(examples, P, K, D, opts, g);
 
-  // score_i = Σ_c (p_ic − y_ic) · Σ_{j ∈ x_i} s[c, j], Q16.
+  // score_i = Σ_c (p_ic − y_ic) · Σ_{j ∈ x_i} s[j, c], Q16.
   const raw: number[] = [];
+  const sx = new Float64Array(K);
   for (let i = 0; i < examples.length; i++) {
     const ex = examples[i];
-    let score = 0;
-    for (let c = 0; c < K; c++) {
-      const row = c * D;
-      let sx = 0;
-      for (let j = 0; j < ex.feats.length; j++) sx += s[row + ex.feats[j]];
-      const gi = P[i * K + c] - (c === ex.label ? FP_ONE : 0);
-      score += mulFp(gi, sx);
+    sx.fill(0);
+    for (let j = 0; j < ex.feats.length; j++) {
+      const at = ex.feats[j] * K;
+      for (let c = 0; c < K; c++) sx[c] += s[at + c];
     }
+    let score = 0;
+    for (let c = 0; c < K; c++) score += mulFp(P[i * K + c] - (c === ex.label ? FP_ONE : 0), sx[c]);
     raw.push(score);
   }
   return { label, raw };
@@ -159,7 +166,7 @@ export function conjugateGradient(
   let rr = dotExact(r, r, dim);
   const SCALE = BigInt(FP_ONE);
   for (let it = 0; it < opts.cgIters && rr > 0n; it++) {
-    hessianTimes(examples, P, K, D, opts.l2, p, Ap, acc);
+    hessianTimes(examples, P, K, opts.l2, p, Ap, acc);
     const pAp = dotExact(p, Ap, dim);
     if (pAp <= 0n) break;
     const alpha = bigFloorDivToNumber(rr * SCALE, pAp); // Q16

@@ -1,0 +1,393 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Contribution, loadRegistered } from '../attribution/corpusCache.js';
+import { CorpusView, type Doc, Segment } from '../attribution/corpusIndex.js';
+import { influenceScores } from '../attribution/influence.js';
+import type { AttributionJobSpec } from '../attribution/jobs.js';
+import { parseParams, SPAN_PARAMS, TRAINING_PARAMS } from '../attribution/params.js';
+import { JobPool } from '../attribution/pool.js';
+import { spanAttribution } from '../attribution/span.js';
+import { kasaiLcp, saisInPlace } from '../attribution/suffixArray.js';
+import { DEFAULT_TOKENIZER, loadTokenizer, type Tokenizer } from '../attribution/tokenizer.js';
+import { examplesOf, labelSet, trainLr } from '../attribution/training.js';
+import { sha256 } from '../core/hash.js';
+import { percentile, round } from './_measure.js';
+
+/**
+ * `npm run bench -- attribution [--quick]`: suffix-array build rate and size, span attribution
+ * latency against 1M- and 10M-token corpora (in process and through a worker), LR training and
+ * influence time, and libdivsufsort's build rate on the same text when it is installed
+ * (`apt-get install libdivsufsort-dev`; skipped cleanly otherwise).
+ *
+ * Data: the public-domain texts in test/fixtures, split into paragraphs; the 10M-token corpus
+ * recombines those paragraphs in seeded random orders (so every span occurs several times, as in
+ * a real datanet with overlapping sources), grouped into contributions of ~4 KB.
+ */
+
+const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures');
+const FILES = [
+  'tinyshakespeare.txt',
+  'gutenberg-pg1342.txt',
+  'gutenberg-pg2641.txt',
+  'gutenberg-pg2701.txt',
+  'gutenberg-pg37106.txt',
+  'gutenberg-pg64317.txt',
+  'gutenberg-pg84.txt',
+];
+
+function log(msg: string): void {
+  process.stderr.write(`[attribution bench] ${msg}\n`);
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function ms(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+interface Para {
+  text: string;
+  tokens: Int32Array;
+}
+
+/** Contributions of ~`chars` characters, from paragraphs in a seeded order, until `tokensWanted`. */
+function recombine(paras: readonly Para[], tokensWanted: number, seed: number, chars = 4000) {
+  const r = rng(seed);
+  const contributions: Contribution[] = [];
+  const docs: Doc[] = [];
+  let tokens = 0;
+  let round = 0;
+  while (tokens < tokensWanted) {
+    const order = paras.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    let text: string[] = [];
+    let toks: Int32Array[] = [];
+    let size = 0;
+    for (const i of order) {
+      text.push(paras[i].text);
+      toks.push(paras[i].tokens);
+      size += paras[i].text.length;
+      if (size >= chars) {
+        const id = sha256(Buffer.from(`bench/${round}/${contributions.length}`));
+        const content = text.join('\n\n');
+        const joined = new Int32Array(toks.reduce((a, t) => a + t.length, 0));
+        let o = 0;
+        for (const t of toks) {
+          joined.set(t, o);
+          o += t.length;
+        }
+        contributions.push({ id, content, label: '' });
+        docs.push({ id, label: '', tokens: joined });
+        tokens += joined.length;
+        text = [];
+        toks = [];
+        size = 0;
+        if (tokens >= tokensWanted) break;
+      }
+    }
+    round++;
+  }
+  return { contributions, docs, tokens };
+}
+
+/** A ~256-token output: half copied from one contribution, half from another, words rejoined. */
+function outputOf(
+  tok: Tokenizer,
+  contributions: readonly Contribution[],
+  r: () => number,
+  target = 256,
+): string {
+  const pick = () => contributions[Math.floor(r() * contributions.length)].content.split(/\s+/);
+  const a = pick();
+  const b = pick();
+  const ai = Math.floor(r() * Math.max(1, a.length - 200));
+  const bi = Math.floor(r() * Math.max(1, b.length - 200));
+  const words = [...a.slice(ai, ai + 100), 'and', 'yet', ...b.slice(bi, bi + 100)];
+  let text = words.join(' ');
+  while (tok.encode(text).length > target) text = text.slice(0, text.lastIndexOf(' '));
+  return text;
+}
+
+function divsufsortRate(bytes: Uint8Array): Record<string, unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'ol-dss-'));
+  try {
+    const src = join(dir, 'h.c');
+    writeFileSync(
+      src,
+      `#include <divsufsort.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+int main(int argc, char** argv) {
+  FILE* f = fopen(argv[1], "rb"); fseek(f, 0, SEEK_END); long n = ftell(f); fseek(f, 0, SEEK_SET);
+  sauchar_t* t = malloc(n); if (fread(t, 1, n, f) != (size_t)n) return 2; fclose(f);
+  saidx_t* sa = malloc(sizeof(saidx_t) * n);
+  struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a);
+  if (divsufsort(t, sa, n) != 0) return 3;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  printf("%ld %.6f\\n", n, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+  return 0;
+}
+`,
+    );
+    const bin = join(dir, 'h');
+    try {
+      execFileSync('cc', ['-O2', src, '-o', bin, '-ldivsufsort'], { stdio: 'pipe' });
+    } catch {
+      return {
+        available: false,
+        reason: 'cc or libdivsufsort-dev missing (apt-get install libdivsufsort-dev)',
+      };
+    }
+    const input = join(dir, 'in.bin');
+    writeFileSync(input, bytes);
+    const [n, sec] = execFileSync(bin, [input]).toString().trim().split(' ').map(Number);
+    return { available: true, inputBytes: n, seconds: round(sec, 3), bytesPerSec: Math.round(n / sec) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export default async function attributionBench(args: string[]): Promise<Record<string, unknown>> {
+  const quick = args.includes('--quick');
+  const BIG = quick ? 2_000_000 : 10_000_000;
+  const tok = await loadTokenizer(DEFAULT_TOKENIZER);
+
+  // ---- data --------------------------------------------------------------------------------
+  let t = process.hrtime.bigint();
+  const paras: Para[] = [];
+  let rawBytes = 0;
+  for (const f of FILES) {
+    const text = readFileSync(join(FIXTURES, f), 'utf8');
+    rawBytes += Buffer.byteLength(text);
+    for (const p of text.split(/\n\s*\n/))
+      if (p.trim().length > 0) paras.push({ text: p, tokens: tok.encode(p) });
+  }
+  const baseTokens = paras.reduce((a, p) => a + p.tokens.length, 0);
+  const tokenizeMs = ms(t);
+  log(`tokenized ${rawBytes} bytes → ${baseTokens} tokens in ${Math.round(tokenizeMs)} ms`);
+  const small = recombine(paras, 1_000_000, 1);
+  const big = recombine(paras, BIG, 2);
+  log(`corpora: ${small.tokens} and ${big.tokens} tokens (${big.contributions.length} contributions)`);
+
+  // ---- suffix array build --------------------------------------------------------------------
+  Segment.build(big.docs.slice(0, 50), tok.vocabSize); // warm-up (JIT)
+  let n = 1;
+  for (const d of big.docs) n += d.tokens.length + 1;
+  const T = new Int32Array(n);
+  let p = 0;
+  for (const d of big.docs) {
+    for (let i = 0; i < d.tokens.length; i++) T[p++] = d.tokens[i] + 2;
+    T[p++] = 1;
+  }
+  T[p] = 0;
+  const SA = new Int32Array(n);
+  t = process.hrtime.bigint();
+  saisInPlace(T, SA, n, tok.vocabSize + 2);
+  const saMs = ms(t);
+  t = process.hrtime.bigint();
+  const lcp = kasaiLcp(T, SA, n);
+  const lcpMs = ms(t);
+  const indexBytes = T.byteLength + SA.byteLength + lcp.byteLength + 4 * (big.docs.length + 1);
+  log(`SA-IS ${n} tokens in ${Math.round(saMs)} ms, LCP in ${Math.round(lcpMs)} ms`);
+  const bigView = new CorpusView([
+    new Segment(
+      big.docs.map((d) => d.id),
+      big.docs.map(() => ''),
+      docStartsOf(big.docs),
+      T,
+      SA,
+      lcp,
+    ),
+  ]);
+  const smallView = new CorpusView([Segment.build(small.docs, tok.vocabSize)]);
+
+  // ---- span attribution in process ---------------------------------------------------------
+  const spanOpts = parseParams([], SPAN_PARAMS, 'span');
+  const r = rng(5);
+  const outputs = Array.from({ length: quick ? 20 : 60 }, () => outputOf(tok, big.contributions, r));
+  const inProcess = (view: CorpusView) => {
+    const samples: number[] = [];
+    let spans = 0;
+    for (const o of outputs) {
+      const s = process.hrtime.bigint();
+      const res = spanAttribution(view, tok.encode(o), spanOpts);
+      samples.push(ms(s));
+      spans += res.evidence.length;
+    }
+    return {
+      p50Ms: round(percentile(samples, 50)),
+      p99Ms: round(percentile(samples, 99)),
+      evidencePerOutput: round(spans / outputs.length, 1),
+    };
+  };
+  inProcess(smallView); // warm-up
+  const span1M = inProcess(smallView);
+  const span10M = inProcess(bigView);
+  log(`span in process: 1M ${JSON.stringify(span1M)}, big ${JSON.stringify(span10M)}`);
+
+  // ---- span attribution through a worker ---------------------------------------------------
+  const cacheDir = mkdtempSync(join(tmpdir(), 'ol-attr-bench-'));
+  const pool = new JobPool({ cacheDir, threads: 1 });
+  let worker: Record<string, unknown>;
+  try {
+    t = process.hrtime.bigint();
+    const ref = await pool.registerCorpus(
+      { datanet: sha256(Buffer.from('bench')), version: 1, contributions: big.contributions },
+      DEFAULT_TOKENIZER,
+    );
+    const registerMs = ms(t);
+    log(
+      `registered the big corpus in a worker in ${Math.round(registerMs)} ms (tokenize + SA + LCP + write)`,
+    );
+    const job = (output: string, i: number): AttributionJobSpec => ({
+      kind: 'attribution',
+      job: i,
+      method: 'span',
+      params: [],
+      training: null,
+      corpora: [ref],
+      input: '',
+      output,
+      retrieved: [],
+    });
+    t = process.hrtime.bigint();
+    await pool.run(job(outputs[0], 0)); // first job maps the cached segments into the worker
+    const firstJobMs = ms(t);
+    const samples: number[] = [];
+    for (let i = 0; i < outputs.length; i++) {
+      const s = process.hrtime.bigint();
+      await pool.run(job(outputs[i], i));
+      samples.push(ms(s));
+    }
+    const segs = loadRegistered(cacheDir, ref);
+    worker = {
+      corpusTokens: big.tokens,
+      registerMs: Math.round(registerMs),
+      firstJobMs: Math.round(firstJobMs),
+      p50Ms: round(percentile(samples, 50)),
+      p99Ms: round(percentile(samples, 99)),
+      segments: segs.length,
+    };
+  } finally {
+    await pool.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+  log(`span through a worker: ${JSON.stringify(worker)}`);
+
+  // ---- training and influence --------------------------------------------------------------
+  const shakespeare = readFileSync(join(FIXTURES, 'tinyshakespeare.txt'), 'utf8');
+  const speechDocs: Doc[] = [];
+  for (const b of shakespeare.split('\n\n')) {
+    const lines = b.trim().split('\n');
+    if (lines.length < 2 || !lines[0].endsWith(':')) continue;
+    const c = lines[0].charCodeAt(0);
+    const label = c < 71 ? 'A-F' : c < 77 ? 'G-L' : c < 83 ? 'M-R' : 'S-Z'; // speaker initial: 4 classes
+    speechDocs.push({
+      id: sha256(Buffer.from(`speech/${speechDocs.length}`)),
+      label,
+      tokens: tok.encode(lines.slice(1).join('\n')),
+    });
+    if (speechDocs.length === 5000) break;
+  }
+  const tp = parseParams([], TRAINING_PARAMS, 'training'); // features 4096, ngram 2, epochs 5
+  const labels = labelSet(speechDocs);
+  t = process.hrtime.bigint();
+  const examples = examplesOf(speechDocs, labels, tp);
+  const featurizeMs = ms(t);
+  t = process.hrtime.bigint();
+  const model = trainLr(examples, labels, tp);
+  const trainMs = ms(t);
+  const avgFeatures = examples.reduce((a, e) => a + e.feats.length, 0) / examples.length;
+  log(
+    `trained ${examples.length} examples × ${tp.features} features × ${tp.epochs} epochs, ${labels.length} labels, in ${Math.round(trainMs)} ms`,
+  );
+  const probes = speechDocs.slice(0, quick ? 5 : 20);
+  influenceScores(model, examples, probes[0].tokens, { l2: tp.l2, cgIters: 16 }); // warm-up
+  const inf: number[] = [];
+  for (const d of probes) {
+    const s = process.hrtime.bigint();
+    influenceScores(model, examples, d.tokens, { l2: tp.l2, cgIters: 16 });
+    inf.push(ms(s));
+  }
+
+  // ---- libdivsufsort on the same text ------------------------------------------------------
+  const bigText = Buffer.from(big.contributions.map((c) => c.content).join('\u0001'), 'utf8');
+  const dss = divsufsortRate(bigText);
+
+  return {
+    quick,
+    tokenizer: tok.name,
+    data: {
+      files: FILES.length,
+      rawBytes,
+      baseTokens,
+      tokenizeTokensPerSec: Math.round(baseTokens / (tokenizeMs / 1000)),
+    },
+    suffixArray: {
+      tokens: n,
+      saisMs: Math.round(saMs),
+      saisTokensPerSec: Math.round(n / (saMs / 1000)),
+      lcpMs: Math.round(lcpMs),
+      saPlusLcpTokensPerSec: Math.round(n / ((saMs + lcpMs) / 1000)),
+      indexBytesPerToken: round(indexBytes / n, 3),
+      targets: { tokensPerSec: 2_000_000, bytesPerTokenMax: 12 },
+    },
+    spanInProcess: {
+      corpus1M: { tokens: small.tokens, ...span1M },
+      corpusBig: { tokens: big.tokens, ...span10M },
+      outputTokens: 256,
+    },
+    spanInWorker: { ...worker, targetP50Ms: 20 },
+    training: {
+      examples: examples.length,
+      features: tp.features,
+      epochs: tp.epochs,
+      labels: labels.length,
+      avgActiveFeatures: round(avgFeatures, 1),
+      featurizeMs: Math.round(featurizeMs),
+      trainMs: Math.round(trainMs),
+      targetMs: 2000,
+    },
+    influence: {
+      examples: examples.length,
+      cgIters: 16,
+      p50Ms: round(percentile(inf, 50)),
+      p99Ms: round(percentile(inf, 99)),
+      targetMs: 200,
+    },
+    libdivsufsort: {
+      ...dss,
+      ours: {
+        tokens: n,
+        bytesEquivalent: bigText.length,
+        saisBytesEquivalentPerSec: Math.round(bigText.length / (saMs / 1000)),
+      },
+    },
+  };
+}
+
+function docStartsOf(docs: readonly Doc[]): Int32Array {
+  const starts = new Int32Array(docs.length + 1);
+  let p = 0;
+  for (let d = 0; d < docs.length; d++) {
+    starts[d] = p;
+    p += docs[d].tokens.length + 1;
+  }
+  starts[docs.length] = p;
+  return starts;
+}
