@@ -41,10 +41,19 @@ export const CODEC_DEPTH_MAX = 32;
 /** Wire values: what msgpack carries for our tuples. */
 export type Wire = null | boolean | number | string | Uint8Array | readonly Wire[];
 
-/** Encodes a wire value (tuples of primitives) to canonical msgpack bytes. */
+/**
+ * Encodes a wire value (tuples of primitives) to canonical msgpack bytes, in a buffer of their own.
+ * msgpackr packs into a shared slab (8 KiB, or as large as the largest value packed so far); a
+ * view into it would pin the whole slab for as long as any encoding lives, and transferring its
+ * `.buffer` to a worker would detach the slab under the encoder.
+ */
 export function encodeWire(value: Wire): Uint8Array {
-  const b = packr.pack(value);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return new Uint8Array(packr.pack(value));
+}
+
+/** A transient view of the encoding, for comparing and hashing only: never keep or transfer it. */
+function packView(value: Wire): Uint8Array {
+  return packr.pack(value);
 }
 
 /**
@@ -528,7 +537,7 @@ export function decode<T>(schema: Schema<T>, bytes: Uint8Array, sizeMax: number,
   const value = schema.fromWire(wire, what);
   let again: Uint8Array;
   try {
-    again = encode(schema, value);
+    again = packView(schema.toWire(value));
   } catch (e) {
     throw new CodecError('NOT_CANONICAL', `${what}: value cannot be re-encoded: ${(e as Error).message}`);
   }

@@ -121,6 +121,19 @@ describe('size limits are checked before decoding', () => {
     expect(tx.signature).toEqual(transfer.signature);
   });
 
+  it('an encoding owns its buffer: it can be transferred to a worker without breaking the encoder', () => {
+    const bytes = encodeTx(transfer);
+    expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.length);
+    const copy = Uint8Array.from(bytes);
+    const moved = structuredClone(bytes, { transfer: [bytes.buffer as ArrayBuffer] });
+    expect(bytes.length).toBe(0); // detached
+    expect(moved).toEqual(copy);
+    expect(encodeTx(transfer)).toEqual(copy);
+    expect(decodeTx(encodeTx(transfer))).toEqual(transfer);
+  });
+
   it('a settle tx over TX_BYTES_MAX decodes only with the settle limit', () => {
     const settle: TxOf<'attribution.settle'> = {
       ...transfer,
