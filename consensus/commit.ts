@@ -4,13 +4,18 @@
  * sync and light clients alike).
  */
 
-import { compareBytes, toHex } from '../core/bytes.js';
 import { type Commit, commitVote, type Vote, verifyVoteSignature } from '../core/block.js';
+import { compareBytes, toHex } from '../core/bytes.js';
 import { ValidationError } from '../core/errors.js';
 import { addressKey, type ValidatorSet } from './validatorSet.js';
 
 /** Builds a certificate from precommits for `blockHash`, signatures sorted by validator address. */
-export function buildCommit(height: number, round: number, blockHash: Uint8Array, precommits: readonly Vote[]): Commit {
+export function buildCommit(
+  height: number,
+  round: number,
+  blockHash: Uint8Array,
+  precommits: readonly Vote[],
+): Commit {
   const signatures = precommits
     .map((v) => ({ validator: v.validator, signature: v.signature }))
     .sort((a, b) => compareBytes(a.validator, b.validator));
@@ -38,7 +43,10 @@ export function verifyCommit(
   expected: CommitExpectation,
 ): number {
   if (commit.height !== expected.height) {
-    throw new ValidationError('WRONG_HEIGHT', `commit is for height ${commit.height}, expected ${expected.height}`);
+    throw new ValidationError(
+      'WRONG_HEIGHT',
+      `commit is for height ${commit.height}, expected ${expected.height}`,
+    );
   }
   if (expected.blockHash !== undefined && compareBytes(commit.blockHash, expected.blockHash) !== 0) {
     throw new ValidationError(
@@ -53,12 +61,18 @@ export function verifyCommit(
   for (const s of commit.signatures) {
     const key = addressKey(s.validator);
     if (seen.has(key)) {
-      throw new ValidationError('DUPLICATE_SIGNER', `validator 0x${toHex(s.validator)} signs the commit twice`);
+      throw new ValidationError(
+        'DUPLICATE_SIGNER',
+        `validator 0x${toHex(s.validator)} signs the commit twice`,
+      );
     }
     seen.add(key);
     const index = validators.indexOf(s.validator);
     if (index < 0) {
-      throw new ValidationError('UNKNOWN_VALIDATOR', `0x${toHex(s.validator)} is not a validator at this height`);
+      throw new ValidationError(
+        'UNKNOWN_VALIDATOR',
+        `0x${toHex(s.validator)} is not a validator at this height`,
+      );
     }
     indexes.push(index);
     power += validators.validators[index].power;

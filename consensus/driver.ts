@@ -16,7 +16,7 @@ import type { Evidence, UnsignedProposal, UnsignedVote } from '../core/block.js'
 import { bytesEqual } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
 import type { CoreInput, CoreOutput } from './messages.js';
-import { SignerGuardError, type SignerGuard } from './signerGuard.js';
+import { type SignerGuard, SignerGuardError } from './signerGuard.js';
 import { apply, type CoreState } from './stateMachine.js';
 import type { ConsensusMessage } from './validation.js';
 import type { ValidatorUpdate } from './validatorSet.js';
@@ -137,19 +137,26 @@ export class ConsensusDriver {
   private handle(o: CoreOutput): void {
     switch (o.type) {
       case 'castVote':
-        return this.castVote(o.vote);
+        this.castVote(o.vote);
+        return;
       case 'castProposal':
-        return this.castProposal(o.proposal);
+        this.castProposal(o.proposal);
+        return;
       case 'scheduleTimeout':
-        return this.effects.scheduleTimeout(o);
+        this.effects.scheduleTimeout(o);
+        return;
       case 'buildProposal':
-        return this.effects.buildProposal(o.height, o.round);
+        this.effects.buildProposal(o.height, o.round);
+        return;
       case 'validateValue':
-        return this.effects.validateValue(o.height, o.round, o.blockHash);
+        this.effects.validateValue(o.height, o.round, o.blockHash);
+        return;
       case 'decide':
-        return this.effects.decide(o);
+        this.effects.decide(o);
+        return;
       case 'evidence':
-        return this.effects.evidence(o.evidence);
+        this.effects.evidence(o.evidence);
+        return;
     }
   }
 
@@ -177,8 +184,9 @@ export class ConsensusDriver {
     try {
       vote = this.guard.signVote(unsigned);
     } catch (e) {
-      if (e instanceof SignerGuardError) return this.effects.refused?.(e);
-      throw e;
+      if (!(e instanceof SignerGuardError)) throw e;
+      this.effects.refused?.(e);
+      return;
     }
     const input: CoreInput = { type: 'vote', vote };
     this.wal.append(input);
@@ -192,19 +200,24 @@ export class ConsensusDriver {
   private castProposal(unsigned: UnsignedProposal): void {
     const prior = this.alreadySigned(
       `0/${unsigned.height}/${unsigned.round}`,
-      (m) => m.type === 'proposal' && sameHash(m.proposal.blockHash, unsigned.blockHash) && m.proposal.polRound === unsigned.polRound,
+      (m) =>
+        m.type === 'proposal' &&
+        sameHash(m.proposal.blockHash, unsigned.blockHash) &&
+        m.proposal.polRound === unsigned.polRound,
     );
     if (prior !== null) {
       this.effects.broadcast(prior);
-      if (prior.type === 'proposal') this.queue.push({ input: { type: 'proposal', proposal: prior.proposal }, logged: true });
+      if (prior.type === 'proposal')
+        this.queue.push({ input: { type: 'proposal', proposal: prior.proposal }, logged: true });
       return;
     }
     let proposal: ReturnType<SignerGuard['signProposal']>;
     try {
       proposal = this.guard.signProposal(unsigned);
     } catch (e) {
-      if (e instanceof SignerGuardError) return this.effects.refused?.(e);
-      throw e;
+      if (!(e instanceof SignerGuardError)) throw e;
+      this.effects.refused?.(e);
+      return;
     }
     const input: CoreInput = { type: 'proposal', proposal };
     this.wal.append(input);

@@ -17,9 +17,19 @@ export type CoreInput =
   /** A timeout the core asked for has expired. */
   | { readonly type: 'timeout'; readonly kind: TimeoutKind; readonly height: number; readonly round: number }
   /** Application answer to `buildProposal`: the id (block hash) of the block it prepared. */
-  | { readonly type: 'proposalBuilt'; readonly height: number; readonly round: number; readonly blockHash: Uint8Array }
+  | {
+      readonly type: 'proposalBuilt';
+      readonly height: number;
+      readonly round: number;
+      readonly blockHash: Uint8Array;
+    }
   /** Application answer to `validateValue`: whether the block with this hash is valid. */
-  | { readonly type: 'valueValidity'; readonly height: number; readonly blockHash: Uint8Array; readonly valid: boolean }
+  | {
+      readonly type: 'valueValidity';
+      readonly height: number;
+      readonly blockHash: Uint8Array;
+      readonly valid: boolean;
+    }
   /**
    * A commit certificate for the current height, from block sync or a peer that is ahead, whose
    * signatures the driver checked with `verifyCommit`. Decides like L49 (2f+1 precommits for
@@ -28,7 +38,11 @@ export type CoreInput =
    */
   | { readonly type: 'commitCertificate'; readonly commit: Commit }
   /** Application answer to `decide`: the block is durably committed; updates take effect at height + 2. */
-  | { readonly type: 'committed'; readonly height: number; readonly validatorUpdates: readonly ValidatorUpdate[] };
+  | {
+      readonly type: 'committed';
+      readonly height: number;
+      readonly validatorUpdates: readonly ValidatorUpdate[];
+    };
 
 export type CoreOutput =
   /** Sign (through the signer guard), log with fsync, broadcast, and feed back as a `proposal` input. */
@@ -46,8 +60,19 @@ export type CoreOutput =
   /** Ask the application for a block (prepare); answer with `proposalBuilt`. */
   | { readonly type: 'buildProposal'; readonly height: number; readonly round: number }
   /** Ask the application to check the block with this hash (process); answer with `valueValidity`. */
-  | { readonly type: 'validateValue'; readonly height: number; readonly round: number; readonly blockHash: Uint8Array }
+  | {
+      readonly type: 'validateValue';
+      readonly height: number;
+      readonly round: number;
+      readonly blockHash: Uint8Array;
+    }
   /** The height is decided: commit the block with this certificate, then answer with `committed`. */
-  | { readonly type: 'decide'; readonly height: number; readonly round: number; readonly blockHash: Uint8Array; readonly commit: Commit }
+  | {
+      readonly type: 'decide';
+      readonly height: number;
+      readonly round: number;
+      readonly blockHash: Uint8Array;
+      readonly commit: Commit;
+    }
   /** A validator signed two different votes for one (height, round, kind): gossip and include it. */
   | { readonly type: 'evidence'; readonly evidence: Evidence };

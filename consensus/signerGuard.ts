@@ -10,15 +10,7 @@
  * so together they keep an honest validator from equivocating whatever the crash.
  */
 
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import {
@@ -88,7 +80,12 @@ export class SignerGuard {
   }
 
   signProposal(p: UnsignedProposal): Proposal {
-    const signature = this.signAt(p.height, p.round, SIGN_STEP_PROPOSAL, proposalSigningBytes(this.chainId, p));
+    const signature = this.signAt(
+      p.height,
+      p.round,
+      SIGN_STEP_PROPOSAL,
+      proposalSigningBytes(this.chainId, p),
+    );
     return { ...p, signature };
   }
 

@@ -30,8 +30,6 @@
  *   updates of block h (effective at h+2).
  */
 
-import { bytesEqual } from '../core/bytes.js';
-import { assert } from '../core/errors.js';
 import {
   type Commit,
   type Proposal,
@@ -41,6 +39,8 @@ import {
   type Vote,
   type VoteKind,
 } from '../core/block.js';
+import { bytesEqual } from '../core/bytes.js';
+import { assert } from '../core/errors.js';
 import type { CoreInput, CoreOutput } from './messages.js';
 import { type TimeoutConfig, type TimeoutKind, timeoutMs } from './timeouts.js';
 import type { ValidatorSet } from './validatorSet.js';
@@ -234,7 +234,13 @@ function startRound(s: CoreState, round: number, out: CoreOutput[]): void {
   schedule(s, 'propose', round, out);
 }
 
-function onProposalBuilt(s: CoreState, height: number, round: number, blockHash: Uint8Array, out: CoreOutput[]): void {
+function onProposalBuilt(
+  s: CoreState,
+  height: number,
+  round: number,
+  blockHash: Uint8Array,
+  out: CoreOutput[],
+): void {
   if (height !== s.height || round !== s.round || s.awaitingBuild !== round || s.step !== STEP_PROPOSE) {
     s.ignored++;
     return;
@@ -252,7 +258,10 @@ function onProposalBuilt(s: CoreState, height: number, round: number, blockHash:
 // ---- messages --------------------------------------------------------------------------------
 
 function onProposal(s: CoreState, p: Proposal, out: CoreOutput[]): void {
-  if (p.height === s.height + 1) return buffer(s, { type: 'proposal', proposal: p });
+  if (p.height === s.height + 1) {
+    buffer(s, { type: 'proposal', proposal: p });
+    return;
+  }
   if (p.height !== s.height || s.step === STEP_COMMIT) {
     s.ignored++;
     return;
@@ -271,7 +280,10 @@ function onProposal(s: CoreState, p: Proposal, out: CoreOutput[]): void {
 }
 
 function onVote(s: CoreState, v: Vote, out: CoreOutput[]): void {
-  if (v.height === s.height + 1) return buffer(s, { type: 'vote', vote: v });
+  if (v.height === s.height + 1) {
+    buffer(s, { type: 'vote', vote: v });
+    return;
+  }
   if (v.height !== s.height) {
     s.ignored++;
     return;
@@ -282,7 +294,8 @@ function onVote(s: CoreState, v: Vote, out: CoreOutput[]): void {
     return;
   }
   const result = s.votes.add(v, index);
-  if (result.status === 'conflict' && result.evidence !== null) out.push({ type: 'evidence', evidence: result.evidence });
+  if (result.status === 'conflict' && result.evidence !== null)
+    out.push({ type: 'evidence', evidence: result.evidence });
 }
 
 /** Accepts a certificate of this height whose signers are distinct members holding 2f+1. */
@@ -391,7 +404,9 @@ function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
       height: s.height,
       round: r,
       blockHash: v,
-      signatures: precommits.votesFor(v).map((vote) => ({ validator: vote.validator, signature: vote.signature })),
+      signatures: precommits
+        .votesFor(v)
+        .map((vote) => ({ validator: vote.validator, signature: vote.signature })),
     };
     s.decision = { round: r, blockHash: v, commit }; // L51
     s.step = STEP_COMMIT;

@@ -68,7 +68,12 @@ export function parseTimeoutConfig(raw: unknown): TimeoutConfig {
       throw new ConfigError('UNKNOWN_TIMEOUT_KEY', `unknown timeout "${key}"; known: ${KEYS.join(', ')}`);
     }
     const min = key.endsWith('DeltaMs') ? 0 : 1;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > TIMEOUT_CONFIG_MS_MAX) {
+    if (
+      typeof value !== 'number' ||
+      !Number.isSafeInteger(value) ||
+      value < min ||
+      value > TIMEOUT_CONFIG_MS_MAX
+    ) {
       throw new ConfigError(
         'BAD_TIMEOUT',
         `timeout ${key} must be an integer in [${min}, ${TIMEOUT_CONFIG_MS_MAX}] milliseconds, got ${JSON.stringify(value)}`,

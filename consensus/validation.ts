@@ -112,10 +112,9 @@ export interface ValidationContext {
  * Counts of accepted and rejected messages by reason, for metrics. One instance per node.
  */
 export class MessageValidator {
-  readonly rejected: Record<RejectReason, number> = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<
-    RejectReason,
-    number
-  >;
+  readonly rejected: Record<RejectReason, number> = Object.fromEntries(
+    REJECT_REASONS.map((r) => [r, 0]),
+  ) as Record<RejectReason, number>;
   accepted = 0;
 
   /** Decodes and checks gossip bytes. Never throws. */
@@ -144,7 +143,8 @@ export class MessageValidator {
   private check(message: ConsensusMessage, ctx: ValidationContext): ValidationResult {
     if (message.type === 'evidence') {
       const set = ctx.validatorsAt(message.evidence.voteA.height);
-      if (set === null) return this.fail('HEIGHT_TOO_OLD', 'ignore', 'evidence for a height without a known set');
+      if (set === null)
+        return this.fail('HEIGHT_TOO_OLD', 'ignore', 'evidence for a height without a known set');
       const problem = evidenceProblem(ctx.chainId, message.evidence, set);
       if (problem !== null) return this.fail('BAD_EVIDENCE', 'reject', problem);
       this.accepted++;
@@ -152,15 +152,21 @@ export class MessageValidator {
     }
     const height = message.type === 'proposal' ? message.proposal.height : message.vote.height;
     if (height < ctx.height) return this.fail('HEIGHT_TOO_OLD', 'ignore', `height ${height} < ${ctx.height}`);
-    if (height > ctx.height + 1) return this.fail('HEIGHT_TOO_NEW', 'ignore', `height ${height} > ${ctx.height + 1}`);
+    if (height > ctx.height + 1)
+      return this.fail('HEIGHT_TOO_NEW', 'ignore', `height ${height} > ${ctx.height + 1}`);
     const set = ctx.validatorsAt(height);
     if (set === null) return this.fail('HEIGHT_TOO_NEW', 'ignore', `no validator set for height ${height}`);
     if (message.type === 'proposal') {
       const p = message.proposal;
       const index = set.indexOf(p.proposer);
-      if (index < 0) return this.fail('UNKNOWN_VALIDATOR', 'reject', `0x${toHex(p.proposer)} is not a validator`);
+      if (index < 0)
+        return this.fail('UNKNOWN_VALIDATOR', 'reject', `0x${toHex(p.proposer)} is not a validator`);
       if (!bytesEqual(set.proposer(p.round).address, p.proposer)) {
-        return this.fail('WRONG_PROPOSER', 'reject', `0x${toHex(p.proposer)} is not the proposer of round ${p.round}`);
+        return this.fail(
+          'WRONG_PROPOSER',
+          'reject',
+          `0x${toHex(p.proposer)} is not the proposer of round ${p.round}`,
+        );
       }
       if (p.polRound >= p.round) {
         return this.fail('BAD_POL_ROUND', 'reject', `polRound ${p.polRound} is not below round ${p.round}`);
@@ -173,7 +179,8 @@ export class MessageValidator {
     }
     const v = message.vote;
     const index = set.indexOf(v.validator);
-    if (index < 0) return this.fail('UNKNOWN_VALIDATOR', 'reject', `0x${toHex(v.validator)} is not a validator`);
+    if (index < 0)
+      return this.fail('UNKNOWN_VALIDATOR', 'reject', `0x${toHex(v.validator)} is not a validator`);
     if (!verifyVoteSignature(ctx.chainId, v, set.validators[index].publicKey)) {
       return this.fail('BAD_SIGNATURE', 'reject', 'bad vote signature');
     }
@@ -194,13 +201,18 @@ export class MessageValidator {
 export function evidenceProblem(chainId: string, e: Evidence, set: ValidatorSet): string | null {
   const a = e.voteA;
   const b = e.voteB;
-  if (a.height !== b.height || a.round !== b.round || a.kind !== b.kind) return 'votes are not at one height/round/step';
+  if (a.height !== b.height || a.round !== b.round || a.kind !== b.kind)
+    return 'votes are not at one height/round/step';
   if (!bytesEqual(a.validator, b.validator)) return 'votes are from different validators';
-  const same = a.blockHash === null || b.blockHash === null ? a.blockHash === b.blockHash : bytesEqual(a.blockHash, b.blockHash);
+  const same =
+    a.blockHash === null || b.blockHash === null
+      ? a.blockHash === b.blockHash
+      : bytesEqual(a.blockHash, b.blockHash);
   if (same) return 'votes are for the same value';
   const index = set.indexOf(a.validator);
   if (index < 0) return 'signer is not a validator at that height';
   const key = set.validators[index].publicKey;
-  if (!verifyVoteSignature(chainId, a, key) || !verifyVoteSignature(chainId, b, key)) return 'bad vote signature';
+  if (!verifyVoteSignature(chainId, a, key) || !verifyVoteSignature(chainId, b, key))
+    return 'bad vote signature';
   return null;
 }

@@ -14,13 +14,19 @@
  */
 
 import { addressOf } from '../core/address.js';
+import { VALIDATORS_MAX } from '../core/block.js';
 import { compareBytes, toHex } from '../core/bytes.js';
 import { encodeWire } from '../core/codec.js';
 import { assert, ValidationError } from '../core/errors.js';
 import { PUBLIC_KEY_BYTES } from '../core/keys.js';
 import { merkleRoot } from '../core/merkle.js';
-import { VALIDATORS_MAX } from '../core/block.js';
-import { incrementPriorities, type PriorityState, PRIORITY_WINDOW_FACTOR, rescalePriorities, centerPriorities } from './proposer.js';
+import {
+  centerPriorities,
+  incrementPriorities,
+  PRIORITY_WINDOW_FACTOR,
+  type PriorityState,
+  rescalePriorities,
+} from './proposer.js';
 
 /**
  * Total voting power stays below 2^40 so that priorities (bounded by a few times the total) and
@@ -50,7 +56,8 @@ export class ValidatorSet {
   readonly totalPower: number;
   /** Priorities after this height's selection, aligned with `validators`. */
   readonly priorities: readonly number[];
-  private readonly proposer0: number;
+  /** Index of proposer(h, 0); stored with the priorities so `fromParts` can rebuild the set. */
+  readonly proposer0: number;
   private readonly index: Map<string, number>;
   private readonly proposerByRound = new Map<number, number>();
 
@@ -79,11 +86,17 @@ export class ValidatorSet {
   }
 
   /** Rebuilds a set from stored parts (e.g. read back from the state database). */
-  static fromParts(validators: readonly Validator[], priorities: readonly number[], proposer0: number): ValidatorSet {
+  static fromParts(
+    validators: readonly Validator[],
+    priorities: readonly number[],
+    proposer0: number,
+  ): ValidatorSet {
     checkMembers(validators);
     assert(priorities.length === validators.length, 'one priority per validator');
     assert(proposer0 >= 0 && proposer0 < validators.length, 'proposer index in range');
-    const sorted = validators.every((v, i) => i === 0 || compareBytes(validators[i - 1].address, v.address) < 0);
+    const sorted = validators.every(
+      (v, i) => i === 0 || compareBytes(validators[i - 1].address, v.address) < 0,
+    );
     if (!sorted) throw new ValidationError('UNSORTED_VALIDATORS', 'validators must be sorted by address');
     return new ValidatorSet([...validators], [...priorities], proposer0);
   }
@@ -148,7 +161,8 @@ export class ValidatorSet {
 }
 
 function checkMembers(validators: readonly Validator[]): void {
-  if (validators.length === 0) throw new ValidationError('EMPTY_VALIDATOR_SET', 'a validator set is never empty');
+  if (validators.length === 0)
+    throw new ValidationError('EMPTY_VALIDATOR_SET', 'a validator set is never empty');
   if (validators.length > VALIDATORS_MAX) {
     throw new ValidationError('TOO_MANY_VALIDATORS', `at most ${VALIDATORS_MAX} validators`);
   }
@@ -160,7 +174,10 @@ function checkMembers(validators: readonly Validator[]): void {
     total += v.power;
   }
   if (total > TOTAL_VOTING_POWER_MAX) {
-    throw new ValidationError('TOTAL_POWER_TOO_LARGE', `total voting power exceeds ${TOTAL_VOTING_POWER_MAX}`);
+    throw new ValidationError(
+      'TOTAL_POWER_TOO_LARGE',
+      `total voting power exceeds ${TOTAL_VOTING_POWER_MAX}`,
+    );
   }
 }
 
@@ -175,7 +192,9 @@ function applyChanges(
   changes: readonly ValidatorUpdate[],
 ): { validators: Validator[]; priorityState: PriorityState } {
   const byKey = new Map<string, { v: Validator; priority: number }>();
-  current.forEach((v, i) => byKey.set(addressKey(v.address), { v, priority: priorities[i] }));
+  for (let i = 0; i < current.length; i++) {
+    byKey.set(addressKey(current[i].address), { v: current[i], priority: priorities[i] });
+  }
   const seen = new Set<string>();
   let tvp = current.reduce((a, v) => a + v.power, 0);
   const removals: string[] = [];
@@ -185,7 +204,10 @@ function applyChanges(
       throw new ValidationError('BAD_PUBLIC_KEY', `a validator public key is ${PUBLIC_KEY_BYTES} bytes`);
     }
     if (!Number.isSafeInteger(c.power) || c.power < 0 || c.power > TOTAL_VOTING_POWER_MAX) {
-      throw new ValidationError('BAD_POWER', `validator power must be an integer in [0, ${TOTAL_VOTING_POWER_MAX}]`);
+      throw new ValidationError(
+        'BAD_POWER',
+        `validator power must be an integer in [0, ${TOTAL_VOTING_POWER_MAX}]`,
+      );
     }
     const address = addressOf(c.publicKey);
     const key = addressKey(address);
@@ -195,13 +217,17 @@ function applyChanges(
     seen.add(key);
     const existing = byKey.get(key);
     if (c.power === 0) {
-      if (!existing) throw new ValidationError('REMOVE_UNKNOWN', `cannot remove unknown validator 0x${toHex(address)}`);
+      if (!existing)
+        throw new ValidationError('REMOVE_UNKNOWN', `cannot remove unknown validator 0x${toHex(address)}`);
       removals.push(key);
       continue;
     }
     tvp += c.power - (existing ? existing.v.power : 0);
     if (tvp > TOTAL_VOTING_POWER_MAX) {
-      throw new ValidationError('TOTAL_POWER_TOO_LARGE', `total voting power exceeds ${TOTAL_VOTING_POWER_MAX}`);
+      throw new ValidationError(
+        'TOTAL_POWER_TOO_LARGE',
+        `total voting power exceeds ${TOTAL_VOTING_POWER_MAX}`,
+      );
     }
     const v: Validator = { address, publicKey: c.publicKey, power: c.power };
     if (existing) existing.v = v;

@@ -9,9 +9,8 @@
  * power count each validator once.
  */
 
-import { bytesEqual } from '../core/bytes.js';
-import { assert } from '../core/errors.js';
 import { type Evidence, VOTE_PRECOMMIT, type Vote, type VoteKind } from '../core/block.js';
+import { assert } from '../core/errors.js';
 import type { ValidatorSet } from './validatorSet.js';
 
 /** Map key of a value id: latin1 of the 32-byte hash, or 'nil' for a nil vote. */
@@ -112,11 +111,6 @@ export class VoteSet {
   all(): Vote[] {
     return this.first.filter((v): v is Vote => v !== undefined);
   }
-}
-
-function sameValue(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  return bytesEqual(a, b);
 }
 
 /** Prevotes and precommits of one round, plus who has sent anything in it (for round skipping). */

@@ -4,7 +4,7 @@
  * height's log, the second by rotating to the next one.
  */
 
-import { proposalSchema, ROUND_MAX, voteSchema, type Proposal, type Vote } from '../core/block.js';
+import { type Proposal, proposalSchema, ROUND_MAX, type Vote, voteSchema } from '../core/block.js';
 import { bool, bytesN, decode, decodeWire, encode, int, oneOf, struct, uint } from '../core/codec.js';
 import { CodecError } from '../core/errors.js';
 import type { CoreInput } from './messages.js';
@@ -12,7 +12,10 @@ import type { CoreInput } from './messages.js';
 /** Larger than any record below (a proposal or vote is under 200 bytes). */
 export const WAL_RECORD_BYTES_MAX = 1024;
 
-export type WalInput = Exclude<CoreInput, { type: 'start' } | { type: 'committed' } | { type: 'commitCertificate' }>;
+export type WalInput = Exclude<
+  CoreInput,
+  { type: 'start' } | { type: 'committed' } | { type: 'commitCertificate' }
+>;
 
 const TAG_PROPOSAL = 1;
 const TAG_VOTE = 2;
@@ -54,9 +57,19 @@ export function encodeWalInput(input: WalInput): Uint8Array {
     case 'vote':
       return encode(voteRecord, { tag: TAG_VOTE, vote: input.vote });
     case 'timeout':
-      return encode(timeoutRecord, { tag: TAG_TIMEOUT, kind: input.kind, height: input.height, round: input.round });
+      return encode(timeoutRecord, {
+        tag: TAG_TIMEOUT,
+        kind: input.kind,
+        height: input.height,
+        round: input.round,
+      });
     case 'proposalBuilt':
-      return encode(builtRecord, { tag: TAG_BUILT, height: input.height, round: input.round, blockHash: input.blockHash });
+      return encode(builtRecord, {
+        tag: TAG_BUILT,
+        height: input.height,
+        round: input.round,
+        blockHash: input.blockHash,
+      });
     case 'valueValidity':
       return encode(validityRecord, {
         tag: TAG_VALIDITY,
@@ -73,7 +86,10 @@ export function decodeWalInput(bytes: Uint8Array): WalInput {
   const tag = Array.isArray(wire) ? wire[0] : undefined;
   switch (tag) {
     case TAG_PROPOSAL:
-      return { type: 'proposal', proposal: decode(proposalRecord, bytes, WAL_RECORD_BYTES_MAX).proposal as Proposal };
+      return {
+        type: 'proposal',
+        proposal: decode(proposalRecord, bytes, WAL_RECORD_BYTES_MAX).proposal as Proposal,
+      };
     case TAG_VOTE:
       return { type: 'vote', vote: decode(voteRecord, bytes, WAL_RECORD_BYTES_MAX).vote as Vote };
     case TAG_TIMEOUT: {

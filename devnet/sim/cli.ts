@@ -6,7 +6,7 @@
 
 import '../../core/polyfill.js';
 import { OlError } from '../../core/errors.js';
-import { HELP, parseCli, replayCommand, type CliOptions } from './options.js';
+import { type CliOptions, HELP, parseCli, replayCommand } from './options.js';
 import { runSimulation, type SimResult } from './simulation.js';
 import { summarize } from './summary.js';
 
@@ -60,10 +60,14 @@ function main(argv: string[]): number {
   } else {
     for (const f of failures.slice(0, 20)) {
       const v = f.result.violations[0];
-      process.stdout.write(`\nFAIL seed ${f.result.seed} (${f.result.scenario}) at ${v?.timeMs} ms: ${v?.kind}: ${v?.detail}\n  replay: ${f.command}\n`);
+      process.stdout.write(
+        `\nFAIL seed ${f.result.seed} (${f.result.scenario}) at ${v?.timeMs} ms: ${v?.kind}: ${v?.detail}\n  replay: ${f.command}\n`,
+      );
     }
     if (failures.length > 20) process.stdout.write(`… and ${failures.length - 20} more failures\n`);
-    process.stdout.write(failures.length === 0 ? '\nall runs passed\n' : `\n${failures.length} run(s) failed\n`);
+    process.stdout.write(
+      failures.length === 0 ? '\nall runs passed\n' : `\n${failures.length} run(s) failed\n`,
+    );
   }
   return failures.length === 0 ? 0 : 1;
 }

@@ -9,10 +9,10 @@
  *   within a bounded window.
  */
 
+import type { ConsensusMessage } from '../../consensus/validation.js';
+import { valueKey } from '../../consensus/voteSet.js';
 import type { Proposal, Vote } from '../../core/block.js';
 import { toHex } from '../../core/bytes.js';
-import { valueKey } from '../../consensus/voteSet.js';
-import type { ConsensusMessage } from '../../consensus/validation.js';
 
 export type ViolationKind = 'agreement' | 'validity' | 'doubleSign' | 'liveness' | 'exception';
 
@@ -32,15 +32,29 @@ export class Invariants {
   private readonly decided = new Map<number, { key: string; node: number }>();
   private readonly signed = new Map<string, string>();
 
-  onDecide(node: number, height: number, blockHash: Uint8Array, timeMs: number, block: BlockInfo | undefined): void {
+  onDecide(
+    node: number,
+    height: number,
+    blockHash: Uint8Array,
+    timeMs: number,
+    block: BlockInfo | undefined,
+  ): void {
     const key = valueKey(blockHash);
     const prior = this.decided.get(height);
     if (prior === undefined) this.decided.set(height, { key, node });
     else if (prior.key !== key) {
-      this.fail('agreement', timeMs, `height ${height}: node ${prior.node} and node ${node} decided different blocks`);
+      this.fail(
+        'agreement',
+        timeMs,
+        `height ${height}: node ${prior.node} and node ${node} decided different blocks`,
+      );
     }
     if (block === undefined || !block.valid || block.height !== height) {
-      this.fail('validity', timeMs, `height ${height}: node ${node} decided 0x${toHex(blockHash).slice(0, 16)}…, which is not a valid block of this height`);
+      this.fail(
+        'validity',
+        timeMs,
+        `height ${height}: node ${node} decided 0x${toHex(blockHash).slice(0, 16)}…, which is not a valid block of this height`,
+      );
     }
   }
 
@@ -59,7 +73,8 @@ export class Invariants {
     } else return;
     const prior = this.signed.get(where);
     if (prior === undefined) this.signed.set(where, value);
-    else if (prior !== value) this.fail('doubleSign', timeMs, `honest node ${node} signed two different messages at ${where}`);
+    else if (prior !== value)
+      this.fail('doubleSign', timeMs, `honest node ${node} signed two different messages at ${where}`);
   }
 
   fail(kind: ViolationKind, timeMs: number, detail: string): void {

@@ -3,7 +3,7 @@
  */
 
 import { ConfigError } from '../../core/errors.js';
-import { SCENARIO_NAMES, type DelayDistribution, type ScenarioName } from './scenarios.js';
+import { type DelayDistribution, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 import { SIM_HEIGHTS_MAX, SIM_NODES_MAX, validateSimOptions } from './simulation.js';
 
 /** A generous ceiling on one invocation's seeds (10,000 per scenario is the safety target). */

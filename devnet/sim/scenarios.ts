@@ -51,6 +51,13 @@ export interface Scenario {
    * alike. Liveness is judged after that point.
    */
   readonly faultPerMille: number;
+  /**
+   * Adversarial scheduling during the fault period: when the honest node that the colluding
+   * byzantine nodes made decide alone (ByzantinePlan.decider) commits, the network cuts it off for
+   * 0.5–1.5 s, so its commit certificate cannot rescue the others. This is what makes a node that
+   * ignores its lock fork the chain.
+   */
+  readonly isolateDecider: boolean;
   /** Honest validators' powers change every this many heights (0: never), testing h+2 updates. */
   readonly powerChangeEvery: number;
 }
@@ -73,6 +80,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     clockRatePerMille: [1000, 1000],
     faultPerMille: 0,
     powerChangeEvery: 0,
+    isolateDecider: false,
   },
   loss: {
     name: 'loss',
@@ -86,10 +94,12 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     clockRatePerMille: [1000, 1000],
     faultPerMille: 0,
     powerChangeEvery: 0,
+    isolateDecider: false,
   },
   partition: {
     name: 'partition',
-    description: 'a scripted split into halves (no side has 2/3) then random partitions; heal at 60% of the run',
+    description:
+      'a scripted split into halves (no side has 2/3) then random partitions; heal at 60% of the run',
     delay: BASE_DELAY,
     dropPerMille: 0,
     duplicatePerMille: 0,
@@ -99,10 +109,12 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     clockRatePerMille: [1000, 1000],
     faultPerMille: 600,
     powerChangeEvery: 0,
+    isolateDecider: true,
   },
   crash: {
     name: 'crash',
-    description: 'honest nodes crash (losing unsynced WAL bytes, torn tails) and restart; all up at 60% of the run',
+    description:
+      'honest nodes crash (losing unsynced WAL bytes, torn tails) and restart; all up at 60% of the run',
     delay: BASE_DELAY,
     dropPerMille: 0,
     duplicatePerMille: 0,
@@ -112,6 +124,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     clockRatePerMille: [1000, 1000],
     faultPerMille: 600,
     powerChangeEvery: 0,
+    isolateDecider: false,
   },
   skew: {
     name: 'skew',
@@ -125,10 +138,12 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     clockRatePerMille: [500, 2000],
     faultPerMille: 0,
     powerChangeEvery: 0,
+    isolateDecider: false,
   },
   chaos: {
     name: 'chaos',
-    description: 'all of the above at once, plus validator power changes every 3 heights; heal at 70% of the run',
+    description:
+      'all of the above at once, plus validator power changes every 3 heights; heal at 70% of the run',
     delay: { kind: 'longTail', minMs: 5, maxMs: 60, tailPerMille: 50, tailMaxMs: 600 },
     dropPerMille: 50,
     duplicatePerMille: 30,
@@ -138,5 +153,6 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     clockRatePerMille: [700, 1500],
     faultPerMille: 700,
     powerChangeEvery: 3,
+    isolateDecider: true,
   },
 };

@@ -4,20 +4,12 @@
  * plus a tiny deterministic application and the node's sync behaviour (answering a lagging peer
  * with commit certificates, the way block sync would).
  *
- * A byzantine node runs the same honest core, but its network layer lies: it sends different
- * proposals to different peers, signs a conflicting second vote for every vote it casts
+ * A byzantine node runs the same core with its lock ignored (amnesia), and its network layer
+ * lies: it sends different proposals to different peers (or, in later rounds, a fresh block to
+ * everyone instead of its valid value), signs a conflicting second vote for every vote it casts
  * (another block, or nil), sends each peer one of the two, and withholds some messages.
  */
 
-import {
-  type Commit,
-  type Proposal,
-  proposalSigningBytes,
-  type Vote,
-  voteSigningBytes,
-} from '../../core/block.js';
-import { encodeWire } from '../../core/codec.js';
-import { sha256 } from '../../core/hash.js';
 import { ConsensusDriver, type DecideOutput, type DriverEffects } from '../../consensus/driver.js';
 import type { CoreInput } from '../../consensus/messages.js';
 import { MemorySignerStateStore, SignerGuard } from '../../consensus/signerGuard.js';
@@ -27,7 +19,16 @@ import type { ConsensusMessage } from '../../consensus/validation.js';
 import type { ValidatorSet, ValidatorUpdate } from '../../consensus/validatorSet.js';
 import { valueKey } from '../../consensus/voteSet.js';
 import { MemoryWalBackend, Wal } from '../../consensus/wal.js';
-import type { Invariants, BlockInfo } from './invariants.js';
+import {
+  type Commit,
+  type Proposal,
+  proposalSigningBytes,
+  type Vote,
+  voteSigningBytes,
+} from '../../core/block.js';
+import { encodeWire } from '../../core/codec.js';
+import { sha256 } from '../../core/hash.js';
+import type { BlockInfo, Invariants } from './invariants.js';
 import type { Prng } from './prng.js';
 import type { SimKey } from './simKeys.js';
 
@@ -54,7 +55,23 @@ export interface SimWorld {
   newBlock(height: number, round: number, builder: number, valid: boolean): Uint8Array;
   updatesFor(height: number): ValidatorUpdate[];
   onCommitted(node: SimNode, height: number, round: number): void;
+  /** The colluding byzantine nodes' shared plan for a height. */
+  byzantinePlan(height: number): ByzantinePlan;
   stats: { evidence: number; refusals: number; tornTails: number; catchups: number; restarts: number };
+}
+
+/**
+ * How the byzantine nodes collude at one height. `targeted`: proposals and prevotes go only to
+ * the honest nodes in `targets` (just enough that, with the byzantine votes, they see a polka),
+ * precommits only to `decider`; so one honest node decides while the rest of the honest nodes
+ * move to the next round with some of them locked: exactly the situation in which a node that
+ * forgot its lock forks the chain. Otherwise each message is split at random between peers.
+ */
+export interface ByzantinePlan {
+  readonly targeted: boolean;
+  readonly targets: ReadonlySet<number>;
+  readonly decider: number;
+  readonly byzantine: ReadonlySet<number>;
 }
 
 export interface ChainEntry {
@@ -87,7 +104,14 @@ export class SimNode {
   private seenValues: Uint8Array[] = [];
   private seenValuesHeight = 0;
 
-  constructor(index: number, key: SimKey, byzantine: boolean, world: SimWorld, rng: Prng, clockRatePerMille: number) {
+  constructor(
+    index: number,
+    key: SimKey,
+    byzantine: boolean,
+    world: SimWorld,
+    rng: Prng,
+    clockRatePerMille: number,
+  ) {
     this.index = index;
     this.key = key;
     this.byzantine = byzantine;
@@ -123,7 +147,9 @@ export class SimNode {
       validators,
       nextValidators,
       timeouts: this.world.timeouts,
-      unsafe: this.byzantine ? {} : this.world.unsafe,
+      // Byzantine cores forget their locks (the "amnesia" attack); honest ones obey the rules
+      // unless a test deliberately breaks them.
+      unsafe: this.byzantine ? { ignoreLock: true } : this.world.unsafe,
     });
     const guard = new SignerGuard(this.world.chainId, this.key.sign, this.signerStore);
     this.driver = new ConsensusDriver(state, new Wal(this.walBackend), guard, this.effects());
@@ -157,12 +183,16 @@ export class SimNode {
       },
       buildProposal: (height, round) => {
         const blockHash = w.newBlock(height, round, this.index, true);
-        w.later(this, this.rng.range(1, 10), () => this.input({ type: 'proposalBuilt', height, round, blockHash }));
+        w.later(this, this.rng.range(1, 10), () =>
+          this.input({ type: 'proposalBuilt', height, round, blockHash }),
+        );
       },
       validateValue: (height, _round, blockHash) => {
         const info = w.block(blockHash);
-        const valid = info !== undefined && info.valid && info.height === height;
-        w.later(this, this.rng.range(1, 10), () => this.input({ type: 'valueValidity', height, blockHash, valid }));
+        const valid = info?.valid === true && info.height === height;
+        w.later(this, this.rng.range(1, 10), () =>
+          this.input({ type: 'valueValidity', height, blockHash, valid }),
+        );
       },
       decide: (d) => {
         w.checker.onDecide(this.index, d.height, d.blockHash, w.now(), w.block(d.blockHash));
@@ -199,7 +229,8 @@ export class SimNode {
   receive(from: number, m: SimMessage): void {
     if (!this.up || this.driver === null) return;
     if (m.type === 'catchup') {
-      for (const c of m.commits) if (c.height >= this.height && !this.pending.has(c.height)) this.pending.set(c.height, c);
+      for (const c of m.commits)
+        if (c.height >= this.height && !this.pending.has(c.height)) this.pending.set(c.height, c);
       this.feedPending();
       return;
     }
@@ -207,11 +238,13 @@ export class SimNode {
     if (msg.type === 'evidence') return;
     const height = msg.type === 'vote' ? msg.vote.height : msg.proposal.height;
     if (height < this.height) {
-      this.answerLaggard(from, height);
+      if (!this.byzantine) this.answerLaggard(from, height); // byzantine nodes never help
       return;
     }
     if (this.byzantine && msg.type === 'proposal') this.remember(msg.proposal.height, msg.proposal.blockHash);
-    this.driver.input(msg.type === 'vote' ? { type: 'vote', vote: msg.vote } : { type: 'proposal', proposal: msg.proposal });
+    this.driver.input(
+      msg.type === 'vote' ? { type: 'vote', vote: msg.vote } : { type: 'proposal', proposal: msg.proposal },
+    );
   }
 
   /** Block sync stand-in: send a peer that is behind the certificates of the heights it lacks. */
@@ -219,7 +252,9 @@ export class SimNode {
     const now = this.world.now();
     if (now - (this.lastCatchupMs[peer] ?? -1e9) < this.world.gossipIntervalMs / 2) return;
     this.lastCatchupMs[peer] = now;
-    const commits = this.chain.slice(theirHeight - 1, theirHeight - 1 + CATCHUP_COMMITS_MAX).map((e) => e.commit);
+    const commits = this.chain
+      .slice(theirHeight - 1, theirHeight - 1 + CATCHUP_COMMITS_MAX)
+      .map((e) => e.commit);
     if (commits.length === 0) return;
     this.world.stats.catchups++;
     this.world.send(this.index, peer, { type: 'catchup', commits });
@@ -242,14 +277,16 @@ export class SimNode {
     this.world.later(this, interval, () => {
       const d = this.driver;
       if (d === null) return;
-      for (const m of d.gossipSet()) this.broadcast(m);
+      // Byzantine nodes withhold: they never repeat themselves.
+      if (!this.byzantine) for (const m of d.gossipSet()) this.broadcast(m);
       this.scheduleGossip();
     });
   }
 
   private broadcast(m: ConsensusMessage): void {
     const n = this.world.nodeCount();
-    for (let to = 0; to < n; to++) if (to !== this.index) this.world.send(this.index, to, { type: 'consensus', message: m });
+    for (let to = 0; to < n; to++)
+      if (to !== this.index) this.world.send(this.index, to, { type: 'consensus', message: m });
   }
 
   private remember(height: number, blockHash: Uint8Array): void {
@@ -272,21 +309,49 @@ export class SimNode {
       // A different block for the other half; sometimes an invalid one.
       const blockHash = w.newBlock(p.height, p.round, this.index, !this.rng.chance(200));
       const q = { height: p.height, round: p.round, polRound: p.polRound, blockHash, proposer: p.proposer };
-      other = { type: 'proposal', proposal: { ...q, signature: this.key.sign(proposalSigningBytes(w.chainId, q)) } as Proposal };
+      other = {
+        type: 'proposal',
+        proposal: { ...q, signature: this.key.sign(proposalSigningBytes(w.chainId, q)) } as Proposal,
+      };
     } else if (m.type === 'vote') {
       const v = m.vote;
-      const candidates: (Uint8Array | null)[] = [null, ...(this.seenValuesHeight === v.height ? this.seenValues : [])];
+      const candidates: (Uint8Array | null)[] = [
+        null,
+        ...(this.seenValuesHeight === v.height ? this.seenValues : []),
+      ];
       const choices = candidates.filter((c) => valueKey(c) !== valueKey(v.blockHash));
-      const blockHash = choices.length > 0 ? this.rng.pick(choices) : w.newBlock(v.height, v.round, this.index, true);
+      const blockHash =
+        choices.length > 0 ? this.rng.pick(choices) : w.newBlock(v.height, v.round, this.index, true);
       const u = { kind: v.kind, height: v.height, round: v.round, blockHash, validator: v.validator };
-      other = { type: 'vote', vote: { ...u, signature: this.key.sign(voteSigningBytes(w.chainId, u)) } as Vote };
+      other = {
+        type: 'vote',
+        vote: { ...u, signature: this.key.sign(voteSigningBytes(w.chainId, u)) } as Vote,
+      };
     } else {
       this.broadcast(m);
       return;
     }
     const n = w.nodeCount();
+    const height = m.type === 'proposal' ? m.proposal.height : m.vote.height;
+    const plan = w.byzantinePlan(height);
+    if (plan.targeted) {
+      const precommit = m.type === 'vote' && m.vote.kind === 2;
+      for (let to = 0; to < n; to++) {
+        if (to === this.index) continue;
+        const wanted = plan.byzantine.has(to) || (precommit ? to === plan.decider : plan.targets.has(to));
+        if (wanted) w.send(this.index, to, { type: 'consensus', message: m });
+      }
+      return;
+    }
+    // In later rounds, sometimes abandon the valid value and push a fresh block to everyone: the
+    // move that turns any honest node's forgotten lock into a fork.
+    const allOther = m.type === 'proposal' && m.proposal.round > 0 && this.rng.chance(500);
     for (let to = 0; to < n; to++) {
       if (to === this.index) continue;
+      if (allOther) {
+        w.send(this.index, to, { type: 'consensus', message: other });
+        continue;
+      }
       const r = this.rng.int(10);
       if (r < 2) continue; // withhold
       w.send(this.index, to, { type: 'consensus', message: r < 6 ? m : other });

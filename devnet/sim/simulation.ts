@@ -6,18 +6,18 @@
  * (time, sequence), so a seed replays the same run exactly.
  */
 
-import { toHex } from '../../core/bytes.js';
-import { assert } from '../../core/errors.js';
 import type { UnsafeTestSwitches } from '../../consensus/stateMachine.js';
 import { type TimeoutConfig, timeoutMs } from '../../consensus/timeouts.js';
 import { ValidatorSet, type ValidatorUpdate } from '../../consensus/validatorSet.js';
 import { valueKey } from '../../consensus/voteSet.js';
+import { toHex } from '../../core/bytes.js';
+import { assert } from '../../core/errors.js';
 import { EventQueue, type Timed } from './eventQueue.js';
 import { type BlockInfo, Invariants, type Violation } from './invariants.js';
 import { Prng } from './prng.js';
 import { type DelayDistribution, SCENARIOS, type Scenario, type ScenarioName } from './scenarios.js';
 import { simKey } from './simKeys.js';
-import { type SimMessage, SimNode, type SimWorld, simBlockHash } from './simNode.js';
+import { type ByzantinePlan, type SimMessage, SimNode, type SimWorld, simBlockHash } from './simNode.js';
 
 export const SIM_CHAIN_ID = 'ol-sim';
 /** Fast timeouts: simulated messages take 5–50 ms. */
@@ -89,7 +89,8 @@ export function livenessWindowMs(t: TimeoutConfig): number {
 }
 
 export function validateSimOptions(o: SimOptions): string | null {
-  if (!Number.isSafeInteger(o.seed) || o.seed < 0 || o.seed > 0xffff_ffff) return 'seed must be an integer in [0, 2^32)';
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0 || o.seed > 0xffff_ffff)
+    return 'seed must be an integer in [0, 2^32)';
   if (!Number.isSafeInteger(o.nodes) || o.nodes < 1 || o.nodes > SIM_NODES_MAX) {
     return `nodes must be an integer in [1, ${SIM_NODES_MAX}]`;
   }
@@ -137,6 +138,7 @@ class Simulation implements SimWorld {
   /** Virtual time at which all faults stop. */
   private readonly faultEndMs: number;
   private stop = false;
+  private readonly plans = new Map<number, ByzantinePlan>();
 
   constructor(o: SimOptions) {
     this.o = o;
@@ -156,11 +158,20 @@ class Simulation implements SimWorld {
     while (byzantine.size < o.byzantine) byzantine.add(this.faultRng.int(o.nodes));
     const [rateMin, rateMax] = this.scenario.clockRatePerMille;
     for (let i = 0; i < o.nodes; i++) {
-      const node = new SimNode(i, simKey(i), byzantine.has(i), this, nodeRng.fork(), nodeRng.range(rateMin, rateMax));
+      const node = new SimNode(
+        i,
+        simKey(i),
+        byzantine.has(i),
+        this,
+        nodeRng.fork(),
+        nodeRng.range(rateMin, rateMax),
+      );
       this.nodes.push(node);
       this.lastProgressMs.push(0);
     }
-    const genesis = ValidatorSet.genesis(this.nodes.map((n) => ({ publicKey: n.key.publicKey, power: SIM_BASE_POWER })));
+    const genesis = ValidatorSet.genesis(
+      this.nodes.map((n) => ({ publicKey: n.key.publicKey, power: SIM_BASE_POWER })),
+    );
     const second = genesis.next([]);
     for (const n of this.nodes) {
       n.sets.set(1, genesis);
@@ -220,8 +231,38 @@ class Simulation implements SimWorld {
     return [{ publicKey: target.key.publicKey, power: SIM_BASE_POWER + (height % 5) }];
   }
 
+  byzantinePlan(height: number): ByzantinePlan {
+    const cached = this.plans.get(height);
+    if (cached) return cached;
+    // Derived from (seed, height) only, so every byzantine node follows the same plan.
+    const rng = new Prng((Math.imul(this.o.seed, 0x9e3779b1) ^ Math.imul(height, 0x85ebca6b)) >>> 0);
+    const byzantine = new Set(this.nodes.filter((n) => n.byzantine).map((n) => n.index));
+    const honest = this.nodes.filter((n) => !n.byzantine).map((n) => n.index);
+    for (let i = honest.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [honest[i], honest[j]] = [honest[j], honest[i]];
+    }
+    // Smallest count holding more than 2/3 of equal powers, minus the byzantine votes.
+    const quorum = Math.floor((2 * this.nodes.length) / 3) + 1;
+    const targets = new Set(honest.slice(0, Math.max(1, quorum - byzantine.size)));
+    const plan: ByzantinePlan = { targeted: rng.chance(500), targets, decider: honest[0] ?? 0, byzantine };
+    if (this.plans.size > 1024) this.plans.clear();
+    this.plans.set(height, plan);
+    return plan;
+  }
+
   onCommitted(node: SimNode, height: number, round: number): void {
     this.lastProgressMs[node.index] = this.nowMs;
+    if (this.scenario.isolateDecider && this.nowMs < this.faultEndMs && this.o.byzantine > 0) {
+      const plan = this.byzantinePlan(height);
+      if (plan.targeted && plan.decider === node.index) {
+        const groups = this.nodes.map((n) => (n.index === node.index ? 1 : 0));
+        this.groups = groups;
+        this.at(Math.min(this.faultEndMs, this.nowMs + this.faultRng.range(500, 1500)), () => {
+          if (this.groups === groups) this.groups = null;
+        });
+      }
+    }
     if (this.decisionRounds.length < height) this.decisionRounds.push(round);
     if (this.nodes.every((n) => n.byzantine || n.chain.length >= this.o.heights)) this.stop = true;
   }
@@ -305,7 +346,9 @@ class Simulation implements SimWorld {
           if (process.env.SIM_DEBUG) {
             for (const x of this.nodes) {
               const st = x.driver?.state;
-              console.error(`node ${x.index} byz=${x.byzantine} up=${x.up} h=${x.height} core h=${st?.height} r=${st?.round} step=${st?.step} locked=${st?.lockedRound} valid=${st?.validRound} decision=${st?.decision !== null} future=${st?.future.length} proposals=${[...(st?.proposals.keys() ?? [])]} rounds=${st?.votes.roundsWithVotes().map((r) => `${r}:${st.votes.round(r).prevotes.totalVoted}/${st.votes.round(r).precommits.totalVoted}`)}`);
+              console.error(
+                `node ${x.index} byz=${x.byzantine} up=${x.up} h=${x.height} core h=${st?.height} r=${st?.round} step=${st?.step} locked=${st?.lockedRound} valid=${st?.validRound} decision=${st?.decision !== null} future=${st?.future.length} proposals=${[...(st?.proposals.keys() ?? [])]} rounds=${st?.votes.roundsWithVotes().map((r) => `${r}:${st.votes.round(r).prevotes.totalVoted}/${st.votes.round(r).precommits.totalVoted}`)}`,
+              );
             }
           }
           this.stop = true;

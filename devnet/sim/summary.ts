@@ -48,9 +48,11 @@ export function summarize(results: readonly SimResult[]): ScenarioSummary {
     passed,
     failed: results.length - passed,
     heights,
-    round0PerMille: rounds.length === 0 ? 0 : Math.round((rounds.filter((r) => r === 0).length * 1000) / rounds.length),
+    round0PerMille:
+      rounds.length === 0 ? 0 : Math.round((rounds.filter((r) => r === 0).length * 1000) / rounds.length),
     roundsMedian: sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)],
-    roundsMean: rounds.length === 0 ? 0 : Math.round((rounds.reduce((a, b) => a + b, 0) * 100) / rounds.length) / 100,
+    roundsMean:
+      rounds.length === 0 ? 0 : Math.round((rounds.reduce((a, b) => a + b, 0) * 100) / rounds.length) / 100,
     roundsMax: sorted.length === 0 ? 0 : sorted[sorted.length - 1],
     messagesPerHeight: heights === 0 ? 0 : Math.round(messages / heights),
     virtualMsPerHeight: heights === 0 ? 0 : Math.round(virtualMs / heights),
