@@ -19,6 +19,7 @@ function expectGenesisError(json: unknown, code: string, path: string): void {
   throw new Error('expected a genesis error');
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary JSON.
 const mutate = (f: (g: Record<string, any>) => void) => {
   const g = JSON.parse(JSON.stringify(genesisJson()));
   f(g);

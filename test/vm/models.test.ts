@@ -6,7 +6,7 @@ import { contributionId, datanetId } from '../../vm/datanets.js';
 import { BlockError } from '../../vm/errors.js';
 import { jobInputs } from '../../vm/jobs.js';
 import { modelId, receiptId } from '../../vm/models.js';
-import { CHAIN_ID, codeOf, genesisJson, key, OPEN, type Resolver, TestChain } from './harness.js';
+import { CHAIN_ID, codeOf, genesisJson, key, type Resolver, TestChain } from './harness.js';
 
 const alice = key('alice'); // datanet + model owner
 const bob = key('bob'); // contributor
