@@ -51,7 +51,64 @@ function applyMutation(input: Uint8Array, m: Mutation): Uint8Array {
   }
 }
 
+/** Values a buggy client might put in any field. */
+const JUNK: readonly unknown[] = [
+  -1,
+  1.5,
+  2 ** 53,
+  Number.NaN,
+  -0,
+  '',
+  'x'.repeat(70),
+  '\ud800',
+  new Uint8Array(0),
+  new Uint8Array(33),
+  null,
+  undefined,
+  0n,
+  -1n,
+  1n << 256n,
+  [],
+  {},
+  true,
+];
+
+/** Paths to every field, list item and nested field of a value (byte strings are leaves). */
+function leafPaths(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return [prefix];
+  const keys = Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v);
+  const inner = keys.flatMap((k) => leafPaths((v as Record<string | number, unknown>)[k], [...prefix, k]));
+  return prefix.length === 0 ? inner : [prefix, ...inner];
+}
+
+function patched(v: unknown, path: (string | number)[], junk: unknown): unknown {
+  if (path.length === 0) return junk;
+  const [head, ...rest] = path;
+  const copy = (Array.isArray(v) ? [...v] : { ...(v as object) }) as Record<string | number, unknown>;
+  copy[head] = patched(copy[head], rest, junk);
+  return copy;
+}
+
 describe.each(CODECS)('$name codec', ({ arbitrary, encode, decode }) => {
+  it('encode refuses (CodecError) any value decode would refuse: never writes undecodable bytes', () => {
+    fc.assert(
+      fc.property(arbitrary, fc.nat(), fc.constantFrom(...JUNK), (value, at, junk) => {
+        const paths = leafPaths(value);
+        const bad = patched(value, paths[at % paths.length], junk);
+        let bytes: Uint8Array;
+        try {
+          bytes = encode(bad);
+        } catch (e) {
+          expect(e).toBeInstanceOf(CodecError);
+          return;
+        }
+        const back = decode(bytes);
+        expect(bytesEqual(encode(back), bytes)).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('round-trips: decode(encode(x)) equals x and re-encodes to the same bytes', () => {
     fc.assert(
       fc.property(arbitrary, (value) => {
