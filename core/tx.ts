@@ -380,7 +380,8 @@ export function txHash(signedBytes: Uint8Array): Uint8Array {
   return sha256(signedBytes);
 }
 
-export function txSender(tx: UnsignedTx): Uint8Array {
+/** The sender's address; only the public key is needed, so any `{ sender }` will do. */
+export function txSender(tx: Pick<UnsignedTx, 'sender'>): Uint8Array {
   return addressOf(tx.sender);
 }
 

@@ -10,7 +10,7 @@ import { CODECS } from './codecTable.js';
  * a canonical encoding (decodes to a value that re-encodes to exactly those bytes).
  */
 
-const RUNS = 150;
+const RUNS = 100;
 
 type Mutation =
   | { kind: 'set'; at: number; byte: number }
