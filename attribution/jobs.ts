@@ -37,6 +37,7 @@ import {
   checkTrainingWork,
   examplesOf,
   type LrModel,
+  predict,
   TRAINING_EXAMPLES_MAX,
   TRAINING_STEPS_MAX,
   trainLr,
@@ -258,6 +259,27 @@ async function runDuplicate(spec: DuplicateJobSpec, env: JobEnv): Promise<JobRes
   const result = { ...emptyResult(spec.job), tokens: found.coveredBps, duplicateOf: found.original };
   if (found.coveredBps >= p.dupThresholdBps) return { ...result, ok: false, error: 'NEAR_DUPLICATE' };
   return result;
+}
+
+/**
+ * Deterministic inference of a chain-trained model: the label it gives `input`. Providers use it
+ * to answer requests; validators get the same answer inside the influence job (a receipt whose
+ * output differs fails with OUTPUT_MISMATCH). Bad specs throw AttributionError.
+ */
+export async function predictLabel(
+  training: Param[],
+  corpora: readonly CorpusInput[],
+  input: string,
+  env: JobEnv = { cacheDir: null },
+): Promise<{ label: string; weightsHash: Uint8Array }> {
+  const tp = parseParams(training, TRAINING_PARAMS, 'training');
+  const inTokens = await tokensOf(
+    tp.tokenizer,
+    checkText(input, INFERENCE_INPUT_BYTES_MAX, 'input'),
+    'input',
+  );
+  const { model } = await trainedModel(env, tp, corpora);
+  return { label: model.labels[predict(model, inTokens).label], weightsHash: model.weightsHash };
 }
 
 // ---- trained models (cached per thread; training is deterministic, so caching is invisible) ---

@@ -4,6 +4,7 @@ import { type EvidenceSpan, RESULT_EVIDENCE_MAX, type Score } from '../core/tx.j
 import { CorpusView } from './corpusIndex.js';
 import { bitLength, floorDiv } from './fixedPoint.js';
 import { limitScores } from './scores.js';
+import { loadTokenizer } from './tokenizer.js';
 
 /**
  * Span attribution for generative models, in the family of infini-gram (Liu et al., "Infini-gram:
@@ -146,4 +147,30 @@ export function verifySpanEvidence(
     }
   }
   return { ok: true };
+}
+
+/** `verifySpanEvidence` on texts: tokenizes the output and the cited contributions itself. */
+export async function verifySpanEvidenceText(
+  tokenizer: string,
+  output: string,
+  evidence: readonly EvidenceSpan[],
+  contributions: readonly { id: Uint8Array; content: string }[],
+  minSpan: number,
+): Promise<EvidenceCheck> {
+  const tok = await loadTokenizer(tokenizer);
+  const byId = new Map(contributions.map((c) => [toHex(c.id), c.content]));
+  const cache = new Map<string, Int32Array>();
+  return verifySpanEvidence(
+    tok.encode(output),
+    evidence,
+    (id) => {
+      const k = toHex(id);
+      const content = byId.get(k);
+      if (content === undefined) return undefined;
+      let t = cache.get(k);
+      if (!t) cache.set(k, (t = tok.encode(content)));
+      return t;
+    },
+    minSpan,
+  );
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CorpusRef, InlineCorpus } from '../../attribution/corpusCache.js';
-import { type AttributionJobSpec, type JobSpec, runJob } from '../../attribution/jobs.js';
+import { type AttributionJobSpec, type JobSpec, predictLabel, runJob } from '../../attribution/jobs.js';
 import { RETRIEVAL_SCORE_TOTAL } from '../../attribution/retrieval.js';
-import { JOB_OUTPUT_TOKENS_MAX } from '../../attribution/span.js';
+import { JOB_OUTPUT_TOKENS_MAX, verifySpanEvidenceText } from '../../attribution/span.js';
 import { TRAINING_PARAMETERS_MAX, TRAINING_STEPS_MAX } from '../../attribution/training.js';
 import { toHex } from '../../core/bytes.js';
 import { StorageError } from '../../core/errors.js';
@@ -262,5 +262,23 @@ describe('jobs: bad input becomes a typed failure before heavy work', () => {
       contribution: small.contributions[0],
     });
     expect(self.ok).toBe(true);
+  });
+
+  it('predictLabel answers what the influence job accepts; span evidence verifies from texts', async () => {
+    const { label, weightsHash } = await predictLabel([], [small], 'Friends, lend me your ears');
+    const r = await runJob(
+      span({ method: 'influence', training: [], input: 'Friends, lend me your ears', output: label }),
+    );
+    expect(r.ok).toBe(true);
+    expect(r.weightsHash).toEqual(weightsHash);
+    const s = await runJob(span({}));
+    expect(s.evidence.length).toBeGreaterThan(0);
+    const tokenizer = 'cl100k_base@js-tiktoken-1.0.21';
+    const output = span({}).output;
+    expect(await verifySpanEvidenceText(tokenizer, output, s.evidence, small.contributions, 8)).toEqual({
+      ok: true,
+    });
+    const forged = s.evidence.map((e) => ({ ...e, contribution: small.contributions[0].id }));
+    expect((await verifySpanEvidenceText(tokenizer, output, forged, small.contributions, 8)).ok).toBe(false);
   });
 });
