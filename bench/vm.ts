@@ -1,11 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { addressOf, formatAddress } from '../core/address.js';
 import { sha256 } from '../core/hash.js';
 import { publicKeyOf } from '../core/keys.js';
 import { encodeTx, type JobResult, signRequest, type Tx, type TxBody, type TxType } from '../core/tx.js';
+import type { Overlay } from '../state/overlay.js';
+import { StateDb } from '../state/stateDb.js';
+import type { StateOverlay } from '../state/types.js';
 import { MemState } from '../test/vm/memState.js';
+import { datanetId } from '../vm/datanets.js';
 import { type ExecTx, executeBlock } from '../vm/execute.js';
 import { genesisState } from '../vm/genesis.js';
-import { dueJobs, readStores } from '../vm/jobs.js';
+import { dueJobs } from '../vm/jobs.js';
+import { modelId } from '../vm/models.js';
+import { readStores } from '../vm/readers.js';
 import { round } from './_measure.js';
 
 /**
@@ -48,11 +57,13 @@ function mkTx<T extends TxType>(k: K, type: T, nonce: number, body: TxBody<T>, g
 }
 
 class Runner {
-  state = new MemState();
   height = 0;
   time = 1_000_000;
   val = key('val0');
-  constructor(accounts: K[]) {
+  constructor(
+    accounts: K[],
+    public state: StateOverlay = new MemState(),
+  ) {
     genesisState(this.state, {
       chainId: CHAIN,
       genesisTimeMs: this.time,
@@ -126,9 +137,16 @@ function check(codes: Set<string>, what: string): void {
     throw new Error(`${what}: unexpected results ${[...codes].join(',')}`);
 }
 
-function benchTransfers(): number {
+/** With `db`, blocks run on real StateDb overlays (root included, commit not timed). */
+async function benchTransfers(db?: StateDb): Promise<number> {
   const senders = Array.from({ length: 1000 }, (_, i) => key(`s${i}`));
-  const r = new Runner(senders);
+  const r = new Runner(senders, db?.overlay());
+  const commit = async () => {
+    if (db === undefined) return;
+    await (r.state as Overlay).commit(r.height);
+    r.state = db.overlay();
+  };
+  await commit();
   const nonces = new Array<number>(senders.length).fill(0);
   let txCount = 0;
   let ms = 0;
@@ -145,6 +163,7 @@ function benchTransfers(): number {
     }
     const res = r.run(txs);
     check(res.codes, 'transfers');
+    await commit();
     if (b > 0) {
       ms += res.ms;
       txCount += txs.length;
@@ -167,10 +186,8 @@ function setupDatanet(r: Runner, owner: K, curation: 'open' | 'owner'): Uint8Arr
     labels: [],
   };
   check(r.run([mkTx(owner, 'datanet.create', 0, body)]).codes, 'datanet');
-  return sha256(new Uint8Array([])) && datanetIdOf(owner.address, 0);
+  return datanetId(owner.address, 0);
 }
-
-import { datanetId as datanetIdOf } from '../vm/datanets.js';
 
 function benchContributions(): { perSec: number; withSettlePerSec: number } {
   const contributors = Array.from({ length: 200 }, (_, i) => key(`c${i}`));
@@ -241,11 +258,8 @@ function setupModel(
     training: null,
   };
   check(r.run([mkTx(owner, 'model.register', 1, body)]).codes, 'model');
-  const { modelId } = modelIds;
   return { model: modelId(owner.address, 1), contributions };
 }
-
-import * as modelIds from '../vm/models.js';
 
 function receiptTxs(
   owner: K,
@@ -332,22 +346,41 @@ function benchSettle(): { ms: number; receipts: number; scoresPerReceipt: number
   return { ms: round(res.ms), receipts: 100, scoresPerReceipt: 50 };
 }
 
+async function withStateDb<T>(f: (db: StateDb) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'ol-vm-bench-'));
+  const db = await StateDb.open(dir);
+  try {
+    return await f(db);
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export default async function vmBench(args: string[]): Promise<Record<string, unknown>> {
-  if (args[0] === 'transfers') return { transfersPerSec: benchTransfers() };
+  if (args[0] === 'transfers') {
+    return {
+      transfersPerSec: await benchTransfers(),
+      transfersPerSecStateDb: await withStateDb(benchTransfers),
+    };
+  }
   if (args[0] === 'contributions') return benchContributions();
   if (args[0] === 'receipts') return benchReceipts();
   if (args[0] === 'settle') return benchSettle();
-  const transfersPerSec = benchTransfers();
+  const transfersPerSec = await benchTransfers();
+  const transfersPerSecStateDb = await withStateDb(benchTransfers);
   const contributions = benchContributions();
   const receipts = benchReceipts();
   const settle = benchSettle();
   return {
     transfersPerSec,
+    transfersPerSecStateDb,
     contributions1KiBPerSec: contributions.perSec,
     contributions1KiBWithSettlePerSec: contributions.withSettlePerSec,
     receiptsPerSec: receipts.perSec,
     receiptsWithSettlePerSec: receipts.withSettlePerSec,
     settle100x50Ms: settle.ms,
-    state: 'in-memory overlay (test/vm/memState.ts)',
+    state:
+      'in-memory overlay (test/vm/memState.ts) unless named StateDb (execution + root, commit not timed)',
   };
 }

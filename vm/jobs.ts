@@ -1,6 +1,6 @@
 import type { ContributionStatus, Job, ModelVersion, Receipt } from '../state/stores/records.js';
-import { Stores } from '../state/stores/stores.js';
-import type { StateReader, StateWriter } from '../state/types.js';
+import type { StateReader } from '../state/types.js';
+import { readStores } from './readers.js';
 
 /**
  * Readers of the deferred jobs and their pinned inputs (DESIGN §4), for the node: after block h
@@ -13,21 +13,9 @@ import type { StateReader, StateWriter } from '../state/types.js';
  * contributions are never removed, so the corpus at v never changes.
  */
 
-function readOnly(reader: StateReader): StateWriter {
-  return {
-    get: (k) => reader.get(k),
-    set: () => {
-      throw new Error('read-only state');
-    },
-    delete: () => {
-      throw new Error('read-only state');
-    },
-  };
-}
-
 /** The jobs created by block `height − 1`, which block `height` must settle, in id order. */
 export function dueJobs(state: StateReader, height: number): Job[] {
-  const s = new Stores(readOnly(state));
+  const s = readStores(state);
   const at = s.jobsAt(height - 1);
   if (at === undefined) return [];
   const out: Job[] = [];
@@ -50,7 +38,7 @@ export function acceptedContribution(
   datanet: Uint8Array,
   seq: number,
 ): AcceptedContribution | undefined {
-  const s = new Stores(readOnly(state));
+  const s = readStores(state);
   const id = s.acceptedAt(datanet, seq);
   if (id === undefined) return undefined;
   const c = s.contribution(id)!;
@@ -106,7 +94,7 @@ export type JobInputs =
 
 /** The pinned inputs of a job. Heavy corpora are read separately with `acceptedContributions`. */
 export function jobInputs(state: StateReader, job: Job): JobInputs {
-  const s = new Stores(readOnly(state));
+  const s = readStores(state);
   switch (job.kind) {
     case 'attribution': {
       const receipt = s.receipt(job.subject)!;
@@ -135,9 +123,4 @@ export function jobInputs(state: StateReader, job: Job): JobInputs {
       };
     }
   }
-}
-
-/** A read-only typed view of the state (for the node and RPC). */
-export function readStores(state: StateReader): Stores {
-  return new Stores(readOnly(state));
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GenesisError } from '../../vm/errors.js';
 import { genesisState, parseGenesis } from '../../vm/genesis.js';
-import { readStores } from '../../vm/jobs.js';
 import { PARAM_SPECS } from '../../vm/params.js';
+import { readStores } from '../../vm/readers.js';
 import { genesisJson, key, OPEN } from './harness.js';
 import { MemState } from './memState.js';
 

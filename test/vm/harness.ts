@@ -22,7 +22,8 @@ import type { Job } from '../../state/stores/records.js';
 import type { StateOverlay } from '../../state/types.js';
 import { type BlockResult, type ExecTx, executeBlock } from '../../vm/execute.js';
 import { genesisState } from '../../vm/genesis.js';
-import { dueJobs, jobInputs, readStores } from '../../vm/jobs.js';
+import { dueJobs, jobInputs } from '../../vm/jobs.js';
+import { readStores } from '../../vm/readers.js';
 import { MemState } from './memState.js';
 
 /** Deterministic keys for tests: secret = sha256("vm-test/" + name). */

@@ -4,8 +4,9 @@ import type { Job } from '../../state/stores/records.js';
 import type { StateOverlay } from '../../state/types.js';
 import { contributionId, datanetId } from '../../vm/datanets.js';
 import type { BlockResult, ExecTx } from '../../vm/execute.js';
-import { acceptedContributions, jobInputs, readStores } from '../../vm/jobs.js';
+import { acceptedContributions, jobInputs } from '../../vm/jobs.js';
 import { modelId } from '../../vm/models.js';
+import { readStores } from '../../vm/readers.js';
 import { REWARD_PRECISION } from '../../vm/staking.js';
 import { genesisJson, type Key, key, OPEN, type TestChain } from './harness.js';
 
