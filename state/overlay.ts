@@ -85,9 +85,6 @@ export class Overlay implements StateOverlay {
    */
   async commit(version: number, extraOps: readonly ExtraOp[] = []): Promise<Uint8Array> {
     this.#checkLive();
-    if (this.#state.committing) {
-      throw new StorageError('STATE_COMMIT_BUSY', 'another overlay is being committed; await it first');
-    }
     const plan = this.#planned();
     const writes = [...this.#writes.values()];
     this.#plan = undefined; // the commit fills in version numbers; a retry must plan afresh
@@ -127,6 +124,13 @@ export class Overlay implements StateOverlay {
   #checkLive(): void {
     if (this.#closed !== undefined) {
       throw new StorageError('STATE_OVERLAY_CLOSED', `this overlay was already ${this.#closed}`);
+    }
+    if (this.#state.committing) {
+      // The latest-value table may already hold the next version: reads here could mix versions.
+      throw new StorageError(
+        'STATE_COMMIT_BUSY',
+        'a commit is in flight; await it, then start a new overlay',
+      );
     }
     if (this.#state.latestVersion !== this.#baseVersion) {
       throw new StorageError(

@@ -269,61 +269,72 @@ export class StateDb {
       throw new ValidationError('BAD_VERSION', `next version must be ${latest + 1}, got ${version}`);
     }
     const batch = this.db.batch();
-    const nodePrefix = this.#nodePrefix;
-    const latestPrefix = this.#latestPrefix;
+    let root: NodeRef | null;
+    let oldest: number;
     const fresh: { key: Buffer; depth: number; node: InternalNode }[] = [];
-    for (const n of plan.newNodes) {
-      const key = nodeKey(version, n.pathSource, n.depth);
-      let bytes: Buffer;
-      if (n.node.kind === 'internal') {
-        const vs = n.node.versions;
-        for (let i = 0; i < vs.length; i++) if (vs[i] === PENDING_VERSION) vs[i] = version;
-        bytes = encodeInternal(n.node);
-        fresh.push({ key, depth: n.depth, node: n.node });
-      } else {
-        bytes = encodeLeaf(n.node);
+    try {
+      const nodePrefix = this.#nodePrefix;
+      const latestPrefix = this.#latestPrefix;
+      for (const n of plan.newNodes) {
+        const key = nodeKey(version, n.pathSource, n.depth);
+        let bytes: Buffer;
+        if (n.node.kind === 'internal') {
+          const vs = n.node.versions;
+          for (let i = 0; i < vs.length; i++) if (vs[i] === PENDING_VERSION) vs[i] = version;
+          bytes = encodeInternal(n.node);
+          fresh.push({ key, depth: n.depth, node: n.node });
+        } else {
+          bytes = encodeLeaf(n.node);
+        }
+        batch.put(prefixed(nodePrefix, key), bytes);
       }
-      batch.put(prefixed(nodePrefix, key), bytes);
-    }
-    for (const w of writes) {
-      if (w.leaf === null) batch.del(prefixed(latestPrefix, w.key));
-      else {
-        const entry = Buffer.allocUnsafe(HASH_BYTES + w.leaf.value.length);
-        entry.set(w.leaf.valueHash, 0);
-        entry.set(w.leaf.value, HASH_BYTES);
-        batch.put(prefixed(latestPrefix, w.key), entry);
+      for (const w of writes) {
+        if (w.leaf === null) batch.del(prefixed(latestPrefix, w.key));
+        else {
+          const entry = Buffer.allocUnsafe(HASH_BYTES + w.leaf.value.length);
+          entry.set(w.leaf.valueHash, 0);
+          entry.set(w.leaf.value, HASH_BYTES);
+          batch.put(prefixed(latestPrefix, w.key), entry);
+        }
       }
-    }
-    const root: NodeRef | null =
-      plan.root === null
-        ? null
-        : plan.root.version === PENDING_VERSION
-          ? { ...plan.root, version }
-          : plan.root;
-    const meta = { sublevel: this.#meta };
-    batch.put(rootRecordKey(version), encodeRootRecord(root), meta);
-    batch.put(META_LATEST, versionBytes(version), meta);
+      root =
+        plan.root === null
+          ? null
+          : plan.root.version === PENDING_VERSION
+            ? { ...plan.root, version }
+            : plan.root;
+      const meta = { sublevel: this.#meta };
+      batch.put(rootRecordKey(version), encodeRootRecord(root), meta);
+      batch.put(META_LATEST, versionBytes(version), meta);
 
-    // Pruning: versions below `oldest` become unreadable; nodes stale since ≤ oldest are unreachable.
-    const prevOldest = this.#oldestVersion ?? version;
-    let oldest = prevOldest;
-    const kept = this.#options.versionsKept;
-    if (kept !== undefined) {
-      oldest = Math.min(Math.max(prevOldest, version - kept + 1), prevOldest + PRUNE_VERSIONS_PER_COMMIT_MAX);
-    }
-    for (let s = prevOldest + 1; s <= oldest; s++) {
-      const list = s === version ? plan.stale : this.#staleList(s);
-      for (const k of list) batch.del(prefixed(nodePrefix, k));
-      batch.del(staleListKey(s), meta);
-      batch.del(rootRecordKey(s - 1), meta);
-    }
-    if (oldest < version && plan.stale.length > 0) {
-      batch.put(staleListKey(version), encodeKeyList(plan.stale), meta);
-    }
-    batch.put(META_OLDEST, versionBytes(oldest), meta);
-    for (const op of extraOps) {
-      if (op.type === 'put') batch.put(op.key as Buffer, op.value as Buffer, op);
-      else batch.del(op.key as Buffer, op);
+      // Pruning: versions below `oldest` become unreadable; nodes stale since ≤ oldest are unreachable.
+      const prevOldest = this.#oldestVersion ?? version;
+      oldest = prevOldest;
+      const kept = this.#options.versionsKept;
+      if (kept !== undefined) {
+        oldest = Math.min(
+          Math.max(prevOldest, version - kept + 1),
+          prevOldest + PRUNE_VERSIONS_PER_COMMIT_MAX,
+        );
+      }
+      for (let s = prevOldest + 1; s <= oldest; s++) {
+        const list = s === version ? plan.stale : this.#staleList(s);
+        for (const k of list) batch.del(prefixed(nodePrefix, k));
+        batch.del(staleListKey(s), meta);
+        batch.del(rootRecordKey(s - 1), meta);
+      }
+      if (oldest < version && plan.stale.length > 0) {
+        batch.put(staleListKey(version), encodeKeyList(plan.stale), meta);
+      }
+      batch.put(META_OLDEST, versionBytes(oldest), meta);
+      for (const op of extraOps) {
+        if (op.type === 'put') batch.put(op.key as Buffer, op.value as Buffer, op);
+        else batch.del(op.key as Buffer, op);
+      }
+    } catch (e) {
+      // Nothing was written; release the native batch.
+      await batch.close();
+      throw e;
     }
 
     this.#committing = true;
