@@ -40,6 +40,11 @@ import { bond, computeValidatorSet, POWER_UNIT } from './staking.js';
  */
 
 export const GENESIS_ACCOUNTS_MAX = 100_000;
+/**
+ * Largest genesis supply in base units (10^15 OPEN): keeps every voting power (tokens / 10^18)
+ * and every sum of powers far below 2^53, so powers stay exact JS integers for consensus.
+ */
+export const GENESIS_SUPPLY_MAX = 10n ** 33n;
 
 export interface GenesisValidator {
   operator: Uint8Array;
@@ -185,6 +190,12 @@ export function parseGenesis(json: unknown): Genesis {
     operators.add(toHex(operator));
     validators.push({ operator, consensusKey, selfStake, commissionBps: c, moniker: r.moniker });
   });
+  let supply = 0n;
+  for (const a of accounts) supply += a.balance;
+  for (const v of validators) supply += v.selfStake;
+  if (supply > GENESIS_SUPPLY_MAX) {
+    fail('BAD_FIELD', 'accounts', `total genesis supply ${supply} exceeds ${GENESIS_SUPPLY_MAX} base units`);
+  }
   return { chainId, genesisTimeMs: t, params, accounts, validators };
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Block } from '../../core/block.js';
 import { encodeTx, signTx, type Tx } from '../../core/tx.js';
 import { BlockError } from '../../vm/errors.js';
-import { checkTx, executeBlock } from '../../vm/execute.js';
+import { checkTx, execBlockFromBlock, executeBlock } from '../../vm/execute.js';
 import { GAS_PER_TX_BYTE, GAS_TX_BASE, intrinsicGas } from '../../vm/gas.js';
 import { CHAIN_ID, codeOf, genesisJson, key, OPEN, TestChain } from './harness.js';
 
@@ -181,6 +182,40 @@ describe('transfer and fees', () => {
       alice.secretKey,
     );
     expect(code({ txs: [{ tx: t, bytes: encodeTx(t) }, settle] as never })).toBe('UNEXPECTED_SETTLE');
+  });
+
+  it('execBlockFromBlock decodes a core Block into the same execution', () => {
+    const a = TestChain.mem();
+    const b = TestChain.mem();
+    const txs = [
+      a.tx(alice, 'transfer', { to: bob.address, amount: 7n }),
+      a.tx(alice, 'transfer', { to: bob.address, amount: 9n }),
+    ];
+    const ra = a.block(txs);
+    const zero = new Uint8Array(32);
+    const block: Block = {
+      header: {
+        version: 1,
+        chainId: CHAIN_ID,
+        height: 1,
+        timeMs: b.timeMs + 1000,
+        parentHash: zero,
+        lastCommitHash: zero,
+        txsHash: zero,
+        evidenceHash: zero,
+        stateRoot: zero,
+        resultsHash: zero,
+        validatorsHash: zero,
+        nextValidatorsHash: zero,
+        proposer: b.validatorKeys[0].address,
+      },
+      txs: txs.map((t) => t.bytes),
+      lastCommit: null,
+      evidence: [],
+    };
+    const rb = executeBlock(b.state, execBlockFromBlock(block));
+    expect(rb.stateRoot).toEqual(ra.stateRoot);
+    expect(rb.resultsHash).toEqual(ra.resultsHash);
   });
 
   it('a user tx cannot be a settle: SETTLE_NOT_ALLOWED at admission', () => {
