@@ -213,3 +213,18 @@ export function bigFloorDivToNumber(num: bigint, den: bigint): number {
   assert(q <= BigInt(Number.MAX_SAFE_INTEGER) && q >= BigInt(Number.MIN_SAFE_INTEGER), 'bigFloorDiv: range');
   return Number(q);
 }
+
+/** x clamped to [−max, max]: saturating arithmetic for vectors whose range data could push out. */
+export function clampAbs(x: number, max: number): number {
+  if (x > max) return max;
+  return Math.max(x, -max);
+}
+
+/** floor(num / den) for BigInts (den > 0), saturated to [−max, max], as a number. */
+export function bigFloorDivClamped(num: bigint, den: bigint, max: number): number {
+  assert(den > 0n, 'bigFloorDiv: den > 0');
+  let q = num / den;
+  if (num < 0n && q * den !== num) q -= 1n;
+  const m = BigInt(max);
+  return Number(q > m ? m : q < -m ? -m : q);
+}

@@ -1,6 +1,6 @@
 import { assert } from '../core/errors.js';
 import type { Score } from '../core/tx.js';
-import { bigFloorDivToNumber, dotExact, FP_ONE, floorDiv, mulFp, softmaxFp } from './fixedPoint.js';
+import { bigFloorDivClamped, clampAbs, dotExact, FP_ONE, floorDiv, mulFp, softmaxFp } from './fixedPoint.js';
 import { limitScores } from './scores.js';
 import { type Example, featuresOf, type LrModel, logitsOf } from './training.js';
 
@@ -25,14 +25,26 @@ import { type Example, featuresOf, type LrModel, logitsOf } from './training.js'
  * sizes). Only positive scores are paid (limitScores).
  */
 
+/**
+ * Saturation bounds. For sane specs nothing comes near them (|s| ≲ |∇L_test| / λ); they exist so
+ * that every operation stays inside the exact ranges of fixedPoint.ts for ANY spec, and a hostile
+ * spec yields a deterministic (saturated) result instead of an assertion.
+ */
+export const INFLUENCE_VEC_ABS_MAX = 2 ** 31; // Q16 vector entries: |x| ≤ 32768
+const SUM_ABS_MAX = 2 ** 36; // feature sums before a product with a probability
+const STEP_ABS_MAX = 2 ** 36; // CG α and β (Q16)
+
 export interface InfluenceOptions {
   /** λ of the training objective (Q16). */
   l2: number;
   cgIters: number;
 }
 
-/** Per-example probabilities under the model, Q16, row-major [example][label]. */
-function probabilities(model: LrModel, examples: readonly Example[]): Int32Array {
+/**
+ * Per-example probabilities under the model, Q16, row-major [example][label]. They depend on the
+ * model only, so callers answering many predictions compute them once and pass them in.
+ */
+export function exampleProbabilities(model: LrModel, examples: readonly Example[]): Int32Array {
   const K = model.labels.length;
   const D = model.features + 1;
   const P = new Int32Array(examples.length * K);
@@ -72,10 +84,14 @@ function hessianTimes(
       for (let c = 0; c < K; c++) u[c] += v[at + c];
     }
     let pu = 0;
-    for (let c = 0; c < K; c++) pu += mulFp(P[base + c], u[c]);
+    for (let c = 0; c < K; c++) {
+      u[c] = clampAbs(u[c], SUM_ABS_MAX);
+      pu += mulFp(P[base + c], u[c]);
+    }
+    pu = clampAbs(pu, SUM_ABS_MAX);
     let any = false;
     for (let c = 0; c < K; c++) {
-      w[c] = mulFp(P[base + c], u[c] - pu);
+      w[c] = mulFp(P[base + c], clampAbs(u[c] - pu, SUM_ABS_MAX));
       if (w[c] !== 0) any = true;
     }
     if (!any) continue;
@@ -85,7 +101,9 @@ function hessianTimes(
     }
   }
   const n = examples.length;
-  for (let j = 0; j < out.length; j++) out[j] = floorDiv(acc[j], n) + mulFp(l2, v[j]);
+  for (let j = 0; j < out.length; j++) {
+    out[j] = clampAbs(floorDiv(acc[j], n) + mulFp(l2, v[j]), INFLUENCE_VEC_ABS_MAX);
+  }
 }
 
 /**
@@ -97,8 +115,9 @@ export function influenceScores(
   examples: readonly Example[],
   inputTokens: Int32Array,
   opts: InfluenceOptions,
+  probabilities: Int32Array = exampleProbabilities(model, examples),
 ): { label: number; scores: Score[] } {
-  const { label, raw } = influenceRaw(model, examples, inputTokens, opts);
+  const { label, raw } = influenceRaw(model, examples, inputTokens, opts, probabilities);
   return { label, scores: limitScores(examples.map((ex, i) => ({ contribution: ex.id, score: raw[i] }))) };
 }
 
@@ -108,6 +127,7 @@ export function influenceRaw(
   examples: readonly Example[],
   inputTokens: Int32Array,
   opts: InfluenceOptions,
+  probabilities: Int32Array = exampleProbabilities(model, examples),
 ): { label: number; raw: number[] } {
   const K = model.labels.length;
   const D = model.features + 1;
@@ -128,7 +148,7 @@ export function influenceRaw(
     for (let j = 0; j < testFeats.length; j++) g[testFeats[j] * K + c] = gc;
   }
 
-  const P = probabilities(model, examples);
+  const P = probabilities;
   const s = conjugateGradient(examples, P, K, D, opts, g);
 
   // score_i = Σ_c (p_ic − y_ic) · Σ_{j ∈ x_i} s[j, c], Q16.
@@ -142,7 +162,9 @@ export function influenceRaw(
       for (let c = 0; c < K; c++) sx[c] += s[at + c];
     }
     let score = 0;
-    for (let c = 0; c < K; c++) score += mulFp(P[i * K + c] - (c === ex.label ? FP_ONE : 0), sx[c]);
+    for (let c = 0; c < K; c++) {
+      score += mulFp(P[i * K + c] - (c === ex.label ? FP_ONE : 0), clampAbs(sx[c], SUM_ABS_MAX));
+    }
     raw.push(score);
   }
   return { label, raw };
@@ -169,15 +191,17 @@ export function conjugateGradient(
     hessianTimes(examples, P, K, opts.l2, p, Ap, acc);
     const pAp = dotExact(p, Ap, dim);
     if (pAp <= 0n) break;
-    const alpha = bigFloorDivToNumber(rr * SCALE, pAp); // Q16
+    const alpha = bigFloorDivClamped(rr * SCALE, pAp, STEP_ABS_MAX); // Q16
     for (let j = 0; j < dim; j++) {
-      if (p[j] !== 0) s[j] += mulFp(alpha, p[j]);
-      if (Ap[j] !== 0) r[j] -= mulFp(alpha, Ap[j]);
+      if (p[j] !== 0) s[j] = clampAbs(s[j] + mulFp(alpha, p[j]), INFLUENCE_VEC_ABS_MAX);
+      if (Ap[j] !== 0) r[j] = clampAbs(r[j] - mulFp(alpha, Ap[j]), INFLUENCE_VEC_ABS_MAX);
     }
     const rrNew = dotExact(r, r, dim);
     if (rrNew === 0n) break;
-    const beta = bigFloorDivToNumber(rrNew * SCALE, rr); // Q16
-    for (let j = 0; j < dim; j++) p[j] = r[j] + (p[j] === 0 ? 0 : mulFp(beta, p[j]));
+    const beta = bigFloorDivClamped(rrNew * SCALE, rr, STEP_ABS_MAX); // Q16
+    for (let j = 0; j < dim; j++) {
+      p[j] = clampAbs(r[j] + (p[j] === 0 ? 0 : mulFp(beta, p[j])), INFLUENCE_VEC_ABS_MAX);
+    }
     rr = rrNew;
   }
   return s;

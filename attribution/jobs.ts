@@ -20,7 +20,7 @@ import {
 import type { CorpusView } from './corpusIndex.js';
 import { nearDuplicate } from './duplicate.js';
 import { AttributionError } from './errors.js';
-import { influenceScores } from './influence.js';
+import { exampleProbabilities, influenceScores } from './influence.js';
 import {
   DUPLICATE_PARAMS,
   INFLUENCE_PARAMS,
@@ -230,8 +230,16 @@ async function runAttribution(spec: AttributionJobSpec, env: JobEnv): Promise<Jo
   const input = checkText(spec.input, INFERENCE_INPUT_BYTES_MAX, 'input');
   const inTokens = await tokensOf(tp.tokenizer, input, 'input');
   const outTokens = await tokensOf(tp.tokenizer, output, 'output');
-  const { model, examples } = await trainedModel(env, tp, spec.corpora);
-  const { label, scores } = influenceScores(model, examples, inTokens, { l2: tp.l2, cgIters: ip.cgIters });
+  const trained = await trainedModel(env, tp, spec.corpora);
+  const { model, examples } = trained;
+  trained.probabilities ??= exampleProbabilities(model, examples);
+  const { label, scores } = influenceScores(
+    model,
+    examples,
+    inTokens,
+    { l2: tp.l2, cgIters: ip.cgIters },
+    trained.probabilities,
+  );
   if (model.labels[label] !== output) {
     throw new AttributionError(
       'OUTPUT_MISMATCH',
@@ -285,7 +293,13 @@ export async function predictLabel(
 // ---- trained models (cached per thread; training is deterministic, so caching is invisible) ---
 
 const MODELS_CACHED_MAX = 4;
-const models = new Map<string, { model: LrModel; examples: ReturnType<typeof examplesOf> }>();
+interface Trained {
+  model: LrModel;
+  examples: ReturnType<typeof examplesOf>;
+  /** Per-example probabilities, computed on the first influence job (they depend on the model only). */
+  probabilities?: Int32Array;
+}
+const models = new Map<string, Trained>();
 
 async function trainedModel(
   env: JobEnv,
@@ -318,7 +332,7 @@ async function trainedModel(
   const labels = checkTrainingWork(docs, tp);
   const examples = examplesOf(docs, labels, tp);
   const model = trainLr(examples, labels, tp);
-  const entry = { model, examples };
+  const entry: Trained = { model, examples };
   models.set(key, entry);
   if (models.size > MODELS_CACHED_MAX) models.delete(models.keys().next().value as string);
   return entry;

@@ -281,4 +281,25 @@ describe('jobs: bad input becomes a typed failure before heavy work', () => {
     const forged = s.evidence.map((e) => ({ ...e, contribution: small.contributions[0].id }));
     expect((await verifySpanEvidenceText(tokenizer, output, forged, small.contributions, 8)).ok).toBe(false);
   });
+
+  it('hostile training specs saturate deterministically instead of crashing', async () => {
+    const training = [
+      { key: 'epochs', value: '64' },
+      { key: 'features', value: '16' },
+      { key: 'l2', value: '0.00002' },
+      { key: 'lr', value: '8' },
+    ];
+    const input = small.contributions[0].content;
+    const { label } = await predictLabel(training, [small], input);
+    const job = span({
+      method: 'influence',
+      params: [{ key: 'cgIters', value: '64' }],
+      training,
+      input,
+      output: label,
+    });
+    const a = await runJob(job);
+    expect(a.ok).toBe(true);
+    expect(await runJob(job)).toEqual(a);
+  });
 });
