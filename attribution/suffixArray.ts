@@ -7,8 +7,8 @@ import { assert } from '../core/errors.js';
  * so the build itself may be organised freely; queries built on it are deterministic.
  *
  * Input convention for `saisInPlace`: `text[n−1] = 0` is a unique sentinel and every other symbol
- * is in [1, alphabetSize). The recursion on the reduced string halves its length at least, so its
- * depth is ≤ log2(n) (≈ 24 at 10M tokens): no stack-depth concern; every loop is iterative.
+ * is in [1, alphabetSize). No recursion: the levels of reduced strings (each at most half the
+ * previous, so ≤ log2(n) of them) are walked down and back up with an explicit list.
  * Working memory besides the output: n bytes of types, the bucket array, and the reduced problem
  * stored inside the output array (as in the paper), so a build needs ≈ 5n bytes + 8·alphabet.
  */
@@ -40,11 +40,55 @@ export function saisInPlace(text: Int32Array, sa: Int32Array, n: number, alphabe
   sais(text, sa, n, alphabetSize);
 }
 
-function sais(T: Int32Array, SA: Int32Array, n: number, K: number): void {
-  if (n === 1) {
-    SA[0] = 0;
-    return;
+/** One level of SA-IS, kept between the descent (stage 1) and the ascent (stage 3). */
+interface Level {
+  T: Int32Array;
+  SA: Int32Array;
+  n: number;
+  K: number;
+  t: Uint8Array;
+  counts: Int32Array;
+  bkt: Int32Array;
+  n1: number;
+}
+
+/**
+ * SA-IS without recursion: descend while the reduced string has repeated names (stage 1 of each
+ * level, saving the level), solve the innermost level directly, then ascend (stage 3 of each
+ * saved level, innermost first). The reduced string and its suffix array live inside the
+ * level's own SA array, as in the paper.
+ */
+function sais(T0: Int32Array, SA0: Int32Array, n0: number, K0: number): void {
+  const levels: Level[] = [];
+  let T = T0;
+  let SA = SA0;
+  let n = n0;
+  let K = K0;
+  for (;;) {
+    if (n === 1) {
+      SA[0] = 0;
+      break;
+    }
+    const level = reduce(T, SA, n, K);
+    const { n1, name } = level;
+    const s1 = SA.subarray(n - n1, n);
+    const sa1 = SA.subarray(0, n1);
+    levels.push(level);
+    if (name < n1) {
+      T = s1;
+      SA = sa1;
+      n = n1;
+      K = name;
+      continue;
+    }
+    for (let i = 0; i < n1; i++) sa1[s1[i]] = i;
+    break;
   }
+  for (let l = levels.length - 1; l >= 0; l--) expand(levels[l]);
+}
+
+/** Stage 1: sort and name the LMS substrings; leaves the reduced string in SA[n − n1, n). */
+function reduce(T: Int32Array, SA: Int32Array, n: number, K: number): Level & { name: number } {
   // Types: 1 = S, 0 = L. The sentinel is S.
   const t = new Uint8Array(n);
   t[n - 1] = 1;
@@ -98,13 +142,14 @@ function sais(T: Int32Array, SA: Int32Array, n: number, K: number): void {
   }
   for (let i = n - 1, j = n - 1; i >= n1; i--) if (SA[i] >= 0) SA[j--] = SA[i];
 
-  // Stage 2: sort the reduced string (recursively if names are not unique).
+  return { T, SA, n, K, t, counts, bkt, n1, name };
+}
+
+/** Stage 3: from the sorted reduced suffixes in SA[0, n1), induce the level's suffix array. */
+function expand(level: Level): void {
+  const { T, SA, n, K, t, counts, bkt, n1 } = level;
   const s1 = SA.subarray(n - n1, n);
   const sa1 = SA.subarray(0, n1);
-  if (name < n1) sais(s1, sa1, n1, name);
-  else for (let i = 0; i < n1; i++) sa1[s1[i]] = i;
-
-  // Stage 3: induce the full suffix array from the sorted LMS suffixes.
   for (let i = 1, j = 0; i < n; i++) if (t[i] === 1 && t[i - 1] === 0) s1[j++] = i;
   for (let i = 0; i < n1; i++) sa1[i] = s1[sa1[i]];
   SA.fill(-1, n1, n);
