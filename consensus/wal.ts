@@ -132,6 +132,7 @@ export class Wal {
     const bytes = this.backend.read(height);
     const scan = scanWal(bytes);
     if (scan.validBytes < bytes.length) this.backend.truncate(height, scan.validBytes);
+    this.backend.append(height, new Uint8Array(0)); // creates the file if the height is new
     this.height = height;
     return { ...scan, droppedBytes: bytes.length - scan.validBytes };
   }

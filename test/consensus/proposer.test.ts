@@ -10,16 +10,14 @@ import { TOTAL_VOTING_POWER_MAX, ValidatorSet } from '../../consensus/validatorS
 import { testKey, validators } from './helpers.js';
 
 /** Names a0, a1, … in address order, so expectations read like the hand computation. */
-function names(set: ValidatorSet): (i: number) => string {
-  return (i) => `a${i}`;
-}
+const name = (i: number): string => `a${i}`;
 
 /** Proposer of round 0 at heights 1..n (each height's set derived from the previous). */
 function heightSequence(set: ValidatorSet, n: number): string[] {
   const out: string[] = [];
   let s = set;
   for (let h = 0; h < n; h++) {
-    out.push(names(s)(s.proposerIndex(0)));
+    out.push(name(s.proposerIndex(0)));
     s = s.next([]);
   }
   return out;

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { buildCommit, verifyCommit } from '../../consensus/commit.js';
+import { VOTE_PRECOMMIT } from '../../core/block.js';
+import { CHAIN, hashOf, testKey, validators, vote } from './helpers.js';
+
+const A = hashOf('A');
+
+describe('commit certificates', () => {
+  const { keys, set } = validators([1, 1, 1, 1]);
+  const precommits = (indexes: number[], value = A, height = 5) =>
+    indexes.map((i) => vote(keys[i], VOTE_PRECOMMIT, height, 0, value));
+  const code = (f: () => unknown): string => {
+    try {
+      f();
+      return 'ok';
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  };
+
+  it('accepts 2f+1 valid precommit signatures and returns the signed power', () => {
+    const c = buildCommit(5, 0, A, precommits([3, 0, 2]));
+    expect(c.signatures.map((s) => s.validator)).toEqual([keys[0].address, keys[2].address, keys[3].address]);
+    expect(verifyCommit(CHAIN, c, set, { height: 5, blockHash: A })).toBe(3);
+  });
+
+  it('rejects insufficient power (exactly 2/3 is not enough)', () => {
+    const c = buildCommit(5, 0, A, precommits([0, 1]));
+    expect(code(() => verifyCommit(CHAIN, c, set, { height: 5 }))).toBe('INSUFFICIENT_POWER');
+    const six = validators([1, 1, 1, 1, 1, 1]);
+    const four = six.keys.slice(0, 4).map((k) => vote(k, VOTE_PRECOMMIT, 5, 0, A));
+    expect(code(() => verifyCommit(CHAIN, buildCommit(5, 0, A, four), six.set, { height: 5 }))).toBe(
+      'INSUFFICIENT_POWER',
+    );
+  });
+
+  it('rejects a bad signature, a wrong chain, a wrong height or block, a duplicate or unknown signer', () => {
+    const good = buildCommit(5, 0, A, precommits([0, 1, 2]));
+    const tampered = {
+      ...good,
+      signatures: good.signatures.map((s, i) =>
+        i === 1 ? { ...s, signature: good.signatures[0].signature } : s,
+      ),
+    };
+    expect(code(() => verifyCommit(CHAIN, tampered, set, { height: 5 }))).toBe('BAD_SIGNATURE');
+    expect(code(() => verifyCommit('other-chain', good, set, { height: 5 }))).toBe('BAD_SIGNATURE');
+    expect(code(() => verifyCommit(CHAIN, good, set, { height: 6 }))).toBe('WRONG_HEIGHT');
+    expect(code(() => verifyCommit(CHAIN, good, set, { height: 5, blockHash: hashOf('B') }))).toBe(
+      'WRONG_BLOCK',
+    );
+    const dup = { ...good, signatures: [...good.signatures, good.signatures[0]] };
+    expect(code(() => verifyCommit(CHAIN, dup, set, { height: 5 }))).toBe('DUPLICATE_SIGNER');
+    const stranger = testKey('stranger');
+    const withStranger = buildCommit(5, 0, A, [
+      ...precommits([0, 1, 2]),
+      vote(stranger, VOTE_PRECOMMIT, 5, 0, A),
+    ]);
+    expect(code(() => verifyCommit(CHAIN, withStranger, set, { height: 5 }))).toBe('UNKNOWN_VALIDATOR');
+    // Signatures over another block do not carry over.
+    const otherBlock = {
+      ...buildCommit(5, 0, hashOf('B'), precommits([0, 1, 2], hashOf('B'))),
+      blockHash: A,
+    };
+    expect(code(() => verifyCommit(CHAIN, otherBlock, set, { height: 5 }))).toBe('BAD_SIGNATURE');
+  });
+});
