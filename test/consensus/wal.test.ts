@@ -138,13 +138,13 @@ class Node {
   }
 }
 
-const keyOf = (m: ConsensusMessage): string =>
+const keyText = (m: ConsensusMessage): string =>
   m.type === 'vote'
     ? `${m.vote.kind}/${m.vote.round}`
     : m.type === 'proposal'
       ? `p/${m.proposal.round}`
       : 'e';
-const valueOf = (m: ConsensusMessage): string =>
+const valueText = (m: ConsensusMessage): string =>
   m.type === 'vote'
     ? String(m.vote.blockHash && Buffer.from(m.vote.blockHash).toString('hex'))
     : m.type === 'proposal'
@@ -195,7 +195,7 @@ describe('crash and replay at every WAL boundary', () => {
     }
     const final = original.driver.state;
     expect(final.lockedRound).toBe(0); // round 2's B prevote unlocks only for the vote, lock stays on A until a polka in round 2
-    expect(original.sent.map((m) => `${keyOf(m)}=${valueOf(m).slice(0, 4)}`)).toEqual([
+    expect(original.sent.map((m) => `${keyText(m)}=${valueText(m).slice(0, 4)}`)).toEqual([
       `1/0=${Buffer.from(A).toString('hex').slice(0, 4)}`,
       `2/0=${Buffer.from(A).toString('hex').slice(0, 4)}`,
       '1/1=null',
@@ -230,18 +230,18 @@ describe('crash and replay at every WAL boundary', () => {
       // What the node had signed and sent before the crash is out in the world: nothing it
       // signs after the restart may contradict it.
       const signedBefore = new Map(
-        original.sent.slice(0, steps[stepIndex].sent).map((m) => [keyOf(m), valueOf(m)]),
+        original.sent.slice(0, steps[stepIndex].sent).map((m) => [keyText(m), valueText(m)]),
       );
       for (const m of node.sent) {
-        const prior = signedBefore.get(keyOf(m));
+        const prior = signedBefore.get(keyText(m));
         if (prior !== undefined)
-          expect(`${cut}:${keyOf(m)}=${valueOf(m)}`).toBe(`${cut}:${keyOf(m)}=${prior}`);
+          expect(`${cut}:${keyText(m)}=${valueText(m)}`).toBe(`${cut}:${keyText(m)}=${prior}`);
       }
       const seen = new Map<string, string>();
       for (const m of node.sent) {
-        const p = seen.get(keyOf(m));
-        if (p !== undefined) expect(valueOf(m)).toBe(p);
-        seen.set(keyOf(m), valueOf(m));
+        const p = seen.get(keyText(m));
+        if (p !== undefined) expect(valueText(m)).toBe(p);
+        seen.set(keyText(m), valueText(m));
       }
       if (cut === whole.length) {
         expect(node.driver.state).toMatchObject({
