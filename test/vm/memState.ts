@@ -3,23 +3,24 @@ import type { StateOverlay } from '../../state/types.js';
 
 /**
  * A small in-memory StateOverlay for vm tests and the vm bench: a Map of key → value. The root is
- * sha256 of the sum (mod 2^256) of sha256(len(key) ‖ key ‖ value) over all entries, kept up to date
- * incrementally for the keys written since the last root() (a multiset hash: a function of the
- * contents only, whatever the write order, which is what the vm's determinism needs; the real
- * Merkle root is state/'s job). `clone()` gives an independent copy.
+ * sha256 of the XOR of sha256(len(key) ‖ key ‖ value) over all entries (keys are unique, so no
+ * entry cancels another), kept up to date incrementally for the keys written since the last
+ * root(): a function of the contents only, whatever the write order, which is what the vm's
+ * determinism needs. It is a test double, not a commitment scheme; the real Merkle root is
+ * state/'s job. `clone()` gives an independent copy.
  */
 export class MemState implements StateOverlay {
   private readonly map: Map<string, { key: Uint8Array; value: Uint8Array }>;
   /** Entry hashes as of the last root(), and the keys written since. */
-  private readonly hashes: Map<string, bigint>;
+  private readonly hashes: Map<string, Uint8Array>;
   private readonly dirty = new Set<string>();
-  private acc = 0n;
+  private readonly acc = new Uint8Array(32);
 
   constructor(from?: MemState) {
     this.map = new Map(from?.map);
     this.hashes = new Map(from?.hashes);
     if (from) {
-      this.acc = from.acc;
+      this.acc.set(from.acc);
       for (const k of from.dirty) this.dirty.add(k);
     }
   }
@@ -49,21 +50,21 @@ export class MemState implements StateOverlay {
   }
 
   root(): Uint8Array {
-    const mod = 1n << 256n;
+    const acc = this.acc;
     for (const id of this.dirty) {
       const old = this.hashes.get(id);
-      if (old !== undefined) this.acc = (this.acc - old + mod) % mod;
+      if (old !== undefined) for (let i = 0; i < 32; i++) acc[i] ^= old[i];
       const e = this.map.get(id);
       if (e === undefined) {
         this.hashes.delete(id);
         continue;
       }
-      const h = BigInt(`0x${Buffer.from(sha256Parts([u32(e.key.length), e.key, e.value])).toString('hex')}`);
+      const h = sha256Parts([u32(e.key.length), e.key, e.value]);
+      for (let i = 0; i < 32; i++) acc[i] ^= h[i];
       this.hashes.set(id, h);
-      this.acc = (this.acc + h) % mod;
     }
     this.dirty.clear();
-    return sha256Parts([new TextEncoder().encode(this.acc.toString(16))]);
+    return sha256Parts([acc]);
   }
 
   clone(): MemState {
