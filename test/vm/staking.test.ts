@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addressOf } from '../../core/address.js';
 import { Stores } from '../../state/stores/stores.js';
 import { BlockError } from '../../vm/errors.js';
+import { validatorSetAt } from '../../vm/readers.js';
 import { REWARD_PRECISION } from '../../vm/staking.js';
 import { codeOf, genesisJson, key, OPEN, TestChain } from './harness.js';
 
@@ -42,6 +43,15 @@ describe('validators and delegation', () => {
     expect(r.validatorUpdates).toEqual([{ address: val2.address, publicKey: val2.publicKey, power: 500 }]);
     expect(c.stores.validatorSet(2)!.length).toBe(2);
     expect(c.stores.validatorSet(3)!.map((e) => e.power)).toEqual([2000, 1000, 500]);
+  });
+
+  it('the state keeps the sets of heights h−1 … h+2', () => {
+    const c = chain();
+    for (let i = 0; i < 5; i++) c.block([]);
+    const h = c.height;
+    for (const x of [h - 1, h, h + 1, h + 2]) expect(validatorSetAt(c.state, x)?.length).toBe(2);
+    expect(validatorSetAt(c.state, h - 2)).toBeUndefined();
+    expect(validatorSetAt(c.state, h + 3)).toBeUndefined();
   });
 
   it('validator.create errors', () => {
