@@ -351,7 +351,7 @@ function benchReceipts(): { only: Rate; withSettle: Rate } {
   return { only: rate(n, ms, cpuMs), withSettle: rate(n, ms + settleMs, cpuMs + settleCpuMs) };
 }
 
-function benchSettle(): { ms: number; cpuMs: number; receipts: number; scoresPerReceipt: number } {
+function settleOnce(): { ms: number; cpuMs: number; receipts: number; scoresPerReceipt: number } {
   const owner = key('sowner');
   const contributors = Array.from({ length: 50 }, (_, i) => key(`sc${i}`));
   const requesters = Array.from({ length: 100 }, (_, i) => key(`sq${i}`));
@@ -370,6 +370,12 @@ function benchSettle(): { ms: number; cpuMs: number; receipts: number; scoresPer
   }));
   check(res.codes, 'settle');
   return { ms: round(res.ms), cpuMs: round(res.cpuMs), receipts: 100, scoresPerReceipt: 50 };
+}
+
+/** Best of three fresh runs: the first one also pays for JIT warm-up. */
+function benchSettle(): { ms: number; cpuMs: number; receipts: number; scoresPerReceipt: number } {
+  const runs = [settleOnce(), settleOnce(), settleOnce()];
+  return runs.reduce((best, r) => (r.cpuMs < best.cpuMs ? r : best));
 }
 
 async function withStateDb<T>(f: (db: StateDb) => Promise<T>): Promise<T> {

@@ -21,7 +21,8 @@ import {
 import { bond, computeValidatorSet, POWER_UNIT } from './staking.js';
 
 /**
- * Genesis (DESIGN §3, issue 4). The JSON file:
+ * Genesis (DESIGN §3, issue 4). Consensus-critical: every node must derive the same state root
+ * from the same file. The JSON file:
  *
  * ```json
  * {

@@ -4,6 +4,8 @@ import type { StateWriter } from '../state/types.js';
  * A transaction's writes, held back until it succeeds: reads see the buffer first, then the
  * block overlay. `flush` applies them in write order (the root does not depend on the order);
  * `reset` drops them when the body fails. One buffer is reused for every tx of a block.
+ * Consensus-critical only in what it stores: the Map is a lookup table, and the resulting state
+ * (hence the root) does not depend on its iteration order.
  */
 export class TxBuffer implements StateWriter {
   private readonly writes = new Map<string, { key: Uint8Array; value: Uint8Array | undefined }>();
