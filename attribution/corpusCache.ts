@@ -250,6 +250,10 @@ interface Manifest {
 /** Manifests are immutable once written (named by digest), so each thread reads each once. */
 const manifests = new Map<string, Manifest>();
 
+function forgetManifest(dir: string, digest: string): void {
+  manifests.delete(manifestPath(dir, digest));
+}
+
 function readManifest(dir: string, digest: string): Manifest | null {
   const path = manifestPath(dir, digest);
   const hit = manifests.get(path);
@@ -387,6 +391,7 @@ export async function registerCorpus(
     segments: segments.map(({ digest: d, docs, tokens }) => ({ digest: d, docs, tokens })),
   };
   atomicWrite(manifestPath(cacheDir, digest), JSON.stringify(manifest));
+  forgetManifest(cacheDir, digest);
   return ref;
 }
 
@@ -408,16 +413,28 @@ export function loadRegistered(cacheDir: string | null, ref: CorpusRef): Segment
     );
   };
   if (cacheDir === null) return notCached('no cache directory');
-  const m = readManifest(cacheDir, ref.digest);
-  if (!m || m.tokenizer !== ref.tokenizer) return notCached('no manifest');
-  return m.segments.map((s) => {
-    const hit = recall(s.digest);
-    if (hit) return hit;
-    const r = readSegment(cacheDir, s.digest);
-    if (!r) return notCached(`segment ${s.digest} missing or corrupt`);
-    remember(s.digest, r.seg);
-    return r.seg;
-  });
+  const attempt = (): Segment[] | string => {
+    const m = readManifest(cacheDir, ref.digest);
+    if (!m || m.tokenizer !== ref.tokenizer) return 'no manifest';
+    const segs: Segment[] = [];
+    for (const s of m.segments) {
+      let seg = recall(s.digest);
+      if (!seg) {
+        seg = readSegment(cacheDir, s.digest)?.seg;
+        if (!seg) return `segment ${s.digest} missing or corrupt`;
+        remember(s.digest, seg);
+      }
+      segs.push(seg);
+    }
+    return segs;
+  };
+  let got = attempt();
+  if (typeof got === 'string') {
+    // A re-registration may have rewritten the manifest (new segmentation): re-read it once.
+    forgetManifest(cacheDir, ref.digest);
+    got = attempt();
+  }
+  return typeof got === 'string' ? notCached(got) : got;
 }
 
 /** Segments of an inline corpus: from memory, else the disk cache (registering it), else built. */
