@@ -91,6 +91,7 @@ export const EXECUTION_ERRORS = {
   PROPOSAL_NOT_FOUND: 'no such proposal',
   VOTING_CLOSED: 'the voting period has ended',
   NO_STAKE: 'only addresses with bonded stake can vote',
+  TOO_MANY_VOTERS: 'the proposal has PROPOSAL_VOTERS_MAX voters (re-voting is still allowed)',
   SETTLE_NOT_ALLOWED: 'attribution.settle is built by the proposer, first in a block',
 } as const;
 

@@ -1,5 +1,5 @@
 import type { TxBody } from '../core/tx.js';
-import { PROPOSALS_PER_HEIGHT_MAX } from '../state/stores/records.js';
+import { PROPOSAL_VOTERS_MAX, PROPOSALS_PER_HEIGHT_MAX } from '../state/stores/records.js';
 import type { BlockCtx } from './context.js';
 import { TxError, txError } from './errors.js';
 import { checkParamRules, num, type ParamKey, type Params, paramsToList, parseParamValue } from './params.js';
@@ -86,6 +86,7 @@ export function govVote(ctx: BlockCtx, sender: Uint8Array, body: TxBody<'gov.vot
   if (p.status !== 'voting' || ctx.height > p.votingEndHeight) throw txError('VOTING_CLOSED');
   if (ctx.s.delegatorValidators(sender).length === 0) throw txError('NO_STAKE');
   if (ctx.s.proposalVote(p.id, sender) === undefined) {
+    if (p.voters >= PROPOSAL_VOTERS_MAX) throw txError('TOO_MANY_VOTERS');
     ctx.s.setProposalVoter(p.id, p.voters, sender);
     p.voters++;
     ctx.s.setProposal(p);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TxBody } from '../../core/tx.js';
+import { Stores } from '../../state/stores/stores.js';
 import { codeOf, genesisJson, key, OPEN, TestChain } from './harness.js';
 
 const alice = key('alice');
@@ -113,6 +114,19 @@ describe('governance', () => {
     c.block([]);
     expect(c.stores.proposal(1)!.status).toBe('passed');
     expect(c.stores.proposal(2)!.status).toBe('failed'); // 6000 + 2000 + 3000 > 10000
+  });
+
+  it('a proposal takes at most PROPOSAL_VOTERS_MAX distinct voters', () => {
+    const c = chain();
+    c.block([c.tx(alice, 'gov.propose', propose([{ key: 'minGasPrice', value: '1' }]))]);
+    c.block([c.tx(op1, 'gov.vote', { proposal: 1, option: 'no' })]);
+    const s = new Stores(c.state);
+    s.setProposal({ ...s.proposal(1)!, voters: 10_000 });
+    const r = c.block([
+      c.tx(op0, 'gov.vote', { proposal: 1, option: 'yes' }),
+      c.tx(op1, 'gov.vote', { proposal: 1, option: 'yes' }),
+    ]);
+    expect(r.txResults.map((x) => x.code)).toEqual(['TOO_MANY_VOTERS', 'ok']);
   });
 
   it('too many proposals ending at one height', () => {
