@@ -1,6 +1,6 @@
 import { compareBytes } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
-import { kasaiLcp, saisInPlace } from './suffixArray.js';
+import { kasaiLcp, LCP_STORED_MAX, saisInPlace } from './suffixArray.js';
 
 /**
  * The suffix-array index over a corpus of contributions (DESIGN §6), as a list of segments. A
@@ -155,6 +155,8 @@ export class Segment {
   private interval(at: number, len: number, q: Int32Array, from: number): [number, number] {
     const { lcp } = this;
     const n = lcp.length;
+    // Stored LCPs saturate at LCP_STORED_MAX: longer spans need the exact search.
+    if (len >= LCP_STORED_MAX) return [this.bound(q, from, len, true), this.bound(q, from, len, false)];
     const SCAN_MAX = 32;
     let a = at;
     let steps = 0;

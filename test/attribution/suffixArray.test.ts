@@ -137,4 +137,17 @@ describe('segments and corpus views', () => {
       [a, b].sort((x, y) => compareBytes(x.id, y.id)).map((d) => Array.from(d.tokens)),
     );
   });
+
+  it('counts spans longer than the stored (saturated) LCP exactly', () => {
+    const r = rng(11);
+    const long = Int32Array.from({ length: 70_000 }, () => Math.floor(r() * 50));
+    const docs: Doc[] = [
+      { id: idOf('long1'), label: '', tokens: long },
+      { id: idOf('long2'), label: '', tokens: long.slice(0, 68_000) },
+    ];
+    const v = new CorpusView([Segment.build(docs, 50)]);
+    const q = CorpusView.queryOf(long.slice(100, 66_100));
+    expect(v.longestMatch(q, 0, q.length)).toEqual({ len: 66_000, count: 2 });
+    expect(v.occurrences(q, 0, 66_000).map((o) => o.offset)).toEqual([100, 100]);
+  });
 });
