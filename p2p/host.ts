@@ -21,7 +21,8 @@ import { RateLimiter } from './rateLimit.js';
  * lets an operator (or the chaos tooling) really cut a peer off.
  */
 
-export type Topic = 'tx' | 'consensus' | 'evidence';
+/** Gossip topics; 'block' carries proposed blocks, which are far larger than votes (see p2p/README.md). */
+export type Topic = 'tx' | 'consensus' | 'evidence' | 'block';
 export type Protocol = 'status' | 'blocks';
 export type Verdict = 'accept' | 'reject' | 'ignore';
 
@@ -145,7 +146,9 @@ export class P2pHost {
           ignoreDuplicatePublishError: true,
           maxInboundDataLength: limits.gossipBytesMax + 64 * 1024,
           msgIdFn: (m) => new Uint8Array(createHash('sha256').update(m.data).digest()),
-          allowedTopics: (['tx', 'consensus', 'evidence'] as Topic[]).map((t) => topicName(cfg.chainId, t)),
+          allowedTopics: (['tx', 'consensus', 'evidence', 'block'] as Topic[]).map((t) =>
+            topicName(cfg.chainId, t),
+          ),
         }),
       },
     });

@@ -42,7 +42,10 @@ export class HttpTransport {
     try {
       body = JSON.parse(text);
     } catch {
-      throw new RpcCallError(-32700, `server answered HTTP ${res.status} with non-JSON: ${text.slice(0, 200)}`);
+      throw new RpcCallError(
+        -32700,
+        `server answered HTTP ${res.status} with non-JSON: ${text.slice(0, 200)}`,
+      );
     }
     if (body.error) throw new RpcCallError(body.error.code, body.error.message, body.error.data);
     return body.result as T;

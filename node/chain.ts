@@ -1,0 +1,580 @@
+import type { Application } from '../consensus/application.js';
+import { verifyCommit } from '../consensus/commit.js';
+import { evidenceProblem } from '../consensus/validation.js';
+import type { ValidatorSet, ValidatorUpdate } from '../consensus/validatorSet.js';
+import { addressOf } from '../core/address.js';
+import {
+  BLOCK_BYTES_MAX,
+  BLOCK_VERSION,
+  type Block,
+  type Commit,
+  commitHash,
+  decodeBlock,
+  decodeCommit,
+  type Evidence,
+  encodeBlock,
+  encodeCommit,
+  evidenceHash,
+  type Header,
+  headerHash,
+  txsHash,
+} from '../core/block.js';
+import { bytesEqual, toHex } from '../core/bytes.js';
+import { encode } from '../core/codec.js';
+import { OlError } from '../core/errors.js';
+import type { KeyPair } from '../core/keys.js';
+import {
+  encodeTx,
+  type JobResult,
+  jobResultSchema,
+  SETTLE_TX_BYTES_MAX,
+  signTx,
+  TX_VERSION,
+  type Tx,
+  txHash,
+} from '../core/tx.js';
+import type { Overlay } from '../state/overlay.js';
+import type { StateDb } from '../state/stateDb.js';
+import type { Job } from '../state/stores/records.js';
+import {
+  type BlockResult,
+  type ExecBlock,
+  type ExecTx,
+  execBlockFromBlock,
+  executeBlock,
+} from '../vm/execute.js';
+import { dueJobs } from '../vm/jobs.js';
+import { paramsFromList } from '../vm/params.js';
+import { readStores } from '../vm/readers.js';
+import type { BlockStore } from './blockStore.js';
+import type { EarningsIndex } from './earnings.js';
+import type { Indexer } from './indexer.js';
+import type { JobRunner } from './jobRunner.js';
+import type { Logger } from './logger.js';
+import type { Mempool, NonceView } from './mempool.js';
+import type { NodeMetrics } from './metrics.js';
+import { encodeResults } from './results.js';
+import type { SigCache } from './sigCache.js';
+import type { ValsetStore } from './valsets.js';
+
+/**
+ * The application pipeline between consensus and the vm (DESIGN §4, §7), i.e. the node's
+ * `Application`:
+ *
+ * - prepare: settle the due jobs first (this node's own results, awaited from its workers), then
+ *   mempool transactions within the gas and byte limits; execute; put the state root in the header.
+ * - process: check the header against the chain, every signature, the last commit, the evidence and
+ *   the settle results (against this node's own, awaited), execute, compare root and results.
+ * - commit: block, state, indexes and the validator set for h+2 in ONE atomic batch; then re-check
+ *   the mempool and start the jobs the block created.
+ *
+ * Every executed proposal keeps its overlay until the height is decided, so commit never
+ * re-executes a block this node already validated.
+ */
+
+export class ChainError extends OlError {}
+
+/** A proposal's time may run ahead of this node's clock by at most this much (liveness only). */
+export const CLOCK_DRIFT_MS_MAX = 30_000;
+/** Room left in a block for its header, commit and evidence. */
+export const BLOCK_OVERHEAD_BYTES = 256 * 1024;
+/** Proposals kept in memory per height (a round each, plus byzantine extras). */
+export const PROPOSALS_KEPT_MAX = 64;
+/** How long `process` waits for a proposal's block to arrive by gossip before fetching it. */
+export const BLOCK_WAIT_MS = 1_500;
+/** Evidence older than this many heights is dropped rather than proposed. */
+export const EVIDENCE_HEIGHTS_KEPT = 100;
+
+export interface Tip {
+  height: number;
+  hash: Uint8Array;
+  timeMs: number;
+  stateRoot: Uint8Array;
+}
+
+export interface CommittedInfo {
+  height: number;
+  hash: Uint8Array;
+  block: Block;
+  result: BlockResult;
+  commit: Commit;
+}
+
+export interface ChainFaults {
+  /** Test-only: the proposer corrupts the first settle score, so honest validators must refuse it. */
+  wrongSettle?: boolean;
+}
+
+interface Candidate {
+  block: Block;
+  bytes: Uint8Array;
+  hash: Uint8Array;
+  execTxs?: ExecTx[];
+  overlay?: Overlay;
+  result?: BlockResult;
+  verdict?: Promise<boolean>;
+}
+
+export interface ChainDeps {
+  chainId: string;
+  state: StateDb;
+  blocks: BlockStore;
+  valsets: ValsetStore;
+  indexer: Indexer;
+  earnings: EarningsIndex;
+  mempool: Mempool;
+  jobs: JobRunner;
+  sigs: SigCache;
+  /** The validator key (signs settle txs); null for a non-validating node. */
+  validatorKey: KeyPair | null;
+  log: Logger;
+  metrics: NodeMetrics;
+  publishBlock(bytes: Uint8Array): void;
+  fetchBlock(hash: Uint8Array): Promise<Uint8Array | undefined>;
+  onCommitted(info: CommittedInfo): void;
+  faults?: ChainFaults;
+}
+
+export class Chain implements Application {
+  tip: Tip;
+  private readonly candidates = new Map<string, Candidate>();
+  private readonly waiters = new Map<string, ((c: Candidate) => void)[]>();
+  private pendingEvidence: Evidence[] = [];
+  private lastCommitAt = 0;
+  /** Serialises commits (sync and consensus never commit concurrently). */
+  private commitChain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly d: ChainDeps,
+    tip: Tip,
+  ) {
+    this.tip = tip;
+  }
+
+  get chainId(): string {
+    return this.d.chainId;
+  }
+
+  nonceView(): NonceView {
+    const s = readStores(this.d.state);
+    return { nextNonce: (senderHex) => s.account(Buffer.from(senderHex, 'hex')).nonce };
+  }
+
+  /** Equivocation seen by consensus, to include in the next block this node proposes. */
+  addEvidence(e: Evidence): void {
+    const key = evidenceKey(e);
+    if (this.pendingEvidence.some((x) => evidenceKey(x) === key)) return;
+    this.pendingEvidence.push(e);
+  }
+
+  /** A block received by gossip (or fetched): remembered until its height is decided. */
+  receiveBlock(bytes: Uint8Array): 'accept' | 'ignore' | 'reject' {
+    let block: Block;
+    try {
+      block = decodeBlock(bytes);
+    } catch {
+      return 'reject';
+    }
+    if (block.header.chainId !== this.d.chainId) return 'reject';
+    if (block.header.height <= this.tip.height || block.header.height > this.tip.height + 2) return 'ignore';
+    const hash = headerHash(block.header);
+    const key = toHex(hash);
+    if (this.candidates.has(key)) return 'ignore';
+    if (this.candidates.size >= PROPOSALS_KEPT_MAX) return 'ignore';
+    const c: Candidate = { block, bytes, hash };
+    this.candidates.set(key, c);
+    for (const w of this.waiters.get(key) ?? []) w(c);
+    this.waiters.delete(key);
+    return 'accept';
+  }
+
+  /** A proposed or committed block by hash, for peers that ask. */
+  blockBytesByHash(hash: Uint8Array): Uint8Array | undefined {
+    const c = this.candidates.get(toHex(hash));
+    if (c) return c.bytes;
+    const h = this.d.blocks.heightOf(hash);
+    return h === undefined ? undefined : this.d.blocks.getBlock(h);
+  }
+
+  // ---- Application ----------------------------------------------------------------------
+
+  async prepareProposal(req: { height: number; round: number; proposer: Uint8Array }): Promise<Uint8Array> {
+    const { height } = req;
+    this.assertNext(height);
+    const key = this.d.validatorKey;
+    if (key === null) throw new ChainError('NOT_A_VALIDATOR', 'this node has no validator key');
+    const set = this.d.valsets.require(height);
+    const nextSet = this.d.valsets.require(height + 1);
+    const txs: Uint8Array[] = [];
+    const execTxs: ExecTx[] = [];
+
+    // 1. Settle the due jobs with this node's own results.
+    const due = dueJobs(this.d.state, height);
+    if (due.length > 0) {
+      const results = await this.jobResults(height, due);
+      const settled = this.d.faults?.wrongSettle ? corruptForTest(results) : results;
+      const settle = signTx(
+        {
+          version: TX_VERSION,
+          chainId: this.d.chainId,
+          type: 'attribution.settle',
+          sender: key.publicKey,
+          nonce: height,
+          gasLimit: 0,
+          gasPrice: 0n,
+          body: { results: settled },
+        },
+        key.secretKey,
+      ) as Tx;
+      const bytes = encodeTx(settle);
+      if (bytes.length > SETTLE_TX_BYTES_MAX)
+        throw new ChainError('SETTLE_TOO_LARGE', 'settle tx exceeds its size limit');
+      txs.push(bytes);
+      execTxs.push({ tx: settle, bytes });
+    }
+    this.assertNext(height); // the tip may have moved while awaiting
+
+    // 2. Mempool transactions within the block's gas and byte budgets.
+    const gasMax = Number(paramsFromList(readStores(this.d.state).paramValues() ?? []).blockGasLimit);
+    let bytesLeft = BLOCK_BYTES_MAX - BLOCK_OVERHEAD_BYTES - (txs[0]?.length ?? 0);
+    for (const e of this.d.mempool.select(this.nonceView(), gasMax, bytesLeft)) {
+      txs.push(e.bytes);
+      execTxs.push({ tx: e.tx, bytes: e.bytes, hash: e.hash });
+      bytesLeft -= e.bytes.length;
+    }
+
+    // 3. Evidence still valid for its height.
+    const evidence = this.pendingEvidence.filter((e) => {
+      const evSet = this.d.valsets.get(e.voteA.height);
+      return evSet !== undefined && evidenceProblem(this.d.chainId, e, evSet) === null;
+    });
+
+    const lastCommit = height === 1 ? null : this.lastCommitFor(height - 1);
+    const timeMs = Math.max(Date.now(), this.tip.timeMs + 1);
+    const exec: ExecBlock = {
+      chainId: this.d.chainId,
+      height,
+      timeMs,
+      proposer: addressOf(key.publicKey),
+      txs: execTxs,
+      lastCommitSigners: lastCommit === null ? null : lastCommit.signatures.map((s) => s.validator),
+      evidence,
+    };
+    const overlay = this.d.state.overlay();
+    let result: BlockResult;
+    try {
+      result = executeBlock(overlay, exec);
+    } catch (e) {
+      overlay.discard();
+      throw e;
+    }
+    const header: Header = {
+      version: BLOCK_VERSION,
+      chainId: this.d.chainId,
+      height,
+      timeMs,
+      parentHash: this.tip.hash,
+      lastCommitHash: commitHash(lastCommit),
+      txsHash: txsHash(txs),
+      evidenceHash: evidenceHash(evidence),
+      stateRoot: result.stateRoot,
+      resultsHash: result.resultsHash,
+      validatorsHash: set.hash(),
+      nextValidatorsHash: nextSet.hash(),
+      proposer: addressOf(key.publicKey),
+    };
+    const block: Block = { header, txs, lastCommit, evidence };
+    const bytes = encodeBlock(block);
+    const hash = headerHash(header);
+    this.candidates.set(toHex(hash), {
+      block,
+      bytes,
+      hash,
+      execTxs,
+      overlay,
+      result,
+      verdict: Promise.resolve(true),
+    });
+    this.d.publishBlock(bytes);
+    this.d.log.debug({ height, round: req.round, txs: txs.length, hash: toHex(hash) }, 'proposal built');
+    return hash;
+  }
+
+  processProposal(req: { height: number; round: number; blockHash: Uint8Array }): Promise<boolean> {
+    const key = toHex(req.blockHash);
+    const existing = this.candidates.get(key);
+    if (existing?.verdict) return existing.verdict;
+    const verdict = this.validate(req.height, req.blockHash).catch((e) => {
+      this.d.log.warn({ height: req.height, hash: key, err: (e as Error).message }, 'proposal invalid');
+      return false;
+    });
+    const c = this.candidates.get(key);
+    if (c) c.verdict = verdict;
+    return verdict;
+  }
+
+  commitBlock(req: { height: number; round: number; blockHash: Uint8Array; commit: Commit }): Promise<{
+    validatorUpdates: ValidatorUpdate[];
+  }> {
+    const run = this.commitChain.then(() => this.commitDecided(req.height, req.blockHash, req.commit));
+    this.commitChain = run.catch(() => {});
+    return run;
+  }
+
+  // ---- validation and execution ------------------------------------------------------------
+
+  private async validate(height: number, blockHash: Uint8Array): Promise<boolean> {
+    this.assertNext(height);
+    const c = await this.candidate(blockHash);
+    const { block } = c;
+    const h = block.header;
+    const fail = (why: string): never => {
+      throw new ChainError('INVALID_BLOCK', `block ${height}: ${why}`);
+    };
+    if (h.version !== BLOCK_VERSION) fail(`unknown version ${h.version}`);
+    if (h.chainId !== this.d.chainId) fail('wrong chain');
+    if (h.height !== height) fail(`header says height ${h.height}`);
+    if (!bytesEqual(h.parentHash, this.tip.hash)) fail('parent hash is not the tip');
+    if (h.timeMs <= this.tip.timeMs) fail('time does not increase');
+    if (h.timeMs > Date.now() + CLOCK_DRIFT_MS_MAX) fail('time is too far in the future');
+    const set = this.d.valsets.require(height);
+    if (set.indexOf(h.proposer) < 0) fail('proposer is not a validator');
+    if (!bytesEqual(h.validatorsHash, set.hash())) fail('validatorsHash mismatch');
+    if (!bytesEqual(h.nextValidatorsHash, this.d.valsets.require(height + 1).hash()))
+      fail('nextValidatorsHash mismatch');
+    if (!bytesEqual(h.txsHash, txsHash(block.txs))) fail('txsHash mismatch');
+    if (!bytesEqual(h.evidenceHash, evidenceHash(block.evidence))) fail('evidenceHash mismatch');
+    if (!bytesEqual(h.lastCommitHash, commitHash(block.lastCommit))) fail('lastCommitHash mismatch');
+    if (height === 1) {
+      if (block.lastCommit !== null) fail('block 1 carries no last commit');
+    } else {
+      if (block.lastCommit === null) fail('missing last commit');
+      verifyCommit(this.d.chainId, block.lastCommit!, this.d.valsets.require(height - 1), {
+        height: height - 1,
+        blockHash: this.tip.hash,
+      });
+    }
+    for (const e of block.evidence) {
+      const evSet = this.d.valsets.get(e.voteA.height);
+      if (evSet === undefined) fail('evidence for an unknown height');
+      const problem = evidenceProblem(this.d.chainId, e, evSet!);
+      if (problem !== null) fail(`bad evidence: ${problem}`);
+    }
+    const exec = execBlockFromBlock(block);
+    exec.txs.forEach((t, i) => {
+      const hash = txHash(t.bytes);
+      (t as ExecTx).hash = hash;
+      if (!this.d.sigs.check(t.tx, hash)) fail(`tx ${i} has a bad signature`);
+      if (i > 0 && t.tx.type === 'attribution.settle') fail(`tx ${i}: settle must come first`);
+    });
+    // Settle results must equal this node's own, computed by its own workers.
+    const due = dueJobs(this.d.state, height);
+    if (due.length > 0) {
+      const first = exec.txs[0]?.tx;
+      if (first?.type !== 'attribution.settle') fail('due jobs are not settled');
+      const mine = await this.jobResults(height, due);
+      this.assertNext(height);
+      const theirs = (first as Extract<Tx, { type: 'attribution.settle' }>).body.results;
+      if (theirs.length !== mine.length || theirs.some((r, i) => !sameResult(r, mine[i]))) {
+        this.d.metrics.attributionMismatches.inc();
+        fail('settle results differ from this node’s own attribution');
+      }
+    }
+    const overlay = this.d.state.overlay();
+    let result: BlockResult;
+    try {
+      result = executeBlock(overlay, exec);
+    } catch (e) {
+      overlay.discard();
+      throw e;
+    }
+    if (!bytesEqual(result.stateRoot, h.stateRoot)) {
+      overlay.discard();
+      fail('state root differs after execution');
+    }
+    if (!bytesEqual(result.resultsHash, h.resultsHash)) {
+      overlay.discard();
+      fail('results hash differs after execution');
+    }
+    c.execTxs = exec.txs as ExecTx[];
+    c.overlay = overlay;
+    c.result = result;
+    return true;
+  }
+
+  private async commitDecided(
+    height: number,
+    blockHash: Uint8Array,
+    commit: Commit,
+  ): Promise<{ validatorUpdates: ValidatorUpdate[] }> {
+    this.assertNext(height);
+    const key = toHex(blockHash);
+    let c = this.candidates.get(key);
+    if (c?.overlay === undefined || c.result === undefined) {
+      // Decided without our validation (we joined late or the verdict is still running): check now.
+      const ok = await (c?.verdict ?? this.validate(height, blockHash));
+      c = this.candidates.get(key);
+      if (!ok || c?.overlay === undefined) {
+        throw new ChainError(
+          'COMMIT_FAILED',
+          `the decided block ${key} at height ${height} does not validate here`,
+        );
+      }
+    }
+    return this.persist(c, commit);
+  }
+
+  /** Applies a block obtained by sync, whose certificate proves it was decided. */
+  async applySynced(bytes: Uint8Array, commit: Commit): Promise<void> {
+    const run = this.commitChain.then(async () => {
+      const block = decodeBlock(bytes);
+      const height = block.header.height;
+      if (height !== this.tip.height + 1) return; // already have it
+      const hash = headerHash(block.header);
+      verifyCommit(this.d.chainId, commit, this.d.valsets.require(height), { height, blockHash: hash });
+      const key = toHex(hash);
+      if (!this.candidates.has(key)) this.candidates.set(key, { block, bytes, hash });
+      const ok = await this.processProposal({ height, round: commit.round, blockHash: hash });
+      const c = this.candidates.get(key);
+      if (!ok || c?.overlay === undefined) {
+        throw new ChainError(
+          'SYNC_BLOCK_INVALID',
+          `block ${height} from sync does not execute to its header here`,
+        );
+      }
+      await this.persist(c, commit);
+      this.d.metrics.syncedBlocks.inc();
+    });
+    this.commitChain = run.catch(() => {});
+    return run;
+  }
+
+  private async persist(c: Candidate, commit: Commit): Promise<{ validatorUpdates: ValidatorUpdate[] }> {
+    const { block, hash } = c;
+    const height = block.header.height;
+    const result = c.result!;
+    const nextNext = this.d.valsets.require(height + 1).next(result.validatorUpdates);
+    const ops = [
+      ...this.d.blocks.commitOps(
+        height,
+        hash,
+        c.bytes,
+        encodeCommit(commit),
+        c.execTxs!.map((t) => t.hash ?? txHash(t.bytes)),
+        encodeResults(result),
+      ),
+      this.d.valsets.putOp(height + 2, nextNext),
+      ...this.d.indexer.ops(height, result.events),
+      ...this.d.earnings.ops(result.events, c.overlay!),
+    ];
+    const root = await c.overlay!.commit(height, ops);
+    if (!bytesEqual(root, block.header.stateRoot)) {
+      // Cannot happen unless the state layer is broken: stop rather than diverge.
+      throw new ChainError('ROOT_MISMATCH', `committed root differs from the header at ${height}`);
+    }
+    this.d.valsets.remember(height + 2, nextNext);
+    for (const [k, other] of this.candidates) {
+      if (other.block.header.height <= height) {
+        if (other !== c) other.overlay?.discard();
+        this.candidates.delete(k);
+      }
+    }
+    const included = new Set(block.evidence.map(evidenceKey));
+    this.pendingEvidence = this.pendingEvidence.filter(
+      (e) => !included.has(evidenceKey(e)) && e.voteA.height > height - EVIDENCE_HEIGHTS_KEPT,
+    );
+    this.tip = { height, hash, timeMs: block.header.timeMs, stateRoot: root };
+    for (const t of c.execTxs!) {
+      if (t.hash) this.d.mempool.removeByHash(toHex(t.hash));
+    }
+    this.d.mempool.recheck(this.nonceView(), height);
+    const now = Date.now();
+    if (this.lastCommitAt > 0) this.d.metrics.blockIntervalSeconds.observe((now - this.lastCommitAt) / 1000);
+    this.lastCommitAt = now;
+    this.d.metrics.height.set(height);
+    this.d.metrics.txsPerBlock.observe(block.txs.length);
+    this.d.metrics.mempoolTxs.set(this.d.mempool.size);
+    this.d.metrics.mempoolBytes.set(this.d.mempool.bytes);
+    // Start the jobs this block created; they are due in the next block.
+    const due = dueJobs(this.d.state, height + 1);
+    if (due.length > 0) void this.d.jobs.start(height + 1, due).catch(() => {});
+    this.d.onCommitted({ height, hash, block, result, commit });
+    return { validatorUpdates: result.validatorUpdates };
+  }
+
+  private lastCommitFor(height: number): Commit {
+    const bytes = this.d.blocks.getCommit(height);
+    if (bytes === undefined) throw new ChainError('NO_COMMIT', `no commit stored for height ${height}`);
+    // Our own stored bytes: a decode failure means a corrupt database, and it throws a typed error.
+    return decodeCommit(bytes);
+  }
+
+  private async jobResults(height: number, due: readonly Job[]): Promise<JobResult[]> {
+    return this.d.jobs.results(height, due);
+  }
+
+  private candidate(hash: Uint8Array): Promise<Candidate> {
+    const key = toHex(hash);
+    const have = this.candidates.get(key);
+    if (have) return Promise.resolve(have);
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(key) ?? [];
+      let done = false;
+      const finish = (c: Candidate) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(c);
+      };
+      list.push(finish);
+      this.waiters.set(key, list);
+      const timer = setTimeout(() => {
+        void this.d.fetchBlock(hash).then(
+          (bytes) => {
+            if (done) return;
+            if (bytes !== undefined && this.receiveBlock(bytes) !== 'reject') {
+              const c = this.candidates.get(key);
+              if (c) return finish(c);
+            }
+            done = true;
+            reject(new ChainError('BLOCK_UNAVAILABLE', `block ${key} did not arrive`));
+          },
+          (e) => {
+            if (!done) {
+              done = true;
+              reject(e);
+            }
+          },
+        );
+      }, BLOCK_WAIT_MS);
+    });
+  }
+
+  private assertNext(height: number): void {
+    if (height !== this.tip.height + 1) {
+      throw new ChainError('STALE_HEIGHT', `height ${height} is not next after the tip ${this.tip.height}`);
+    }
+  }
+
+  /** Validator set of a height, for RPC and sync. */
+  validatorSet(height: number): ValidatorSet | undefined {
+    return this.d.valsets.get(height);
+  }
+}
+
+function evidenceKey(e: Evidence): string {
+  return `${toHex(e.voteA.signature)}:${toHex(e.voteB.signature)}`;
+}
+
+function sameResult(a: JobResult, b: JobResult): boolean {
+  return bytesEqual(encode(jobResultSchema, a), encode(jobResultSchema, b));
+}
+
+/** Test-only fault: bumps one score, as a dishonest proposer inflating a contributor would. */
+function corruptForTest(results: JobResult[]): JobResult[] {
+  return results.map((r, i) =>
+    i === 0 && r.scores.length > 0
+      ? { ...r, scores: r.scores.map((s, j) => (j === 0 ? { ...s, score: s.score + 1 } : s)) }
+      : r,
+  );
+}

@@ -1,0 +1,621 @@
+import { cpus } from 'node:os';
+import { JobPool } from '../attribution/pool.js';
+import { ConsensusDriver, type DriverEffects } from '../consensus/driver.js';
+import type { CoreInput } from '../consensus/messages.js';
+import { FileSignerStateStore, SignerGuard } from '../consensus/signerGuard.js';
+import { createState } from '../consensus/stateMachine.js';
+import type { TimeoutConfig } from '../consensus/timeouts.js';
+import { encodeConsensusMessage, MessageValidator } from '../consensus/validation.js';
+import { ValidatorSet } from '../consensus/validatorSet.js';
+import { FileWalBackend, Wal } from '../consensus/wal.js';
+import { addressOf, formatAddress } from '../core/address.js';
+import { type Block, decodeBlock, decodeCommit, headerHash } from '../core/block.js';
+import { bytesEqual, toHex } from '../core/bytes.js';
+import { OlError } from '../core/errors.js';
+import { type KeyPair, sign } from '../core/keys.js';
+import { decodeTx, TX_BYTES_MAX, txHash } from '../core/tx.js';
+import { P2pHost, type Verdict } from '../p2p/host.js';
+import { loadOrCreateNodeKey, peerIdOf } from '../p2p/nodeKey.js';
+import { StateDb } from '../state/stateDb.js';
+import { type Genesis, genesisState, parseGenesis } from '../vm/genesis.js';
+import { dueJobs } from '../vm/jobs.js';
+import { chainInfo, readStores } from '../vm/readers.js';
+import { BlockStore } from './blockStore.js';
+import { Chain, type ChainFaults, type CommittedInfo, type Tip } from './chain.js';
+import { hostPort, loadConfig, type NodeConfig } from './config.js';
+import { EarningsIndex } from './earnings.js';
+import { fileExists } from './fsUtil.js';
+import { homePaths, readGenesisFile } from './home.js';
+import { Indexer } from './indexer.js';
+import { JobRunner } from './jobRunner.js';
+import { createLogger, type Logger } from './logger.js';
+import { Mempool, MempoolError } from './mempool.js';
+import { NodeMetrics } from './metrics.js';
+import { SigCache } from './sigCache.js';
+import {
+  BLOCKS_PER_REQUEST_MAX,
+  type BlockWithCommit,
+  decodeBlocksRequest,
+  decodeBlocksResponse,
+  decodeStatus,
+  encodeBlocksRequest,
+  encodeBlocksResponse,
+  encodeStatus,
+  type Status,
+} from './syncMessages.js';
+import { readValidatorKey } from './validatorKey.js';
+import { ValsetStore } from './valsets.js';
+
+/**
+ * One OpenLedger node: state and blocks on LevelDB, the vm, the attribution worker pool, the
+ * consensus core with its WAL and signer guard, libp2p, and (wired by `rpc/`) JSON-RPC.
+ *
+ * Start-up order matters for crash safety: the database opens at its last committed block (one
+ * atomic batch per block, so there is no partial block to repair), the jobs that block created are
+ * restarted, then consensus replays its WAL for the next height before it sends anything.
+ */
+
+export class NodeError extends OlError {}
+
+/** Sync asks peers for their status this often, and catches up when one is ahead. */
+export const SYNC_POLL_MS = 1_000;
+/** Own consensus messages of the current height are re-gossiped this often (lost gossip heals). */
+export const REGOSSIP_MS = 2_000;
+
+export interface NodeOptions {
+  home: string;
+  flags?: Record<string, string>;
+  faults?: ChainFaults;
+  logger?: Logger;
+}
+
+export interface NodeEvents {
+  onCommitted?(info: CommittedInfo): void;
+}
+
+export class OpenLedgerNode {
+  readonly log: Logger;
+  readonly metrics = new NodeMetrics();
+  readonly mempool: Mempool;
+  readonly sigs = new SigCache();
+  readonly validator = new MessageValidator();
+  chain!: Chain;
+  p2p!: P2pHost;
+  driver!: ConsensusDriver;
+  private pool!: JobPool;
+  jobs!: JobRunner;
+  earnings!: EarningsIndex;
+  state!: StateDb;
+  blocks!: BlockStore;
+  valsets!: ValsetStore;
+  indexer!: Indexer;
+  private wal!: Wal;
+  private guard: SignerGuard | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private generation = 0;
+  private syncing = false;
+  private stopped = false;
+  private lastDecideAt = 0;
+  readonly listeners = new Set<(info: CommittedInfo) => void>();
+  readonly peerStatus = new Map<string, Status>();
+
+  private constructor(
+    readonly paths: ReturnType<typeof homePaths>,
+    readonly config: NodeConfig,
+    readonly genesis: Genesis,
+    readonly validatorKey: KeyPair | null,
+    private readonly faults: ChainFaults,
+    log: Logger,
+  ) {
+    this.log = log;
+    this.mempool = new Mempool({
+      txsMax: config.mempool.txsMax,
+      bytesMax: config.mempool.bytesMax,
+      perSenderMax: config.mempool.perSenderMax,
+      replaceBumpPct: 10,
+      expiryBlocks: 600,
+      nonceGapMax: 256,
+      seenCacheMax: 200_000,
+    });
+  }
+
+  get chainId(): string {
+    return this.genesis.chainId;
+  }
+
+  get address(): Uint8Array | null {
+    return this.validatorKey === null ? null : addressOf(this.validatorKey.publicKey);
+  }
+
+  static async start(opts: NodeOptions): Promise<OpenLedgerNode> {
+    const paths = homePaths(opts.home);
+    const config = await loadConfig(paths.config, opts.flags ?? {});
+    const log = opts.logger ?? createLogger(config.log.level, config.moniker);
+    const genesis = parseGenesis(await readGenesisFile(paths.genesis));
+    const validatorKey = (await fileExists(paths.validatorKey))
+      ? await readValidatorKey(paths.validatorKey)
+      : null;
+    const node = new OpenLedgerNode(paths, config, genesis, validatorKey, opts.faults ?? {}, log);
+    try {
+      await node.open();
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+    return node;
+  }
+
+  private async open(): Promise<void> {
+    const { config, paths } = this;
+    this.state = await StateDb.open(paths.db, { versionsKept: config.state.pruneWindow });
+    this.blocks = await BlockStore.open(this.state);
+    this.valsets = await ValsetStore.open(this.state);
+    this.indexer = await Indexer.open(this.state);
+    this.earnings = await EarningsIndex.open(this.state);
+    if (this.state.latestVersion === undefined) await this.initGenesis();
+    const tip = this.readTip();
+    this.log.info({ height: tip.height, hash: toHex(tip.hash) }, 'state opened');
+
+    const threads =
+      config.attribution.workers > 0 ? config.attribution.workers : Math.max(1, cpus().length - 1);
+    this.pool = new JobPool({ cacheDir: paths.cache, threads });
+    this.jobs = new JobRunner(this.pool, this.state, {
+      onQueue: (n) => this.metrics.jobQueue.set(n),
+      onJobDone: (kind, s) => this.metrics.jobSeconds.observe({ kind }, s),
+    });
+
+    this.chain = new Chain(
+      {
+        chainId: this.chainId,
+        state: this.state,
+        blocks: this.blocks,
+        valsets: this.valsets,
+        indexer: this.indexer,
+        earnings: this.earnings,
+        mempool: this.mempool,
+        jobs: this.jobs,
+        sigs: this.sigs,
+        validatorKey: this.validatorKey,
+        log: this.log,
+        metrics: this.metrics,
+        publishBlock: (bytes) => void this.p2p?.publish('block', bytes),
+        fetchBlock: (hash) => this.fetchBlock(hash),
+        onCommitted: (info) => {
+          for (const l of this.listeners) {
+            try {
+              l(info);
+            } catch (e) {
+              this.log.warn({ err: (e as Error).message }, 'commit listener failed');
+            }
+          }
+        },
+        faults: this.faults,
+      },
+      tip,
+    );
+    // Jobs of the last committed block were lost with the process: start them again.
+    const due = dueJobs(this.state, tip.height + 1);
+    if (due.length > 0) void this.jobs.start(tip.height + 1, due).catch(() => {});
+
+    const nodeKey = await loadOrCreateNodeKey(paths.nodeKey);
+    this.p2p = await P2pHost.start(
+      {
+        chainId: this.chainId,
+        privateKey: nodeKey,
+        listen: [config.p2p.listen],
+        bootstrap: config.p2p.bootstrap.filter((a) => !a.endsWith(`/p2p/${peerIdOf(nodeKey)}`)),
+        limits: {
+          peerGossipPerSec: config.p2p.peerGossipPerSec,
+          peerRequestsPerSec: config.p2p.peerRequestsPerSec,
+          connectionsMax: config.p2p.connectionsMax,
+        },
+      },
+      this.log.child({ mod: 'p2p' }),
+    );
+    this.p2p.subscribe('tx', (data) => this.onGossipTx(data));
+    this.p2p.subscribe('consensus', (data) => this.onConsensusMessage(data));
+    this.p2p.subscribe('evidence', (data) => this.onConsensusMessage(data));
+    this.p2p.subscribe('block', (data) => this.chain.receiveBlock(data));
+    await this.p2p.handle('status', async () => encodeStatus(this.status()));
+    await this.p2p.handle('blocks', async (req) => this.serveBlocks(req));
+
+    this.wal = new Wal(new FileWalBackend(paths.wal));
+    if (this.validatorKey !== null) {
+      const sk = this.validatorKey.secretKey;
+      this.guard = new SignerGuard(
+        this.chainId,
+        (m) => sign(m, sk),
+        new FileSignerStateStore(paths.signerState),
+      );
+    }
+    this.startConsensus();
+    this.every(SYNC_POLL_MS, () => void this.syncTick());
+    this.every(REGOSSIP_MS, () => this.regossip());
+    this.every(1_000, () => {
+      this.metrics.peers.set(this.p2p.peers().length);
+      this.metrics.round.set(this.driver?.state.round ?? 0);
+    });
+    if (config.metrics.listen !== '') {
+      const { host, port } = hostPort(config.metrics.listen);
+      await this.metrics.listen(host, port);
+    }
+    this.log.info(
+      {
+        peerId: this.p2p.peerId,
+        p2p: this.p2p.multiaddrs(),
+        validator: this.address ? formatAddress(this.address) : null,
+      },
+      'node started',
+    );
+  }
+
+  private async initGenesis(): Promise<void> {
+    const overlay = this.state.overlay();
+    genesisState(overlay, this.genesis);
+    const entries = readStores(overlay).validatorSet(1);
+    if (entries === undefined || entries.length === 0)
+      throw new NodeError('NO_VALIDATORS', 'genesis has no validators');
+    const set1 = ValidatorSet.genesis(entries.map((e) => ({ publicKey: e.publicKey, power: e.power })));
+    const set2 = set1.next([]);
+    await overlay.commit(0, [this.valsets.putOp(1, set1), this.valsets.putOp(2, set2)]);
+    this.log.info({ chainId: this.chainId, validators: entries.length }, 'genesis state written');
+  }
+
+  private readTip(): Tip {
+    const height = this.state.latestVersion ?? 0;
+    const info = chainInfo(this.state);
+    if (info === undefined)
+      throw new NodeError('NO_CHAIN', 'the database has no chain info; is it from another program?');
+    if (info.chainId !== this.chainId) {
+      throw new NodeError(
+        'WRONG_CHAIN',
+        `the database holds chain ${info.chainId}, genesis says ${this.chainId}`,
+      );
+    }
+    if (height === 0)
+      return { height, hash: this.state.rootAt(0), timeMs: info.timeMs, stateRoot: this.state.latestRoot };
+    const bytes = this.blocks.getBlock(height);
+    if (bytes === undefined)
+      throw new NodeError('NO_TIP_BLOCK', `block ${height} is missing from the block store`);
+    const block = decodeBlockStored(bytes);
+    return {
+      height,
+      hash: headerHash(block.header),
+      timeMs: block.header.timeMs,
+      stateRoot: this.state.latestRoot,
+    };
+  }
+
+  status(): Status {
+    return {
+      chainId: this.chainId,
+      height: this.chain.tip.height,
+      latestHash: this.chain.tip.hash,
+      earliestHeight: 1,
+    };
+  }
+
+  // ---- consensus ------------------------------------------------------------------------------
+
+  private timeouts(): TimeoutConfig {
+    const c = this.config.consensus;
+    return {
+      proposeMs: c.timeoutProposeMs,
+      proposeDeltaMs: c.timeoutDeltaMs,
+      prevoteMs: c.timeoutPrevoteMs,
+      prevoteDeltaMs: c.timeoutDeltaMs,
+      precommitMs: c.timeoutPrecommitMs,
+      precommitDeltaMs: c.timeoutDeltaMs,
+    };
+  }
+
+  /** (Re)starts the consensus core at the height after the tip, replaying that height's WAL. */
+  private startConsensus(): void {
+    const gen = ++this.generation;
+    const height = this.chain.tip.height + 1;
+    const state = createState({
+      chainId: this.chainId,
+      self: this.address,
+      height,
+      validators: this.valsets.require(height),
+      nextValidators: this.valsets.require(height + 1),
+      timeouts: this.timeouts(),
+    });
+    const live = () => gen === this.generation && !this.stopped;
+    const effects: DriverEffects = {
+      broadcast: (m) => {
+        if (!live()) return;
+        void this.p2p.publish(
+          m.type === 'evidence' ? 'evidence' : 'consensus',
+          encodeConsensusMessage(this.chainId, m),
+        );
+      },
+      scheduleTimeout: (t) => {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          if (live()) this.driver.input({ type: 'timeout', kind: t.kind, height: t.height, round: t.round });
+        }, t.durationMs);
+        this.timers.add(timer);
+      },
+      buildProposal: (h, round) => {
+        this.chain.prepareProposal({ height: h, round, proposer: this.address! }).then(
+          (blockHash) => live() && this.driver.input({ type: 'proposalBuilt', height: h, round, blockHash }),
+          (e) => this.log.warn({ height: h, round, err: (e as Error).message }, 'could not build a proposal'),
+        );
+      },
+      validateValue: (h, round, blockHash) => {
+        this.chain.processProposal({ height: h, round, blockHash }).then((valid) => {
+          if (live()) this.driver.input({ type: 'valueValidity', height: h, blockHash, valid });
+        });
+      },
+      decide: (d) => {
+        this.chain
+          .commitBlock({ height: d.height, round: d.round, blockHash: d.blockHash, commit: d.commit })
+          .then(
+            ({ validatorUpdates }) => {
+              if (!live()) return;
+              // Pause between blocks (like CometBFT's timeout_commit) so blocks come at a steady pace.
+              const now = Date.now();
+              const wait = Math.max(0, this.config.consensus.blockTimeMs - (now - this.lastDecideAt));
+              this.lastDecideAt = now + wait;
+              this.later(wait, () => {
+                if (live()) this.driver.committed(d.height, validatorUpdates);
+              });
+            },
+            (e) => {
+              if (!live()) return;
+              if (this.chain.tip.height >= d.height) {
+                // Sync got there first; just move consensus on.
+                this.startConsensus();
+                return;
+              }
+              this.log.error(
+                { height: d.height, err: (e as Error).message },
+                'commit failed; stopping consensus',
+              );
+              this.generation++;
+            },
+          );
+      },
+      evidence: (e) => {
+        this.chain.addEvidence(e);
+        void this.p2p.publish(
+          'evidence',
+          encodeConsensusMessage(this.chainId, { type: 'evidence', evidence: e }),
+        );
+      },
+      refused: (e) => this.log.warn({ err: e.message, code: e.code }, 'signer guard refused to sign'),
+    };
+    this.driver = new ConsensusDriver(state, this.wal, this.guard ?? refusingGuard(this.chainId), effects);
+    const opened = this.driver.start();
+    if (opened.droppedBytes > 0)
+      this.log.warn({ height, dropped: opened.droppedBytes }, 'WAL had a damaged tail; cut it');
+    this.log.debug({ height, replayed: opened.inputs.length }, 'consensus started');
+  }
+
+  private onConsensusMessage(data: Uint8Array): Verdict {
+    if (this.driver === undefined) return 'ignore';
+    const height = this.driver.state.height;
+    const r = this.validator.validateBytes(data, {
+      chainId: this.chainId,
+      height,
+      validatorsAt: (h) => this.valsets.get(h) ?? null,
+    });
+    if (!r.ok) {
+      this.metrics.consensusMessagesRejected.inc({ reason: r.reason });
+      if (r.action === 'reject') this.metrics.gossipRejected.inc({ topic: 'consensus' });
+      return r.action;
+    }
+    if (r.message.type === 'evidence') {
+      this.chain.addEvidence(r.message.evidence);
+      return 'accept';
+    }
+    if (r.input !== null && !this.syncing) this.driver.input(r.input as CoreInput);
+    return 'accept';
+  }
+
+  private regossip(): void {
+    if (this.driver === undefined) return;
+    for (const m of this.driver.ownMessages) {
+      void this.p2p.publish('consensus', encodeConsensusMessage(this.chainId, m));
+    }
+  }
+
+  // ---- transactions ---------------------------------------------------------------------------
+
+  /**
+   * Admission: decode strictly, check chain, signature (cached) and mempool rules. Returns the tx
+   * hash, or throws a typed error (CodecError, MempoolError, NodeError) saying why.
+   */
+  admitTx(bytes: Uint8Array): { hash: Uint8Array; outcome: string } {
+    const tx = decodeTx(bytes, TX_BYTES_MAX);
+    if (tx.chainId !== this.chainId)
+      throw new NodeError('WRONG_CHAIN', `transaction is for chain ${tx.chainId}`);
+    if (tx.type === 'attribution.settle')
+      throw new NodeError('SYSTEM_TX', 'attribution.settle is built by proposers only');
+    const hash = txHash(bytes);
+    if (!this.sigs.check(tx, hash))
+      throw new NodeError('BAD_SIGNATURE', 'transaction signature does not verify');
+    const outcome = this.mempool.add(tx, bytes, hash, this.chain.nonceView(), this.chain.tip.height);
+    this.metrics.mempoolTxs.set(this.mempool.size);
+    this.metrics.mempoolBytes.set(this.mempool.bytes);
+    return { hash, outcome };
+  }
+
+  /** Admits and gossips a transaction submitted locally (RPC). */
+  async submitTx(bytes: Uint8Array): Promise<Uint8Array> {
+    const { hash } = this.admitTx(bytes);
+    await this.p2p.publish('tx', bytes);
+    return hash;
+  }
+
+  private onGossipTx(data: Uint8Array): Verdict {
+    const hashHex = toHex(txHash(data));
+    if (this.mempool.seenRecently(hashHex)) return 'ignore';
+    try {
+      this.admitTx(data);
+      return 'accept';
+    } catch (e) {
+      if (e instanceof MempoolError) return 'ignore';
+      this.metrics.gossipRejected.inc({ topic: 'tx' });
+      this.mempool.markSeen(hashHex);
+      return 'reject';
+    }
+  }
+
+  // ---- sync -----------------------------------------------------------------------------------
+
+  private async serveBlocks(reqBytes: Uint8Array): Promise<Uint8Array> {
+    const req = decodeBlocksRequest(reqBytes);
+    const out: BlockWithCommit[] = [];
+    if (req.kind === 'hash') {
+      if (req.hash !== null) {
+        const bytes = this.chain.blockBytesByHash(req.hash);
+        if (bytes !== undefined) out.push({ block: bytes, commit: new Uint8Array(0) });
+      }
+      return encodeBlocksResponse(out);
+    }
+    const to = Math.min(req.to, req.from + BLOCKS_PER_REQUEST_MAX - 1, this.chain.tip.height);
+    let size = 0;
+    for (let h = Math.max(1, req.from); h <= to; h++) {
+      const block = this.blocks.getBlock(h);
+      const commit = this.blocks.getCommit(h);
+      if (block === undefined || commit === undefined) break;
+      size += block.length + commit.length;
+      if (out.length > 0 && size > 16 * 1024 * 1024) break;
+      out.push({ block, commit });
+    }
+    return encodeBlocksResponse(out);
+  }
+
+  private async fetchBlock(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    for (const peer of this.p2p.peers()) {
+      try {
+        const res = decodeBlocksResponse(
+          await this.p2p.request(
+            peer,
+            'blocks',
+            encodeBlocksRequest({ kind: 'hash', from: 0, to: 0, hash }),
+            5_000,
+          ),
+        );
+        const found = res.find((r) => bytesEqual(headerHash(decodeBlockStored(r.block).header), hash));
+        if (found) return found.block;
+      } catch (e) {
+        this.log.debug({ peer, err: (e as Error).message }, 'block fetch failed');
+      }
+    }
+    return undefined;
+  }
+
+  /** Polls peers; when one is ahead by more than a block, fetches and applies blocks with commits. */
+  private async syncTick(): Promise<void> {
+    if (this.syncing || this.stopped) return;
+    this.syncing = true;
+    let applied = 0;
+    try {
+      const peers = this.p2p.peers();
+      await Promise.all(
+        peers.map(async (peer) => {
+          try {
+            const s = decodeStatus(await this.p2p.request(peer, 'status', new Uint8Array(0), 2_000));
+            if (s.chainId === this.chainId) this.peerStatus.set(peer, s);
+          } catch {
+            this.peerStatus.delete(peer);
+          }
+        }),
+      );
+      for (;;) {
+        const tip = this.chain.tip.height;
+        const ahead = [...this.peerStatus.entries()].filter(
+          ([, s]) => s.height > tip + 1 || (s.height > tip && this.stalled()),
+        );
+        if (ahead.length === 0) break;
+        const [peer, s] = ahead[(tip + applied) % ahead.length];
+        const res = decodeBlocksResponse(
+          await this.p2p.request(
+            peer,
+            'blocks',
+            encodeBlocksRequest({ kind: 'range', from: tip + 1, to: s.height, hash: null }),
+            15_000,
+          ),
+        );
+        if (res.length === 0) break;
+        for (const r of res) {
+          if (this.stopped) return;
+          await this.chain.applySynced(r.block, decodeCommit(r.commit));
+          applied++;
+        }
+      }
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'sync step failed');
+    } finally {
+      this.syncing = false;
+    }
+    if (applied > 0 && !this.stopped) {
+      this.log.info({ applied, height: this.chain.tip.height }, 'caught up by sync');
+      this.startConsensus();
+    }
+  }
+
+  /** No decision for a while: a peer one block ahead is worth fetching from. */
+  private stalled(): boolean {
+    return Date.now() - this.lastDecideAt > 5_000;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  onCommitted(listener: (info: CommittedInfo) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    this.timers.add(t);
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.generation++;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const step = async (what: string, fn: () => Promise<unknown> | undefined) => {
+      try {
+        await fn();
+      } catch (e) {
+        this.log.warn({ what, err: (e as Error).message }, 'error while stopping');
+      }
+    };
+    await step('p2p', () => this.p2p?.stop());
+    await step('metrics', () => this.metrics.close());
+    await step('pool', () => this.pool?.close());
+    await step('state', () => this.state?.close());
+    this.log.info({}, 'node stopped');
+  }
+}
+
+/** Our own stored (or peer-sent, already size-limited) block bytes; throws a typed CodecError. */
+function decodeBlockStored(bytes: Uint8Array): Block {
+  return decodeBlock(bytes);
+}
+
+/** A guard for a node without a validator key: the core never asks it to sign (self = null). */
+function refusingGuard(chainId: string): SignerGuard {
+  return new SignerGuard(
+    chainId,
+    () => {
+      throw new NodeError('NOT_A_VALIDATOR', 'this node has no validator key');
+    },
+    { load: () => null, save: () => {} },
+  );
+}
