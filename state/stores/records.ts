@@ -61,9 +61,9 @@ export const UNBONDINGS_PER_VALIDATOR_MAX = 10_000;
 /** Largest number of unbonding entries maturing at one height. */
 export const UNBONDINGS_PER_HEIGHT_MAX = 20_000;
 /** Largest number of proposals whose voting period ends at one height. */
-export const PROPOSALS_PER_HEIGHT_MAX = 64;
+export const PROPOSALS_PER_HEIGHT_MAX = 16;
 /** Largest number of distinct voters on one proposal (bounds the end-block tally). */
-export const PROPOSAL_VOTERS_MAX = 10_000;
+export const PROPOSAL_VOTERS_MAX = 5_000;
 export const PARAMS_COUNT_MAX = 64;
 export const PAYOUTS_MAX = RESULT_SCORES_MAX + 16;
 

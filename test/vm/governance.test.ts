@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TxBody } from '../../core/tx.js';
+import { PROPOSAL_VOTERS_MAX, PROPOSALS_PER_HEIGHT_MAX } from '../../state/stores/records.js';
 import { Stores } from '../../state/stores/stores.js';
 import { codeOf, genesisJson, key, OPEN, TestChain } from './harness.js';
 
@@ -121,7 +122,7 @@ describe('governance', () => {
     c.block([c.tx(alice, 'gov.propose', propose([{ key: 'minGasPrice', value: '1' }]))]);
     c.block([c.tx(op1, 'gov.vote', { proposal: 1, option: 'no' })]);
     const s = new Stores(c.state);
-    s.setProposal({ ...s.proposal(1)!, voters: 10_000 });
+    s.setProposal({ ...s.proposal(1)!, voters: PROPOSAL_VOTERS_MAX });
     const r = c.block([
       c.tx(op0, 'gov.vote', { proposal: 1, option: 'yes' }),
       c.tx(op1, 'gov.vote', { proposal: 1, option: 'yes' }),
@@ -131,10 +132,10 @@ describe('governance', () => {
 
   it('too many proposals ending at one height', () => {
     const c = chain();
-    const txs = Array.from({ length: 65 }, () =>
+    const txs = Array.from({ length: PROPOSALS_PER_HEIGHT_MAX + 1 }, () =>
       c.tx(alice, 'gov.propose', propose([{ key: 'minGasPrice', value: '1' }])),
     );
     const r = c.block(txs);
-    expect(r.txResults[64].code).toBe('PROPOSAL_QUEUE_FULL');
+    expect(r.txResults[PROPOSALS_PER_HEIGHT_MAX].code).toBe('PROPOSAL_QUEUE_FULL');
   });
 });
