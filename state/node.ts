@@ -26,9 +26,14 @@ export interface InternalNode {
   bitmap: number;
   /** Bit i set = child i is a leaf (otherwise an internal node). */
   leafMask: number;
-  /** RADIX slots of HASH_BYTES each; absent slots are zero. */
+  /**
+   * Hashes of the present children only, packed in nibble order (child i is at slot
+   * `slotOf(bitmap, i)`): most nodes below the top levels have two or three children, and packing
+   * keeps the in-memory node cache small. A view into the node's hash preimage, so hashing a new
+   * node copies nothing.
+   */
   readonly hashes: Uint8Array;
-  /** Version that wrote child i (PENDING_VERSION for children of the version being built). */
+  /** Version that wrote each present child, same packing (PENDING_VERSION while being built). */
   readonly versions: number[];
   readonly hash: Uint8Array;
 }
@@ -54,34 +59,47 @@ export function makeLeaf(keyHash: Uint8Array, value: Uint8Array, valueHash = sha
   return { kind: 'leaf', keyHash, value, valueHash, hash: leafHash(sha256, keyHash, valueHash) };
 }
 
-/** Builds an internal node from its slots and hashes it (one sha256 over the present children). */
+/** Slot of child `i` in the packed arrays of a node with `bitmap`. */
+export function slotOf(bitmap: number, i: number): number {
+  return popcount16(bitmap & ((1 << i) - 1));
+}
+
+/**
+ * A buffer for a new internal node with `children` present children: write their hashes at
+ * `INTERNAL_HEADER_BYTES + slot * HASH_BYTES`, then pass it to `makeInternal`.
+ */
+export function internalBuffer(children: number): Buffer {
+  return Buffer.allocUnsafe(INTERNAL_HEADER_BYTES + children * HASH_BYTES);
+}
+
+/** Finishes an internal node built in `pre` (see `internalBuffer`) and hashes it in place. */
 export function makeInternal(
   bitmap: number,
   leafMask: number,
-  hashes: Uint8Array,
+  pre: Buffer,
   versions: number[],
 ): InternalNode {
-  const pre = Buffer.allocUnsafe(INTERNAL_HEADER_BYTES + popcount16(bitmap) * HASH_BYTES);
   pre[0] = INTERNAL_TAG;
   pre[1] = bitmap >> 8;
   pre[2] = bitmap & 0xff;
   pre[3] = leafMask >> 8;
   pre[4] = leafMask & 0xff;
-  let off = INTERNAL_HEADER_BYTES;
-  for (let i = 0; i < RADIX; i++) {
-    if ((bitmap >> i) & 1) {
-      pre.set(hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), off);
-      off += HASH_BYTES;
-    }
-  }
-  return { kind: 'internal', bitmap, leafMask, hashes, versions, hash: sha256(pre) };
+  return {
+    kind: 'internal',
+    bitmap,
+    leafMask,
+    hashes: pre.subarray(INTERNAL_HEADER_BYTES),
+    versions,
+    hash: sha256(pre),
+  };
 }
 
 export function childRef(node: InternalNode, i: number): NodeRef | null {
   if (((node.bitmap >> i) & 1) === 0) return null;
+  const j = slotOf(node.bitmap, i);
   return {
-    version: node.versions[i],
-    hash: node.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
+    version: node.versions[j],
+    hash: node.hashes.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES),
     leaf: ((node.leafMask >> i) & 1) === 1,
   };
 }
@@ -124,12 +142,10 @@ export function encodeInternal(node: InternalNode): Buffer {
   out.writeUInt16BE(node.bitmap, 1);
   out.writeUInt16BE(node.leafMask, 3);
   let off = 5;
-  for (let i = 0; i < RADIX; i++) {
-    if ((node.bitmap >> i) & 1) {
-      out.writeUIntBE(node.versions[i], off, VERSION_BYTES);
-      out.set(node.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), off + VERSION_BYTES);
-      off += VERSION_BYTES + HASH_BYTES;
-    }
+  for (let j = 0; j < n; j++) {
+    out.writeUIntBE(node.versions[j], off, VERSION_BYTES);
+    out.set(node.hashes.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES), off + VERSION_BYTES);
+    off += VERSION_BYTES + HASH_BYTES;
   }
   out.writeUInt32BE(crc32(out.subarray(0, off)), off);
   return out;
@@ -153,17 +169,18 @@ export function decodeInternal(bytes: Buffer): InternalNode | undefined {
   const crcAt = 5 + n * (VERSION_BYTES + HASH_BYTES);
   if ((leafMask & ~bitmap) !== 0 || n < 1 || bytes.length !== crcAt + CRC_BYTES) return undefined;
   if (crc32(bytes.subarray(0, crcAt)) !== bytes.readUInt32BE(crcAt)) return undefined;
-  const hashes = new Uint8Array(RADIX * HASH_BYTES);
-  const versions = new Array<number>(RADIX).fill(0);
+  const pre = internalBuffer(n);
+  const versions = new Array<number>(n);
   let off = 5;
-  for (let i = 0; i < RADIX; i++) {
-    if ((bitmap >> i) & 1) {
-      versions[i] = bytes.readUIntBE(off, VERSION_BYTES);
-      hashes.set(bytes.subarray(off + VERSION_BYTES, off + VERSION_BYTES + HASH_BYTES), i * HASH_BYTES);
-      off += VERSION_BYTES + HASH_BYTES;
-    }
+  for (let j = 0; j < n; j++) {
+    versions[j] = bytes.readUIntBE(off, VERSION_BYTES);
+    pre.set(
+      bytes.subarray(off + VERSION_BYTES, off + VERSION_BYTES + HASH_BYTES),
+      INTERNAL_HEADER_BYTES + j * HASH_BYTES,
+    );
+    off += VERSION_BYTES + HASH_BYTES;
   }
-  return makeInternal(bitmap, leafMask, hashes, versions);
+  return makeInternal(bitmap, leafMask, pre, versions);
 }
 
 export function decodeLeaf(bytes: Buffer): LeafNode | undefined {

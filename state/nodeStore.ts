@@ -15,16 +15,13 @@ export interface NodeTable {
 }
 
 /**
- * Upper levels of the tree are read by every update and every proof, so internal nodes at depth
- * ≤ this are kept decoded in memory. At 1M keys that is about 70k nodes (~60 MB); deeper nodes are
- * mostly single leaves, read once per update.
+ * Internal nodes of the latest tree are kept decoded in memory: every update and proof walks
+ * them, and at 1M keys there are ~340k of them (~70k full ones in the top five levels, the rest
+ * with two or three children), about 100 MB packed. Leaves are not cached: each update reads only
+ * the leaf it replaces. Past this bound new nodes are simply not cached (stale ones leave on
+ * every commit, so the cache tracks the latest tree); reads of old versions never add to it.
  */
-export const NODE_CACHE_DEPTH_MAX = 4;
-/**
- * Bound on cached nodes. Stale nodes are evicted on commit; this only bites when historical reads
- * pull old nodes in, and then the cache is simply emptied (it refills from the hot path).
- */
-export const NODE_CACHE_ENTRIES_MAX = 400_000;
+export const NODE_CACHE_ENTRIES_MAX = 600_000;
 
 /**
  * Loads nodes by (version, path) and checks each against the hash its parent (or the version's
@@ -39,16 +36,15 @@ export class NodeStore {
     this.#table = table;
   }
 
-  loadInternal(ref: NodeRef, pathSource: Uint8Array, depth: number): InternalNode {
+  /** `hot`: the node belongs to the latest tree (an update or a latest read), so cache it. */
+  loadInternal(ref: NodeRef, pathSource: Uint8Array, depth: number, hot = true): InternalNode {
     const key = nodeKey(ref.version, pathSource, depth);
-    const cacheKey = depth <= NODE_CACHE_DEPTH_MAX ? key.toString('latin1') : undefined;
-    if (cacheKey !== undefined) {
-      const hit = this.#cache.get(cacheKey);
-      if (hit !== undefined) return hit;
-    }
+    const cacheKey = key.toString('latin1');
+    const hit = this.#cache.get(cacheKey);
+    if (hit !== undefined) return hit;
     const node = decodeInternal(this.#read(key, ref.version, depth));
     this.#check(node, ref, key, depth);
-    if (cacheKey !== undefined) this.#remember(cacheKey, node as InternalNode);
+    if (hot) this.#remember(cacheKey, node as InternalNode);
     return node as InternalNode;
   }
 
@@ -59,20 +55,10 @@ export class NodeStore {
     return node as LeafNode;
   }
 
-  /** After a commit: new upper nodes become hot, replaced ones go (they stay readable on disk). */
-  afterCommit(
-    fresh: readonly { key: Buffer; depth: number; node: InternalNode }[],
-    stale: readonly Buffer[],
-  ) {
+  /** After a commit: the new version's internal nodes become hot, replaced ones go (still on disk). */
+  afterCommit(fresh: readonly { key: Buffer; node: InternalNode }[], stale: readonly Buffer[]): void {
     for (const k of stale) this.#cache.delete(k.toString('latin1'));
-    for (const f of fresh) {
-      if (f.depth <= NODE_CACHE_DEPTH_MAX) this.#remember(f.key.toString('latin1'), f.node);
-    }
-  }
-
-  /** Forget everything (used when nodes are deleted by pruning or in tests that corrupt the disk). */
-  clear(): void {
-    this.#cache.clear();
+    for (const f of fresh) this.#remember(f.key.toString('latin1'), f.node);
   }
 
   get cachedNodes(): number {
@@ -80,8 +66,7 @@ export class NodeStore {
   }
 
   #remember(cacheKey: string, node: InternalNode): void {
-    if (this.#cache.size >= NODE_CACHE_ENTRIES_MAX) this.#cache.clear();
-    this.#cache.set(cacheKey, node);
+    if (this.#cache.size < NODE_CACHE_ENTRIES_MAX) this.#cache.set(cacheKey, node);
   }
 
   #read(key: Buffer, version: number, depth: number): Buffer {

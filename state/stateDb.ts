@@ -98,14 +98,6 @@ export class StateDb {
   #committing = false;
 
   private constructor(db: StateLevel, ownsDb: boolean, options: StateDbOptions) {
-    if (options.versionsKept !== undefined) {
-      if (!Number.isSafeInteger(options.versionsKept) || options.versionsKept < 1) {
-        throw new ValidationError(
-          'BAD_VERSIONS_KEPT',
-          `versionsKept must be an integer ≥ 1, got ${options.versionsKept}`,
-        );
-      }
-    }
     this.db = db;
     this.#ownsDb = ownsDb;
     this.#options = options;
@@ -217,7 +209,8 @@ export class StateDb {
   /** Value of `key` at a retained `version`, read through the tree (every node hash-checked). */
   getAt(key: Uint8Array, version: number): Uint8Array | undefined {
     const root = this.#rootRef(version);
-    return this.#withKey(key, version, () => findLeaf(this.#store, root, sha256(key))?.value);
+    const hot = version === this.#latestVersion;
+    return this.#withKey(key, version, () => findLeaf(this.#store, root, sha256(key), hot)?.value);
   }
 
   /** Root hash of a retained version. */
@@ -227,9 +220,10 @@ export class StateDb {
 
   /** Inclusion or exclusion proof of `key` at a retained version (default: latest). */
   prove(key: Uint8Array, version = this.#latestVersion): ProofResult {
-    if (version === undefined) return proveKey(this.#store, null, sha256(key));
+    if (version === undefined) return proveKey(this.#store, null, sha256(key), false);
     const root = this.#rootRef(version);
-    return this.#withKey(key, version, () => proveKey(this.#store, root, sha256(key)));
+    const hot = version === this.#latestVersion;
+    return this.#withKey(key, version, () => proveKey(this.#store, root, sha256(key), hot));
   }
 
   /** @internal The overlay's view of where it stands. */
@@ -271,7 +265,7 @@ export class StateDb {
     const batch = this.db.batch();
     let root: NodeRef | null;
     let oldest: number;
-    const fresh: { key: Buffer; depth: number; node: InternalNode }[] = [];
+    const fresh: { key: Buffer; node: InternalNode }[] = [];
     try {
       const nodePrefix = this.#nodePrefix;
       const latestPrefix = this.#latestPrefix;
@@ -282,7 +276,7 @@ export class StateDb {
           const vs = n.node.versions;
           for (let i = 0; i < vs.length; i++) if (vs[i] === PENDING_VERSION) vs[i] = version;
           bytes = encodeInternal(n.node);
-          fresh.push({ key, depth: n.depth, node: n.node });
+          fresh.push({ key, node: n.node });
         } else {
           bytes = encodeLeaf(n.node);
         }

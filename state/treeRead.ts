@@ -9,7 +9,12 @@ import { encodeProof, type ProofLevel, type ProofTerminal } from './proof.js';
  * it is loaded, so what comes back is vouched for by the root. Used for reads at any retained
  * version and for proofs (which record the walk).
  */
-export function findLeaf(store: NodeStore, root: NodeRef | null, keyHash: Uint8Array): LeafNode | undefined {
+export function findLeaf(
+  store: NodeStore,
+  root: NodeRef | null,
+  keyHash: Uint8Array,
+  hot: boolean,
+): LeafNode | undefined {
   let ref = root;
   let depth = 0;
   while (ref !== null) {
@@ -17,7 +22,7 @@ export function findLeaf(store: NodeStore, root: NodeRef | null, keyHash: Uint8A
       const leaf = store.loadLeaf(ref, keyHash, depth);
       return bytesEqual(leaf.keyHash, keyHash) ? leaf : undefined;
     }
-    const node = store.loadInternal(ref, keyHash, depth);
+    const node = store.loadInternal(ref, keyHash, depth, hot);
     ref = childRef(node, nibbleAt(keyHash, depth));
     depth++;
   }
@@ -31,7 +36,13 @@ export interface ProofResult {
   readonly proof: Uint8Array;
 }
 
-export function proveKey(store: NodeStore, root: NodeRef | null, keyHash: Uint8Array): ProofResult {
+/** `hot`: `root` is the latest root, so nodes read on the way may be cached. */
+export function proveKey(
+  store: NodeStore,
+  root: NodeRef | null,
+  keyHash: Uint8Array,
+  hot: boolean,
+): ProofResult {
   const levels: ProofLevel[] = [];
   let ref = root;
   let depth = 0;
@@ -48,12 +59,14 @@ export function proveKey(store: NodeStore, root: NodeRef | null, keyHash: Uint8A
       }
       break;
     }
-    const node = store.loadInternal(ref, keyHash, depth);
+    const node = store.loadInternal(ref, keyHash, depth, hot);
     const n = nibbleAt(keyHash, depth);
     const siblings: Uint8Array[] = [];
+    let j = 0;
     for (let i = 0; i < RADIX; i++) {
-      if (i !== n && (node.bitmap >> i) & 1)
-        siblings.push(node.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
+      if (((node.bitmap >> i) & 1) === 0) continue;
+      if (i !== n) siblings.push(node.hashes.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES));
+      j++;
     }
     levels.push({ bitmap: node.bitmap, leafMask: node.leafMask, siblings });
     ref = childRef(node, n);

@@ -1,14 +1,16 @@
 import { bytesEqual } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
-import { DEPTH_MAX, HASH_BYTES, nibbleAt, RADIX } from './hashSpec.js';
+import { DEPTH_MAX, HASH_BYTES, INTERNAL_HEADER_BYTES, nibbleAt, RADIX } from './hashSpec.js';
 import {
   childRef,
   type InternalNode,
+  internalBuffer,
   type LeafNode,
   makeInternal,
   type NodeRef,
   nodeKey,
   PENDING_VERSION,
+  slotOf,
   type TreeNode,
 } from './node.js';
 import type { NodeStore } from './nodeStore.js';
@@ -134,38 +136,41 @@ export function planUpdate(
         return lifted;
       }
     }
-    const hashes = new Uint8Array(RADIX * HASH_BYTES);
-    const versions = new Array<number>(RADIX).fill(0);
+    const pre = internalBuffer(count);
+    const versions = new Array<number>(count);
     let bitmap = 0;
     let leafMask = 0;
+    let j = 0;
     for (let n = 0; n < RADIX; n++) {
       const s = slots[n];
       if (s === null) continue;
+      const off = INTERNAL_HEADER_BYTES + j * HASH_BYTES;
       if (s.t === 'kept') {
         const old = oldNode as InternalNode;
-        bitmap |= 1 << n;
+        const oj = slotOf(old.bitmap, n);
+        pre.set(old.hashes.subarray(oj * HASH_BYTES, (oj + 1) * HASH_BYTES), off);
+        versions[j] = old.versions[oj];
         leafMask |= old.leafMask & (1 << n);
-        hashes.set(old.hashes.subarray(n * HASH_BYTES, (n + 1) * HASH_BYTES), n * HASH_BYTES);
-        versions[n] = old.versions[n];
-        continue;
+      } else {
+        const ref = s.t === 'leaf' ? placeLeaf(s, depth + 1) : s.ref;
+        pre.set(ref.hash, off);
+        versions[j] = ref.version;
+        if (ref.leaf) leafMask |= 1 << n;
       }
-      const ref = s.t === 'leaf' ? placeLeaf(s, depth + 1) : s.ref;
       bitmap |= 1 << n;
-      if (ref.leaf) leafMask |= 1 << n;
-      hashes.set(ref.hash, n * HASH_BYTES);
-      versions[n] = ref.version;
+      j++;
     }
     if (
       oldNode !== null &&
       oldRef !== null &&
       oldNode.bitmap === bitmap &&
       oldNode.leafMask === leafMask &&
-      sameVersions(oldNode.versions, versions, bitmap) &&
-      Buffer.compare(oldNode.hashes, hashes) === 0
+      sameVersions(oldNode.versions, versions) &&
+      Buffer.compare(oldNode.hashes, pre.subarray(INTERNAL_HEADER_BYTES)) === 0
     ) {
       return { t: 'ref', ref: oldRef };
     }
-    const node = makeInternal(bitmap, leafMask, hashes, versions);
+    const node = makeInternal(bitmap, leafMask, pre, versions);
     newNodes.push({ pathSource, depth, node });
     if (oldRef !== null) markStale(oldRef.version, pathSource, depth);
     return { t: 'ref', ref: { version: PENDING_VERSION, hash: node.hash, leaf: false } };
@@ -248,8 +253,8 @@ export function planUpdate(
   return { root, newNodes, stale };
 }
 
-function sameVersions(a: readonly number[], b: readonly number[], bitmap: number): boolean {
-  for (let i = 0; i < RADIX; i++) if ((bitmap >> i) & 1 && a[i] !== b[i]) return false;
+function sameVersions(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../../core/errors.js';
-import { HASH_BYTES, RADIX } from '../../state/hashSpec.js';
+import { RADIX } from '../../state/hashSpec.js';
 import { decodeRootRecord, rootRecordKey, SUBLEVEL_META, SUBLEVEL_NODES } from '../../state/layout.js';
-import { decodeInternal, type NodeRef, nodeKey } from '../../state/node.js';
+import { childRef, decodeInternal, type NodeRef, nodeKey } from '../../state/node.js';
 import { verifyProof } from '../../state/proof.js';
 import { PRUNE_VERSIONS_PER_COMMIT_MAX, StateDb } from '../../state/stateDb.js';
 import { tempDirs, text } from './reference.js';
@@ -56,15 +56,7 @@ async function reachableNodeKeys(state: StateDb): Promise<Set<string>> {
       child.set(path.subarray(0, 32));
       const b = depth >> 1;
       child[b] = depth % 2 === 0 ? (i << 4) | (child[b] & 15) : (child[b] & 0xf0) | i;
-      await visit(
-        {
-          version: node!.versions[i],
-          hash: node!.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
-          leaf: ((node!.leafMask >> i) & 1) === 1,
-        },
-        child,
-        depth + 1,
-      );
+      await visit(childRef(node!, i)!, child, depth + 1);
     }
   };
   for (let v = state.oldestVersion!; v <= state.latestVersion!; v++) {
