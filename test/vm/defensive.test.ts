@@ -116,3 +116,76 @@ describe('defensive error codes', () => {
     }
   });
 });
+
+describe('extreme values fail with codes, never with untyped errors', () => {
+  it('amounts at 2^256 − 1 everywhere', () => {
+    const MAX = (1n << 256n) - 1n;
+    const c = TestChain.mem();
+    const bob = key('bob');
+    const dn = datanetId(alice.address, 0);
+    c.block([
+      c.tx(alice, 'datanet.create', {
+        name: 'x',
+        description: '',
+        license: '',
+        tags: [],
+        curation: 'open',
+        curators: [],
+        bond: MAX,
+        rejectForfeitBps: 10_000,
+        contributionBytesMax: 0,
+        labels: [],
+      }),
+    ]);
+    c.block([
+      c.tx(alice, 'model.register', {
+        name: 'm',
+        datanets: [{ datanet: dn, version: 0 }],
+        method: 'span',
+        params: [],
+        pricePerRequest: MAX,
+        pricePerOutputToken: MAX,
+        ownerShareBps: 0,
+        providers: [bob.address],
+        artifact: null,
+        training: null,
+      }),
+    ]);
+    const model = modelId(alice.address, 1);
+    const r = c.block([
+      c.tx(alice, 'transfer', { to: bob.address, amount: MAX }),
+      c.tx(alice, 'stake.delegate', { validator: val1.address, amount: MAX }),
+      c.tx(alice, 'validator.create', {
+        consensusKey: key('val9').publicKey,
+        commissionBps: 0,
+        selfStake: MAX,
+        moniker: '',
+      }),
+      c.tx(bob, 'datanet.contribute', { datanet: dn, content: 'x', label: '' }),
+      c.tx(alice, 'gov.propose', {
+        title: '',
+        description: '',
+        changes: [{ key: 'minGasPrice', value: '1' }],
+        deposit: MAX,
+      }),
+      c.tx(bob, 'inference.receipt', {
+        request: c.request(alice, model, 1, MAX, 1),
+        input: '',
+        output: 'y',
+        retrieved: [],
+        inputTokens: 1,
+        outputTokens: 1,
+      }),
+      c.tx(alice, 'transfer', { to: bob.address, amount: 1n }, { gasPrice: MAX }),
+    ]);
+    expect(r.txResults.map((x) => x.code)).toEqual([
+      'INSUFFICIENT_FUNDS',
+      'INSUFFICIENT_FUNDS',
+      'INSUFFICIENT_FUNDS',
+      'INSUFFICIENT_FUNDS',
+      'INSUFFICIENT_FUNDS',
+      'FEE_ABOVE_MAX',
+      'INSUFFICIENT_FEE_FUNDS',
+    ]);
+  });
+});
