@@ -13,8 +13,9 @@ import { GAS_PER_CHECKED_BYTE } from './gas.js';
  * Lifecycle of a contribution: `datanet.contribute` escrows the datanet's bond and creates a
  * near-duplicate job (status `checking`). Its result, in the next block's settle:
  * - open curation: passes → `accepted` (version + 1, bond returned); near-duplicate → `rejected`
- *   (rejectForfeitBps of the bond to the treasury, the rest returned); check failed (ok = false)
- *   → `rejected` with the whole bond returned (not the contributor's fault);
+ *   (ok = false with NEAR_DUPLICATE, or duplicateOf with covered ≥ the pinned threshold:
+ *   rejectForfeitBps of the bond to the treasury, the rest returned); any other failed check
+ *   (ok = false) → `rejected` with the whole bond returned (not the contributor's fault);
  * - owner / curators curation: → `pending` either way, with the finding (duplicateOf, coveredBps,
  *   note) recorded for the reviewer, who decides with `datanet.review`.
  * Exact duplicates (same content hash in the same datanet, whatever its status) are refused.
@@ -192,7 +193,15 @@ function releaseBond(ctx: BlockCtx, c: Contribution, forfeitBps: bigint): bigint
   return forfeited;
 }
 
-/** Applies a near-duplicate job result (settle). A result that breaks the rules invalidates the block. */
+/** The attribution engine's error for a contribution covered at or above the threshold. */
+export const NEAR_DUPLICATE_ERROR = 'NEAR_DUPLICATE';
+
+/**
+ * Applies a near-duplicate job result (settle). A near-duplicate finding is either
+ * `ok = false` with error NEAR_DUPLICATE (the engine applied the pinned threshold), or `ok = true`
+ * with `duplicateOf` set and `tokens` (covered share, bps) ≥ the pinned threshold. Any other
+ * `ok = false` is a failed check. A result that breaks the rules invalidates the block.
+ */
 export function applyNearDuplicateResult(ctx: BlockCtx, job: Job, r: JobResult): void {
   const c = ctx.s.contribution(job.subject);
   if (c === undefined || c.status !== 'checking')
@@ -204,9 +213,11 @@ export function applyNearDuplicateResult(ctx: BlockCtx, job: Job, r: JobResult):
       `job ${job.id}: a near-duplicate result carries only duplicateOf and tokens`,
     );
   }
-  if (r.ok && r.tokens > 10_000)
+  const flagged = !r.ok && r.error === NEAR_DUPLICATE_ERROR;
+  const finding = r.ok || flagged;
+  if (finding && r.tokens > 10_000)
     throw blockError('BAD_JOB_RESULT', `job ${job.id}: covered share above 10000 bps`);
-  if (r.ok && r.duplicateOf !== null) {
+  if (finding && r.duplicateOf !== null) {
     const orig = ctx.s.contribution(r.duplicateOf);
     if (
       orig === undefined ||
@@ -217,17 +228,18 @@ export function applyNearDuplicateResult(ctx: BlockCtx, job: Job, r: JobResult):
       throw blockError('BAD_JOB_RESULT', `job ${job.id}: duplicateOf is not in the checked corpus`);
     }
   }
-  const isDuplicate = r.ok && r.duplicateOf !== null && r.tokens >= job.thresholdBps;
-  c.duplicateOf = r.ok ? r.duplicateOf : null;
-  c.coveredBps = r.ok ? r.tokens : 0;
-  const note = !r.ok
-    ? `check-failed: ${r.error}`
-    : isDuplicate
-      ? `near-duplicate of 0x${toHex(r.duplicateOf!)} (${r.tokens} bps)`
-      : '';
+  const isDuplicate = flagged || (r.ok && r.duplicateOf !== null && r.tokens >= job.thresholdBps);
+  c.duplicateOf = finding ? r.duplicateOf : null;
+  c.coveredBps = finding ? r.tokens : 0;
+  const original = r.duplicateOf === null ? 'accepted data' : `0x${toHex(r.duplicateOf)}`;
+  const note = isDuplicate
+    ? `near-duplicate of ${original} (${r.tokens} bps)`
+    : finding
+      ? ''
+      : `check-failed: ${r.error}`;
   if (d.curation === 'open') {
-    if (!r.ok) rejectContribution(ctx, c, d, note, 0n);
-    else if (isDuplicate) rejectContribution(ctx, c, d, note, BigInt(d.rejectForfeitBps));
+    if (isDuplicate) rejectContribution(ctx, c, d, note, BigInt(d.rejectForfeitBps));
+    else if (!finding) rejectContribution(ctx, c, d, note, 0n);
     else acceptContribution(ctx, c, d);
     return;
   }

@@ -324,7 +324,8 @@ function senderAddress(publicKey: Uint8Array): Uint8Array {
   return a;
 }
 
-function executeTx(ctx: BlockCtx, index: number, t: ExecTx, verify: boolean): TxResult {
+/** One user tx inside a block context (exported for `simulate.ts`). */
+export function executeTx(ctx: BlockCtx, index: number, t: ExecTx, verify: boolean): TxResult {
   const tx = t.tx;
   const sender = senderAddress(tx.sender);
   const hash = t.hash ?? txHash(t.bytes);

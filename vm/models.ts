@@ -234,8 +234,8 @@ export function applyAttributionResult(ctx: BlockCtx, job: Job, r: JobResult): v
   const receipt = ctx.s.receipt(job.subject);
   if (receipt === undefined || receipt.status !== 'pending')
     throw new Error(`job ${job.id}: receipt is not pending`);
-  if (r.weightsHash !== null || r.duplicateOf !== null)
-    badResult(job, 'carries a weights hash or duplicateOf');
+  // weightsHash is informational here (influence results name the model's weights); not stored.
+  if (r.duplicateOf !== null) badResult(job, 'an attribution result carries no duplicateOf');
   const mv = ctx.s.modelVersion(receipt.model, receipt.modelVersion)!;
   const owner = ctx.s.model(receipt.model)!.owner;
   const requester = receipt.requester;

@@ -160,6 +160,32 @@ describe('datanets', () => {
     expect(c.stores.totals().treasury - t0 >= 5n * OPEN).toBe(true);
   });
 
+  it("the engine's NEAR_DUPLICATE failure rejects with forfeit (open) or flags (owner)", () => {
+    const { c, id } = setup();
+    c.block([c.tx(bob, 'datanet.contribute', { datanet: id, content: 'original', label: '' })]);
+    c.block([]);
+    const orig = cid(id, 'original');
+    c.block([c.tx(dave, 'datanet.contribute', { datanet: id, content: 'original.', label: '' })]);
+    const r = c.block([], {
+      resolver: (job) => ({
+        job: job.id,
+        ok: false,
+        error: 'NEAR_DUPLICATE',
+        scores: [],
+        evidence: [],
+        tokens: 9100,
+        weightsHash: null,
+        duplicateOf: orig,
+      }),
+    });
+    expect(r.events.find((e) => e.type === 'contribution.rejected')?.attrs.forfeited).toBe(5n * OPEN);
+    expect(c.stores.contribution(cid(id, 'original.'))).toMatchObject({
+      status: 'rejected',
+      coveredBps: 9100,
+      duplicateOf: orig,
+    });
+  });
+
   it('owner curation records a near-duplicate flag instead of deciding', () => {
     const { c, id } = setup({ curation: 'owner' });
     c.block([c.tx(bob, 'datanet.contribute', { datanet: id, content: 'first', label: '' })]);

@@ -337,6 +337,21 @@ describe('inference receipts and attribution settlement', () => {
     ).toBe('owner');
   });
 
+  it('an influence result may name the weights hash; a duplicateOf invalidates the block', () => {
+    const { c, model } = setup();
+    c.block([receipt(c, model, 1)]);
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(c)), c, {
+      state: (c.state as never as { clone(): never }).clone(),
+    });
+    expect(() =>
+      copy.block([], {
+        resolver: (job: { id: number }) => result(job.id, { duplicateOf: new Uint8Array(32) }),
+      }),
+    ).toThrow(BlockError);
+    c.block([], { resolver: (job) => result(job.id, { weightsHash: sha256(enc.encode('w')) }) });
+    expect(c.stores.receipt(receiptId(dave.address, 1))!.status).toBe('settled');
+  });
+
   it('a failed attribution refunds the requester in full', () => {
     const { c, model } = setup();
     c.block([receipt(c, model, 1)]);
