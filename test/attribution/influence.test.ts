@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { influenceRaw } from '../../attribution/influence.js';
-import { parseParams, TRAINING_PARAMS } from '../../attribution/params.js';
+import { INFLUENCE_PARAMS, parseParams, TRAINING_PARAMS } from '../../attribution/params.js';
 import { DEFAULT_TOKENIZER, loadTokenizer } from '../../attribution/tokenizer.js';
 import {
   type Example,
@@ -154,7 +154,10 @@ describe('influence (fixed point) vs leave-one-out retraining', () => {
     );
     for (const t of tests) {
       const tokens = tok.encode(t.content);
-      const { label, raw } = influenceRaw(model, examples, tokens, { l2: tp.l2, cgIters: 32 });
+      const { label, raw } = influenceRaw(model, examples, tokens, {
+        l2: tp.l2,
+        cgIters: INFLUENCE_PARAMS.cgIters.default,
+      });
       const tf = featuresOf(tokens, tp.features, tp.ngram);
       const testLoss = (W: Float64Array) => {
         const z: number[] = [];
