@@ -475,7 +475,7 @@ export interface ValidatorUpdate {
 export function updateValidatorSet(ctx: BlockCtx, force: boolean): ValidatorUpdate[] {
   const h = ctx.height;
   const nextBytes = ctx.s.validatorSetBytes(h + 1);
-  ctx.s.deleteValidatorSet(h - 2);
+  if (h - 2 >= 1) ctx.s.deleteValidatorSet(h - 2);
   if (!ctx.stakingDirty && !force && nextBytes !== undefined) {
     ctx.s.setValidatorSetBytes(h + 2, nextBytes);
     return [];
