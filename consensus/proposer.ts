@@ -80,12 +80,15 @@ export function mostPriority(s: PriorityState): number {
 /**
  * CometBFT IncrementProposerPriority(times): rescale, centre, then `times` single increments.
  * Returns the index chosen by the last increment (the proposer), or -1 when `times` is 0.
+ * `normalize = false` skips the rescale and centring, to continue a walk already normalised.
  */
-export function incrementPriorities(s: PriorityState, times: number): number {
+export function incrementPriorities(s: PriorityState, times: number, normalize = true): number {
   assert(Number.isSafeInteger(times) && times >= 0, 'increment count is a non-negative integer');
   assert(s.priorities.length > 0, 'a validator set is never empty');
-  rescalePriorities(s, PRIORITY_WINDOW_FACTOR * s.totalPower);
-  centerPriorities(s);
+  if (normalize) {
+    rescalePriorities(s, PRIORITY_WINDOW_FACTOR * s.totalPower);
+    centerPriorities(s);
+  }
   let proposer = -1;
   for (let t = 0; t < times; t++) {
     for (let i = 0; i < s.priorities.length; i++) s.priorities[i] += s.powers[i];

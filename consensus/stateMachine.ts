@@ -111,6 +111,10 @@ export interface CoreState {
   /** "for the first time" rules already fired: `${line}:${round}`. */
   fired: Set<string>;
   decision: Decision | null;
+  /** Rounds holding 2f+1 precommits for one value (L49 candidates), kept as votes arrive. */
+  decisionRounds: Set<number>;
+  /** Highest round above ours with f+1 validators' votes (L55), or -1. */
+  skipRound: number;
   /** A checked commit certificate for this height (block sync), if one arrived. */
   certificate: Commit | null;
   /** Validated inputs of height + 1, replayed when it starts. */
@@ -147,6 +151,8 @@ export function createState(p: CoreParams): CoreState {
     votes: new HeightVotes(p.height, p.validators),
     fired: new Set(),
     decision: null,
+    decisionRounds: new Set(),
+    skipRound: -1,
     certificate: null,
     future: [],
     ignored: 0,
@@ -294,8 +300,21 @@ function onVote(s: CoreState, v: Vote, out: CoreOutput[]): void {
     return;
   }
   const result = s.votes.add(v, index);
-  if (result.status === 'conflict' && result.evidence !== null)
+  if (result.status === 'conflict' && result.evidence !== null) {
     out.push({ type: 'evidence', evidence: result.evidence });
+  }
+  if (result.status === 'duplicate') return;
+  // Keep the L49 and L55 candidates up to date, so rule evaluation never scans every round.
+  const rv = s.votes.round(v.round);
+  if (
+    v.kind === VOTE_PRECOMMIT &&
+    v.blockHash !== null &&
+    s.validators.isQuorum(rv.precommits.powerFor(v.blockHash))
+  ) {
+    s.decisionRounds.add(v.round);
+  }
+  if (v.round > s.round && v.round > s.skipRound && s.validators.isOneThird(rv.seenPower))
+    s.skipRound = v.round;
 }
 
 /** Accepts a certificate of this height whose signers are distinct members holding 2f+1. */
@@ -390,7 +409,7 @@ function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
     out.push({ type: 'decide', height: s.height, round: c.round, blockHash: c.blockHash, commit: c });
     return true;
   }
-  for (const r of s.votes.roundsWithVotes()) {
+  for (const r of [...s.decisionRounds].sort((a, b) => a - b)) {
     const precommits = s.votes.round(r).precommits;
     const v = precommits.quorumValue(s.validators);
     if (v === null) continue;
@@ -418,12 +437,8 @@ function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
 
 /** L55–L56: f+1 validators' votes from a round above ours → StartRound(that round). */
 function trySkipRound(s: CoreState, out: CoreOutput[]): boolean {
-  let target = -1;
-  for (const r of s.votes.roundsWithVotes()) {
-    if (r > s.round && s.validators.isOneThird(s.votes.round(r).seenPower)) target = r;
-  }
-  if (target < 0) return false;
-  startRound(s, target, out);
+  if (s.skipRound <= s.round) return false;
+  startRound(s, s.skipRound, out);
   return true;
 }
 

@@ -59,7 +59,9 @@ export class ValidatorSet {
   /** Index of proposer(h, 0); stored with the priorities so `fromParts` can rebuild the set. */
   readonly proposer0: number;
   private readonly index: Map<string, number>;
-  private readonly proposerByRound = new Map<number, number>();
+  /** proposer(r) for r = 1..walked, computed incrementally (see proposerIndex). */
+  private readonly proposerByRound: number[] = [];
+  private walk: PriorityState | null = null;
 
   private constructor(validators: Validator[], priorities: number[], proposer0: number) {
     this.validators = validators;
@@ -72,7 +74,7 @@ export class ValidatorSet {
       this.index.set(addressKey(v.address), i);
     });
     this.totalPower = total;
-    this.proposerByRound.set(0, proposer0);
+    this.proposerByRound.push(proposer0);
   }
 
   /**
@@ -115,14 +117,21 @@ export class ValidatorSet {
     return this.validators[this.proposerIndex(round)];
   }
 
+  /**
+   * IncrementProposerPriority(r) rescales and centres once, then increments r times; so the
+   * proposers of rounds 1, 2, … are the successive increments of one walk, computed once each and
+   * remembered. A message for round 10,000 costs O(n) per round not yet walked, never more.
+   */
   proposerIndex(round: number): number {
     assert(Number.isSafeInteger(round) && round >= 0, 'round is a non-negative integer');
-    const cached = this.proposerByRound.get(round);
-    if (cached !== undefined) return cached;
-    const s = this.priorityState();
-    const chosen = incrementPriorities(s, round);
-    this.proposerByRound.set(round, chosen);
-    return chosen;
+    if (round < this.proposerByRound.length) return this.proposerByRound[round];
+    if (this.walk === null) {
+      this.walk = this.priorityState();
+      incrementPriorities(this.walk, 0); // rescale and centre, no increment
+    }
+    while (this.proposerByRound.length <= round)
+      this.proposerByRound.push(incrementPriorities(this.walk, 1, false));
+    return this.proposerByRound[round];
   }
 
   /** More than 2/3 of the total power (Tendermint's 2f+1). */
