@@ -13,7 +13,7 @@ import { round } from './_measure.js';
  * node:crypto), database size and peak RSS.
  */
 const BLOCK_UPDATES = 5_000;
-const LOAD_COMMIT_KEYS = 100_000;
+const LOAD_COMMIT_KEYS = 50_000;
 const VALUE_BYTES = 64;
 
 export default async function stateBench(args: string[]): Promise<Record<string, unknown>> {

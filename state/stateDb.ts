@@ -54,9 +54,9 @@ export type ExtraOp = BatchOperation<StateLevel, Buffer | Uint8Array | string, B
 export const PRUNE_VERSIONS_PER_COMMIT_MAX = 64;
 
 /** A memtable that holds a few blocks' writes: fewer level-0 files and compactions per block. */
-export const LEVEL_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
+export const LEVEL_WRITE_BUFFER_BYTES = 16 * 1024 * 1024;
 /** LevelDB block cache for tree nodes below the in-memory node cache and for latest values. */
-export const LEVEL_CACHE_BYTES = 64 * 1024 * 1024;
+export const LEVEL_CACHE_BYTES = 32 * 1024 * 1024;
 
 export interface StateDbOptions {
   /**
@@ -90,6 +90,7 @@ export class StateDb {
   readonly #meta: BinarySublevel;
   readonly #nodePrefix: Buffer;
   readonly #latestPrefix: Buffer;
+  readonly #metaPrefix: Buffer;
   readonly #store: NodeStore;
   readonly #options: StateDbOptions;
   #latestVersion: number | undefined;
@@ -108,6 +109,7 @@ export class StateDb {
     // sublevel handling was the largest cost of a commit.
     this.#nodePrefix = Buffer.from(this.#nodes.prefix, 'utf8');
     this.#latestPrefix = Buffer.from(this.#latest.prefix, 'utf8');
+    this.#metaPrefix = Buffer.from(this.#meta.prefix, 'utf8');
     const nodePrefix = this.#nodePrefix;
     this.#store = new NodeStore({ getSync: (key) => db.getSync(prefixed(nodePrefix, key)) });
   }
@@ -262,78 +264,76 @@ export class StateDb {
     if (latest !== undefined && version !== latest + 1) {
       throw new ValidationError('BAD_VERSION', `next version must be ${latest + 1}, got ${version}`);
     }
-    const batch = this.db.batch();
-    let root: NodeRef | null;
-    let oldest: number;
+    const ops: RawOp[] = [];
+    const put = (key: Buffer, value: Buffer) => ops.push({ type: 'put', key, value });
+    const del = (key: Buffer) => ops.push({ type: 'del', key });
+    // Extra operations are checked first: a bad one fails the commit before anything changes.
+    const extra = extraOps.map(rawExtraOp);
+
+    const nodePrefix = this.#nodePrefix;
+    const latestPrefix = this.#latestPrefix;
+    const metaPrefix = this.#metaPrefix;
     const fresh: { key: Buffer; node: InternalNode }[] = [];
-    try {
-      const nodePrefix = this.#nodePrefix;
-      const latestPrefix = this.#latestPrefix;
-      for (const n of plan.newNodes) {
-        const key = nodeKey(version, n.pathSource, n.depth);
-        let bytes: Buffer;
-        if (n.node.kind === 'internal') {
-          const vs = n.node.versions;
-          for (let i = 0; i < vs.length; i++) if (vs[i] === PENDING_VERSION) vs[i] = version;
-          bytes = encodeInternal(n.node);
-          fresh.push({ key, node: n.node });
-        } else {
-          bytes = encodeLeaf(n.node);
-        }
-        batch.put(prefixed(nodePrefix, key), bytes);
+    for (const n of plan.newNodes) {
+      const key = nodeKey(version, n.pathSource, n.depth);
+      let bytes: Buffer;
+      if (n.node.kind === 'internal') {
+        const vs = n.node.versions;
+        for (let i = 0; i < vs.length; i++) if (vs[i] === PENDING_VERSION) vs[i] = version;
+        bytes = encodeInternal(n.node);
+        fresh.push({ key, node: n.node });
+      } else {
+        bytes = encodeLeaf(n.node);
       }
-      for (const w of writes) {
-        if (w.leaf === null) batch.del(prefixed(latestPrefix, w.key));
-        else {
-          const entry = Buffer.allocUnsafe(HASH_BYTES + w.leaf.value.length);
-          entry.set(w.leaf.valueHash, 0);
-          entry.set(w.leaf.value, HASH_BYTES);
-          batch.put(prefixed(latestPrefix, w.key), entry);
-        }
-      }
-      root =
-        plan.root === null
-          ? null
-          : plan.root.version === PENDING_VERSION
-            ? { ...plan.root, version }
-            : plan.root;
-      const meta = { sublevel: this.#meta };
-      batch.put(rootRecordKey(version), encodeRootRecord(root), meta);
-      batch.put(META_LATEST, versionBytes(version), meta);
-
-      // Pruning: versions below `oldest` become unreadable; nodes stale since ≤ oldest are unreachable.
-      const prevOldest = this.#oldestVersion ?? version;
-      oldest = prevOldest;
-      const kept = this.#options.versionsKept;
-      if (kept !== undefined) {
-        oldest = Math.min(
-          Math.max(prevOldest, version - kept + 1),
-          prevOldest + PRUNE_VERSIONS_PER_COMMIT_MAX,
-        );
-      }
-      for (let s = prevOldest + 1; s <= oldest; s++) {
-        const list = s === version ? plan.stale : this.#staleList(s);
-        for (const k of list) batch.del(prefixed(nodePrefix, k));
-        batch.del(staleListKey(s), meta);
-        batch.del(rootRecordKey(s - 1), meta);
-      }
-      if (oldest < version && plan.stale.length > 0) {
-        batch.put(staleListKey(version), encodeKeyList(plan.stale), meta);
-      }
-      batch.put(META_OLDEST, versionBytes(oldest), meta);
-      for (const op of extraOps) {
-        if (op.type === 'put') batch.put(op.key as Buffer, op.value as Buffer, op);
-        else batch.del(op.key as Buffer, op);
-      }
-    } catch (e) {
-      // Nothing was written; release the native batch.
-      await batch.close();
-      throw e;
+      put(prefixed(nodePrefix, key), bytes);
     }
+    for (const w of writes) {
+      if (w.leaf === null) del(prefixed(latestPrefix, w.key));
+      else {
+        const entry = Buffer.allocUnsafe(HASH_BYTES + w.leaf.value.length);
+        entry.set(w.leaf.valueHash, 0);
+        entry.set(w.leaf.value, HASH_BYTES);
+        put(prefixed(latestPrefix, w.key), entry);
+      }
+    }
+    const root: NodeRef | null =
+      plan.root === null
+        ? null
+        : plan.root.version === PENDING_VERSION
+          ? { ...plan.root, version }
+          : plan.root;
+    put(prefixed(metaPrefix, rootRecordKey(version)), encodeRootRecord(root));
+    put(prefixed(metaPrefix, META_LATEST), versionBytes(version));
 
+    // Pruning: versions below `oldest` become unreadable; nodes stale since ≤ oldest are unreachable.
+    const prevOldest = this.#oldestVersion ?? version;
+    let oldest = prevOldest;
+    const kept = this.#options.versionsKept;
+    if (kept !== undefined) {
+      oldest = Math.min(Math.max(prevOldest, version - kept + 1), prevOldest + PRUNE_VERSIONS_PER_COMMIT_MAX);
+    }
+    for (let s = prevOldest + 1; s <= oldest; s++) {
+      const list = s === version ? plan.stale : this.#staleList(s);
+      for (const k of list) del(prefixed(nodePrefix, k));
+      del(prefixed(metaPrefix, staleListKey(s)));
+      del(prefixed(metaPrefix, rootRecordKey(s - 1)));
+    }
+    if (oldest < version && plan.stale.length > 0) {
+      put(prefixed(metaPrefix, staleListKey(version)), encodeKeyList(plan.stale));
+    }
+    put(prefixed(metaPrefix, META_OLDEST), versionBytes(oldest));
+    for (const op of extra) ops.push(op);
+
+    if (this.db.status !== 'open') {
+      throw new StorageError('STATE_DB_CLOSED', 'the state database is closed; cannot commit');
+    }
     this.#committing = true;
     try {
-      await batch.write({ sync: this.#options.sync === true });
+      // classic-level's own array batch (`_batch`): keys and values are already encoded and
+      // prefixed, so abstract-level's per-operation processing (the largest cost of a commit) is
+      // skipped, and the native WriteBatch is freed as soon as it is written, where a chained
+      // batch keeps it (megabytes per block) alive until the garbage collector finalises it.
+      await (this.db as unknown as RawBatcher)._batch(ops, { sync: this.#options.sync === true });
     } finally {
       this.#committing = false;
     }
@@ -436,6 +436,34 @@ export class StateDb {
       throw e;
     }
   }
+}
+
+type RawOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+interface RawBatcher {
+  _batch(ops: RawOp[], options: { sync: boolean }): Promise<void>;
+}
+
+/** Extra ops carry bytes (or UTF-8 strings) for the root or a sublevel from `sublevel()`. */
+function rawExtraOp(op: ExtraOp, index: number): RawOp {
+  const sub = op.sublevel as { prefix?: unknown } | null | undefined;
+  if (sub != null && typeof sub.prefix !== 'string') {
+    throw new ValidationError(
+      'BAD_EXTRA_OP',
+      `extra op ${index}: sublevel is not a sublevel of this database`,
+    );
+  }
+  const prefix = sub == null ? Buffer.alloc(0) : Buffer.from(sub.prefix as string, 'utf8');
+  const key = prefixed(prefix, rawBytes(op.key, index, 'key'));
+  if (op.type === 'del') return { type: 'del', key };
+  if (op.type === 'put') return { type: 'put', key, value: rawBytes(op.value, index, 'value') };
+  throw new ValidationError('BAD_EXTRA_OP', `extra op ${index}: type must be put or del`);
+}
+
+function rawBytes(x: unknown, index: number, what: string): Buffer {
+  if (typeof x === 'string') return Buffer.from(x, 'utf8');
+  if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  throw new ValidationError('BAD_EXTRA_OP', `extra op ${index}: ${what} must be bytes or a string`);
 }
 
 function prefixed(prefix: Buffer, key: Uint8Array): Buffer {
