@@ -17,7 +17,7 @@ import { bytesEqual } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
 import type { CoreInput, CoreOutput } from './messages.js';
 import { type SignerGuard, SignerGuardError } from './signerGuard.js';
-import { apply, type CoreState } from './stateMachine.js';
+import { apply, type CoreState, isRedundant } from './stateMachine.js';
 import type { ConsensusMessage } from './validation.js';
 import type { ValidatorUpdate } from './validatorSet.js';
 import type { Wal, WalOpenResult } from './wal.js';
@@ -61,6 +61,8 @@ export class ConsensusDriver {
   ownMessages: ConsensusMessage[] = [];
   /** Inputs processed since construction. */
   inputs = 0;
+  /** Repeated messages dropped before the WAL (see isRedundant). */
+  redundant = 0;
   /** Own signed messages found in the WAL at start, by `kind/height/round`. */
   private logged = new Map<string, ConsensusMessage>();
 
@@ -124,6 +126,10 @@ export class ConsensusDriver {
     this.draining = true;
     try {
       for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
+        if (!item.logged && isRedundant(this.state, item.input)) {
+          this.redundant++;
+          continue;
+        }
         if (!item.logged && isWalInput(item.input)) this.wal.append(item.input);
         this.inputs++;
         const { outputs } = apply(this.state, item.input);

@@ -166,6 +166,24 @@ export function validatorsFor(s: CoreState, height: number): ValidatorSet | null
   return null;
 }
 
+/**
+ * True when `input` cannot change the state: a vote already counted, a second proposal for a
+ * round. Gossip delivers such repeats all the time; the driver drops them before the WAL so the
+ * log does not grow with them. A pure query.
+ */
+export function isRedundant(s: CoreState, input: CoreInput): boolean {
+  if (input.type === 'vote') {
+    const v = input.vote;
+    if (v.height !== s.height) return false;
+    const index = s.validators.indexOf(v.validator);
+    return index >= 0 && s.votes.has(v, index);
+  }
+  if (input.type === 'proposal') {
+    return input.proposal.height === s.height && s.proposals.has(input.proposal.round);
+  }
+  return false;
+}
+
 export function apply(s: CoreState, input: CoreInput): Transition {
   const out: CoreOutput[] = [];
   handle(s, input, out);

@@ -86,6 +86,13 @@ export class VoteSet {
     return { status: 'conflict', evidence: { kind: 'duplicateVote', voteA, voteB } };
   }
 
+  /** Has this validator's vote for this value already been counted (or set aside)? */
+  has(vote: Vote, index: number): boolean {
+    const t = this.tallies.get(valueKey(vote.blockHash));
+    if (t?.votes[index] !== undefined) return true;
+    return this.first[index] !== undefined && this.valuesOf[index] >= VALUES_PER_VALIDATOR_MAX;
+  }
+
   powerFor(blockHash: Uint8Array | null): number {
     return this.tallies.get(valueKey(blockHash))?.power ?? 0;
   }
@@ -155,6 +162,13 @@ export class HeightVotes {
   add(vote: Vote, index: number): AddVoteResult {
     assert(vote.height === this.height, 'vote of this height');
     return this.round(vote.round).add(vote, index, this.set);
+  }
+
+  /** Would adding this vote change nothing (already held, or beyond the per-validator bound)? */
+  has(vote: Vote, index: number): boolean {
+    const r = this.rounds.get(vote.round);
+    if (r === undefined) return false;
+    return (vote.kind === VOTE_PRECOMMIT ? r.precommits : r.prevotes).has(vote, index);
   }
 
   round(round: number): RoundVotes {

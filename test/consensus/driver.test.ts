@@ -157,4 +157,34 @@ describe('driver with an application', () => {
     expect(own.map((m) => (m.type === 'vote' ? m.vote.kind : 0))).toEqual([1, 2]);
     expect(g.filter((m) => !driver.isOwn(m))).toHaveLength(2); // the two peers' prevotes for A
   });
+
+  it('drops repeated gossip before the WAL', () => {
+    const { keys, set } = validators([1, 1, 1, 1]);
+    const backend = new MemoryWalBackend();
+    const driver = new ConsensusDriver(
+      createState({
+        chainId: CHAIN,
+        self: null,
+        height: 1,
+        validators: set,
+        nextValidators: set.next([]),
+        timeouts: TIMEOUTS,
+      }),
+      new Wal(backend),
+      new SignerGuard(CHAIN, () => new Uint8Array(64), new MemorySignerStateStore()),
+      {
+        broadcast: () => {},
+        scheduleTimeout: () => {},
+        buildProposal: () => {},
+        validateValue: () => {},
+        decide: () => {},
+        evidence: () => {},
+      },
+    );
+    driver.start();
+    const v = vote(keys[1], VOTE_PREVOTE, 1, 0, hashOf('A'));
+    for (let i = 0; i < 5; i++) driver.input({ type: 'vote', vote: v });
+    expect(driver.redundant).toBe(4);
+    expect(scanWal(backend.read(1)).inputs).toEqual([{ type: 'vote', vote: v }]);
+  });
 });
