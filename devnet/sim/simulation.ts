@@ -263,7 +263,17 @@ class Simulation implements SimWorld {
         });
       }
     }
-    if (this.decisionRounds.length < height) this.decisionRounds.push(round);
+    if (this.decisionRounds.length < height) {
+      this.decisionRounds.push(round);
+      // Liveness in rounds: once faults have stopped, a height must not need more than the bound.
+      if (this.nowMs > this.faultEndMs + this.window && round > LIVENESS_ROUNDS_MAX) {
+        this.checker.fail(
+          'liveness',
+          this.nowMs,
+          `height ${height} needed round ${round} after faults stopped`,
+        );
+      }
+    }
     if (this.nodes.every((n) => n.byzantine || n.chain.length >= this.o.heights)) this.stop = true;
   }
 
