@@ -1,16 +1,22 @@
 import { cpus } from 'node:os';
 import { JobPool } from '../attribution/pool.js';
+import { verifyCommit } from '../consensus/commit.js';
 import { ConsensusDriver, type DriverEffects } from '../consensus/driver.js';
 import type { CoreInput } from '../consensus/messages.js';
 import { FileSignerStateStore, SignerGuard } from '../consensus/signerGuard.js';
 import { createState } from '../consensus/stateMachine.js';
 import type { TimeoutConfig } from '../consensus/timeouts.js';
-import { encodeConsensusMessage, MessageValidator } from '../consensus/validation.js';
+import {
+  CONSENSUS_MESSAGE_BYTES_MAX,
+  encodeConsensusMessage,
+  MessageValidator,
+} from '../consensus/validation.js';
 import { ValidatorSet } from '../consensus/validatorSet.js';
 import { FileWalBackend, Wal } from '../consensus/wal.js';
 import { addressOf, formatAddress } from '../core/address.js';
 import { type Block, decodeBlock, decodeCommit, headerHash } from '../core/block.js';
 import { bytesEqual, toHex } from '../core/bytes.js';
+import { decodeWire, encodeWire } from '../core/codec.js';
 import { OlError } from '../core/errors.js';
 import { type KeyPair, sign } from '../core/keys.js';
 import { decodeTx, TX_BYTES_MAX, txHash } from '../core/tx.js';
@@ -60,7 +66,11 @@ export class NodeError extends OlError {}
 /** Sync asks peers for their status this often, and catches up when one is ahead. */
 export const SYNC_POLL_MS = 1_000;
 /** Own consensus messages of the current height are re-gossiped this often (lost gossip heals). */
-export const REGOSSIP_MS = 2_000;
+export const REGOSSIP_MS = 1_000;
+/** Validated consensus inputs kept for replay after a restart of the core. */
+export const RECENT_INPUTS_MAX = 4_096;
+/** One block behind with no decision for this long: fetch the decided block and its certificate. */
+export const STALL_MS = 2_000;
 
 export interface NodeOptions {
   home: string;
@@ -93,9 +103,12 @@ export class OpenLedgerNode {
   private guard: SignerGuard | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private generation = 0;
+  private gossipSeq = 0;
   private syncing = false;
+  private polling = false;
+  private recentInputs: CoreInput[] = [];
   private stopped = false;
-  private lastDecideAt = 0;
+  private lastDecideAt = Date.now();
   readonly listeners = new Set<(info: CommittedInfo) => void>();
   readonly peerStatus = new Map<string, Status>();
 
@@ -331,6 +344,10 @@ export class OpenLedgerNode {
         );
       },
       scheduleTimeout: (t) => {
+        this.log.debug(
+          { kind: t.kind, height: t.height, round: t.round, ms: t.durationMs },
+          'timeout scheduled',
+        );
         const timer = setTimeout(() => {
           this.timers.delete(timer);
           if (live()) this.driver.input({ type: 'timeout', kind: t.kind, height: t.height, round: t.round });
@@ -345,6 +362,7 @@ export class OpenLedgerNode {
       },
       validateValue: (h, round, blockHash) => {
         this.chain.processProposal({ height: h, round, blockHash }).then((valid) => {
+          this.log.debug({ height: h, round, valid }, 'proposal checked');
           if (live()) this.driver.input({ type: 'valueValidity', height: h, blockHash, valid });
         });
       },
@@ -354,6 +372,7 @@ export class OpenLedgerNode {
           .then(
             ({ validatorUpdates }) => {
               if (!live()) return;
+              this.log.info({ height: d.height, round: d.round }, 'block committed');
               // Pause between blocks (like CometBFT's timeout_commit) so blocks come at a steady pace.
               const now = Date.now();
               const wait = Math.max(0, this.config.consensus.blockTimeMs - (now - this.lastDecideAt));
@@ -388,13 +407,40 @@ export class OpenLedgerNode {
     };
     this.driver = new ConsensusDriver(state, this.wal, this.guard ?? refusingGuard(this.chainId), effects);
     const opened = this.driver.start();
+    const replay = this.recentInputs.filter((i) => inputHeight(i) >= height);
+    this.recentInputs = replay;
+    for (const i of replay) this.driver.input(i);
     if (opened.droppedBytes > 0)
       this.log.warn({ height, dropped: opened.droppedBytes }, 'WAL had a damaged tail; cut it');
     this.log.debug({ height, replayed: opened.inputs.length }, 'consensus started');
   }
 
-  private onConsensusMessage(data: Uint8Array): Verdict {
+  /**
+   * Consensus gossip travels in a small envelope `[sequence, message]`. gossipsub identifies
+   * messages by content hash and remembers them for minutes, so re-sending the same signed vote
+   * would be dropped as a duplicate; a fresh sequence number lets a node re-gossip its votes of
+   * the current height until peers that missed them (late start, partition) have them.
+   */
+  private publishConsensus(topic: 'consensus' | 'evidence', message: Uint8Array): void {
+    const seq = this.gossipSeq++;
+    void this.p2p
+      .publish(topic, encodeWire([seq, message]))
+      .then((n) => this.log.trace({ seq, peers: n }, 'consensus gossip sent'));
+  }
+
+  private onConsensusMessage(envelope: Uint8Array): Verdict {
     if (this.driver === undefined) return 'ignore';
+    let data: Uint8Array;
+    try {
+      const w = decodeWire(envelope, CONSENSUS_MESSAGE_BYTES_MAX + 32);
+      if (!Array.isArray(w) || w.length !== 2 || typeof w[0] !== 'number' || !(w[1] instanceof Uint8Array))
+        throw new Error('bad envelope');
+      data = new Uint8Array(w[1]);
+      this.log.trace({ seq: w[0] }, 'consensus gossip received');
+    } catch {
+      this.metrics.consensusMessagesRejected.inc({ reason: 'DECODE' });
+      return 'reject';
+    }
     const height = this.driver.state.height;
     const r = this.validator.validateBytes(data, {
       chainId: this.chainId,
@@ -402,6 +448,7 @@ export class OpenLedgerNode {
       validatorsAt: (h) => this.valsets.get(h) ?? null,
     });
     if (!r.ok) {
+      this.log.trace({ reason: r.reason, detail: r.detail }, 'consensus message rejected');
       this.metrics.consensusMessagesRejected.inc({ reason: r.reason });
       if (r.action === 'reject') this.metrics.gossipRejected.inc({ topic: 'consensus' });
       return r.action;
@@ -410,15 +457,34 @@ export class OpenLedgerNode {
       this.chain.addEvidence(r.message.evidence);
       return 'accept';
     }
-    if (r.input !== null && !this.syncing) this.driver.input(r.input as CoreInput);
+    if (r.input !== null && !this.syncing) {
+      const m = r.message;
+      this.log.trace(
+        m.type === 'vote'
+          ? { vote: m.vote.kind, height: m.vote.height, round: m.vote.round, nil: m.vote.blockHash === null }
+          : { proposal: true, height: (m as { proposal: { height: number } }).proposal.height },
+        'consensus input',
+      );
+      this.remember(r.input as CoreInput);
+      this.driver.input(r.input as CoreInput);
+    } else if (this.syncing) this.remember(r.input as CoreInput);
     return 'accept';
+  }
+
+  /**
+   * Recent validated network inputs, replayed into a restarted core (after sync) so that a
+   * restart does not forget proposals and votes of the new height that already arrived.
+   */
+  private remember(input: CoreInput): void {
+    this.recentInputs.push(input);
+    if (this.recentInputs.length > RECENT_INPUTS_MAX)
+      this.recentInputs.splice(0, this.recentInputs.length >> 1);
   }
 
   private regossip(): void {
     if (this.driver === undefined) return;
-    for (const m of this.driver.ownMessages) {
-      void this.p2p.publish('consensus', encodeConsensusMessage(this.chainId, m));
-    }
+    for (const m of this.driver.ownMessages)
+      this.publishConsensus('consensus', encodeConsensusMessage(this.chainId, m));
   }
 
   // ---- transactions ---------------------------------------------------------------------------
@@ -510,8 +576,8 @@ export class OpenLedgerNode {
 
   /** Polls peers; when one is ahead by more than a block, fetches and applies blocks with commits. */
   private async syncTick(): Promise<void> {
-    if (this.syncing || this.stopped) return;
-    this.syncing = true;
+    if (this.polling || this.stopped) return;
+    this.polling = true;
     let applied = 0;
     try {
       const peers = this.p2p.peers();
@@ -527,40 +593,65 @@ export class OpenLedgerNode {
       );
       for (;;) {
         const tip = this.chain.tip.height;
-        const ahead = [...this.peerStatus.entries()].filter(
-          ([, s]) => s.height > tip + 1 || (s.height > tip && this.stalled()),
-        );
-        if (ahead.length === 0) break;
-        const [peer, s] = ahead[(tip + applied) % ahead.length];
-        const res = decodeBlocksResponse(
-          await this.p2p.request(
-            peer,
-            'blocks',
-            encodeBlocksRequest({ kind: 'range', from: tip + 1, to: s.height, hash: null }),
-            15_000,
-          ),
-        );
-        if (res.length === 0) break;
-        for (const r of res) {
-          if (this.stopped) return;
-          await this.chain.applySynced(r.block, decodeCommit(r.commit));
-          applied++;
+        const statuses = [...this.peerStatus.entries()];
+        const far = statuses.filter(([, st]) => st.height >= tip + 2);
+        if (far.length > 0) {
+          // Two or more blocks behind: apply decided blocks with their certificates, then restart.
+          const [peer, st] = far[(tip + applied) % far.length];
+          const res = decodeBlocksResponse(
+            await this.p2p.request(
+              peer,
+              'blocks',
+              encodeBlocksRequest({ kind: 'range', from: tip + 1, to: st.height, hash: null }),
+              15_000,
+            ),
+          );
+          if (res.length === 0) break;
+          // From here until consensus restarts, its inputs are for a height being replaced.
+          this.syncing = true;
+          for (const r of res) {
+            if (this.stopped) return;
+            await this.chain.applySynced(r.block, decodeCommit(r.commit));
+            applied++;
+          }
+          continue;
         }
+        const near = statuses.filter(([, st]) => st.height === tip + 1);
+        if (near.length > 0 && Date.now() - this.lastDecideAt > STALL_MS && !this.syncing) {
+          // One block behind and stuck: the others decided without us. Their precommits are gone
+          // from gossip, so take the block and its certificate and let the core decide with it.
+          const [peer] = near[tip % near.length];
+          const res = decodeBlocksResponse(
+            await this.p2p.request(
+              peer,
+              'blocks',
+              encodeBlocksRequest({ kind: 'range', from: tip + 1, to: tip + 1, hash: null }),
+              10_000,
+            ),
+          );
+          const first = res[0];
+          if (first !== undefined && this.chain.tip.height === tip) {
+            const commit = decodeCommit(first.commit);
+            verifyCommit(this.chainId, commit, this.valsets.require(tip + 1), { height: tip + 1 });
+            this.chain.receiveBlock(first.block);
+            this.driver.input({ type: 'commitCertificate', commit });
+          }
+        }
+        break;
       }
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'sync step failed');
     } finally {
-      this.syncing = false;
+      this.polling = false;
     }
-    if (applied > 0 && !this.stopped) {
-      this.log.info({ applied, height: this.chain.tip.height }, 'caught up by sync');
+    if (this.syncing && !this.stopped) {
+      this.syncing = false;
       this.startConsensus();
     }
-  }
-
-  /** No decision for a while: a peer one block ahead is worth fetching from. */
-  private stalled(): boolean {
-    return Date.now() - this.lastDecideAt > 5_000;
+    if (applied > 0 && !this.stopped) {
+      this.lastDecideAt = Date.now();
+      this.log.info({ applied, height: this.chain.tip.height }, 'caught up by sync');
+    }
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -602,6 +693,12 @@ export class OpenLedgerNode {
     await step('state', () => this.state?.close());
     this.log.info({}, 'node stopped');
   }
+}
+
+function inputHeight(i: CoreInput): number {
+  if (i.type === 'proposal') return i.proposal.height;
+  if (i.type === 'vote') return i.vote.height;
+  return 'height' in i ? (i as { height: number }).height : 0;
 }
 
 /** Our own stored (or peer-sent, already size-limited) block bytes; throws a typed CodecError. */

@@ -1,0 +1,166 @@
+import { OlError } from '../core/errors.js';
+import { parseGenesis } from '../vm/genesis.js';
+import { checkFlags, parseArgs } from './args.js';
+import type { ChainFaults } from './chain.js';
+import { CLI_COMMANDS } from './cliCommands.js';
+import { describeOptions, flagsToObject } from './config.js';
+import { homePaths, initHome, readGenesisFile, writeGenesisFile } from './home.js';
+import { OpenLedgerNode } from './node.js';
+
+/**
+ * `openledger`: the node's command line. Every command has --help; errors say what to do and
+ * exit with status 2 (bad usage or input) or 1 (runtime failure).
+ */
+
+const USAGE = `usage: openledger <command> [options]
+
+commands:
+  init      create a node's data directory (keys, config, optional genesis)
+  start     run a node from a data directory
+  keys      show this node's keys and peer id
+${CLI_COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
+  help      this text
+
+Run "openledger <command> --help" for a command's options.`;
+
+const INIT_HELP = `usage: openledger init --home DIR [--genesis FILE] [--force] [config options]
+
+Creates DIR with a validator key (keys/validator.json), a libp2p node key (keys/node.key) and
+config.json. Existing keys are kept. --genesis copies and validates a genesis file into DIR.
+Config options (each also a key of config.json):
+${describeOptions().join('\n')}`;
+
+const START_HELP = `usage: openledger start --home DIR [config options]
+
+Runs the node until SIGINT or SIGTERM. Config options override config.json for this run:
+${describeOptions().join('\n')}`;
+
+const KEYS_HELP = `usage: openledger keys --home DIR [--json]
+
+Shows the validator address and public key, and the libp2p peer id of the node in DIR.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const extra = CLI_COMMANDS.find((c) => c.name === command);
+  if (extra) return extra.run(rest);
+  const { flags, positionals } = parseArgs(rest, ['force', 'json', 'help']);
+  if (positionals.length > 0)
+    throw new OlError('BAD_USAGE', `unexpected argument ${JSON.stringify(positionals[0])}`);
+  switch (command) {
+    case 'init': {
+      if (flags.help) return print(INIT_HELP);
+      checkFlags(
+        flags,
+        [
+          'home',
+          'genesis',
+          'force',
+          'json',
+          'help',
+          'moniker',
+          'p2p.',
+          'rpc.',
+          'metrics.',
+          'consensus.',
+          'mempool.',
+          'state.',
+          'attribution.',
+          'log.',
+        ],
+        'openledger init',
+      );
+      const home = requireHome(flags);
+      const { home: _h, genesis, force, json, help: _x, ...config } = flags;
+      const r = await initHome(home, flagsToObject(config), force === 'true');
+      if (genesis !== undefined) {
+        const g = await readGenesisFile(genesis);
+        parseGenesis(g);
+        await writeGenesisFile(r.paths.genesis, g);
+      }
+      const out = {
+        home,
+        address: r.address,
+        publicKey: `0x${Buffer.from(r.validatorKey.publicKey).toString('hex')}`,
+        peerId: r.peerId,
+      };
+      if (json === 'true') return print(JSON.stringify(out));
+      return print(
+        `initialised ${home}\n  validator address  ${out.address}\n  consensus key      ${out.publicKey}\n  peer id            ${out.peerId}${genesis ? '' : '\nnext: put the chain\'s genesis.json in it (or re-run with --genesis FILE), then "openledger start --home ' + home + '"'}`,
+      );
+    }
+    case 'start': {
+      if (flags.help) return print(START_HELP);
+      const home = requireHome(flags);
+      const { home: _h, ...config } = flags;
+      return runNode(home, config);
+    }
+    case 'keys': {
+      if (flags.help) return print(KEYS_HELP);
+      checkFlags(flags, ['home', 'json'], 'openledger keys');
+      const home = requireHome(flags);
+      const paths = homePaths(home);
+      const { readValidatorKey } = await import('./validatorKey.js');
+      const { loadOrCreateNodeKey, peerIdOf } = await import('../p2p/nodeKey.js');
+      const { addressOf, formatAddress } = await import('../core/address.js');
+      const kp = await readValidatorKey(paths.validatorKey);
+      const peerId = peerIdOf(await loadOrCreateNodeKey(paths.nodeKey));
+      const out = {
+        address: formatAddress(addressOf(kp.publicKey)),
+        publicKey: `0x${Buffer.from(kp.publicKey).toString('hex')}`,
+        peerId,
+      };
+      return print(
+        flags.json === 'true'
+          ? JSON.stringify(out)
+          : `validator address  ${out.address}\nconsensus key      ${out.publicKey}\npeer id            ${out.peerId}`,
+      );
+    }
+    default:
+      throw new OlError('BAD_USAGE', `unknown command ${JSON.stringify(command)}; run "openledger help"`);
+  }
+}
+
+function print(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
+
+function requireHome(flags: Record<string, string>): string {
+  const home = flags.home ?? process.env.OPENLEDGER_HOME;
+  if (!home) throw new OlError('BAD_USAGE', '--home DIR is required (or set OPENLEDGER_HOME)');
+  return home;
+}
+
+/** Test-only faults, from the environment so no operator flips them by accident. */
+function faultsFromEnv(): ChainFaults {
+  const f = (process.env.OPENLEDGER_TEST_FAULTS ?? '').split(',');
+  return { wrongSettle: f.includes('wrongSettle') };
+}
+
+async function runNode(home: string, flags: Record<string, string>): Promise<number> {
+  const node = await OpenLedgerNode.start({ home, flags, faults: faultsFromEnv() });
+  const { attachRpc } = await import('./api.js');
+  const rpc = await attachRpc(node);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      node.log.info({ signal }, 'stopping');
+      const force = setTimeout(() => resolve(1), 15_000);
+      force.unref();
+      void (async () => {
+        await rpc?.close();
+        await node.stop();
+        clearTimeout(force);
+        resolve(0);
+      })();
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
