@@ -12,12 +12,12 @@
  *   (an application answering synchronously) and the call is queued, never nested.
  */
 
-import type { Evidence, UnsignedProposal, UnsignedVote } from '../core/block.js';
+import type { Evidence, UnsignedProposal, UnsignedVote, Vote } from '../core/block.js';
 import { bytesEqual } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
 import type { CoreInput, CoreOutput } from './messages.js';
 import { type SignerGuard, SignerGuardError } from './signerGuard.js';
-import { apply, type CoreState, isRedundant } from './stateMachine.js';
+import { apply, type CoreState, isRedundant, STEP_COMMIT } from './stateMachine.js';
 import type { ConsensusMessage } from './validation.js';
 import type { ValidatorUpdate } from './validatorSet.js';
 import type { Wal, WalOpenResult } from './wal.js';
@@ -236,9 +236,12 @@ export class ConsensusDriver {
 
   /**
    * What to re-gossip periodically so that messages lost on the way are eventually delivered
-   * (Algorithm 1's liveness assumes it): our own messages of the current and previous round, and
-   * the prevotes that justify our valid value (the proof of lock behind a re-proposal at
-   * validRound; without them a peer locked in an older round could not accept it, L28–L29).
+   * (Algorithm 1's liveness assumes that whatever a correct process *receives*, every correct
+   * process eventually receives too): our own messages of the current and previous round; every
+   * vote we hold for those two rounds (a peer stuck in the previous round needs the precommits
+   * that moved us on, or the f+1 votes that made us skip, or it waits forever for messages a
+   * byzantine validator sent only to us); and the prevotes that justify our valid value (the
+   * proof of lock behind a re-proposal at validRound, L28–L29).
    */
   gossipSet(): ConsensusMessage[] {
     const s = this.state;
@@ -247,11 +250,24 @@ export class ConsensusDriver {
       const r = m.type === 'vote' ? m.vote.round : m.type === 'proposal' ? m.proposal.round : -1;
       if (r >= s.round - 1) out.push(m);
     }
-    if (s.validValue !== null && s.validRound >= 0) {
-      for (const vote of s.votes.round(s.validRound).prevotes.votesFor(s.validValue)) {
+    const relayed = new Set<Vote>();
+    const relay = (votes: readonly Vote[]) => {
+      for (const vote of votes) {
+        if (relayed.has(vote)) continue;
+        relayed.add(vote);
         if (!this.isOwn({ type: 'vote', vote })) out.push({ type: 'vote', vote });
       }
+    };
+    if (s.step !== STEP_COMMIT) {
+      for (const r of [s.round - 1, s.round]) {
+        if (r < 0) continue;
+        const rv = s.votes.round(r);
+        relay(rv.prevotes.all());
+        relay(rv.precommits.all());
+      }
     }
+    if (s.validValue !== null && s.validRound >= 0)
+      relay(s.votes.round(s.validRound).prevotes.votesFor(s.validValue));
     return out;
   }
 
