@@ -41,6 +41,8 @@ function main(argv: string[]): number {
       });
       results.push(result);
       if (!result.ok) failures.push({ result, command: replayCommand(o, seed, scenario) });
+      const done = seed - o.firstSeed + 1;
+      if (o.seeds >= 200 && done % 100 === 0) process.stderr.write(`${scenario}: ${done}/${o.seeds} seeds\n`);
     }
     const s = summarize(results);
     summaries[scenario] = s;
