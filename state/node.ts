@@ -69,7 +69,11 @@ export function slotOf(bitmap: number, i: number): number {
  * `INTERNAL_HEADER_BYTES + slot * HASH_BYTES`, then pass it to `makeInternal`.
  */
 export function internalBuffer(children: number): Buffer {
-  return Buffer.allocUnsafe(INTERNAL_HEADER_BYTES + children * HASH_BYTES);
+  // One allocation per node holding its preimage and (after `makeInternal`) its hash. Cached
+  // nodes live long among millions of short-lived buffers: one exact-size block each, rather than
+  // slices of Buffer's shared 8 KiB pool plus a separate digest, keeps the heap from fragmenting.
+  const ab = new ArrayBuffer(INTERNAL_HEADER_BYTES + children * HASH_BYTES + HASH_BYTES);
+  return Buffer.from(ab, 0, INTERNAL_HEADER_BYTES + children * HASH_BYTES);
 }
 
 /** Finishes an internal node built in `pre` (see `internalBuffer`) and hashes it in place. */
@@ -84,13 +88,15 @@ export function makeInternal(
   pre[2] = bitmap & 0xff;
   pre[3] = leafMask >> 8;
   pre[4] = leafMask & 0xff;
+  const hash = new Uint8Array(pre.buffer, pre.byteOffset + pre.length, HASH_BYTES);
+  hash.set(sha256(pre));
   return {
     kind: 'internal',
     bitmap,
     leafMask,
     hashes: pre.subarray(INTERNAL_HEADER_BYTES),
     versions,
-    hash: sha256(pre),
+    hash,
   };
 }
 
