@@ -34,6 +34,7 @@ import {
   type Commit,
   type Proposal,
   ROUND_MAX,
+  VALIDATORS_MAX,
   VOTE_PRECOMMIT,
   VOTE_PREVOTE,
   type Vote,
@@ -57,7 +58,7 @@ export type Step = typeof STEP_PROPOSE | typeof STEP_PREVOTE | typeof STEP_PRECO
  * Validated messages for height + 1 held until that height starts (a faster peer is often a few
  * milliseconds ahead); beyond this many they are dropped, and gossip will resend them.
  */
-export const FUTURE_INPUTS_MAX = 4 * 150 + 16;
+export const FUTURE_INPUTS_MAX = 4 * VALIDATORS_MAX + 16;
 
 /**
  * Test-only ways to break one safety rule, so tests can show the simulator's checker catches a
