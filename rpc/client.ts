@@ -1,0 +1,242 @@
+import { addressOf, formatAddress } from '../core/address.js';
+import { fromHex, to0x } from '../core/bytes.js';
+import { sha256 } from '../core/hash.js';
+import type { KeyPair } from '../core/keys.js';
+import {
+  encodeTx,
+  type InferenceRequest,
+  signRequest,
+  signTx,
+  TX_VERSION,
+  type Tx,
+  type TxBodies,
+  type TxType,
+  txHash,
+} from '../core/tx.js';
+import { HttpTransport, RpcCallError } from './transport.js';
+
+/**
+ * The TypeScript client: typed calls for every `ol_` method, transaction builders that sign with
+ * @noble/curves, `waitForInclusion`, and a `Wallet` that tracks its nonce. Results come back as
+ * the server's JSON (0x hex bytes, decimal-string amounts); `units()` and `bytes()` convert.
+ */
+
+export { RpcCallError };
+
+export const DEFAULT_GAS_LIMIT: Readonly<Record<TxType, number>> = {
+  transfer: 100_000,
+  'validator.create': 200_000,
+  'stake.delegate': 200_000,
+  'stake.undelegate': 200_000,
+  'stake.withdrawRewards': 200_000,
+  'validator.unjail': 200_000,
+  'datanet.create': 500_000,
+  'datanet.contribute': 3_000_000,
+  'datanet.review': 200_000,
+  'model.register': 20_000_000,
+  'model.update': 20_000_000,
+  'inference.receipt': 2_000_000,
+  'attribution.settle': 0,
+  'gov.propose': 500_000,
+  'gov.vote': 200_000,
+};
+
+export const units = (s: string): bigint => BigInt(s);
+export const bytes = (h: string): Uint8Array => fromHex(h);
+
+export interface BuiltTx {
+  tx: Tx;
+  bytes: Uint8Array;
+  hash: Uint8Array;
+  hex: string;
+}
+
+export interface TxOptions {
+  chainId: string;
+  nonce: number;
+  gasLimit?: number;
+  gasPrice?: bigint;
+}
+
+/** Builds and signs any transaction type. */
+export function buildTx<K extends TxType>(type: K, body: TxBodies[K], key: KeyPair, o: TxOptions): BuiltTx {
+  const tx = signTx(
+    {
+      version: TX_VERSION,
+      chainId: o.chainId,
+      type,
+      sender: key.publicKey,
+      nonce: o.nonce,
+      gasLimit: o.gasLimit ?? DEFAULT_GAS_LIMIT[type],
+      gasPrice: o.gasPrice ?? 1n,
+      body,
+    },
+    key.secretKey,
+  ) as Tx;
+  const encoded = encodeTx(tx);
+  return { tx, bytes: encoded, hash: txHash(encoded), hex: to0x(encoded) };
+}
+
+/** A requester's signed inference request (the provider puts it in its receipt). */
+export function buildRequest(
+  key: KeyPair,
+  r: {
+    chainId: string;
+    model: Uint8Array;
+    modelVersion: number;
+    prompt: string;
+    maxFee: bigint;
+    nonce: number;
+    expiryHeight: number;
+  },
+): InferenceRequest {
+  return signRequest(
+    {
+      chainId: r.chainId,
+      requester: key.publicKey,
+      model: r.model,
+      modelVersion: r.modelVersion,
+      promptHash: sha256(new TextEncoder().encode(r.prompt)),
+      maxFee: r.maxFee,
+      nonce: r.nonce,
+      expiryHeight: r.expiryHeight,
+    },
+    key.secretKey,
+  );
+}
+
+type J = Record<string, any>;
+
+export class OpenLedgerClient {
+  readonly transport: HttpTransport;
+
+  constructor(
+    readonly url: string,
+    timeoutMs?: number,
+  ) {
+    this.transport = new HttpTransport(url, timeoutMs);
+  }
+
+  call<T = J>(method: string, params: unknown[] | Record<string, unknown> = []): Promise<T> {
+    return this.transport.call<T>(method, params);
+  }
+
+  // chain
+  status = () => this.call('ol_status');
+  blockByHeight = (height: number, full = false) => this.call('ol_getBlockByHeight', [height, full]);
+  blockByHash = (hash: string, full = false) => this.call('ol_getBlockByHash', [hash, full]);
+  transaction = (hash: string) => this.call('ol_getTransaction', [hash]);
+  account = (address: string) => this.call('ol_getAccount', [address]);
+  validators = (height?: number) => this.call('ol_getValidators', height === undefined ? [] : [height]);
+  stateProof = (keyHex: string, height?: number) =>
+    this.call('ol_getStateProof', height === undefined ? [keyHex] : [keyHex, height]);
+  // transactions
+  sendRaw = (txHex: string, mode: 'sync' | 'commit' = 'sync', timeoutMs?: number) =>
+    this.call('ol_sendTransaction', timeoutMs === undefined ? [txHex, mode] : [txHex, mode, timeoutMs]);
+  simulate = (txHex: string) => this.call('ol_simulateTransaction', [txHex]);
+  estimateGas = (txHex: string) => this.call<{ gasUsed: number; code: string }>('ol_estimateGas', [txHex]);
+  // datanets
+  datanet = (id: string) => this.call('ol_getDatanet', [id]);
+  datanets = (q: { owner?: string; tag?: string; cursor?: string; limit?: number } = {}) =>
+    this.call('ol_listDatanets', q);
+  contributions = (
+    q: { datanet?: string; contributor?: string; status?: string; cursor?: string; limit?: number } = {},
+  ) => this.call('ol_listContributions', q);
+  contribution = (id: string, content = false) => this.call('ol_getContribution', [id, content]);
+  // models
+  model = (id: string) => this.call('ol_getModel', [id]);
+  models = (q: { owner?: string; cursor?: string; limit?: number } = {}) => this.call('ol_listModels', q);
+  modelVersion = (id: string, version: number) => this.call('ol_getModelVersion', [id, version]);
+  // inference and attribution
+  receipt = (id: string) => this.call('ol_getReceipt', [id]);
+  attribution = (receipt: string) => this.call('ol_getAttribution', [receipt]);
+  earnings = (address: string, q: { cursor?: string; limit?: number } = {}) =>
+    this.call('ol_getEarnings', { address, ...q });
+  job = (id: number) => this.call('ol_getJob', [id]);
+  attribute = (model: string, text: string) => this.call('ol_attribute', [model, text]);
+  // governance
+  proposal = (id: number) => this.call('ol_getProposal', [id]);
+  proposals = (q: { cursor?: string; limit?: number } = {}) => this.call('ol_listProposals', q);
+  params = () => this.call('ol_getParams');
+  events = (q: { fromHeight: number; toHeight: number; type?: string; address?: string }) =>
+    this.call<J[]>('ol_getEvents', q);
+  discover = () => this.call('rpc.discover');
+
+  /** Polls until the transaction is committed (returns it) or `timeoutMs` passes (throws). */
+  async waitForInclusion(hashHex: string, timeoutMs = 30_000, pollMs = 200): Promise<J> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const t = await this.transaction(hashHex);
+        if (t.status === 'committed') return t;
+      } catch (e) {
+        if (!(e instanceof RpcCallError) || e.rpcCode !== -32001) throw e;
+      }
+      if (Date.now() > deadline)
+        throw new RpcCallError(-32003, `transaction ${hashHex} not committed within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+}
+
+/** An account that signs and sends, tracking its next nonce locally. */
+export class Wallet {
+  readonly address: string;
+  private nonce: number | undefined;
+
+  constructor(
+    readonly client: OpenLedgerClient,
+    readonly key: KeyPair,
+    readonly chainId: string,
+  ) {
+    this.address = formatAddress(addressOf(key.publicKey));
+  }
+
+  static fromSecretHex(
+    client: OpenLedgerClient,
+    secretHex: string,
+    publicHex: string,
+    chainId: string,
+  ): Wallet {
+    return new Wallet(
+      client,
+      { secretKey: fromHex(secretHex, 32), publicKey: fromHex(publicHex, 32) },
+      chainId,
+    );
+  }
+
+  async nextNonce(): Promise<number> {
+    if (this.nonce === undefined) this.nonce = (await this.client.account(this.address)).nonce as number;
+    return this.nonce;
+  }
+
+  /** Forget the local nonce (after a rejected tx) so the next send asks the node. */
+  resync(): void {
+    this.nonce = undefined;
+  }
+
+  async build<K extends TxType>(
+    type: K,
+    body: TxBodies[K],
+    opts: { gasLimit?: number; gasPrice?: bigint } = {},
+  ): Promise<BuiltTx> {
+    const nonce = await this.nextNonce();
+    this.nonce = nonce + 1;
+    return buildTx(type, body, this.key, { chainId: this.chainId, nonce, ...opts });
+  }
+
+  /** Builds, signs and submits; mode 'commit' waits for the block and returns the committed tx. */
+  async send<K extends TxType>(
+    type: K,
+    body: TxBodies[K],
+    opts: { gasLimit?: number; gasPrice?: bigint; mode?: 'sync' | 'commit'; timeoutMs?: number } = {},
+  ): Promise<J> {
+    const built = await this.build(type, body, opts);
+    try {
+      return await this.client.sendRaw(built.hex, opts.mode ?? 'sync', opts.timeoutMs);
+    } catch (e) {
+      this.resync();
+      throw e;
+    }
+  }
+}
