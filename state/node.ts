@@ -69,11 +69,9 @@ export function slotOf(bitmap: number, i: number): number {
  * `INTERNAL_HEADER_BYTES + slot * HASH_BYTES`, then pass it to `makeInternal`.
  */
 export function internalBuffer(children: number): Buffer {
-  // One allocation per node holding its preimage and (after `makeInternal`) its hash. Cached
-  // nodes live long among millions of short-lived buffers: one exact-size block each, rather than
-  // slices of Buffer's shared 8 KiB pool plus a separate digest, keeps the heap from fragmenting.
-  const ab = new ArrayBuffer(INTERNAL_HEADER_BYTES + children * HASH_BYTES + HASH_BYTES);
-  return Buffer.from(ab, 0, INTERNAL_HEADER_BYTES + children * HASH_BYTES);
+  // Room for the hash after the preimage: a cached node is one allocation, not two.
+  const b = Buffer.allocUnsafe(INTERNAL_HEADER_BYTES + children * HASH_BYTES + HASH_BYTES);
+  return b.subarray(0, INTERNAL_HEADER_BYTES + children * HASH_BYTES);
 }
 
 /** Finishes an internal node built in `pre` (see `internalBuffer`) and hashes it in place. */

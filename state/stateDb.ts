@@ -3,7 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { assert, StorageError, ValidationError } from '../core/errors.js';
 import { sha256 } from './digest.js';
-import { EMPTY_ROOT, HASH_BYTES } from './hashSpec.js';
+import { EMPTY_ROOT, HASH_BYTES, RADIX } from './hashSpec.js';
 import {
   decodeKeyList,
   decodeRootRecord,
@@ -19,6 +19,7 @@ import {
   staleListKey,
 } from './layout.js';
 import {
+  childRef,
   encodeInternal,
   encodeLeaf,
   type InternalNode,
@@ -52,6 +53,8 @@ export type ExtraOp = BatchOperation<StateLevel, Buffer | Uint8Array | string, B
  * over several blocks instead of stalling one commit.
  */
 export const PRUNE_VERSIONS_PER_COMMIT_MAX = 64;
+/** `warmUp` yields to the event loop this often, so a node stays responsive while it warms. */
+export const WARM_UP_NODES_PER_TICK = 5_000;
 
 /** A memtable that holds a few blocks' writes: fewer level-0 files and compactions per block. */
 export const LEVEL_WRITE_BUFFER_BYTES = 16 * 1024 * 1024;
@@ -226,6 +229,34 @@ export class StateDb {
     const root = this.#rootRef(version);
     const hot = version === this.#latestVersion;
     return this.#withKey(key, version, () => proveKey(this.#store, root, sha256(key), hot));
+  }
+
+  /**
+   * Loads the latest tree's internal nodes into the node cache (what a long-running node has
+   * anyway), so the first blocks after a restart do not pay for cold reads. Yields to the event
+   * loop every WARM_UP_NODES_PER_TICK nodes. Returns the number of nodes loaded.
+   */
+  async warmUp(): Promise<number> {
+    const root = this.#latestRoot;
+    if (root === null || root.leaf) return 0;
+    const stack: { ref: NodeRef; path: Uint8Array; depth: number }[] = [
+      { ref: root, path: new Uint8Array(HASH_BYTES), depth: 0 },
+    ];
+    let loaded = 0;
+    while (stack.length > 0) {
+      const { ref, path, depth } = stack.pop() as { ref: NodeRef; path: Uint8Array; depth: number };
+      const node = this.#store.loadInternal(ref, path, depth, true);
+      if (++loaded % WARM_UP_NODES_PER_TICK === 0) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < RADIX; i++) {
+        const child = childRef(node, i);
+        if (child === null || child.leaf) continue;
+        const childPath = path.slice();
+        const b = depth >> 1;
+        childPath[b] = (depth & 1) === 0 ? (i << 4) | (childPath[b] & 0x0f) : (childPath[b] & 0xf0) | i;
+        stack.push({ ref: child, path: childPath, depth: depth + 1 });
+      }
+    }
+    return loaded;
   }
 
   /** @internal The overlay's view of where it stands. */

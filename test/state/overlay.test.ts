@@ -226,6 +226,25 @@ describe('overlays', () => {
     }
   });
 
+  it('warmUp loads the latest tree after a reopen, and reads and commits still agree', async () => {
+    const dir = dirs.make();
+    const s = await StateDb.open(dir);
+    const o = s.overlay();
+    for (let i = 0; i < 2000; i++) o.set(text(`w${i}`), text(`v${i}`));
+    const root = await o.commit(0);
+    await s.close();
+    const again = await StateDb.open(dir);
+    try {
+      expect(await again.warmUp()).toBeGreaterThan(16);
+      expect(again.getAt(text('w7'), 0)).toEqual(text('v7'));
+      const o2 = again.overlay();
+      o2.set(text('w7'), text('v7'));
+      expect(await o2.commit(1)).toEqual(root);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('a discarded overlay refuses further use', async () => {
     await withState(async (s) => {
       const o = s.overlay();
