@@ -200,6 +200,7 @@ export class Chain implements Application {
 
   async prepareProposal(req: { height: number; round: number; proposer: Uint8Array }): Promise<Uint8Array> {
     const { height } = req;
+    const t0 = performance.now();
     this.assertNext(height);
     const key = this.d.validatorKey;
     if (key === null) throw new ChainError('NOT_A_VALIDATOR', 'this node has no validator key');
@@ -243,10 +244,19 @@ export class Chain implements Application {
       bytesLeft -= e.bytes.length;
     }
 
-    // 3. Evidence still valid for its height.
+    // 3. Evidence the vm will accept (vm/staking.ts processEvidence): from an earlier height within
+    //    the evidence age, valid for that height's set, one per validator.
+    const maxAge = Number(paramsFromList(readStores(this.d.state).paramValues() ?? []).evidenceMaxAgeBlocks);
+    const offenders = new Set<string>();
     const evidence = this.pendingEvidence.filter((e) => {
-      const evSet = this.d.valsets.get(e.voteA.height);
-      return evSet !== undefined && evidenceProblem(this.d.chainId, e, evSet) === null;
+      const h = e.voteA.height;
+      if (h >= height || height - h > maxAge) return false;
+      const evSet = this.d.valsets.get(h);
+      if (evSet === undefined || evidenceProblem(this.d.chainId, e, evSet) !== null) return false;
+      const who = toHex(e.voteA.validator);
+      if (offenders.has(who)) return false;
+      offenders.add(who);
+      return true;
     });
 
     const lastCommit = height === 1 ? null : this.lastCommitFor(height - 1);
@@ -296,7 +306,16 @@ export class Chain implements Application {
       verdict: Promise.resolve(true),
     });
     this.d.publishBlock(bytes);
-    this.d.log.debug({ height, round: req.round, txs: txs.length, hash: toHex(hash) }, 'proposal built');
+    this.d.log.debug(
+      {
+        height,
+        round: req.round,
+        txs: txs.length,
+        hash: toHex(hash),
+        ms: Math.round(performance.now() - t0),
+      },
+      'proposal built',
+    );
     return hash;
   }
 
@@ -326,6 +345,7 @@ export class Chain implements Application {
   private async validate(height: number, blockHash: Uint8Array): Promise<boolean> {
     this.assertNext(height);
     const c = await this.candidate(blockHash);
+    const t0 = performance.now();
     const { block } = c;
     const h = block.header;
     const fail = (why: string): never => {
@@ -399,6 +419,10 @@ export class Chain implements Application {
     c.execTxs = exec.txs as ExecTx[];
     c.overlay = overlay;
     c.result = result;
+    this.d.log.debug(
+      { height, txs: block.txs.length, ms: Math.round(performance.now() - t0) },
+      'proposal validated',
+    );
     return true;
   }
 
@@ -467,7 +491,12 @@ export class Chain implements Application {
       ...this.d.indexer.ops(height, result.events),
       ...this.d.earnings.ops(result.events, c.overlay!),
     ];
+    const t0 = performance.now();
     const root = await c.overlay!.commit(height, ops);
+    this.d.log.debug(
+      { height, txs: block.txs.length, ms: Math.round(performance.now() - t0) },
+      'block persisted',
+    );
     if (!bytesEqual(root, block.header.stateRoot)) {
       // Cannot happen unless the state layer is broken: stop rather than diverge.
       throw new ChainError('ROOT_MISMATCH', `committed root differs from the header at ${height}`);

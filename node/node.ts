@@ -23,6 +23,7 @@ import { decodeTx, TX_BYTES_MAX, txHash } from '../core/tx.js';
 import { P2pHost, type Verdict } from '../p2p/host.js';
 import { loadOrCreateNodeKey, peerIdOf } from '../p2p/nodeKey.js';
 import { StateDb } from '../state/stateDb.js';
+import { checkTx } from '../vm/execute.js';
 import { type Genesis, genesisState, parseGenesis } from '../vm/genesis.js';
 import { dueJobs } from '../vm/jobs.js';
 import { chainInfo, readStores } from '../vm/readers.js';
@@ -502,6 +503,13 @@ export class OpenLedgerNode {
     const hash = txHash(bytes);
     if (!this.sigs.check(tx, hash))
       throw new NodeError('BAD_SIGNATURE', 'transaction signature does not verify');
+    // The vm's own admission rules (fee affordable, gas price, limits) for the sender's next tx;
+    // later nonces are checked when they become next, at the re-check after each commit.
+    const view = this.chain.nonceView();
+    if (tx.nonce === view.nextNonce(toHex(addressOf(tx.sender)))) {
+      const problem = checkTx(this.state, { tx, bytes, hash });
+      if (problem !== null) throw new NodeError(problem.code, problem.message);
+    }
     const outcome = this.mempool.add(tx, bytes, hash, this.chain.nonceView(), this.chain.tip.height);
     this.metrics.mempoolTxs.set(this.mempool.size);
     this.metrics.mempoolBytes.set(this.mempool.bytes);

@@ -1,0 +1,221 @@
+import { createPrivateKey, sign as nodeSign } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { parseOpen } from '../core/amount.js';
+import { fromHex, to0x } from '../core/bytes.js';
+import { generateKeyPair, verifySignature } from '../core/keys.js';
+import { encodeTx, TX_VERSION, type Tx, txHash, txSigningBytes, type UnsignedTx } from '../core/tx.js';
+import { LocalNetwork } from '../devnet/network.js';
+import { opsPerSecond, percentile, round } from './_measure.js';
+
+/**
+ * `npm run bench -- node [--seconds 60] [--rate 1000] [--senders 64]`: a 4-validator network of
+ * real processes on this machine. Sustained transfer throughput and commit latency (submission →
+ * committed block), the same machine's single-core Ed25519 verify rate and the ratio, and the
+ * catch-up sync rate of a follower started after the run. Signing for the load uses node:crypto
+ * (Ed25519 is deterministic: the same signatures noble makes) so the generator keeps up.
+ */
+
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+function fastSigner(secretKey: Uint8Array) {
+  const key = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, secretKey]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  return (msg: Uint8Array) => new Uint8Array(nodeSign(null, msg, key));
+}
+
+function arg(args: string[], name: string, def: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function post(url: string, body: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: '/',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString()));
+          } catch (e) {
+            reject(e);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export default async function nodeBench(args: string[]): Promise<Record<string, unknown>> {
+  const seconds = arg(args, 'seconds', 60);
+  const rate = arg(args, 'rate', 1000);
+  const senders = arg(args, 'senders', 64);
+  const accounts: Record<string, string> = {};
+  for (let i = 0; i < senders; i++) accounts[`load${i}`] = '1000000';
+  const dirAt = args.indexOf('--dir');
+  const logAt = args.indexOf('--log');
+  const net = await LocalNetwork.create({
+    validators: 4,
+    followers: 1,
+    blockTimeMs: 250,
+    chainId: 'bench-node',
+    accounts,
+    ...(dirAt >= 0 ? { dir: args[dirAt + 1] } : {}),
+    nodeConfig: { log: { level: logAt >= 0 ? args[logAt + 1] : 'info' } },
+  });
+  try {
+    net.start([0, 1, 2, 3]);
+    await net.waitForHeight(2, [0, 1, 2, 3], 120_000);
+    const wallets = Array.from({ length: senders }, (_, i) => net.layout.accounts[`load${i}`]);
+    const signers = wallets.map((w) => fastSigner(fromHex(w.secretKey, 32)));
+    const nonces = wallets.map(() => 0);
+    const to = fromHex(
+      generateKeyPair()
+        .publicKey.slice(0, 20)
+        .reduce((s, b) => s + b.toString(16).padStart(2, '0'), '0x'),
+      20,
+    );
+    const build = (i: number): { hex: string; hash: string } => {
+      const unsigned: UnsignedTx = {
+        version: TX_VERSION,
+        chainId: net.chainId,
+        type: 'transfer',
+        sender: fromHex(wallets[i].publicKey, 32),
+        nonce: nonces[i]++,
+        gasLimit: 50_000,
+        gasPrice: 1n,
+        body: { to, amount: 1n },
+      };
+      const tx = { ...unsigned, signature: signers[i](txSigningBytes(unsigned)) } as Tx;
+      const bytes = encodeTx(tx);
+      return { hex: to0x(bytes), hash: to0x(txHash(bytes)) };
+    };
+
+    // Commit times come from polling the tip and reading each new block's tx hashes.
+    const submittedAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let committed = 0;
+    let rejected = 0;
+    const rejectCodes: Record<string, number> = {};
+    let lastSeen = (await net.clients[0].status()).height as number;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const tip = (await net.clients[0].status()).height as number;
+        for (let h = lastSeen + 1; h <= tip; h++) {
+          const b = await net.clients[0].blockByHeight(h);
+          const now = Date.now();
+          for (const hash of b.txs as string[]) {
+            const t = submittedAt.get(hash);
+            if (t !== undefined) {
+              latencies.push(now - t);
+              submittedAt.delete(hash);
+              committed++;
+            }
+          }
+        }
+        lastSeen = tip;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+
+    const started = Date.now();
+    let sent = 0;
+    let next = 0;
+    const inFlight = new Set<Promise<void>>();
+    while (Date.now() - started < seconds * 1000) {
+      const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      while (sent < due && inFlight.size < 256) {
+        const i = next++ % senders;
+        const { hex, hash } = build(i);
+        const url = net.layout.nodes[sent % 4].rpcUrl;
+        sent++;
+        const p = post(
+          url,
+          JSON.stringify({ jsonrpc: '2.0', id: sent, method: 'ol_sendTransaction', params: [hex] }),
+        ).then(
+          (r) => {
+            if (r.error) {
+              rejected++;
+              const code = r.error.data?.code ?? String(r.error.code);
+              rejectCodes[code] = (rejectCodes[code] ?? 0) + 1;
+            } else submittedAt.set(hash, Date.now());
+          },
+          () => {
+            rejected++;
+          },
+        );
+        const tracked = p.finally(() => inFlight.delete(tracked));
+        inFlight.add(tracked);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(inFlight);
+    const submitEnd = Date.now();
+    // Let the last blocks commit.
+    const drainDeadline = Date.now() + 30_000;
+    while (submittedAt.size > 0 && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 200));
+    polling = false;
+    await poller;
+    const lost = submittedAt.size;
+    const elapsed = (submitEnd - started) / 1000;
+
+    // Catch-up sync: a follower started now from genesis.
+    const tip = (await net.clients[0].status()).height as number;
+    const syncStart = Date.now();
+    net.start([4]);
+    await net.waitForHeight(tip, [4], 300_000);
+    const syncSeconds = (Date.now() - syncStart) / 1000;
+
+    const kp = generateKeyPair();
+    const msg = new Uint8Array(200);
+    const sig = fastSigner(kp.secretKey)(msg);
+    const verifyPerSec = opsPerSecond(() => verifySignature(kp.publicKey, msg, sig), 1000);
+    const tps = committed / elapsed;
+    return {
+      validators: 4,
+      seconds,
+      offeredRatePerSec: rate,
+      submitted: sent,
+      accepted: sent - rejected,
+      rejected,
+      rejectCodes,
+      committed,
+      lostAfterDrain: lost,
+      transfersPerSec: round(tps, 1),
+      commitLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+      singleCoreVerifyPerSec: verifyPerSec,
+      tpsOverSingleCoreVerify: round(tps / verifyPerSec, 3),
+      syncBlocks: tip,
+      syncBlocksPerSec: round(tip / syncSeconds, 1),
+      targets: {
+        transfersPerSec1000: tps >= 1000,
+        p50LatencyUnder2s: percentile(latencies, 50) <= 2000,
+        noneLost: lost === 0,
+        sync300BlocksPerSec: tip / syncSeconds >= 300,
+      },
+      note:
+        parseOpen('1') > 0n
+          ? 'latency = RPC acceptance to the first poll that sees the committed block (100 ms poll)'
+          : '',
+    };
+  } finally {
+    await net.close();
+  }
+}
