@@ -11,6 +11,12 @@ import { AttributionError } from './errors.js';
  * a node with a different js-tiktoken refuses the job instead of silently disagreeing.
  * The vocabularies ship inside the npm package (`js-tiktoken/ranks/*`); nothing is downloaded.
  * Special tokens (`<|endoftext|>` …) in user text are encoded as ordinary text.
+ *
+ * One deliberate difference from plain tiktoken, for safety: js-tiktoken's byte-pair merge is
+ * quadratic (and worse) in the length of a regex piece, so a 64 KiB contribution with no spaces
+ * would stall every validator for minutes. Pieces longer than TOKENIZER_PIECE_CHARS_MAX code
+ * points are therefore encoded in chunks of that many code points. Text without such pieces
+ * (all natural text in practice) tokenizes exactly as tiktoken does; tests pin both paths.
  */
 
 export const JS_TIKTOKEN_VERSION = '1.0.21';
@@ -19,6 +25,10 @@ export const TOKENIZERS = [
   `o200k_base@js-tiktoken-${JS_TIKTOKEN_VERSION}`,
 ] as const;
 export type TokenizerName = (typeof TOKENIZERS)[number];
+/** Longest regex piece handed to byte-pair merging in one go, in code points. */
+export const TOKENIZER_PIECE_CHARS_MAX = 64;
+/** Cheap precheck: a piece can only be that long inside a run this long (UTF-16 units ≥ code points). */
+const LONG_RUN = new RegExp(`\\S{${TOKENIZER_PIECE_CHARS_MAX + 1},}|\\s{${TOKENIZER_PIECE_CHARS_MAX + 1},}`);
 export const DEFAULT_TOKENIZER: TokenizerName = TOKENIZERS[0];
 
 export interface Tokenizer {
@@ -26,6 +36,8 @@ export interface Tokenizer {
   /** Largest token id + 1 (alphabet size for the suffix array). */
   readonly vocabSize: number;
   encode(text: string): Int32Array;
+  /** The same tokens, always through the piece-by-piece path (tests compare both paths). */
+  encodeByPieces(text: string): Int32Array;
 }
 
 const loaded = new Map<TokenizerName, Tokenizer>();
@@ -74,6 +86,7 @@ export async function loadTokenizer(name: string): Promise<Tokenizer> {
       ? (await import('js-tiktoken/ranks/cl100k_base')).default
       : (await import('js-tiktoken/ranks/o200k_base')).default;
   const enc = new Tiktoken(ranks);
+  const pattern = (enc as unknown as { patStr: string }).patStr;
   let vocabSize = 0;
   for (const id of Object.values(ranks.special_tokens)) if (id + 1 > vocabSize) vocabSize = id + 1;
   // The largest mergeable rank: the ranks are dense from 0, so count them once.
@@ -83,7 +96,26 @@ export async function loadTokenizer(name: string): Promise<Tokenizer> {
     name: checked,
     vocabSize,
     encode(text: string): Int32Array {
-      return Int32Array.from(enc.encode(text, [], []));
+      if (!LONG_RUN.test(text)) return Int32Array.from(enc.encode(text, [], []));
+      return this.encodeByPieces(text);
+    },
+    encodeByPieces(text: string): Int32Array {
+      // Each regex piece is byte-pair encoded on its own by tiktoken too, so encoding piece by
+      // piece gives the same tokens; over-long pieces are cut into fixed-size chunks.
+      const out: number[] = [];
+      for (const m of text.matchAll(new RegExp(pattern, 'gu'))) {
+        const piece = m[0];
+        const cps = Array.from(piece);
+        if (cps.length <= TOKENIZER_PIECE_CHARS_MAX) {
+          for (const t of enc.encode(piece, [], [])) out.push(t);
+          continue;
+        }
+        for (let i = 0; i < cps.length; i += TOKENIZER_PIECE_CHARS_MAX) {
+          const chunk = cps.slice(i, i + TOKENIZER_PIECE_CHARS_MAX).join('');
+          for (const t of enc.encode(chunk, [], [])) out.push(t);
+        }
+      }
+      return Int32Array.from(out);
     },
   };
   loaded.set(checked, tokenizer);

@@ -3,10 +3,19 @@ import type { CorpusRef, InlineCorpus } from '../../attribution/corpusCache.js';
 import { type AttributionJobSpec, type JobSpec, predictLabel, runJob } from '../../attribution/jobs.js';
 import { RETRIEVAL_SCORE_TOTAL } from '../../attribution/retrieval.js';
 import { JOB_OUTPUT_TOKENS_MAX, verifySpanEvidenceText } from '../../attribution/span.js';
-import { TRAINING_PARAMETERS_MAX, TRAINING_STEPS_MAX } from '../../attribution/training.js';
+import {
+  TRAINING_EXAMPLES_MAX,
+  TRAINING_PARAMETERS_MAX,
+  TRAINING_STEPS_MAX,
+} from '../../attribution/training.js';
 import { toHex } from '../../core/bytes.js';
 import { StorageError } from '../../core/errors.js';
-import { INFERENCE_OUTPUT_BYTES_MAX, RETRIEVAL_WEIGHT_MAX, RETRIEVED_MAX } from '../../core/tx.js';
+import {
+  CONTRIBUTION_BYTES_MAX,
+  INFERENCE_OUTPUT_BYTES_MAX,
+  RETRIEVAL_WEIGHT_MAX,
+  RETRIEVED_MAX,
+} from '../../core/tx.js';
 import { idOf } from './_fixtures.js';
 
 const small: InlineCorpus = {
@@ -104,6 +113,16 @@ describe('jobs: bad input becomes a typed failure before heavy work', () => {
     expect(await errorOf(span({ corpora: [twice] }))).toBe('CORPUS_MALFORMED');
     const shortId = { ...small, contributions: [{ id: new Uint8Array(31), content: 'x', label: '' }] };
     expect(await errorOf(span({ corpora: [shortId] }))).toBe('CORPUS_MALFORMED');
+    const tooBig = {
+      ...small,
+      contributions: [{ id: idOf('big'), content: 'x'.repeat(CONTRIBUTION_BYTES_MAX + 1), label: '' }],
+    };
+    expect(await errorOf(span({ corpora: [tooBig] }))).toBe('CORPUS_MALFORMED');
+    const atLimit = {
+      ...small,
+      contributions: [{ id: idOf('big'), content: 'x'.repeat(CONTRIBUTION_BYTES_MAX), label: '' }],
+    };
+    expect((await runJob(span({ corpora: [atLimit] }))).ok).toBe(true);
   });
 
   it('a corpus missing from the cache is a node problem: thrown, not settled', async () => {
@@ -188,6 +207,17 @@ describe('jobs: bad input becomes a typed failure before heavy work', () => {
     expect(await errorOf(train([{ key: 'epochs', value: String(epochs) }], [big]))).toBe(
       'TRAINING_OVER_LIMIT',
     );
+    // examples just above TRAINING_EXAMPLES_MAX, even with one epoch.
+    const many: InlineCorpus = {
+      datanet: idOf('many'),
+      version: 1,
+      contributions: Array.from({ length: TRAINING_EXAMPLES_MAX + 1 }, (_, i) => ({
+        id: idOf(`m${i}`),
+        content: 'x',
+        label: i % 2 ? 'a' : 'b',
+      })),
+    };
+    expect(await errorOf(train([{ key: 'epochs', value: '1' }], [many]))).toBe('TRAINING_OVER_LIMIT');
     // labels × (features + 1) just above TRAINING_PARAMETERS_MAX.
     const labels = Math.floor(TRAINING_PARAMETERS_MAX / 65537) + 1;
     const wide: InlineCorpus = {
