@@ -35,6 +35,12 @@ export interface InternalNode {
   readonly hashes: Uint8Array;
   /** Version that wrote each present child, same packing (PENDING_VERSION while being built). */
   readonly versions: number[];
+  /**
+   * Decoded internal children of the latest tree, same packing, filled as they are loaded: the
+   * latest tree stays in memory as linked objects, so walking it costs no key building, no map
+   * lookup and no disk read, and replaced nodes are simply dropped with the old root.
+   */
+  readonly children: (InternalNode | undefined)[];
   readonly hash: Uint8Array;
 }
 
@@ -80,6 +86,7 @@ export function makeInternal(
   leafMask: number,
   pre: Buffer,
   versions: number[],
+  children: (InternalNode | undefined)[] = new Array(versions.length),
 ): InternalNode {
   pre[0] = INTERNAL_TAG;
   pre[1] = bitmap >> 8;
@@ -94,6 +101,7 @@ export function makeInternal(
     leafMask,
     hashes: pre.subarray(INTERNAL_HEADER_BYTES),
     versions,
+    children,
     hash,
   };
 }

@@ -7,6 +7,7 @@ import {
   type LeafNode,
   type NodeRef,
   nodeKey,
+  slotOf,
 } from './node.js';
 
 /** The synchronous read side of the node table (classic-level's `getSync`). */
@@ -15,37 +16,57 @@ export interface NodeTable {
 }
 
 /**
- * Internal nodes of the latest tree are kept decoded in memory: every update and proof walks
- * them, and at 1M keys there are ~340k of them (~70k full ones in the top five levels, the rest
- * with two or three children), about 100 MB packed. Leaves are not cached: each update reads only
- * the leaf it replaces. Past this bound new nodes are simply not cached (stale ones leave on
- * every commit, so the cache tracks the latest tree); reads of old versions never add to it.
- */
-export const NODE_CACHE_ENTRIES_MAX = 600_000;
-
-/**
  * Loads nodes by (version, path) and checks each against the hash its parent (or the version's
  * root record) holds for it. A node that is missing, malformed or hashes differently is a
  * `StorageError`: the tree never returns a value it cannot vouch for.
  */
 export class NodeStore {
   readonly #table: NodeTable;
-  readonly #cache = new Map<string, InternalNode>();
+  /** The latest version's root node; its descendants hang off it as they are loaded. */
+  #root: { version: number; node: InternalNode } | undefined;
 
   constructor(table: NodeTable) {
     this.#table = table;
   }
 
-  /** `hot`: the node belongs to the latest tree (an update or a latest read), so cache it. */
-  loadInternal(ref: NodeRef, pathSource: Uint8Array, depth: number, hot = true): InternalNode {
+  /**
+   * Loads the internal node `ref` points at: the child at `nibble` of `parent`, or a root when
+   * `parent` is null. Nodes of the latest tree (`hot`) stay linked to their parent, so the latest
+   * tree is read from disk once; nodes of older versions are read each time. In memory, the latest
+   * tree costs ~300 bytes per internal node (~360k nodes, ~110 MB, at 1M keys).
+   */
+  loadInternal(
+    ref: NodeRef,
+    pathSource: Uint8Array,
+    depth: number,
+    hot: boolean,
+    parent: InternalNode | null,
+    nibble: number,
+  ): InternalNode {
+    const slot = parent === null ? -1 : slotOf(parent.bitmap, nibble);
+    if (parent !== null) {
+      const linked = parent.children[slot];
+      if (linked !== undefined) return linked;
+    } else if (
+      this.#root !== undefined &&
+      this.#root.version === ref.version &&
+      bytesEqual(this.#root.node.hash, ref.hash)
+    ) {
+      return this.#root.node;
+    }
     const key = nodeKey(ref.version, pathSource, depth);
-    const cacheKey = key.toString('latin1');
-    const hit = this.#cache.get(cacheKey);
-    if (hit !== undefined) return hit;
     const node = decodeInternal(this.#read(key, ref.version, depth));
     this.#check(node, ref, key, depth);
-    if (hot) this.#remember(cacheKey, node as InternalNode);
+    if (hot) {
+      if (parent !== null) parent.children[slot] = node;
+      else this.#root = { version: ref.version, node: node as InternalNode };
+    }
     return node as InternalNode;
+  }
+
+  /** After a commit: the new root (with whatever it links) replaces the old tree in memory. */
+  setRoot(ref: NodeRef | null, node: InternalNode | undefined): void {
+    this.#root = ref !== null && node !== undefined ? { version: ref.version, node } : undefined;
   }
 
   loadLeaf(ref: NodeRef, pathSource: Uint8Array, depth: number): LeafNode {
@@ -53,20 +74,6 @@ export class NodeStore {
     const node = decodeLeaf(this.#read(key, ref.version, depth));
     this.#check(node, ref, key, depth);
     return node as LeafNode;
-  }
-
-  /** After a commit: the new version's internal nodes become hot, replaced ones go (still on disk). */
-  afterCommit(fresh: readonly { key: Buffer; node: InternalNode }[], stale: readonly Buffer[]): void {
-    for (const k of stale) this.#cache.delete(k.toString('latin1'));
-    for (const f of fresh) this.#remember(f.key.toString('latin1'), f.node);
-  }
-
-  get cachedNodes(): number {
-    return this.#cache.size;
-  }
-
-  #remember(cacheKey: string, node: InternalNode): void {
-    if (this.#cache.size < NODE_CACHE_ENTRIES_MAX) this.#cache.set(cacheKey, node);
   }
 
   #read(key: Buffer, version: number, depth: number): Buffer {

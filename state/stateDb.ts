@@ -239,13 +239,20 @@ export class StateDb {
   async warmUp(): Promise<number> {
     const root = this.#latestRoot;
     if (root === null || root.leaf) return 0;
-    const stack: { ref: NodeRef; path: Uint8Array; depth: number }[] = [
-      { ref: root, path: new Uint8Array(HASH_BYTES), depth: 0 },
+    type Visit = {
+      ref: NodeRef;
+      path: Uint8Array;
+      depth: number;
+      parent: InternalNode | null;
+      nibble: number;
+    };
+    const stack: Visit[] = [
+      { ref: root, path: new Uint8Array(HASH_BYTES), depth: 0, parent: null, nibble: 0 },
     ];
     let loaded = 0;
     while (stack.length > 0) {
-      const { ref, path, depth } = stack.pop() as { ref: NodeRef; path: Uint8Array; depth: number };
-      const node = this.#store.loadInternal(ref, path, depth, true);
+      const { ref, path, depth, parent, nibble } = stack.pop() as Visit;
+      const node = this.#store.loadInternal(ref, path, depth, true, parent, nibble);
       if (++loaded % WARM_UP_NODES_PER_TICK === 0) await new Promise((r) => setImmediate(r));
       for (let i = 0; i < RADIX; i++) {
         const child = childRef(node, i);
@@ -253,7 +260,7 @@ export class StateDb {
         const childPath = path.slice();
         const b = depth >> 1;
         childPath[b] = (depth & 1) === 0 ? (i << 4) | (childPath[b] & 0x0f) : (childPath[b] & 0xf0) | i;
-        stack.push({ ref: child, path: childPath, depth: depth + 1 });
+        stack.push({ ref: child, path: childPath, depth: depth + 1, parent: node, nibble: i });
       }
     }
     return loaded;
@@ -304,7 +311,6 @@ export class StateDb {
     const nodePrefix = this.#nodePrefix;
     const latestPrefix = this.#latestPrefix;
     const metaPrefix = this.#metaPrefix;
-    const fresh: { key: Buffer; node: InternalNode }[] = [];
     for (const n of plan.newNodes) {
       const key = nodeKey(version, n.pathSource, n.depth);
       let bytes: Buffer;
@@ -312,7 +318,6 @@ export class StateDb {
         const vs = n.node.versions;
         for (let i = 0; i < vs.length; i++) if (vs[i] === PENDING_VERSION) vs[i] = version;
         bytes = encodeInternal(n.node);
-        fresh.push({ key, node: n.node });
       } else {
         bytes = encodeLeaf(n.node);
       }
@@ -371,7 +376,7 @@ export class StateDb {
     this.#latestVersion = version;
     this.#latestRoot = root;
     this.#oldestVersion = oldest;
-    this.#store.afterCommit(fresh, plan.stale);
+    this.#store.setRoot(root, plan.rootNode);
     return root?.hash ?? EMPTY_ROOT;
   }
 

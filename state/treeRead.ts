@@ -1,6 +1,6 @@
 import { bytesEqual } from '../core/bytes.js';
 import { HASH_BYTES, nibbleAt, RADIX } from './hashSpec.js';
-import { childRef, type LeafNode, type NodeRef } from './node.js';
+import { childRef, type InternalNode, type LeafNode, type NodeRef } from './node.js';
 import type { NodeStore } from './nodeStore.js';
 import { encodeProof, type ProofLevel, type ProofTerminal } from './proof.js';
 
@@ -17,13 +17,22 @@ export function findLeaf(
 ): LeafNode | undefined {
   let ref = root;
   let depth = 0;
+  let parent: InternalNode | null = null;
   while (ref !== null) {
     if (ref.leaf) {
       const leaf = store.loadLeaf(ref, keyHash, depth);
       return bytesEqual(leaf.keyHash, keyHash) ? leaf : undefined;
     }
-    const node = store.loadInternal(ref, keyHash, depth, hot);
+    const node: InternalNode = store.loadInternal(
+      ref,
+      keyHash,
+      depth,
+      hot,
+      parent,
+      depth === 0 ? 0 : nibbleAt(keyHash, depth - 1),
+    );
     ref = childRef(node, nibbleAt(keyHash, depth));
+    parent = node;
     depth++;
   }
   return undefined;
@@ -47,6 +56,7 @@ export function proveKey(
   let ref = root;
   let depth = 0;
   let terminal: ProofTerminal = { kind: 'empty' };
+  let parent: InternalNode | null = null;
   let value: Uint8Array | undefined;
   while (ref !== null) {
     if (ref.leaf) {
@@ -59,7 +69,14 @@ export function proveKey(
       }
       break;
     }
-    const node = store.loadInternal(ref, keyHash, depth, hot);
+    const node: InternalNode = store.loadInternal(
+      ref,
+      keyHash,
+      depth,
+      hot,
+      parent,
+      depth === 0 ? 0 : nibbleAt(keyHash, depth - 1),
+    );
     const n = nibbleAt(keyHash, depth);
     const siblings: Uint8Array[] = [];
     let j = 0;
@@ -70,6 +87,7 @@ export function proveKey(
     }
     levels.push({ bitmap: node.bitmap, leafMask: node.leafMask, siblings });
     ref = childRef(node, n);
+    parent = node;
     depth++;
   }
   return { value, proof: encodeProof({ levels, terminal }) };

@@ -43,6 +43,8 @@ export interface NewNode {
 export interface UpdatePlan {
   /** New root; its version (and child versions inside new nodes) may be PENDING_VERSION. */
   readonly root: NodeRef | null;
+  /** The new root node when it is internal, linked to the rest of the new tree in memory. */
+  readonly rootNode: InternalNode | undefined;
   readonly newNodes: readonly NewNode[];
   /** Disk keys of nodes the new version no longer reaches (stale since this version). */
   readonly stale: readonly Buffer[];
@@ -57,9 +59,11 @@ interface LeafResult {
   readonly unchanged: boolean;
 }
 
+/** A placed internal subtree. */
 interface RefResult {
   readonly t: 'ref';
   readonly ref: NodeRef;
+  readonly node: InternalNode;
 }
 
 /** An untouched child: copied from the old node's slot as is. */
@@ -67,6 +71,7 @@ interface KeptResult {
   readonly t: 'kept';
 }
 const KEPT: KeptResult = { t: 'kept' };
+const ROOT_PATH = new Uint8Array(HASH_BYTES);
 
 type Result = LeafResult | RefResult | KeptResult | null;
 
@@ -81,7 +86,13 @@ export function planUpdate(
   }
   const newNodes: NewNode[] = [];
   const stale: Buffer[] = [];
-  if (writes.length === 0) return { root: baseRoot, newNodes, stale };
+  if (writes.length === 0) {
+    const rootNode =
+      baseRoot === null || baseRoot.leaf
+        ? undefined
+        : store.loadInternal(baseRoot, ROOT_PATH, 0, true, null, 0);
+    return { root: baseRoot, rootNode, newNodes, stale };
+  }
 
   const markStale = (version: number, pathSource: Uint8Array, depth: number) => {
     stale.push(nodeKey(version, pathSource, depth));
@@ -138,6 +149,7 @@ export function planUpdate(
     }
     const pre = internalBuffer(count);
     const versions = new Array<number>(count);
+    const children = new Array<InternalNode | undefined>(count);
     let bitmap = 0;
     let leafMask = 0;
     let j = 0;
@@ -150,9 +162,11 @@ export function planUpdate(
         const oj = slotOf(old.bitmap, n);
         pre.set(old.hashes.subarray(oj * HASH_BYTES, (oj + 1) * HASH_BYTES), off);
         versions[j] = old.versions[oj];
+        children[j] = old.children[oj];
         leafMask |= old.leafMask & (1 << n);
       } else {
         const ref = s.t === 'leaf' ? placeLeaf(s, depth + 1) : s.ref;
+        if (s.t === 'ref') children[j] = s.node;
         pre.set(ref.hash, off);
         versions[j] = ref.version;
         if (ref.leaf) leafMask |= 1 << n;
@@ -168,12 +182,12 @@ export function planUpdate(
       sameVersions(oldNode.versions, versions) &&
       Buffer.compare(oldNode.hashes, pre.subarray(INTERNAL_HEADER_BYTES)) === 0
     ) {
-      return { t: 'ref', ref: oldRef };
+      return { t: 'ref', ref: oldRef, node: oldNode };
     }
-    const node = makeInternal(bitmap, leafMask, pre, versions);
+    const node = makeInternal(bitmap, leafMask, pre, versions, children);
     newNodes.push({ pathSource, depth, node });
     if (oldRef !== null) markStale(oldRef.version, pathSource, depth);
-    return { t: 'ref', ref: { version: PENDING_VERSION, hash: node.hash, leaf: false } };
+    return { t: 'ref', ref: { version: PENDING_VERSION, hash: node.hash, leaf: false }, node };
   };
 
   /** Builds a fresh subtree at `depth` from leaves (sorted by keyHash). */
@@ -193,7 +207,15 @@ export function planUpdate(
     return materialize(depth, leaves[0].leaf.keyHash, slots, null, null);
   };
 
-  const update = (ref: NodeRef | null, depth: number, lo: number, hi: number): Result => {
+  /** Applies writes[lo..hi) to the subtree `ref`, which is child `nibble` of `parent` (or the root). */
+  const update = (
+    ref: NodeRef | null,
+    depth: number,
+    lo: number,
+    hi: number,
+    parent: InternalNode | null,
+    nibble: number,
+  ): Result => {
     const pathSource = writes[lo].keyHash;
     if (ref === null) {
       const leaves: LeafResult[] = [];
@@ -229,28 +251,30 @@ export function planUpdate(
       if (!placed) leaves.push({ t: 'leaf', leaf: existing, old, unchanged: true });
       return build(leaves, depth);
     }
-    const node = store.loadInternal(ref, pathSource, depth);
+    const node = store.loadInternal(ref, pathSource, depth, true, parent, nibble);
     const slots: Result[] = new Array(RADIX).fill(null);
     let a = lo;
     for (let n = 0; n < RADIX; n++) {
       let b = a;
       while (b < hi && nibbleAt(writes[b].keyHash, depth) === n) b++;
-      if (b > a) slots[n] = update(childRef(node, n), depth + 1, a, b);
+      if (b > a) slots[n] = update(childRef(node, n), depth + 1, a, b, node, n);
       else if ((node.bitmap >> n) & 1) slots[n] = KEPT;
       a = b;
     }
     return materialize(depth, pathSource, slots, ref, node);
   };
 
-  const result = update(baseRoot, 0, 0, writes.length);
+  const result = update(baseRoot, 0, 0, writes.length, null, 0);
   let root: NodeRef | null;
+  let rootNode: InternalNode | undefined;
   if (result === null) root = null;
   else if (result.t === 'leaf') root = placeLeaf(result, 0);
   else {
     assert(result.t === 'ref', 'update returns a placed subtree');
     root = result.ref;
+    rootNode = result.node;
   }
-  return { root, newNodes, stale };
+  return { root, rootNode, newNodes, stale };
 }
 
 function sameVersions(a: readonly number[], b: readonly number[]): boolean {
