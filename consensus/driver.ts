@@ -63,6 +63,7 @@ export class ConsensusDriver {
   inputs = 0;
   /** Repeated messages dropped before the WAL (see isRedundant). */
   redundant = 0;
+  private lastGossipPosition = '';
   /** Own signed messages found in the WAL at start, by `kind/height/round`. */
   private logged = new Map<string, ConsensusMessage>();
 
@@ -237,8 +238,8 @@ export class ConsensusDriver {
   /**
    * What to re-gossip periodically so that messages lost on the way are eventually delivered
    * (Algorithm 1's liveness assumes that whatever a correct process *receives*, every correct
-   * process eventually receives too): our own messages of the current and previous round; every
-   * vote we hold for those two rounds (a peer stuck in the previous round needs the precommits
+   * process eventually receives too): our own messages of the current and previous round; when
+   * we have not moved since the last call, every vote we hold for those two rounds (a peer stuck in the previous round needs the precommits
    * that moved us on, or the f+1 votes that made us skip, or it waits forever for messages a
    * byzantine validator sent only to us); and the prevotes that justify our valid value (the
    * proof of lock behind a re-proposal at validRound, L28–L29).
@@ -250,6 +251,11 @@ export class ConsensusDriver {
       const r = m.type === 'vote' ? m.vote.round : m.type === 'proposal' ? m.proposal.round : -1;
       if (r >= s.round - 1) out.push(m);
     }
+    // Relay others' votes only when nothing moved since the previous call: while the height
+    // progresses, everyone is getting the messages anyway, and relaying costs O(n²) per tick.
+    const position = `${s.height}/${s.round}/${s.step}`;
+    const stalled = position === this.lastGossipPosition;
+    this.lastGossipPosition = position;
     const relayed = new Set<Vote>();
     const relay = (votes: readonly Vote[]) => {
       for (const vote of votes) {
@@ -258,7 +264,7 @@ export class ConsensusDriver {
         if (!this.isOwn({ type: 'vote', vote })) out.push({ type: 'vote', vote });
       }
     };
-    if (s.step !== STEP_COMMIT) {
+    if (stalled && s.step !== STEP_COMMIT) {
       for (const r of [s.round - 1, s.round]) {
         if (r < 0) continue;
         const rv = s.votes.round(r);

@@ -156,6 +156,10 @@ describe('driver with an application', () => {
     const own = g.filter((m) => driver.isOwn(m));
     expect(own.map((m) => (m.type === 'vote' ? m.vote.kind : 0))).toEqual([1, 2]);
     expect(g.filter((m) => !driver.isOwn(m))).toHaveLength(2); // the two peers' prevotes for A
+    // Stuck at the same point on the next call: every vote of this round is relayed as well.
+    driver.input({ type: 'vote', vote: vote(keys[rest[2]], VOTE_PREVOTE, 1, 0, null) });
+    const stalled = driver.gossipSet().filter((m) => !driver.isOwn(m));
+    expect(stalled).toHaveLength(3);
   });
 
   it('drops repeated gossip before the WAL', () => {
