@@ -32,6 +32,7 @@ import {
   TX_VERSION,
   type Tx,
   txHash,
+  txSigningBytes,
 } from '../core/tx.js';
 import type { Overlay } from '../state/overlay.js';
 import type { StateDb } from '../state/stateDb.js';
@@ -55,6 +56,7 @@ import type { Mempool, NonceView } from './mempool.js';
 import type { NodeMetrics } from './metrics.js';
 import { encodeResults } from './results.js';
 import type { SigCache } from './sigCache.js';
+import type { SigPool } from './sigPool.js';
 import type { ValsetStore } from './valsets.js';
 
 /**
@@ -125,6 +127,7 @@ export interface ChainDeps {
   mempool: Mempool;
   jobs: JobRunner;
   sigs: SigCache;
+  sigPool: SigPool;
   /** The validator key (signs settle txs); null for a non-validating node. */
   validatorKey: KeyPair | null;
   log: Logger;
@@ -381,11 +384,24 @@ export class Chain implements Application {
       if (problem !== null) fail(`bad evidence: ${problem}`);
     }
     const exec = execBlockFromBlock(block);
+    const unchecked: { index: number; key: string }[] = [];
     exec.txs.forEach((t, i) => {
       const hash = txHash(t.bytes);
       (t as ExecTx).hash = hash;
-      if (!this.d.sigs.check(t.tx, hash)) fail(`tx ${i} has a bad signature`);
       if (i > 0 && t.tx.type === 'attribution.settle') fail(`tx ${i}: settle must come first`);
+      const key = toHex(hash);
+      if (!this.d.sigs.has(key)) unchecked.push({ index: i, key });
+    });
+    // Signatures not seen at admission: verified in worker threads when there are many.
+    const verdicts = await this.d.sigPool.verifyMany(
+      unchecked.map(({ index }) => {
+        const tx = exec.txs[index].tx;
+        return { publicKey: tx.sender, message: txSigningBytes(tx), signature: tx.signature };
+      }),
+    );
+    verdicts.forEach((ok, j) => {
+      if (!ok) fail(`tx ${unchecked[j].index} has a bad signature`);
+      this.d.sigs.add(unchecked[j].key);
     });
     // Settle results must equal this node's own, computed by its own workers.
     const due = dueJobs(this.d.state, height);

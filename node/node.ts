@@ -39,6 +39,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Mempool, MempoolError } from './mempool.js';
 import { NodeMetrics } from './metrics.js';
 import { SigCache } from './sigCache.js';
+import { SigPool } from './sigPool.js';
 import {
   BLOCKS_PER_REQUEST_MAX,
   type BlockWithCommit,
@@ -94,6 +95,7 @@ export class OpenLedgerNode {
   p2p!: P2pHost;
   driver!: ConsensusDriver;
   private pool!: JobPool;
+  private sigPool!: SigPool;
   jobs!: JobRunner;
   earnings!: EarningsIndex;
   state!: StateDb;
@@ -173,6 +175,7 @@ export class OpenLedgerNode {
     const threads =
       config.attribution.workers > 0 ? config.attribution.workers : Math.max(1, cpus().length - 1);
     this.pool = new JobPool({ cacheDir: paths.cache, threads });
+    this.sigPool = new SigPool(threads);
     this.jobs = new JobRunner(this.pool, this.state, {
       onQueue: (n) => this.metrics.jobQueue.set(n),
       onJobDone: (kind, s) => this.metrics.jobSeconds.observe({ kind }, s),
@@ -189,6 +192,7 @@ export class OpenLedgerNode {
         mempool: this.mempool,
         jobs: this.jobs,
         sigs: this.sigs,
+        sigPool: this.sigPool,
         validatorKey: this.validatorKey,
         log: this.log,
         metrics: this.metrics,
@@ -698,6 +702,7 @@ export class OpenLedgerNode {
     await step('p2p', () => this.p2p?.stop());
     await step('metrics', () => this.metrics.close());
     await step('pool', () => this.pool?.close());
+    await step('sigPool', () => this.sigPool?.close());
     await step('state', () => this.state?.close());
     this.log.info({}, 'node stopped');
   }

@@ -174,7 +174,14 @@ describe('a 4-validator network', () => {
     expect(BigInt(paidAlice.amount)).toBeGreaterThan(0n);
     expect(record.payouts.reduce((s: bigint, p: any) => s + BigInt(p.amount), 0n)).toBe(BigInt(record.fee));
     // The settled record is the same on every validator, and alice's earnings show it.
-    for (const n of VALIDATORS) expect(await net.clients[n].attribution(receiptId)).toEqual(record);
+    for (const n of VALIDATORS) {
+      const theirs = await net.waitFor(
+        `record on node ${n}`,
+        () => net.clients[n].attribution(receiptId),
+        30_000,
+      );
+      expect(theirs).toEqual(record);
+    }
     const earned = await net.clients[1].earnings(alice);
     expect(BigInt(earned.total)).toBeGreaterThanOrEqual(BigInt(paidAlice.amount));
 
