@@ -10,7 +10,6 @@ import type { UnsafeTestSwitches } from '../../consensus/stateMachine.js';
 import { type TimeoutConfig, timeoutMs } from '../../consensus/timeouts.js';
 import { ValidatorSet, type ValidatorUpdate } from '../../consensus/validatorSet.js';
 import { valueKey } from '../../consensus/voteSet.js';
-import { toHex } from '../../core/bytes.js';
 import { assert } from '../../core/errors.js';
 import { EventQueue, type Timed } from './eventQueue.js';
 import { type BlockInfo, Invariants, type Violation } from './invariants.js';
@@ -409,9 +408,4 @@ class Simulation implements SimWorld {
       ...this.stats,
     };
   }
-}
-
-/** Short hex for logs. */
-export function short(bytes: Uint8Array): string {
-  return toHex(bytes).slice(0, 12);
 }
