@@ -145,6 +145,8 @@ async function runNode(home: string, flags: Record<string, string>): Promise<num
   const node = await OpenLedgerNode.start({ home, flags, faults: faultsFromEnv() });
   const { attachRpc } = await import('./api.js');
   const rpc = await attachRpc(node);
+  const { startAdminControl } = await import('./adminControl.js');
+  const stopAdmin = startAdminControl(home, node.p2p, node.log);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -154,6 +156,7 @@ async function runNode(home: string, flags: Record<string, string>): Promise<num
       const force = setTimeout(() => resolve(1), 15_000);
       force.unref();
       void (async () => {
+        stopAdmin();
         await rpc?.close();
         await node.stop();
         clearTimeout(force);

@@ -8,4 +8,30 @@ export interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
-export const CLI_COMMANDS: CliCommand[] = [];
+export const CLI_COMMANDS: CliCommand[] = [
+  {
+    name: 'tx',
+    summary: 'sign and send a transaction of any type (keys from the keystore)',
+    run: async (argv) => (await import('./txCli.js')).runTxCli(argv),
+  },
+  {
+    name: 'query',
+    summary: 'read chain state over JSON-RPC (accounts, blocks, datanets, earnings, …)',
+    run: async (argv) => (await import('./queryCli.js')).runQueryCli(argv),
+  },
+  {
+    name: 'keystore',
+    summary: 'account keys at rest: new, import, list, show',
+    run: async (argv) => (await import('./keysCli.js')).runKeystoreCli(argv),
+  },
+  {
+    name: 'provider',
+    summary: 'run the reference inference provider (devnet/provider)',
+    run: async (argv) => (await import('../devnet/provider/server.js')).runProviderCli(argv),
+  },
+  {
+    name: 'devnet',
+    summary: 'start, inspect or stop a local multi-node network (devnet/cli.ts)',
+    run: async (argv) => (await import('../devnet/cli.js')).runDevnetCli(argv),
+  },
+];

@@ -1,0 +1,352 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { predictLabel } from '../../attribution/jobs.js';
+import { loadTokenizer } from '../../attribution/tokenizer.js';
+import { addressOf, formatAddress } from '../../core/address.js';
+import { bytesEqual, fromHex, toHex } from '../../core/bytes.js';
+import { OlError } from '../../core/errors.js';
+import { sha256 } from '../../core/hash.js';
+import { decodeInferenceRequest, type InferenceRequest, verifyRequestSignature } from '../../core/tx.js';
+import { OpenLedgerClient, Wallet } from '../../rpc/client.js';
+import { receiptId } from '../../vm/models.js';
+import { NgramModel } from './ngram.js';
+
+/**
+ * The reference inference provider (`openledger provider`): serves every active model that lists
+ * its account as a provider, over HTTP, and posts an `inference.receipt` for each answer.
+ *
+ * - span models: a word n-gram generator trained from the accepted contributions of the model's
+ *   pinned datanet versions (read over JSON-RPC), so answers quote the data that paid for them;
+ * - influence models: the chain's own classifier, `predictLabel` (the exact function validators
+ *   re-run, so the receipt's output always matches their prediction).
+ *
+ * HTTP: `GET /health`, `GET /v1/models`, `POST /v1/infer` with
+ * `{"request": "0x<encodeInferenceRequest>", "prompt": "…", "words"?: n}` → `{model, version,
+ * output, outputTokens, price, receipt, tx}`. The request is the requester's signed
+ * `InferenceRequest` (rpc/client.ts `buildRequest`); its promptHash must be sha256(prompt).
+ */
+
+export const PROVIDER_BODY_BYTES_MAX = 64 * 1024;
+export const PROVIDER_REFRESH_MS = 2_000;
+export const PROMPT_CHARS_MAX = 4_096;
+
+interface ServedModel {
+  id: string;
+  version: number;
+  name: string;
+  method: string;
+  tokenizer: string;
+  pricePerRequest: bigint;
+  pricePerOutputToken: bigint;
+  answer: (prompt: string, words: number) => Promise<string>;
+}
+
+export class ProviderError extends OlError {}
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON results of the RPC, read field by field
+type J = Record<string, any>;
+
+export interface ProviderOptions {
+  rpcUrl: string;
+  key: { secretKey: string; publicKey: string };
+  host?: string;
+  port: number;
+  log?: (line: string) => void;
+}
+
+export class Provider {
+  private readonly client: OpenLedgerClient;
+  private wallet!: Wallet;
+  readonly address: string;
+  private readonly models = new Map<string, ServedModel>();
+  private readonly loading = new Set<string>();
+  private server: Server | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private sendQueue: Promise<unknown> = Promise.resolve();
+  private chainId = '';
+  served = 0;
+
+  constructor(private readonly o: ProviderOptions) {
+    this.client = new OpenLedgerClient(o.rpcUrl, 30_000);
+    this.address = formatAddress(addressOf(fromHex(o.key.publicKey, 32)));
+  }
+
+  async start(): Promise<{ url: string }> {
+    const status = await this.client.status();
+    this.chainId = status.chainId as string;
+    this.wallet = Wallet.fromSecretHex(this.client, this.o.key.secretKey, this.o.key.publicKey, this.chainId);
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh().catch(() => {}), PROVIDER_REFRESH_MS);
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new ProviderError(
+            'PORT_IN_USE',
+            e.code === 'EADDRINUSE' ? `port ${this.o.port} is already in use` : e.message,
+          ),
+        ),
+      );
+      this.server!.listen(this.o.port, this.o.host ?? '127.0.0.1', () => resolve());
+    });
+    return { url: `http://${this.o.host ?? '127.0.0.1'}:${this.o.port}/` };
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  /** Finds active models naming this provider; loads the new ones. */
+  async refresh(): Promise<void> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const r = await this.client.models({ limit: 100, ...(cursor ? { cursor } : {}) });
+      for (const m of r.items as J[]) {
+        const v = m.latest as J | null;
+        if (v === null || v.status !== 'active') continue;
+        if (!(v.providers as string[]).includes(this.address)) continue;
+        const key = `${m.id}@${v.version}`;
+        if (this.models.has(m.id) && this.models.get(m.id)!.version === v.version) continue;
+        if (this.loading.has(key)) continue;
+        this.loading.add(key);
+        try {
+          const served = await this.load(m, v);
+          this.models.set(m.id, served);
+          this.o.log?.(`serving ${served.method} model "${served.name}" ${m.id} v${v.version}`);
+        } catch (e) {
+          this.o.log?.(`cannot serve model ${m.id}: ${(e as Error).message}`);
+        } finally {
+          this.loading.delete(key);
+        }
+      }
+      if (!r.next) break;
+      cursor = r.next;
+    }
+  }
+
+  /** Accepted contributions of (datanet, version), with content. */
+  private async corpus(datanet: string, version: number) {
+    const out: { id: Uint8Array; idHex: string; content: string; label: string }[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const r = await this.client.contributions({
+        datanet,
+        status: 'accepted',
+        limit: 100,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const c of r.items as J[]) {
+        if ((c.seq as number) > version) continue;
+        const full = await this.client.contribution(c.id, true);
+        out.push({
+          id: fromHex(c.id),
+          idHex: c.id,
+          content: full.content as string,
+          label: c.label as string,
+        });
+      }
+      if (!r.next) break;
+      cursor = r.next;
+    }
+    return out;
+  }
+
+  private async load(m: J, v: J): Promise<ServedModel> {
+    const params = new Map<string, string>((v.params as J[]).map((p) => [p.key, p.value]));
+    const training = (v.training as J[] | null) ?? [];
+    const tokenizerName =
+      v.method === 'influence'
+        ? (training.find((p) => p.key === 'tokenizer')?.value ?? 'cl100k_base@js-tiktoken-1.0.21')
+        : (params.get('tokenizer') ?? 'cl100k_base@js-tiktoken-1.0.21');
+    const pinned = v.datanets as { datanet: string; version: number }[];
+    const corpora = await Promise.all(pinned.map((p) => this.corpus(p.datanet, p.version)));
+    const base = {
+      id: m.id as string,
+      version: v.version as number,
+      name: m.name as string,
+      method: v.method as string,
+      tokenizer: tokenizerName,
+      pricePerRequest: BigInt(v.pricePerRequest),
+      pricePerOutputToken: BigInt(v.pricePerOutputToken),
+    };
+    if (v.method === 'span') {
+      const ngram = new NgramModel(corpora.flat().map((c) => ({ id: c.idHex, content: c.content })));
+      return { ...base, answer: async (prompt, words) => ngram.generate(prompt, words) };
+    }
+    if (v.method === 'influence') {
+      const trainingParams = training.map((p) => ({ key: p.key as string, value: p.value as string }));
+      const inputs = pinned.map((p, i) => ({
+        datanet: fromHex(p.datanet),
+        version: p.version,
+        contributions: corpora[i].map((c) => ({ id: c.id, content: c.content, label: c.label })),
+      }));
+      return {
+        ...base,
+        answer: async (prompt) => (await predictLabel(trainingParams, inputs, prompt)).label,
+      };
+    }
+    throw new ProviderError('METHOD_UNSUPPORTED', `method ${v.method} is not served by this provider`);
+  }
+
+  listModels(): J[] {
+    return [...this.models.values()].map((m) => ({
+      id: m.id,
+      version: m.version,
+      name: m.name,
+      method: m.method,
+      pricePerRequest: m.pricePerRequest.toString(),
+      pricePerOutputToken: m.pricePerOutputToken.toString(),
+    }));
+  }
+
+  /** Answers one signed request and posts its receipt. */
+  async infer(requestHex: string, prompt: string, words = 60): Promise<J> {
+    let request: InferenceRequest;
+    try {
+      request = decodeInferenceRequest(fromHex(requestHex));
+    } catch (e) {
+      throw new ProviderError('BAD_REQUEST', `request: ${(e as Error).message}`);
+    }
+    if (!verifyRequestSignature(request))
+      throw new ProviderError('BAD_SIGNATURE', 'request signature does not verify');
+    if (request.chainId !== this.chainId)
+      throw new ProviderError('WRONG_CHAIN', `request is for chain ${request.chainId}, not ${this.chainId}`);
+    if (prompt.length > PROMPT_CHARS_MAX)
+      throw new ProviderError('PROMPT_TOO_LONG', `prompt over ${PROMPT_CHARS_MAX} chars`);
+    if (!bytesEqual(request.promptHash, sha256(new TextEncoder().encode(prompt))))
+      throw new ProviderError('PROMPT_MISMATCH', 'promptHash is not sha256(prompt)');
+    const modelId = `0x${toHex(request.model)}`;
+    const model = this.models.get(modelId);
+    if (model === undefined)
+      throw new ProviderError('MODEL_NOT_SERVED', `model ${modelId} is not served here`);
+    if (model.version !== request.modelVersion)
+      throw new ProviderError(
+        'MODEL_VERSION',
+        `serving version ${model.version}, request wants ${request.modelVersion}`,
+      );
+    const output = await model.answer(prompt, words);
+    const tok = await loadTokenizer(model.tokenizer);
+    const outputTokens = tok.encode(output).length;
+    const inputTokens = tok.encode(prompt).length;
+    const price = model.pricePerRequest + model.pricePerOutputToken * BigInt(outputTokens);
+    if (price > request.maxFee)
+      throw new ProviderError(
+        'FEE_ABOVE_MAX',
+        `price ${price} exceeds the request's maxFee ${request.maxFee}`,
+      );
+    const body = {
+      request,
+      input: model.method === 'influence' ? prompt : '',
+      output,
+      retrieved: [],
+      inputTokens,
+      outputTokens,
+    };
+    // One sender, sequential nonces: submissions go out one at a time.
+    const sent = (this.sendQueue = this.sendQueue
+      .catch(() => {})
+      .then(() => this.wallet.send('inference.receipt', body))) as Promise<J>;
+    const r = await sent;
+    this.served++;
+    const receipt = toHex(receiptId(addressOf(request.requester), request.nonce));
+    return {
+      model: modelId,
+      version: model.version,
+      method: model.method,
+      output,
+      outputTokens,
+      price: price.toString(),
+      receipt: `0x${receipt}`,
+      tx: r.hash,
+    };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      if (req.method === 'GET' && req.url === '/health') return reply(200, { ok: true, served: this.served });
+      if (req.method === 'GET' && req.url === '/v1/models') return reply(200, this.listModels());
+      if (req.method === 'POST' && req.url === '/v1/infer') {
+        const text = await readBody(req);
+        let j: J;
+        try {
+          j = JSON.parse(text);
+        } catch {
+          return reply(400, { error: { code: 'BAD_JSON', message: 'body is not JSON' } });
+        }
+        if (typeof j.request !== 'string' || typeof j.prompt !== 'string')
+          return reply(400, {
+            error: { code: 'BAD_BODY', message: 'expected {"request": "0x…", "prompt": "…"}' },
+          });
+        const words = typeof j.words === 'number' ? Math.max(1, Math.min(400, j.words)) : 60;
+        return reply(200, await this.infer(j.request, j.prompt, words));
+      }
+      return reply(404, { error: { code: 'NOT_FOUND', message: `${req.method} ${req.url}` } });
+    } catch (e) {
+      const code = e instanceof OlError ? e.code : 'INTERNAL';
+      const status = e instanceof ProviderError ? 400 : 500;
+      return reply(status, { error: { code, message: (e as Error).message } });
+    }
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > PROVIDER_BODY_BYTES_MAX)
+      throw new ProviderError('BODY_TOO_LARGE', `body over ${PROVIDER_BODY_BYTES_MAX} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export const PROVIDER_HELP = `usage: openledger provider --rpc URL --key FILE [--port 8600] [--host 127.0.0.1]
+
+The reference inference provider. Serves every active model that lists this account as a
+provider (span models: an n-gram text generator trained from the model's datanets; influence
+models: the chain's own classifier) and posts an inference.receipt for each answer.
+
+  --rpc URL    a node's JSON-RPC endpoint
+  --key FILE   JSON {"secretKey": hex, "publicKey": hex} of the provider account
+  --port N     HTTP port (default 8600)
+  --host H     listen address (default 127.0.0.1)
+
+HTTP: GET /v1/models; POST /v1/infer {"request": "0x<signed request>", "prompt": "…"}.`;
+
+/** `openledger provider …` */
+export async function runProviderCli(argv: string[]): Promise<number> {
+  const { parseArgs, checkFlags, intFlag } = await import('../../node/args.js');
+  const { flags, positionals } = parseArgs(argv, ['help']);
+  if (flags.help) {
+    process.stdout.write(`${PROVIDER_HELP}\n`);
+    return 0;
+  }
+  checkFlags(flags, ['rpc', 'key', 'port', 'host', 'help'], 'openledger provider');
+  if (positionals.length > 0) throw new ProviderError('BAD_USAGE', `unexpected argument ${positionals[0]}`);
+  if (!flags.rpc) throw new ProviderError('BAD_USAGE', '--rpc URL is required (a node JSON-RPC endpoint)');
+  if (!flags.key) throw new ProviderError('BAD_USAGE', '--key FILE is required (the provider account key)');
+  let key: { secretKey: string; publicKey: string };
+  try {
+    key = JSON.parse(await readFile(flags.key, 'utf8'));
+    fromHex(key.secretKey, 32);
+    fromHex(key.publicKey, 32);
+  } catch (e) {
+    throw new ProviderError('BAD_KEY', `--key ${flags.key}: ${(e as Error).message}`);
+  }
+  const port = intFlag(flags, 'port', 8600, 1, 65535);
+  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const p = new Provider({ rpcUrl: flags.rpc, key, port, host: flags.host, log });
+  const { url } = await p.start();
+  log(`provider ${formatAddress(addressOf(fromHex(key.publicKey)))} listening on ${url}`);
+  return new Promise<number>((resolve) => {
+    const stop = () => void p.close().then(() => resolve(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
