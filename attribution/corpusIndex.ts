@@ -112,10 +112,9 @@ export class Segment {
     return lo;
   }
 
-  /** Common prefix length of the suffix at `pos` and q[from, to). */
-  private matchLen(pos: number, q: Int32Array, from: number, to: number): number {
+  /** Common prefix length of the suffix at `pos` and q[from, to), knowing the first `k` agree. */
+  private matchLen(pos: number, q: Int32Array, from: number, to: number, k = 0): number {
     const text = this.text;
-    let k = 0;
     while (from + k < to && text[pos + k] === q[from + k]) k++;
     return k;
   }
@@ -123,7 +122,9 @@ export class Segment {
   /**
    * Longest prefix of q[from, to) (shifted tokens) occurring in this segment: its length and the
    * suffix-array interval [lo, hi) of its occurrences. The insertion point of the query among the
-   * sorted suffixes has the longest match at one of its two neighbours.
+   * sorted suffixes has the longest match at one of its two neighbours. The binary search keeps
+   * the common prefix with both ends of the range (Manber & Myers 1993), so comparisons resume
+   * where they can: O(L + log N) symbol comparisons instead of O(L · log N).
    */
   longestMatch(q: Int32Array, from: number, to: number): { len: number; lo: number; hi: number } {
     const { sa, text } = this;
@@ -131,16 +132,23 @@ export class Segment {
     // First rank whose suffix is ≥ the query (lexicographically).
     let lo = 0;
     let hi = n;
+    let lcpLo = 0; // common prefix of the query with the suffix ranked lo − 1 (0 if none)
+    let lcpHi = 0; // … with the suffix ranked hi (0 if none)
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const pos = sa[mid];
-      const k = this.matchLen(pos, q, from, to);
+      const k = this.matchLen(pos, q, from, to, Math.min(lcpLo, lcpHi));
       // Query exhausted → suffix ≥ query. Else compare the first differing symbols.
-      if (from + k === to || text[pos + k] > q[from + k]) hi = mid;
-      else lo = mid + 1;
+      if (from + k === to || text[pos + k] > q[from + k]) {
+        hi = mid;
+        lcpHi = k;
+      } else {
+        lo = mid + 1;
+        lcpLo = k;
+      }
     }
-    const left = lo > 0 ? this.matchLen(sa[lo - 1], q, from, to) : 0;
-    const right = lo < n ? this.matchLen(sa[lo], q, from, to) : 0;
+    const left = lo > 0 ? lcpLo : 0;
+    const right = lo < n ? lcpHi : 0;
     const len = Math.max(left, right);
     if (len === 0) return { len: 0, lo: 0, hi: 0 };
     const at = left > right ? lo - 1 : lo;
@@ -180,15 +188,22 @@ export class Segment {
     const { sa, text } = this;
     let lo = 0;
     let hi = sa.length;
+    let lcpLo = 0;
+    let lcpHi = 0;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const pos = sa[mid];
-      const k = this.matchLen(pos, q, from, from + len);
+      const k = this.matchLen(pos, q, from, from + len, Math.min(lcpLo, lcpHi));
       let goLeft: boolean;
       if (k === len) goLeft = lower;
       else goLeft = text[pos + k] > q[from + k];
-      if (goLeft) hi = mid;
-      else lo = mid + 1;
+      if (goLeft) {
+        hi = mid;
+        lcpHi = k;
+      } else {
+        lo = mid + 1;
+        lcpLo = k;
+      }
     }
     return lo;
   }

@@ -13,6 +13,13 @@ import { floorDiv } from './fixedPoint.js';
  * covered share in basis points is ⌊10000 · covered / tokens⌋.
  */
 
+/**
+ * Matches are searched at most this many tokens ahead. Coverage is a union of spans, so capping
+ * changes nothing for copies (a long copied region still yields overlapping capped spans that
+ * cover it), but it bounds the work on adversarial repetitive text to O(tokens · cap).
+ */
+export const DUP_SEARCH_TOKENS_MAX = 1024;
+
 export interface DuplicateOptions {
   minSpan: number;
   spanCountMax: number;
@@ -36,7 +43,7 @@ export function nearDuplicate(
   const cover = new Map<string, { id: Uint8Array; covered: number; end: number }>();
   let reach = 0;
   for (let i = 0; i < m && reach < m; i++) {
-    const { len, count } = corpus.longestMatch(q, i, m);
+    const { len, count } = corpus.longestMatch(q, i, Math.min(m, i + DUP_SEARCH_TOKENS_MAX));
     const end = i + len;
     if (end <= reach) continue;
     reach = end;

@@ -332,4 +332,23 @@ describe('jobs: bad input becomes a typed failure before heavy work', () => {
     expect(a.ok).toBe(true);
     expect(await runJob(job)).toEqual(a);
   });
+
+  it('adversarial repetitive text stays cheap in span and duplicate jobs', async () => {
+    const run: InlineCorpus = {
+      datanet: idOf('spam'),
+      version: 1,
+      contributions: [{ id: idOf('spam1'), content: ' la'.repeat(20_000), label: '' }],
+    };
+    const dup = await runJob({
+      kind: 'duplicate',
+      job: 9,
+      params: [],
+      corpora: [run],
+      contribution: { id: idOf('spam2'), content: ' la'.repeat(21_000), label: '' },
+    });
+    expect(dup.ok).toBe(true); // every window occurs thousands of times: too common to attribute
+    const s = await runJob(span({ corpora: [run], output: ' la'.repeat(4000) }));
+    expect(s.ok).toBe(true);
+    expect(s.tokens).toBe(4000);
+  });
 });
