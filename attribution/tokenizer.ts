@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
+import { ConfigError } from '../core/errors.js';
 import { AttributionError } from './errors.js';
 
 /**
@@ -74,7 +75,8 @@ export async function loadTokenizer(name: string): Promise<Tokenizer> {
   if (cached) return cached;
   const version = installedVersion();
   if (version !== JS_TIKTOKEN_VERSION) {
-    throw new AttributionError(
+    // This node's installation is wrong, not the job: thrown (never settled as a job failure).
+    throw new ConfigError(
       'TOKENIZER_VERSION',
       `tokenizer ${checked} needs js-tiktoken ${JS_TIKTOKEN_VERSION}, installed ${version}`,
       { name: checked, installed: version },
