@@ -1,9 +1,17 @@
 import '../core/polyfill.js';
 import { OlError } from '../core/errors.js';
-import { main } from './cli.js';
+import { CLI_COMMANDS } from './cliCommands.js';
 
-/** Entry point of the `openledger` command. Typed errors are the user's to fix: exit 2. */
-main(process.argv.slice(2)).then(
+/**
+ * Entry point of the `openledger` command. Typed errors are the user's to fix: exit 2.
+ * Registered client commands (tx, query, keystore, …) start without loading the node itself
+ * (libp2p, LevelDB), which would triple their start-up time.
+ */
+const argv = process.argv.slice(2);
+const extra = CLI_COMMANDS.find((c) => c.name === argv[0]);
+const run = extra ? extra.run(argv.slice(1)) : import('./cli.js').then((m) => m.main(argv));
+
+run.then(
   (code) => process.exit(code),
   (e) => {
     if (e instanceof OlError) {
