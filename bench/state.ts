@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '../state/digest.js';
@@ -51,7 +51,9 @@ export default async function stateBench(args: string[]): Promise<Record<string,
       const o = state.overlay();
       for (let i = start; i < Math.min(keys, start + LOAD_COMMIT_KEYS); i++) o.set(keyOf(i), valueFor(i, 0));
       await o.commit(version++);
-      process.stderr.write(`loaded ${Math.min(keys, start + LOAD_COMMIT_KEYS)} keys\n`);
+      sampleMemory();
+      if ((start / LOAD_COMMIT_KEYS) % 10 === 9)
+        process.stderr.write(`loaded ${start + LOAD_COMMIT_KEYS} keys\n`);
     }
     const loadSeconds = seconds(loadStart);
 
@@ -64,6 +66,7 @@ export default async function stateBench(args: string[]): Promise<Record<string,
       }
       o.root();
       await o.commit(version++);
+      sampleMemory();
     };
     await updateBlock();
     const updStart = process.hrtime.bigint();
@@ -92,6 +95,7 @@ export default async function stateBench(args: string[]): Promise<Record<string,
       if (ok !== proofs.length) throw new Error(`only ${ok}/${proofs.length} proofs verified`);
       return proofs.length / seconds(start);
     };
+    sampleMemory();
     const verifyNoblePerSec = verifyWith();
     const verifyNodePerSec = verifyWith(sha256);
     const proofBytesAvg = proofBytes / 20_000;
@@ -111,10 +115,22 @@ export default async function stateBench(args: string[]): Promise<Record<string,
       proofBytesAvg: Math.round(proofBytesAvg),
       dbSizeMiB: round(dirBytes(dir) / 2 ** 20, 1),
       peakRssMiB: round(process.resourceUsage().maxRSS / 1024, 1),
+      // maxRSS also counts LevelDB's memory-mapped table files (page cache, reclaimable); the
+      // process's own memory is the anonymous part, sampled after every commit (Linux only).
+      peakRssAnonMiB: peakAnonMiB,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+let peakAnonMiB: number | undefined;
+
+/** Samples the anonymous (heap, native) part of RSS from /proc, where it exists. */
+function sampleMemory(): void {
+  if (!existsSync('/proc/self/status')) return;
+  const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (m) peakAnonMiB = Math.max(peakAnonMiB ?? 0, round(Number(m[1]) / 1024, 1));
 }
 
 function intArg(args: string[], name: string, fallback: number): number {
