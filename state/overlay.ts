@@ -49,7 +49,8 @@ export class Overlay implements StateOverlay {
   get(key: Uint8Array): Uint8Array | undefined {
     this.#checkLive();
     const w = this.#writes.get(mapKey(key));
-    if (w !== undefined) return w.leaf === null ? undefined : w.leaf.value;
+    // A copy: the pending value is already hashed, so a caller mutating it must not change it.
+    if (w !== undefined) return w.leaf === null ? undefined : w.leaf.value.slice();
     return this.#state.get(key);
   }
 

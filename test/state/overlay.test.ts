@@ -58,7 +58,7 @@ describe('overlays', () => {
     });
   });
 
-  it('copy keys and values, so callers may reuse their buffers', async () => {
+  it('copy keys and values in and out, so callers may reuse or mutate their buffers', async () => {
     await withState(async (s) => {
       const o = s.overlay();
       const k = text('key');
@@ -66,6 +66,9 @@ describe('overlays', () => {
       o.set(k, v);
       k[0] = 0;
       v[0] = 0;
+      const read = o.get(text('key'));
+      if (read) read[0] = 0;
+      expect(o.get(text('key'))).toEqual(text('value'));
       await o.commit(0);
       expect(s.get(text('key'))).toEqual(text('value'));
     });
