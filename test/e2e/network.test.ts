@@ -24,6 +24,7 @@ beforeAll(async () => {
     followers: 1,
     blockTimeMs: 300,
     chainId: 'e2e',
+    ...(process.env.E2E_KEEP_DIR ? { dir: process.env.E2E_KEEP_DIR } : {}),
     env: { 3: { OPENLEDGER_TEST_FAULTS: 'wrongSettle' } },
     accounts: {
       owner: '1000',
@@ -33,7 +34,7 @@ beforeAll(async () => {
       requester: '1000',
       load: '1000000',
     },
-    nodeConfig: { attribution: { workers: 1 } },
+    nodeConfig: { attribution: { workers: 1 }, log: { level: process.env.E2E_LOG ?? 'info' } },
   });
   net.start(VALIDATORS);
   await net.waitForHeight(2, VALIDATORS, 120_000);
@@ -185,13 +186,60 @@ describe('a 4-validator network', () => {
     const earned = await net.clients[1].earnings(alice);
     expect(BigInt(earned.total)).toBeGreaterThanOrEqual(BigInt(paidAlice.amount));
 
-    // node3 corrupts the settle results it proposes: none of its settle blocks was committed.
-    const node3 = net.layout.nodes[3].address;
-    const tip = (await net.clients[0].status()).height as number;
-    for (let h = receiptTx.height + 1; h <= Math.min(tip, receiptTx.height + 5); h++) {
-      const b = await net.clients[0].blockByHeight(h, true);
-      if (b.txs[0]?.type === 'attribution.settle') expect(b.header.proposer).not.toBe(node3);
+    // node3 corrupts the settle results it proposes. A stream of receipts over consecutive
+    // blocks gives it its turns as proposer with jobs due: honest validators refuse those
+    // proposals (they count the mismatch), and no block it built with a settle is committed.
+    const provider2 = net.wallet('provider', 2);
+    const mismatchesSeen = async () => {
+      const counts = await Promise.all(
+        [0, 1, 2].map(async (n) => {
+          const text = await (await fetch(net.layout.nodes[n].metricsUrl)).text();
+          return Number(/^ol_attribution_mismatches_total (\d+)/m.exec(text)?.[1] ?? 0);
+        }),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    };
+    // Keep receipts coming (one every few hundred ms) until node3's turn as proposer falls on a
+    // height with jobs due and the honest validators have refused its corrupted settle.
+    const receipts: string[] = [];
+    for (let i = 0; i < 60 && (await mismatchesSeen()) === 0; i++) {
+      const req = buildRequest(
+        { secretKey: fromHex(requester.secretKey, 32), publicKey: fromHex(requester.publicKey, 32) },
+        {
+          chainId: net.chainId,
+          model: fromHex(model),
+          modelVersion: 1,
+          prompt: `speak ${i}`,
+          maxFee: parseOpen('5'),
+          nonce: 2 + i,
+          expiryHeight: height + 1000,
+        },
+      );
+      const r = await provider2.send('inference.receipt', {
+        request: req,
+        input: '',
+        output,
+        retrieved: [],
+        inputTokens: 1,
+        outputTokens: 120,
+      });
+      receipts.push(r.hash);
+      await new Promise((res) => setTimeout(res, 500));
     }
+    const mismatches = await mismatchesSeen();
+    const settledHeights = new Set<number>();
+    for (const hash of receipts) {
+      const t = await net.clients[0].waitForInclusion(hash, 60_000);
+      settledHeights.add((t.height as number) + 1);
+    }
+    await net.waitForHeight(Math.max(...settledHeights) + 1, VALIDATORS, 60_000);
+    const node3 = net.layout.nodes[3].address;
+    for (const h of settledHeights) {
+      const b = await net.clients[0].blockByHeight(h, true);
+      expect(b.txs[0]?.type).toBe('attribution.settle');
+      expect(b.header.proposer).not.toBe(node3);
+    }
+    expect(mismatches).toBeGreaterThan(0);
   });
 
   it('a node started later syncs from genesis to the tip', async () => {
