@@ -31,7 +31,7 @@ import {
   versionBytes,
 } from './node.js';
 import { NodeStore } from './nodeStore.js';
-import { Overlay } from './overlay.js';
+import { Overlay, STATE_KEY_BYTES_MAX } from './overlay.js';
 import { findLeaf, type ProofResult, proveKey } from './treeRead.js';
 import type { TreeWrite, UpdatePlan } from './treeUpdate.js';
 
@@ -94,6 +94,7 @@ export class StateDb {
   readonly #nodePrefix: Buffer;
   readonly #latestPrefix: Buffer;
   readonly #metaPrefix: Buffer;
+  readonly #latestScratch: Buffer;
   readonly #store: NodeStore;
   readonly #options: StateDbOptions;
   #latestVersion: number | undefined;
@@ -113,8 +114,16 @@ export class StateDb {
     this.#nodePrefix = Buffer.from(this.#nodes.prefix, 'utf8');
     this.#latestPrefix = Buffer.from(this.#latest.prefix, 'utf8');
     this.#metaPrefix = Buffer.from(this.#meta.prefix, 'utf8');
-    const nodePrefix = this.#nodePrefix;
-    this.#store = new NodeStore({ getSync: (key) => db.getSync(prefixed(nodePrefix, key)) });
+    // Reads build their LevelDB key in a reused buffer (getSync copies it): no allocation per read.
+    const nodeScratch = scratchWith(this.#nodePrefix, NODE_KEY_BYTES_MAX);
+    const nodeAt = this.#nodePrefix.length;
+    this.#store = new NodeStore({
+      getSync: (key) => {
+        nodeScratch.set(key, nodeAt);
+        return db.getSync(nodeScratch.subarray(0, nodeAt + key.length));
+      },
+    });
+    this.#latestScratch = scratchWith(this.#latestPrefix, STATE_KEY_BYTES_MAX);
   }
 
   /** Opens (creating if needed) the LevelDB directory at `location`; `close()` closes it. */
@@ -198,7 +207,10 @@ export class StateDb {
 
   /** Latest committed value of `key`: one synchronous read of the flat table, hash-checked. */
   get(key: Uint8Array): Uint8Array | undefined {
-    const raw = this.db.getSync(prefixed(this.#latestPrefix, key));
+    const at = this.#latestPrefix.length;
+    if (key.length > STATE_KEY_BYTES_MAX) return undefined; // never stored: writes reject such keys
+    this.#latestScratch.set(key, at);
+    const raw = this.db.getSync(this.#latestScratch.subarray(0, at + key.length));
     if (raw === undefined) return undefined;
     const value = raw.subarray(HASH_BYTES);
     if (raw.length < HASH_BYTES || !bytesEqual(sha256(value), raw.subarray(0, HASH_BYTES))) {
@@ -500,6 +512,15 @@ function rawBytes(x: unknown, index: number, what: string): Buffer {
   if (typeof x === 'string') return Buffer.from(x, 'utf8');
   if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength);
   throw new ValidationError('BAD_EXTRA_OP', `extra op ${index}: ${what} must be bytes or a string`);
+}
+
+/** Longest node key: version, depth, 32 path bytes. */
+const NODE_KEY_BYTES_MAX = 6 + 1 + HASH_BYTES;
+
+function scratchWith(prefix: Buffer, room: number): Buffer {
+  const b = Buffer.alloc(prefix.length + room);
+  b.set(prefix, 0);
+  return b;
 }
 
 function prefixed(prefix: Buffer, key: Uint8Array): Buffer {
