@@ -16,7 +16,7 @@ import { sha256 } from '../core/hash.js';
 import { percentile, round } from './_measure.js';
 
 /**
- * `npm run bench -- attribution [--quick]`: suffix-array build rate and size, span attribution
+ * `npm run bench -- attribution [--quick] [--sa-only]`: suffix-array build rate and size, span attribution
  * latency against 1M- and 10M-token corpora (in process and through a worker), LR training and
  * influence time, and libdivsufsort's build rate on the same text when it is installed
  * (`apt-get install libdivsufsort-dev`; skipped cleanly otherwise).
@@ -164,6 +164,7 @@ int main(int argc, char** argv) {
 
 export default async function attributionBench(args: string[]): Promise<Record<string, unknown>> {
   const quick = args.includes('--quick');
+  const saOnly = args.includes('--sa-only');
   const loadBefore = loadavg().map((x) => round(x, 2));
   const BIG = quick ? 2_000_000 : 10_000_000;
   const tok = await loadTokenizer(DEFAULT_TOKENIZER);
@@ -210,6 +211,35 @@ export default async function attributionBench(args: string[]): Promise<Record<s
   const lcpMs = ms(t);
   const indexBytes = T.byteLength + SA.byteLength + lcp.byteLength + 4 * (big.docs.length + 1);
   log(`SA-IS ${n} tokens in ${Math.round(saMs)} ms, LCP in ${Math.round(lcpMs)} ms`);
+  const suffixArray = {
+    tokens: n,
+    saisMs: Math.round(saMs),
+    saisMedianMs: Math.round(percentile(saRuns, 50)),
+    saisTokensPerSec: Math.round(n / (saMs / 1000)),
+    lcpMs: Math.round(lcpMs),
+    saPlusLcpTokensPerSec: Math.round(n / ((saMs + lcpMs) / 1000)),
+    indexBytesPerToken: round(indexBytes / n, 3),
+    targets: { tokensPerSec: 2_000_000, bytesPerTokenMax: 12 },
+  };
+  const bigText = Buffer.from(big.contributions.map((c) => c.content).join('\u0001'), 'utf8');
+  const libdivsufsort = () => ({
+    ...divsufsortRate(bigText),
+    ours: {
+      tokens: n,
+      bytesEquivalent: bigText.length,
+      saisBytesEquivalentPerSec: Math.round(bigText.length / (saMs / 1000)),
+    },
+  });
+  if (saOnly) {
+    return {
+      quick,
+      saOnly,
+      loadAverage: { before: loadBefore, after: loadavg().map((x) => round(x, 2)) },
+      tokenizer: tok.name,
+      suffixArray,
+      libdivsufsort: libdivsufsort(),
+    };
+  }
   const bigView = new CorpusView([
     new Segment(
       big.docs.map((d) => d.id),
@@ -334,10 +364,6 @@ export default async function attributionBench(args: string[]): Promise<Record<s
     inf.push(ms(s));
   }
 
-  // ---- libdivsufsort on the same text ------------------------------------------------------
-  const bigText = Buffer.from(big.contributions.map((c) => c.content).join('\u0001'), 'utf8');
-  const dss = divsufsortRate(bigText);
-
   return {
     quick,
     loadAverage: { before: loadBefore, after: loadavg().map((x) => round(x, 2)) },
@@ -348,16 +374,7 @@ export default async function attributionBench(args: string[]): Promise<Record<s
       baseTokens,
       tokenizeTokensPerSec: Math.round(baseTokens / (tokenizeMs / 1000)),
     },
-    suffixArray: {
-      tokens: n,
-      saisMs: Math.round(saMs),
-      saisMedianMs: Math.round(percentile(saRuns, 50)),
-      saisTokensPerSec: Math.round(n / (saMs / 1000)),
-      lcpMs: Math.round(lcpMs),
-      saPlusLcpTokensPerSec: Math.round(n / ((saMs + lcpMs) / 1000)),
-      indexBytesPerToken: round(indexBytes / n, 3),
-      targets: { tokensPerSec: 2_000_000, bytesPerTokenMax: 12 },
-    },
+    suffixArray,
     spanInProcess: {
       corpus1M: { tokens: small.tokens, ...span1M },
       corpusBig: { tokens: big.tokens, ...span10M },
@@ -382,14 +399,7 @@ export default async function attributionBench(args: string[]): Promise<Record<s
       p99Ms: round(percentile(inf, 99)),
       targetMs: 200,
     },
-    libdivsufsort: {
-      ...dss,
-      ours: {
-        tokens: n,
-        bytesEquivalent: bigText.length,
-        saisBytesEquivalentPerSec: Math.round(bigText.length / (saMs / 1000)),
-      },
-    },
+    libdivsufsort: libdivsufsort(),
   };
 }
 
