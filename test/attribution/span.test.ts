@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveCorpora } from '../../attribution/corpusCache.js';
-import type { CorpusView } from '../../attribution/corpusIndex.js';
+import { CorpusView, type Doc, Segment } from '../../attribution/corpusIndex.js';
 import { SPAN_PARAMS } from '../../attribution/params.js';
 import { spanAttribution, verifySpanEvidence } from '../../attribution/span.js';
 import { DEFAULT_TOKENIZER, loadTokenizer, type Tokenizer } from '../../attribution/tokenizer.js';
@@ -133,5 +134,44 @@ describe('span attribution: planted-source ground truth on tinyshakespeare', () 
     if (evidence.length > 1) {
       expect(verifySpanEvidence(tokens, [...evidence].reverse(), lookup, opts.minSpan).ok).toBe(false);
     }
+  });
+});
+
+describe('span attribution is a function of the document set only', () => {
+  it('same scores and evidence whatever the segmentation and document order', () => {
+    const word = fc.integer({ min: 0, max: 5 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(word, { minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 8 }),
+        fc.array(word, { minLength: 1, maxLength: 60 }),
+        fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 8, maxLength: 8 }),
+        (docTokens, out, cuts) => {
+          const docs: Doc[] = docTokens.map((t, i) => ({
+            id: idOf(`p${i}`),
+            label: '',
+            tokens: Int32Array.from(t),
+          }));
+          const whole = new CorpusView([Segment.build(docs, 6)]);
+          // Reverse order, and split where `cuts` says.
+          const rev = [...docs].reverse();
+          const parts: Doc[][] = [];
+          let cur: Doc[] = [];
+          rev.forEach((d, i) => {
+            cur.push(d);
+            if (cuts[i] % 2 === 0) {
+              parts.push(cur);
+              cur = [];
+            }
+          });
+          if (cur.length) parts.push(cur);
+          const split = new CorpusView(parts.map((p) => Segment.build(p, 6)));
+          const o = { minSpan: 2, shareTopK: cuts[0] % 3, spanCountMax: 1000 };
+          const a = spanAttribution(whole, Int32Array.from(out), o);
+          const b = spanAttribution(split, Int32Array.from(out), o);
+          expect(b).toEqual(a);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
