@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { sha256 } from './digest.js';
-import { HASH_BYTES, INTERNAL_HEADER_BYTES, INTERNAL_TAG, leafHash, popcount16, RADIX } from './hashSpec.js';
+import { HASH_BYTES, INTERNAL_HEADER_BYTES, INTERNAL_TAG, LEAF_TAG, popcount16, RADIX } from './hashSpec.js';
 
 /**
  * Tree nodes in memory and on disk, and the keys they are stored under.
@@ -62,8 +62,14 @@ export interface NodeRef {
 }
 
 export function makeLeaf(keyHash: Uint8Array, value: Uint8Array, valueHash = sha256(value)): LeafNode {
-  return { kind: 'leaf', keyHash, value, valueHash, hash: leafHash(sha256, keyHash, valueHash) };
+  // Same bytes as hashSpec's leafHash, hashed from a reused buffer: no allocation per leaf.
+  leafPre.set(keyHash, 1);
+  leafPre.set(valueHash, 1 + HASH_BYTES);
+  return { kind: 'leaf', keyHash, value, valueHash, hash: sha256(leafPre) };
 }
+
+const leafPre = Buffer.alloc(1 + 2 * HASH_BYTES);
+leafPre[0] = LEAF_TAG;
 
 /** Slot of child `i` in the packed arrays of a node with `bitmap`. */
 export function slotOf(bitmap: number, i: number): number {
@@ -197,7 +203,11 @@ export function decodeInternal(bytes: Buffer): InternalNode | undefined {
 
 export function decodeLeaf(bytes: Buffer): LeafNode | undefined {
   if (bytes.length < 1 + HASH_BYTES || bytes[0] !== DISK_LEAF) return undefined;
-  const keyHash = new Uint8Array(bytes.subarray(1, 1 + HASH_BYTES));
-  const value = new Uint8Array(bytes.subarray(1 + HASH_BYTES));
-  return makeLeaf(keyHash, value);
+  // Views, not copies: `bytes` is a fresh buffer from LevelDB that nothing else holds.
+  // Plain Uint8Array views (callers get Uint8Array, not Buffer, whose slice() would alias).
+  const at = bytes.byteOffset;
+  return makeLeaf(
+    new Uint8Array(bytes.buffer, at + 1, HASH_BYTES),
+    new Uint8Array(bytes.buffer, at + 1 + HASH_BYTES, bytes.length - 1 - HASH_BYTES),
+  );
 }
