@@ -21,7 +21,7 @@ const VALUE_BYTES = 64;
 export default async function stateBench(args: string[]): Promise<Record<string, unknown>> {
   const keys = intArg(args, '--keys', 1_000_000);
   const blocks = intArg(args, '--blocks', 20);
-  const kept = intArg(args, '--kept', 10);
+  const kept = intArg(args, '--kept', 10, true); // 0: keep every version (no pruning)
   const dir = mkdtempSync(join(tmpdir(), 'ol-bench-state-'));
   let rng = 0x9e3779b9;
   const next = () => {
@@ -44,7 +44,7 @@ export default async function stateBench(args: string[]): Promise<Record<string,
     return b;
   };
   try {
-    const state = await StateDb.open(dir, { versionsKept: kept });
+    const state = await StateDb.open(dir, kept === 0 ? {} : { versionsKept: kept });
     let version = 0;
     const loadStart = process.hrtime.bigint();
     for (let start = 0; start < keys; start += LOAD_COMMIT_KEYS) {
@@ -133,11 +133,11 @@ function sampleMemory(): void {
   if (m) peakAnonMiB = Math.max(peakAnonMiB ?? 0, round(Number(m[1]) / 1024, 1));
 }
 
-function intArg(args: string[], name: string, fallback: number): number {
+function intArg(args: string[], name: string, fallback: number, zeroOk = false): number {
   const i = args.indexOf(name);
   if (i < 0) return fallback;
   const v = Number(args[i + 1]);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
+  if (!Number.isSafeInteger(v) || v < (zeroOk ? 0 : 1)) throw new Error(`${name} needs a positive integer`);
   return v;
 }
 
