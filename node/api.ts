@@ -3,7 +3,7 @@ import { addressOf, formatAddress } from '../core/address.js';
 import { type Block, decodeBlock, headerHash } from '../core/block.js';
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { OlError } from '../core/errors.js';
-import { decodeTx, type Tx, txHash } from '../core/tx.js';
+import { decodeTx, SETTLE_TX_BYTES_MAX, type Tx, txHash } from '../core/tx.js';
 import type { ChainApi, Json, Page, PageOf, SubmitMode, SubscriptionKind } from '../rpc/chainApi.js';
 import { RPC_ERRORS, RpcError } from '../rpc/errors.js';
 import { chainMethods, subscriptionMethods } from '../rpc/methods.js';
@@ -62,7 +62,7 @@ function blockJson(block: Block, full: boolean): Json {
     header: h,
     txCount: block.txs.length,
     txs: full
-      ? block.txs.map((b, i) => txJson(decodeTx(b, i === 0 ? undefined : undefined), txHash(b)))
+      ? block.txs.map((b, i) => txJson(decodeTx(b, i === 0 ? SETTLE_TX_BYTES_MAX : undefined), txHash(b)))
       : block.txs.map((b) => txHash(b)),
     lastCommit: block.lastCommit,
     evidence: block.evidence,
@@ -92,7 +92,7 @@ export class NodeApi implements ChainApi {
       validator: this.node.address === null ? null : formatAddress(this.node.address),
       isValidator:
         this.node.address !== null &&
-        this.node.valsets.get(tip.height + 1)?.indexOf(this.node.address) !== -1,
+        (this.node.valsets.get(tip.height + 1)?.indexOf(this.node.address) ?? -1) !== -1,
       mempool: { txs: this.node.mempool.size, bytes: this.node.mempool.bytes },
       consensus: { height: this.node.driver?.state.height, round: this.node.driver?.state.round },
     };
@@ -122,7 +122,7 @@ export class NodeApi implements ChainApi {
       height: loc.height,
       index: loc.index,
       blockHash: headerHash(block.header),
-      tx: txJson(decodeTx(bytes, loc.index === 0 ? 8 << 20 : undefined), hash),
+      tx: txJson(decodeTx(bytes, loc.index === 0 ? SETTLE_TX_BYTES_MAX : undefined), hash),
       result: { code: r.code, message: r.message, charged: r.charged, gasUsed: r.gasUsed, fee: r.fee },
       events: results.events.filter((e) => e.txIndex === loc.index).map((e) => eventJson(e, loc.height)),
     };
@@ -403,8 +403,9 @@ export class NodeApi implements ChainApi {
 
   async proposals(page: Page): Promise<PageOf<Json>> {
     const last = this.s.counters().nextProposal - 1;
-    const start = page.cursor !== undefined ? Number.parseInt(page.cursor, 10) : last;
-    if (!Number.isSafeInteger(start)) throw new RpcError(RPC_ERRORS.INVALID_PARAMS, 'bad cursor');
+    if (page.cursor !== undefined && !/^[1-9][0-9]{0,14}$/.test(page.cursor))
+      throw new RpcError(RPC_ERRORS.INVALID_PARAMS, 'bad cursor: pass the "next" of the previous page');
+    const start = page.cursor !== undefined ? Number(page.cursor) : last;
     const items: Json[] = [];
     let id = start;
     for (; id >= 1 && items.length < clamp(page.limit); id--) {
@@ -435,6 +436,22 @@ export class NodeApi implements ChainApi {
   }
 
   subscribe(kind: SubscriptionKind, filter: Record<string, unknown>, push: (item: Json) => void): () => void {
+    if (kind === 'tx') {
+      // Already committed: answer at once (after the subscription id has gone out), so a client
+      // that subscribes just after its tx landed is not left waiting forever.
+      const hash = filter.hash as Uint8Array;
+      const loc = this.node.blocks.txLocation(hash);
+      if (loc !== undefined) {
+        const code = decodeResults(this.node.blocks.getResults(loc.height)!).txs[loc.index].code;
+        let cancelled = false;
+        setImmediate(() => {
+          if (!cancelled) push({ hash, height: loc.height, index: loc.index, code });
+        });
+        return () => {
+          cancelled = true;
+        };
+      }
+    }
     return this.node.onCommitted((info: CommittedInfo) => {
       switch (kind) {
         case 'newHeads':
@@ -501,7 +518,8 @@ export async function attachRpc(node: OpenLedgerNode): Promise<RpcServer | null>
       concurrentMax: c.concurrentMax,
       subscriptionsMax: c.subscriptionsMax,
       wsMessagesPerSec: c.wsMessagesPerSec,
-      wsConnectionsMax: 1024,
+      wsConnectionsMax: c.wsConnectionsMax,
+      wsBufferedBytesMax: c.wsBufferedBytesMax,
     },
     c.cors,
     node.log.child({ mod: 'rpc' }),

@@ -65,6 +65,14 @@ export const CONFIG_SPEC = {
     concurrentMax: { type: 'int', default: 256, min: 1, max: 100_000, doc: 'requests in flight at once' },
     subscriptionsMax: { type: 'int', default: 64, min: 1, max: 10_000, doc: 'subscriptions per WebSocket' },
     wsMessagesPerSec: { type: 'int', default: 200, min: 1, max: 1_000_000, doc: 'messages/s per WebSocket' },
+    wsConnectionsMax: { type: 'int', default: 1024, min: 1, max: 100_000, doc: 'open WebSockets at most' },
+    wsBufferedBytesMax: {
+      type: 'int',
+      default: 16 * 1_048_576,
+      min: 65_536,
+      max: 1024 * 1_048_576,
+      doc: 'unsent bytes a slow WebSocket may hold before it is closed',
+    },
   },
   metrics: {
     listen: {

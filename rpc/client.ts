@@ -240,3 +240,98 @@ export class Wallet {
     }
   }
 }
+
+/** The WebSocket surface the subscriber needs: the browser's `WebSocket` and the `ws` package both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'open' | 'close' | 'error', listener: (event: unknown) => void): void;
+}
+export type WebSocketFactory = new (url: string) => WebSocketLike;
+
+export type SubscriptionKind = 'newHeads' | 'events' | 'tx' | 'job';
+
+/**
+ * Subscriptions over `/ws`: `ol_subscribe` / `ol_unsubscribe`, with each notification handed to
+ * the callback given at subscribe time. Pass the WebSocket class (`WebSocket` in a browser, the
+ * `ws` package's default export in Node 20, which has no global WebSocket).
+ */
+export class OpenLedgerSubscriber {
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve(v: unknown): void; reject(e: Error): void; onResult?: (v: unknown) => void }
+  >();
+  private readonly handlers = new Map<string, (item: J) => void>();
+
+  private constructor(private readonly socket: WebSocketLike) {
+    socket.addEventListener('message', (event) => this.onMessage(String(event.data)));
+    socket.addEventListener('close', () => {
+      for (const p of this.pending.values()) p.reject(new RpcCallError(-1, 'WebSocket closed'));
+      this.pending.clear();
+    });
+  }
+
+  /** Opens `ws://host:port/ws` (derived from an http(s) RPC URL if given one). */
+  static connect(url: string, WebSocketImpl: WebSocketFactory): Promise<OpenLedgerSubscriber> {
+    const wsUrl = url.startsWith('http') ? `${url.replace(/^http/, 'ws').replace(/\/?$/, '/')}ws` : url;
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocketImpl(wsUrl);
+      socket.addEventListener('open', () => resolve(new OpenLedgerSubscriber(socket)));
+      socket.addEventListener('error', () => reject(new RpcCallError(-1, `cannot open ${wsUrl}`)));
+    });
+  }
+
+  call<T = J>(
+    method: string,
+    params: unknown[] | Record<string, unknown> = [],
+    onResult?: (result: unknown) => void,
+  ): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onResult });
+      this.socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    });
+  }
+
+  /** Subscribes; `onItem` gets every notification's result. Returns the subscription id. */
+  subscribe(kind: SubscriptionKind, filter: J | undefined, onItem: (item: J) => void): Promise<string> {
+    // The handler is registered while the reply is processed, not after an await: a notification
+    // in the same network read as the reply (e.g. a tx already committed) would otherwise be lost.
+    return this.call<string>('ol_subscribe', filter === undefined ? [kind] : [kind, filter], (id) =>
+      this.handlers.set(id as string, onItem),
+    );
+  }
+
+  async unsubscribe(id: string): Promise<boolean> {
+    this.handlers.delete(id);
+    return this.call<boolean>('ol_unsubscribe', [id]);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private onMessage(text: string): void {
+    let m: J;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (m.method === 'ol_subscription') {
+      this.handlers.get(m.params?.subscription)?.(m.params.result);
+      return;
+    }
+    const p = typeof m.id === 'number' ? this.pending.get(m.id) : undefined;
+    if (p === undefined) return;
+    this.pending.delete(m.id);
+    if (m.error) p.reject(new RpcCallError(m.error.code, m.error.message, m.error.data));
+    else {
+      p.onResult?.(m.result);
+      p.resolve(m.result);
+    }
+  }
+}

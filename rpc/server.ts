@@ -19,6 +19,8 @@ export interface RpcLimits {
   subscriptionsMax: number;
   wsMessagesPerSec: number;
   wsConnectionsMax: number;
+  /** Unsent bytes one WebSocket may queue (a client that does not read); beyond, it is closed. */
+  wsBufferedBytesMax: number;
 }
 
 export const DEFAULT_RPC_LIMITS: RpcLimits = {
@@ -28,6 +30,7 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   subscriptionsMax: 64,
   wsMessagesPerSec: 200,
   wsConnectionsMax: 1024,
+  wsBufferedBytesMax: 16 * 1_048_576,
 };
 
 export interface ParamDef {
@@ -86,6 +89,7 @@ export class WsSession {
   constructor(
     readonly socket: WebSocket,
     private readonly ratePerSec: number,
+    private readonly bufferedBytesMax = DEFAULT_RPC_LIMITS.wsBufferedBytesMax,
   ) {
     this.tokens = ratePerSec * 2;
   }
@@ -100,8 +104,18 @@ export class WsSession {
     return true;
   }
 
+  /**
+   * Sends unless the client has stopped reading: subscriptions push whether or not the client
+   * keeps up, so without this bound a stalled client would grow the server's memory without limit.
+   */
   send(message: unknown): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (this.socket.bufferedAmount > this.bufferedBytesMax) {
+      this.closeAll();
+      this.socket.terminate(); // a close frame would queue behind the data it does not read
+      return;
+    }
+    this.socket.send(JSON.stringify(message));
   }
 
   closeAll(): void {
@@ -345,7 +359,7 @@ export class RpcServer {
   }
 
   private onWs(ws: WebSocket): void {
-    const session = new WsSession(ws, this.limits.wsMessagesPerSec);
+    const session = new WsSession(ws, this.limits.wsMessagesPerSec, this.limits.wsBufferedBytesMax);
     this.sessions.add(session);
     let strikes = 0;
     ws.on('message', (data, isBinary) => {

@@ -8,7 +8,13 @@ import WebSocket from 'ws';
 import { parseOpen } from '../../core/amount.js';
 import { fromHex, to0x } from '../../core/bytes.js';
 import { LocalNetwork } from '../../devnet/network.js';
-import { buildRequest, buildTx, type Wallet } from '../../rpc/client.js';
+import {
+  buildRequest,
+  buildTx,
+  OpenLedgerSubscriber,
+  type Wallet,
+  type WebSocketFactory,
+} from '../../rpc/client.js';
 import { verifyProof } from '../../state/proof.js';
 import { KEYS } from '../../state/stores/keys.js';
 
@@ -748,6 +754,29 @@ describe('WebSocket subscriptions', () => {
     expect(settled).toBeDefined();
     expect(ws.notifications(sub)[0]).toMatchObject({ type: 'job.settled', attrs: { job: nextJob } });
     ws.close();
+  });
+
+  it('the client subscriber: newHeads, and a tx committed before the subscription', async () => {
+    const sub = await OpenLedgerSubscriber.connect(url, WebSocket as unknown as WebSocketFactory);
+    const heads: Json[] = [];
+    const committedTx: Json[] = [];
+    const headsId = await sub.subscribe('newHeads', undefined, (h) => heads.push(h));
+    await sub.subscribe('tx', { hash: ids.transfer.hash }, (t) => committedTx.push(t));
+    await net.waitFor(
+      'a head and the old tx',
+      async () => {
+        return heads.length >= 1 && committedTx.length === 1;
+      },
+      10_000,
+    );
+    expect(committedTx[0]).toMatchObject({
+      hash: ids.transfer.hash,
+      height: ids.transfer.height,
+      code: 'ok',
+    });
+    expect(await sub.unsubscribe(headsId)).toBe(true);
+    await expect(sub.call('ol_subscribe', ['nope'])).rejects.toMatchObject({ rpcCode: -32602 });
+    sub.close();
   });
 
   it('per-connection subscription limit; unsubscribing frees a slot', async () => {

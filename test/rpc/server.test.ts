@@ -1,12 +1,12 @@
 import jsonSchemaMeta from '@json-schema-tools/meta-schema';
 import metaSchema from '@open-rpc/meta-schema';
 import { Ajv } from 'ajv';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { RPC_ERRORS, RpcError } from '../../rpc/errors.js';
 import { openRpcDocument } from '../../rpc/openrpc.js';
 import { address, amount, doc, int, object, opt, req, str } from '../../rpc/schema.js';
-import { DEFAULT_RPC_LIMITS, type MethodDef, RpcServer } from '../../rpc/server.js';
+import { DEFAULT_RPC_LIMITS, type MethodDef, RpcServer, WsSession } from '../../rpc/server.js';
 
 let release: () => void = () => {};
 const methods: MethodDef[] = [
@@ -248,6 +248,47 @@ describe('WebSocket', () => {
     expect(await closed).toBe(1008);
     expect(replies.some((r) => r.error?.code === -32005)).toBe(true);
     expect((await post({ jsonrpc: '2.0', id: 1, method: 'test_echo', params: ['a'] })).json.result).toBe('a');
+  });
+});
+
+describe('WebSocket limits', () => {
+  it('wsConnectionsMax: one connection over the limit is refused with 503; others keep working', async () => {
+    const small = new RpcServer(methods, { ...DEFAULT_RPC_LIMITS, wsConnectionsMax: 2 });
+    const { port } = await small.listen('127.0.0.1', 0);
+    const connect = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+        ws.once('open', () => resolve(ws));
+        ws.once('error', reject);
+      });
+    try {
+      const a = await connect();
+      const b = await connect();
+      await expect(connect()).rejects.toThrow(/503/);
+      a.close();
+      await new Promise((r) => a.once('close', r));
+      await new Promise((r) => setTimeout(r, 50));
+      const c = await connect();
+      b.close();
+      c.close();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('wsBufferedBytesMax: a client that stops reading is cut off, its subscriptions dropped', () => {
+    const socket = { readyState: 1, OPEN: 1, bufferedAmount: 0, send: vi.fn(), terminate: vi.fn() };
+    const session = new WsSession(socket as unknown as WebSocket, 10, 1000);
+    const off = vi.fn();
+    session.subscriptions.set('0x1', off);
+    session.send({ a: 1 });
+    expect(socket.send).toHaveBeenCalledTimes(1);
+    socket.bufferedAmount = 1001;
+    session.send({ a: 2 });
+    expect(socket.send).toHaveBeenCalledTimes(1);
+    expect(socket.terminate).toHaveBeenCalledTimes(1);
+    expect(off).toHaveBeenCalledTimes(1);
+    expect(session.subscriptions.size).toBe(0);
   });
 });
 
