@@ -69,7 +69,15 @@ function blockJson(block: Block, full: boolean): Json {
   };
 }
 
+/**
+ * `ol_attribute` dry runs share the worker pool with the jobs validators must finish before they
+ * vote; more than this many at once would let RPC clients delay consensus, so the rest are refused.
+ */
+export const ATTRIBUTE_DRY_RUNS_MAX = 2;
+
 export class NodeApi implements ChainApi {
+  private dryRuns = 0;
+
   constructor(private readonly node: OpenLedgerNode) {}
 
   private get s() {
@@ -361,6 +369,22 @@ export class NodeApi implements ChainApi {
   async attribute(modelId: Uint8Array, text: string): Promise<Json> {
     const m = this.s.model(modelId);
     if (!m) throw new RpcError(RPC_ERRORS.NOT_FOUND, 'model not found');
+    if (this.dryRuns >= ATTRIBUTE_DRY_RUNS_MAX) {
+      throw new RpcError(
+        RPC_ERRORS.LIMIT_EXCEEDED,
+        `${ATTRIBUTE_DRY_RUNS_MAX} attribution dry runs are already running; retry shortly`,
+      );
+    }
+    this.dryRuns++;
+    try {
+      return await this.attributeWith(modelId, m.latestVersion, text);
+    } finally {
+      this.dryRuns--;
+    }
+  }
+
+  private async attributeWith(modelId: Uint8Array, latestVersion: number, text: string): Promise<Json> {
+    const m = { latestVersion };
     const v = this.s.modelVersion(modelId, m.latestVersion)!;
     let input = '';
     let output = text;

@@ -532,6 +532,12 @@ describe('datanets, models, attribution, governance', () => {
     expect(unrelated.scores).toEqual([]);
     expect((await callError('ol_attribute', [to0x(new Uint8Array(32)), 'x'])).code).toBe(-32001);
     expect((await callError('ol_attribute', [ids.model, 'x'.repeat(16 * 1024 + 1)])).code).toBe(-32602);
+    // Dry runs share the validators' worker pool: at most 2 at once (ATTRIBUTE_DRY_RUNS_MAX).
+    const burst = await post(
+      [1, 2, 3].map((id) => ({ jsonrpc: '2.0', id, method: 'ol_attribute', params: [ids.model, text] })),
+    );
+    expect(burst.body.filter((r: Json) => r.result?.ok === true)).toHaveLength(2);
+    expect(burst.body.filter((r: Json) => r.error?.code === -32005)).toHaveLength(1);
   });
 
   it('ol_getProposal and ol_listProposals', async () => {
