@@ -410,6 +410,17 @@ describe('transactions', () => {
     expect(included.result.code).toBe('ok');
   });
 
+  it('ol_getTransaction: a tx waiting for an earlier nonce is pending, then both commit', async () => {
+    const nonce = (await call('ol_getAccount', [net.layout.accounts.spare.address])).nonce;
+    const bob = net.layout.accounts.bob.address;
+    const later = transferTo(bob, nonce + 1);
+    expect((await call('ol_sendTransaction', [later.hex])).status).toBe('pending');
+    const pending = await call('ol_getTransaction', [to0x(later.hash)]);
+    expect(pending).toMatchObject({ status: 'pending', tx: { hash: to0x(later.hash), nonce: nonce + 1 } });
+    await call('ol_sendTransaction', [transferTo(bob, nonce).hex, 'commit']);
+    expect((await net.clients[0].waitForInclusion(to0x(later.hash), 30_000, 50)).result.code).toBe('ok');
+  });
+
   it('ol_sendTransaction in commit mode returns the committed transaction', async () => {
     const nonce = (await call('ol_getAccount', [net.layout.accounts.spare.address])).nonce;
     const tx = transferTo(net.layout.accounts.bob.address, nonce);
@@ -426,6 +437,7 @@ describe('transactions', () => {
     const bob = net.layout.accounts.bob.address;
     const cases: [string, string][] = [
       [transferTo(bob, nonce - 1).hex, 'NONCE_TOO_LOW'],
+      [transferTo(bob, nonce + 1000).hex, 'NONCE_TOO_HIGH'],
       [transferTo(bob, nonce, { gasLimit: 1 }).hex, 'GAS_LIMIT_TOO_LOW'],
       [transferTo(bob, nonce, { chainId: 'other-chain' }).hex, 'WRONG_CHAIN'],
     ];
