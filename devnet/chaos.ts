@@ -1,0 +1,220 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ADMIN_ENV, ADMIN_FILE } from '../node/adminControl.js';
+import { type CheckReport, checkNetwork, type Violation } from './checker.js';
+import { LoadGenerator, type LoadReport } from './load.js';
+import { LocalNetwork } from './network.js';
+import type { Perturbation, Scenario } from './scenario.js';
+
+/**
+ * Runs a chaos scenario against real node processes on 127.0.0.1: starts the network with the
+ * admin control enabled, drives the load, applies the perturbations on their timeline (partitions
+ * through each node's `admin.json`, read by node/adminControl.ts and applied with the libp2p
+ * connection gater), then brings every node back, waits for them to converge, and checks the
+ * result from outside over JSON-RPC (checker.ts). Progress after each heal, restart and resume is
+ * checked while the scenario runs.
+ */
+
+export const PROGRESS_BLOCKS = 2;
+export const PROGRESS_TIMEOUT_MS = 60_000;
+export const CONVERGE_TIMEOUT_MS = 120_000;
+
+export interface ChaosReport {
+  scenario: string;
+  ok: boolean;
+  startedAt: string;
+  wallSec: number;
+  load: LoadReport;
+  timeline: { atSec: number; action: string; nodes: number[]; groups: number[][]; height: number | null }[];
+  progress: { after: string; fromHeight: number; reached: boolean; seconds: number }[];
+  check: CheckReport;
+  violations: Violation[];
+}
+
+type NodeState = 'up' | 'down' | 'paused';
+
+export async function runScenario(
+  s: Scenario,
+  o: { dir?: string; log?: (line: string) => void } = {},
+): Promise<ChaosReport> {
+  const log = o.log ?? (() => {});
+  const startedAt = new Date();
+  const env: Record<number, Record<string, string>> = {};
+  for (let i = 0; i < s.validators; i++) env[i] = { [ADMIN_ENV]: '1' };
+  const net = await LocalNetwork.create({
+    validators: s.validators,
+    blockTimeMs: s.blockTimeMs,
+    chainId: `chaos-${s.name}`.slice(0, 40),
+    dir: o.dir,
+    env,
+    genesisParams: Object.keys(s.genesisParams).length > 0 ? s.genesisParams : undefined,
+    nodeConfig: { attribution: { workers: 1 } },
+  });
+  const state: NodeState[] = net.procs.map(() => 'up');
+  const violations: Violation[] = [];
+  const timeline: ChaosReport['timeline'] = [];
+  const progress: ChaosReport['progress'] = [];
+  const watchers: Promise<void>[] = [];
+  let load: LoadGenerator | null = null;
+  try {
+    net.start();
+    await net.waitForHeight(1, undefined, 120_000);
+    log(`network up: ${s.validators} validators, dir ${net.layout.dir}`);
+    load = new LoadGenerator(net.clients, net.chainId, { ...s.load, seed: s.seed }, (i) => state[i] === 'up');
+    await load.prepare(net.wallet('faucet', 0));
+    log(`load prepared: ${s.load.accounts} accounts, ${s.load.rate} tx/s`);
+    load.start();
+    const t0 = Date.now();
+    const maxHeight = async () =>
+      Math.max(0, ...((await net.heights()).filter((h) => h !== null) as number[]));
+
+    for (const p of s.perturbations) {
+      const wait = t0 + p.atSec * 1000 - Date.now();
+      if (wait > 0) await sleep(wait);
+      const height = await maxHeight().catch(() => null);
+      timeline.push({ atSec: p.atSec, action: p.action, nodes: p.nodes, groups: p.groups, height });
+      log(`t=${p.atSec}s ${describe(p)} (height ${height})`);
+      await apply(net, state, p);
+      if (p.action === 'heal' || p.action === 'restart' || p.action === 'resume') {
+        const from = height ?? 0;
+        const label = `${describe(p)}@${p.atSec}s`;
+        watchers.push(
+          (async () => {
+            const started = Date.now();
+            let reached = false;
+            while (Date.now() - started < PROGRESS_TIMEOUT_MS) {
+              const hs = await net.heights();
+              const upHs = hs.filter((h, i) => state[i] === 'up' && h !== null) as number[];
+              if (upHs.length > 0 && Math.min(...upHs) >= from + PROGRESS_BLOCKS) {
+                reached = true;
+                break;
+              }
+              await sleep(250);
+            }
+            const seconds = (Date.now() - started) / 1000;
+            progress.push({ after: label, fromHeight: from, reached, seconds });
+            if (!reached)
+              violations.push({
+                check: 'progress',
+                detail: `after ${label}: running nodes did not pass height ${from + PROGRESS_BLOCKS} within ${PROGRESS_TIMEOUT_MS / 1000} s`,
+              });
+          })(),
+        );
+      }
+    }
+    const left = t0 + s.durationSec * 1000 - Date.now();
+    if (left > 0) await sleep(left);
+    log('duration reached: stopping load');
+    await load.stop(15_000);
+    // Bring everything back so every node can be checked.
+    await restoreAll(net, state);
+    await Promise.all(watchers);
+    const target = (await maxHeight()) + PROGRESS_BLOCKS;
+    log(`waiting for every node to reach height ${target}`);
+    try {
+      await net.waitForHeight(target, undefined, CONVERGE_TIMEOUT_MS);
+    } catch (e) {
+      violations.push({ check: 'progress', detail: `after restoring every node: ${(e as Error).message}` });
+    }
+    await sleep(s.settleSec * 1000);
+    log('checking');
+    const check = await checkNetwork({
+      clients: net.clients,
+      names: net.layout.nodes.map((n) => n.name),
+      acknowledged: load.acknowledgedCommitted(),
+      addresses: [
+        ...Object.values(net.layout.accounts).map((a) => a.address),
+        ...net.layout.nodes.map((n) => n.address),
+        ...load.addresses(),
+      ],
+    });
+    const all = [...violations, ...check.violations];
+    return {
+      scenario: s.name,
+      ok: all.length === 0,
+      startedAt: startedAt.toISOString(),
+      wallSec: (Date.now() - startedAt.getTime()) / 1000,
+      load: load.report(),
+      timeline,
+      progress,
+      check,
+      violations: all,
+    };
+  } finally {
+    if (load) await load.stop(0).catch(() => {});
+    await net.close();
+  }
+}
+
+function describe(p: Perturbation): string {
+  if (p.action === 'partition') return `partition ${p.groups.map((g) => `[${g.join(',')}]`).join(' | ')}`;
+  if (p.action === 'heal') return 'heal';
+  return `${p.action} ${p.nodes.map((n) => `node${n}`).join(',')}`;
+}
+
+async function writeBlocked(net: LocalNetwork, node: number, peers: string[]): Promise<void> {
+  const path = join(net.layout.nodes[node].home, ADMIN_FILE);
+  await writeFile(`${path}.tmp`, JSON.stringify({ blockedPeers: peers }));
+  const { rename } = await import('node:fs/promises');
+  await rename(`${path}.tmp`, path);
+}
+
+async function apply(net: LocalNetwork, state: NodeState[], p: Perturbation): Promise<void> {
+  switch (p.action) {
+    case 'kill':
+      await Promise.all(p.nodes.map((n) => net.procs[n].kill9()));
+      for (const n of p.nodes) state[n] = 'down';
+      return;
+    case 'stop':
+      await Promise.all(p.nodes.map((n) => net.procs[n].stop()));
+      for (const n of p.nodes) state[n] = 'down';
+      return;
+    case 'restart':
+      net.start(p.nodes);
+      for (const n of p.nodes) state[n] = 'up';
+      return;
+    case 'pause':
+      for (const n of p.nodes) net.procs[n].signal('SIGSTOP');
+      for (const n of p.nodes) state[n] = 'paused';
+      return;
+    case 'resume':
+      for (const n of p.nodes) net.procs[n].signal('SIGCONT');
+      for (const n of p.nodes) state[n] = 'up';
+      return;
+    case 'partition': {
+      const groupOf = new Map<number, number>();
+      p.groups.forEach((g, gi) => {
+        for (const n of g) groupOf.set(n, gi);
+      });
+      await Promise.all(
+        net.layout.nodes.map((node, i) => {
+          const gi = groupOf.get(i);
+          const blocked =
+            gi === undefined
+              ? []
+              : net.layout.nodes
+                  .filter((_, j) => groupOf.has(j) && groupOf.get(j) !== gi)
+                  .map((x) => x.peerId);
+          return writeBlocked(net, node.index, blocked);
+        }),
+      );
+      return;
+    }
+    case 'heal':
+      await Promise.all(net.layout.nodes.map((n) => writeBlocked(net, n.index, [])));
+      return;
+  }
+}
+
+async function restoreAll(net: LocalNetwork, state: NodeState[]): Promise<void> {
+  await Promise.all(net.layout.nodes.map((n) => writeBlocked(net, n.index, [])));
+  for (const [i, s] of state.entries()) {
+    if (s === 'paused') net.procs[i].signal('SIGCONT');
+    if (s === 'down') net.start([i]);
+    state[i] = 'up';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

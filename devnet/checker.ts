@@ -1,0 +1,253 @@
+import { fromHex, to0x } from '../core/bytes.js';
+import { decodeWire } from '../core/codec.js';
+import { type OpenLedgerClient, RpcCallError } from '../rpc/client.js';
+import { KEYS } from '../state/stores/keys.js';
+import { accountSchema, totalsSchema } from '../state/stores/records.js';
+
+/**
+ * Black-box checks of a network over JSON-RPC, after a chaos scenario (or any run):
+ *
+ * - agreement: every node has the same block hash and state root at every height up to the
+ *   lowest tip;
+ * - no acknowledged transaction is missing: every tx the load generator saw committed is in the
+ *   block it was seen in, on the agreed chain;
+ * - settlement: every settled receipt's payouts sum to its fee, and fee + refund = the maxFee
+ *   escrowed when the receipt was accepted;
+ * - supply: at the checked height, Σ balances (every address that appears in genesis or in any
+ *   event) + bonded + unbonding + escrow + treasury + rewards pool = genesis + issued − burned,
+ *   with every value read through `ol_getStateProof` at that one height.
+ *
+ * Each failed check adds a violation; the caller turns any violation into a non-zero exit.
+ */
+
+export interface Violation {
+  check: 'reachable' | 'agreement' | 'acknowledged' | 'settlement' | 'supply' | 'progress';
+  detail: string;
+}
+
+export interface CheckInput {
+  clients: readonly OpenLedgerClient[];
+  names: readonly string[];
+  /** tx hash (0x hex, lower case) → the height a node served it at. */
+  acknowledged?: ReadonlyMap<string, number>;
+  /** Addresses that may hold a balance besides those found in events (genesis accounts…). */
+  addresses?: readonly string[];
+  /** Skip the supply and settlement checks (e.g. for a divergence-only probe). */
+  agreementOnly?: boolean;
+  /** Parallel requests per node. */
+  concurrency?: number;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  heights: Record<string, number | null>;
+  checkedUpTo: number;
+  blocks: number;
+  txs: number;
+  acknowledged: { total: number; found: number };
+  receipts: { settled: number; checked: number };
+  supply: Record<string, string> | null;
+  violations: Violation[];
+}
+
+type J = Record<string, unknown>;
+const STATE_VALUE_BYTES_MAX = 4 * 1024 * 1024;
+
+async function pool<T, R>(items: readonly T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= items.length) return;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+async function retry<T>(fn: () => Promise<T>, tries = 3): Promise<T> {
+  for (let k = 1; ; k++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (k >= tries || (e instanceof RpcCallError && e.rpcCode !== -1)) throw e;
+      await new Promise((r) => setTimeout(r, 300 * k));
+    }
+  }
+}
+
+export async function checkNetwork(input: CheckInput): Promise<CheckReport> {
+  const { clients, names } = input;
+  const conc = input.concurrency ?? 8;
+  const violations: Violation[] = [];
+  const heights: Record<string, number | null> = {};
+  const tips = await Promise.all(
+    clients.map((c) =>
+      retry(() => c.status()).then(
+        (s) => s.height as number,
+        () => null,
+      ),
+    ),
+  );
+  tips.forEach((t, i) => {
+    heights[names[i]] = t;
+    if (t === null) violations.push({ check: 'reachable', detail: `${names[i]} does not answer ol_status` });
+  });
+  const live = clients.map((_, i) => i).filter((i) => tips[i] !== null);
+  const upTo = live.length === 0 ? 0 : Math.min(...live.map((i) => tips[i] as number));
+  const ref = live[0];
+  const report: CheckReport = {
+    ok: false,
+    heights,
+    checkedUpTo: upTo,
+    blocks: upTo,
+    txs: 0,
+    acknowledged: { total: input.acknowledged?.size ?? 0, found: 0 },
+    receipts: { settled: 0, checked: 0 },
+    supply: null,
+    violations,
+  };
+  if (ref === undefined) return finish(report);
+
+  // ---- agreement: hashes and state roots, height by height
+  const heightsList = Array.from({ length: upTo }, (_, i) => i + 1);
+  const views = await Promise.all(
+    live.map((i) =>
+      pool(heightsList, conc, async (h) => {
+        const b = (await retry(() => clients[i].blockByHeight(h))) as J & {
+          header: { stateRoot: string };
+          txs: string[];
+        };
+        return { hash: b.hash as string, stateRoot: b.header.stateRoot, txs: b.txs };
+      }),
+    ),
+  );
+  const refView = views[0];
+  for (let k = 1; k < live.length; k++) {
+    const v = views[k];
+    for (let h = 0; h < upTo; h++) {
+      if (v[h].hash !== refView[h].hash || v[h].stateRoot !== refView[h].stateRoot) {
+        violations.push({
+          check: 'agreement',
+          detail: `${names[live[k]]} diverges from ${names[ref]} at height ${h + 1}: block ${v[h].hash} root ${v[h].stateRoot} vs block ${refView[h].hash} root ${refView[h].stateRoot}`,
+        });
+        break;
+      }
+    }
+  }
+  const inBlock = new Map<string, number>();
+  refView.forEach((b, i) => {
+    for (const t of b.txs) inBlock.set(t.toLowerCase(), i + 1);
+  });
+  report.txs = inBlock.size;
+
+  // ---- acknowledged transactions
+  if (input.acknowledged) {
+    const missing: string[] = [];
+    const beyond: [string, number][] = [];
+    for (const [hash, h] of input.acknowledged) {
+      if (h > upTo) {
+        beyond.push([hash, h]);
+        continue;
+      }
+      if (inBlock.get(hash) === h) report.acknowledged.found++;
+      else
+        missing.push(
+          `${hash} (seen at ${h}, ${inBlock.has(hash) ? `now at ${inBlock.get(hash)}` : 'absent'})`,
+        );
+    }
+    // Seen above the lowest tip: ask the highest node.
+    const top = live.reduce((a, b) => ((tips[b] as number) > (tips[a] as number) ? b : a), ref);
+    await pool(beyond, conc, async ([hash, h]) => {
+      const t = (await retry(() => clients[top].transaction(hash)).catch(() => null)) as J | null;
+      if (t !== null && t.status === 'committed' && t.height === h) report.acknowledged.found++;
+      else missing.push(`${hash} (seen at ${h}, absent on ${names[top]})`);
+    });
+    if (missing.length > 0)
+      violations.push({
+        check: 'acknowledged',
+        detail: `${missing.length} acknowledged transactions missing, e.g. ${missing.slice(0, 5).join('; ')}`,
+      });
+  }
+  if (input.agreementOnly) return finish(report);
+
+  // ---- events: receipts and every address that ever appeared
+  const c = clients[ref];
+  const addresses = new Set<string>((input.addresses ?? []).map((a) => a.toLowerCase()));
+  const receipts = new Set<string>();
+  const RANGE = 200;
+  const ranges: [number, number][] = [];
+  for (let from = 1; from <= upTo; from += RANGE) ranges.push([from, Math.min(upTo, from + RANGE - 1)]);
+  const chunks = await pool(ranges, 4, ([from, to]) =>
+    retry(() => c.events({ fromHeight: from, toHeight: to })),
+  );
+  for (const events of chunks)
+    for (const e of events) {
+      for (const a of (e.addresses as string[]) ?? []) addresses.add(a.toLowerCase());
+      for (const v of Object.values((e.attrs as J) ?? {}))
+        if (typeof v === 'string' && /^0x[0-9a-f]{40}$/i.test(v)) addresses.add(v.toLowerCase());
+      if (e.type === 'job.settled' && (e.attrs as J).kind === 'attribution') report.receipts.settled++;
+      if (e.type === 'payout' || e.type === 'refund') receipts.add(String((e.attrs as J).receipt));
+    }
+
+  // ---- settlement: payouts sum to the fee, fee + refund = escrow
+  const bad: string[] = [];
+  await pool([...receipts], conc, async (id) => {
+    const r = (await retry(() => c.receipt(id))) as J;
+    if (r.status !== 'settled') return;
+    const rec = (await retry(() => c.attribution(id))) as J & { payouts: { amount: string }[] };
+    report.receipts.checked++;
+    const paid = rec.payouts.reduce((s, p) => s + BigInt(p.amount), 0n);
+    if (paid !== BigInt(rec.fee as string)) bad.push(`${id}: payouts ${paid} ≠ fee ${rec.fee}`);
+    else if (BigInt(rec.fee as string) + BigInt(rec.refund as string) !== BigInt(r.maxFee as string))
+      bad.push(`${id}: fee ${rec.fee} + refund ${rec.refund} ≠ maxFee escrowed ${r.maxFee}`);
+  });
+  if (bad.length > 0)
+    violations.push({ check: 'settlement', detail: `${bad.length} receipts: ${bad.slice(0, 5).join('; ')}` });
+
+  // ---- supply at height upTo, everything read at that one version
+  const at = async (key: Uint8Array) => {
+    const p = (await retry(() => c.stateProof(to0x(key), upTo))) as J;
+    return p.value === null ? undefined : decodeWire(fromHex(p.value as string), STATE_VALUE_BYTES_MAX);
+  };
+  const totalsWire = await at(KEYS.totals());
+  if (totalsWire === undefined) {
+    violations.push({ check: 'supply', detail: `no totals record at height ${upTo}` });
+    return finish(report);
+  }
+  const t = totalsSchema.fromWire(totalsWire, totalsSchema.kind);
+  const balances = await pool([...addresses], conc, async (a) => {
+    const w = await at(KEYS.account(fromHex(a, 20)));
+    return w === undefined ? 0n : accountSchema.fromWire(w, accountSchema.kind).balance;
+  });
+  const sumBalances = balances.reduce((s, b) => s + b, 0n);
+  const held = sumBalances + t.bonded + t.unbonding + t.escrow + t.treasury + t.rewards;
+  const expected = t.genesis + t.issued - t.burned;
+  report.supply = {
+    height: String(upTo),
+    addresses: String(addresses.size),
+    balances: sumBalances.toString(),
+    bonded: t.bonded.toString(),
+    unbonding: t.unbonding.toString(),
+    escrow: t.escrow.toString(),
+    treasury: t.treasury.toString(),
+    rewards: t.rewards.toString(),
+    genesis: t.genesis.toString(),
+    issued: t.issued.toString(),
+    burned: t.burned.toString(),
+  };
+  if (held !== expected)
+    violations.push({
+      check: 'supply',
+      detail: `at height ${upTo}: balances + bonded + unbonding + escrow + treasury + rewards = ${held}, genesis + issued − burned = ${expected} (difference ${held - expected})`,
+    });
+  return finish(report);
+}
+
+function finish(r: CheckReport): CheckReport {
+  r.ok = r.violations.length === 0;
+  return r;
+}
