@@ -1,18 +1,22 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sha256 } from '../state/digest.js';
 import { verifyProof } from '../state/proof.js';
 import { StateDb } from '../state/stateDb.js';
 import { round } from './_measure.js';
 
 /**
- * `npm run bench -- state [--keys N] [--blocks B] [--kept K]`: loads N keys (default 1,000,000)
- * in commits of 10,000, then measures committed updates per second in blocks of 5,000 random
- * updates of existing keys (each block planned with `root()`, then committed), latest reads,
- * proof generation and verification (pure-JS @noble sha256 as a browser would, and node:crypto),
- * database size and peak RSS. Pruning is on (K = 10 versions kept by default), as on a node, so
- * each block also deletes the nodes that fell out of the window.
+ * `npm run bench -- state [--keys N] [--blocks B] [--kept K]`: a child process loads N keys
+ * (default 1,000,000) in commits of 10,000 (its peak RSS is reported as `loadPeakRssMiB`); then
+ * this process opens the database as a restarted node would (`warmUp`), and measures committed
+ * updates per second in blocks of 5,000 random updates of existing keys (each block planned with
+ * `root()`, then committed), latest reads, proof generation and verification (pure-JS @noble
+ * sha256 as a browser would, and node:crypto), database size and its own peak RSS. Pruning is on
+ * (K = 10 versions kept by default; 0 = off), as on a node, so each block also deletes the nodes
+ * that fell out of the window.
  */
 const BLOCK_UPDATES = 5_000;
 const LOAD_COMMIT_KEYS = 10_000;
@@ -22,7 +26,6 @@ export default async function stateBench(args: string[]): Promise<Record<string,
   const keys = intArg(args, '--keys', 1_000_000);
   const blocks = intArg(args, '--blocks', 20);
   const kept = intArg(args, '--kept', 10, true); // 0: keep every version (no pruning)
-  const dir = mkdtempSync(join(tmpdir(), 'ol-bench-state-'));
   let rng = 0x9e3779b9;
   const next = () => {
     rng ^= rng << 13;
@@ -43,21 +46,37 @@ export default async function stateBench(args: string[]): Promise<Record<string,
     b.writeUInt32BE(v, 4);
     return b;
   };
-  try {
-    const state = await StateDb.open(dir, kept === 0 ? {} : { versionsKept: kept });
-    let version = 0;
+  const options = kept === 0 ? {} : { versionsKept: kept };
+  const loadDir = valueArg(args, '--load-into');
+  if (loadDir !== undefined) {
+    // Child mode: only load, report, exit.
+    const state = await StateDb.open(loadDir, options);
     const loadStart = process.hrtime.bigint();
     for (let start = 0; start < keys; start += LOAD_COMMIT_KEYS) {
       const o = state.overlay();
       for (let i = start; i < Math.min(keys, start + LOAD_COMMIT_KEYS); i++) o.set(keyOf(i), valueFor(i, 0));
-      await o.commit(version++);
+      await o.commit(start / LOAD_COMMIT_KEYS);
       sampleMemory();
       if ((start / LOAD_COMMIT_KEYS) % 10 === 9)
         process.stderr.write(`loaded ${start + LOAD_COMMIT_KEYS} keys\n`);
     }
-    const loadSeconds = seconds(loadStart);
+    await state.close();
+    return {
+      loadSeconds: round(seconds(loadStart), 1),
+      loadPeakRssMiB: round(process.resourceUsage().maxRSS / 1024, 1),
+      loadPeakRssAnonMiB: peakAnonMiB,
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ol-bench-state-'));
+  try {
+    const load = await loadInChild(dir, args);
+    const openStart = process.hrtime.bigint();
+    const state = await StateDb.open(dir, options);
+    const warmNodes = await state.warmUp();
+    const warmUpSeconds = seconds(openStart);
+    let version = (state.latestVersion as number) + 1;
+    sampleMemory();
 
-    // One warm-up block fills the upper-level node cache as a running node's would be.
     const updateBlock = async () => {
       const o = state.overlay();
       for (let j = 0; j < BLOCK_UPDATES; j++) {
@@ -105,7 +124,9 @@ export default async function stateBench(args: string[]): Promise<Record<string,
       blockUpdates: BLOCK_UPDATES,
       blocks,
       versionsKept: kept,
-      loadSeconds: round(loadSeconds, 1),
+      ...load,
+      warmUpSeconds: round(warmUpSeconds, 1),
+      warmUpNodes: warmNodes,
       committedUpdatesPerSec: Math.round((blocks * BLOCK_UPDATES) / updSeconds),
       latestReadsPerSec: Math.round(readsPerSec),
       readsFound: found,
@@ -125,6 +146,35 @@ export default async function stateBench(args: string[]): Promise<Record<string,
 }
 
 let peakAnonMiB: number | undefined;
+
+/** Runs this benchmark in load mode in a child process and returns its figures. */
+function loadInChild(dir: string, args: string[]): Promise<Record<string, unknown>> {
+  const runner = join(dirname(fileURLToPath(import.meta.url)), 'run.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', runner, 'state', ...args, '--load-into', dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load child exited with code ${code}`));
+      const figures = JSON.parse(out.trim().split('\n').pop() as string) as Record<string, unknown>;
+      resolve({
+        loadSeconds: figures.loadSeconds,
+        loadPeakRssMiB: figures.loadPeakRssMiB,
+        loadPeakRssAnonMiB: figures.loadPeakRssAnonMiB,
+      });
+    });
+  });
+}
+
+function valueArg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
+}
 
 /** Samples the anonymous (heap, native) part of RSS from /proc, where it exists. */
 function sampleMemory(): void {
