@@ -17,7 +17,7 @@ import {
 import { buildRequest, buildTx, DEFAULT_GAS_LIMIT, type OpenLedgerClient } from '../rpc/client.js';
 import { parseArgs } from './args.js';
 import { COMMON_HELP, clientFor, KEYSTORE_HELP, output, rpcCall } from './clientCli.js';
-import { unlockKey } from './keysCli.js';
+import { resolveAddress, unlockKey } from './keysCli.js';
 
 /**
  * `openledger tx TYPE --from KEY [fields…]`: builds, signs (with a key from the keystore) and
@@ -352,12 +352,12 @@ export async function runTxCli(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const fields = new Fields(flags, await readFileFlags(flags));
-  const body = cmd.build(fields);
-  for (const name of Object.keys(flags)) {
-    if (!COMMON_TX_FLAGS.includes(name) && !fields.used.has(name))
-      throw new ConfigError('UNKNOWN_FLAG', `tx ${cmd.type}: unknown option --${name} (see --help)`);
+  // Recipients and validators may be named by keystore key.
+  for (const name of ['to', 'validator']) {
+    if (flags[name] !== undefined && !flags[name].startsWith('0x'))
+      flags[name] = await resolveAddress(flags, flags[name]);
   }
+  const body = txBody(cmd.type, flags, await readFileFlags(flags));
   const from = flags.from;
   if (from === undefined)
     throw new ConfigError('BAD_USAGE', '--from NAME|ADDRESS (a keystore key) is required');
@@ -399,6 +399,30 @@ export async function runTxCli(argv: string[]): Promise<number> {
   }
   return 0;
 }
+
+/**
+ * The body of a `type` transaction from command-line flags (files already read, by path).
+ * Throws a typed error for a missing, malformed or unknown flag.
+ */
+export function txBody(
+  type: string,
+  flags: Record<string, string>,
+  files: Map<string, string> = new Map(),
+): TxBodies[TxType] {
+  const cmd = TX_COMMANDS[type as keyof typeof TX_COMMANDS] as TxCommand<TxType> | undefined;
+  if (cmd === undefined)
+    throw new ConfigError('BAD_USAGE', `unknown transaction type ${JSON.stringify(type)}`);
+  const fields = new Fields(flags, files);
+  const body = cmd.build(fields);
+  for (const name of Object.keys(flags)) {
+    if (!COMMON_TX_FLAGS.includes(name) && !fields.used.has(name))
+      throw new ConfigError('UNKNOWN_FLAG', `tx ${cmd.type}: unknown option --${name} (see --help)`);
+  }
+  return body;
+}
+
+/** Every user transaction type the CLI can send. */
+export const CLI_TX_TYPES = Object.keys(TX_COMMANDS) as Exclude<TxType, 'attribution.settle'>[];
 
 async function buildSigned<K extends TxType>(
   client: OpenLedgerClient,

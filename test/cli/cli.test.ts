@@ -256,7 +256,7 @@ describe('openledger CLI', () => {
         '--from',
         'me',
         '--to',
-        net.layout.accounts.owner.address,
+        'owner', // a keystore name
         '--amount',
         '1',
         '--dry-run',
@@ -283,6 +283,31 @@ describe('openledger CLI', () => {
     );
     expect(sync.status).toBe('pending');
     await net.clients[0].waitForInclusion(sync.hash);
+
+    // Stake, propose and vote from the command line.
+    const env2 = { OPENLEDGER_PASSPHRASE: PASSPHRASE };
+    const validator = net.layout.nodes[0].address;
+    await json(['tx', 'stake.delegate', '--from', 'me', '--validator', validator, '--amount', '5'], env2);
+    const proposed = await json(
+      [
+        'tx',
+        'gov.propose',
+        '--from',
+        'me',
+        '--title',
+        'slower votes',
+        '--changes',
+        'govVotingBlocks=150',
+      ].concat(['--deposit', '10']),
+      env2,
+    );
+    const proposal = proposed.events.find((e: Json) => e.type === 'gov.proposed').attrs.proposal;
+    await json(['tx', 'gov.vote', '--from', 'me', '--proposal', String(proposal), '--option', 'yes'], env2);
+    expect(await json(['query', 'proposal', String(proposal)])).toMatchObject({
+      voters: 1,
+      status: 'voting',
+    });
+    expect(BigInt((await json(['query', 'account', 'me'])).staked)).toBe(parseOpen('5'));
   }, 240_000);
 
   it('errors say what to do and exit with status 2', async () => {
