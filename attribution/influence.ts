@@ -73,7 +73,7 @@ export function exampleProbabilities(model: LrModel, examples: readonly Example[
  * integers, so the layout does not change any value.
  */
 function hessianTimes(
-  examples: readonly Example[],
+  layout: FlatFeatures,
   P: Int32Array,
   K: number,
   l2: number,
@@ -84,13 +84,16 @@ function hessianTimes(
   acc.fill(0);
   const u = new Float64Array(K);
   const w = new Float64Array(K);
-  for (let i = 0; i < examples.length; i++) {
-    const feats = examples[i].feats;
+  const { at, starts } = layout;
+  const n = starts.length - 1;
+  for (let i = 0; i < n; i++) {
+    const from = starts[i];
+    const to = starts[i + 1];
     const base = i * K;
     u.fill(0);
-    for (let j = 0; j < feats.length; j++) {
-      const at = feats[j] * K;
-      for (let c = 0; c < K; c++) u[c] += v[at + c];
+    for (let j = from; j < to; j++) {
+      const a = at[j];
+      for (let c = 0; c < K; c++) u[c] += v[a + c];
     }
     let pu = 0;
     for (let c = 0; c < K; c++) {
@@ -104,15 +107,31 @@ function hessianTimes(
       if (w[c] !== 0) any = true;
     }
     if (!any) continue;
-    for (let j = 0; j < feats.length; j++) {
-      const at = feats[j] * K;
-      for (let c = 0; c < K; c++) acc[at + c] += w[c];
+    for (let j = from; j < to; j++) {
+      const a = at[j];
+      for (let c = 0; c < K; c++) acc[a + c] += w[c];
     }
   }
-  const n = examples.length;
   for (let j = 0; j < out.length; j++) {
     out[j] = clampAbs(floorDiv(acc[j], n) + mulFp(l2, v[j]), INFLUENCE_VEC_ABS_MAX);
   }
+}
+
+/** All examples' features in one array, as vector offsets f·K (locality for the CG loops). */
+interface FlatFeatures {
+  at: Int32Array;
+  starts: Int32Array;
+}
+
+function flatten(examples: readonly Example[], K: number): FlatFeatures {
+  const starts = new Int32Array(examples.length + 1);
+  for (let i = 0; i < examples.length; i++) starts[i + 1] = starts[i] + examples[i].feats.length;
+  const at = new Int32Array(starts[examples.length]);
+  for (let i = 0; i < examples.length; i++) {
+    const f = examples[i].feats;
+    for (let j = 0; j < f.length; j++) at[starts[i] + j] = f[j] * K;
+  }
+  return { at, starts };
 }
 
 /**
@@ -222,6 +241,7 @@ export function conjugateGradient(
   g: Float64Array,
 ): Float64Array {
   const dim = K * D;
+  const layout = flatten(examples, K);
   const diag = hessianDiagonal(examples, P, K, dim, opts.l2);
   const precondition = (r: Float64Array, z: Float64Array) => {
     for (let j = 0; j < dim; j++)
@@ -237,7 +257,7 @@ export function conjugateGradient(
   let rz = dotExact(r, z, dim);
   const SCALE = BigInt(FP_ONE);
   for (let it = 0; it < opts.cgIters && rz > 0n; it++) {
-    hessianTimes(examples, P, K, opts.l2, p, Ap, acc);
+    hessianTimes(layout, P, K, opts.l2, p, Ap, acc);
     const pAp = dotExact(p, Ap, dim);
     if (pAp <= 0n) break;
     const alpha = bigFloorDivClamped(rz * SCALE, pAp, STEP_ABS_MAX); // Q16
