@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADMIN_ENV, ADMIN_FILE } from '../node/adminControl.js';
+import { OpenLedgerClient } from '../rpc/client.js';
 import { type CheckReport, checkNetwork, type Violation } from './checker.js';
 import { LoadGenerator, type LoadReport } from './load.js';
 import { LocalNetwork } from './network.js';
@@ -65,8 +66,18 @@ export async function runScenario(
     log(`load prepared: ${s.load.accounts} accounts, ${s.load.rate} tx/s`);
     load.start();
     const t0 = Date.now();
-    const maxHeight = async () =>
-      Math.max(0, ...((await net.heights()).filter((h) => h !== null) as number[]));
+    // Short timeouts: a paused node must not hold up the timeline.
+    const probes = net.layout.nodes.map((n) => new OpenLedgerClient(n.rpcUrl, 2_000));
+    const heights = () =>
+      Promise.all(
+        probes.map((c) =>
+          c.status().then(
+            (st) => st.height as number,
+            () => null,
+          ),
+        ),
+      );
+    const maxHeight = async () => Math.max(0, ...((await heights()).filter((h) => h !== null) as number[]));
 
     for (const p of s.perturbations) {
       const wait = t0 + p.atSec * 1000 - Date.now();
@@ -83,7 +94,7 @@ export async function runScenario(
             const started = Date.now();
             let reached = false;
             while (Date.now() - started < PROGRESS_TIMEOUT_MS) {
-              const hs = await net.heights();
+              const hs = await heights();
               const upHs = hs.filter((h, i) => state[i] === 'up' && h !== null) as number[];
               if (upHs.length > 0 && Math.min(...upHs) >= from + PROGRESS_BLOCKS) {
                 reached = true;

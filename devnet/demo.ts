@@ -431,11 +431,24 @@ export class Demo {
       this.pendingAnswers.delete(k);
   }
 
+  private lastPlainMs = 0;
+
   private draw(): void {
     const out = this.o.out;
     const text = renderDashboard(this.state, { formatAmount: formatOpen });
-    if (out.isTTY) out.write(`\x1b[H\x1b[2J${text}\n`);
-    else if (this.state.height % 10 === 0) out.write(`${text.split('\n').slice(0, 3).join(' | ')}\n`);
+    if (out.isTTY) {
+      out.write(`\x1b[H\x1b[2J${text}\n`);
+      return;
+    }
+    // Not a terminal (a log file, CI): a compact line every 5 s instead of redraws.
+    if (Date.now() - this.lastPlainMs < 5_000) return;
+    this.lastPlainMs = Date.now();
+    const lines = text.split('\n');
+    const top = this.state.earners
+      .slice(0, 3)
+      .map((e) => `${e.name} ${formatOpen(e.earned)}`)
+      .join(', ');
+    out.write(`${lines.slice(0, 3).join(' | ')} | top: ${top}\n`);
   }
 
   async stop(): Promise<void> {

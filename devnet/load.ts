@@ -24,6 +24,8 @@ export const LOAD_ACCOUNTS_MAX = 10_000;
 export const LOAD_RATE_MAX = 100_000;
 /** Accounts that also act as inference providers (a model lists at most 16). */
 export const LOAD_PROVIDERS_MAX = 4;
+/** An account that saw a reject rests this long before its next submission. */
+export const REJECT_COOLDOWN_MS = 2_000;
 const SPAN_TOKENIZER = 'cl100k_base@js-tiktoken-1.0.21';
 
 export interface LoadOptions {
@@ -279,8 +281,11 @@ export class LoadGenerator {
       this.credit -= 1;
       from.busy = true;
       idle = idle.filter((a) => a !== from);
-      void this.submit(from, k).finally(() => {
-        from.busy = false;
+      void this.submit(from, k).then((ok) => {
+        // After a reject the wallet re-reads its nonce from the node: give the account's pending
+        // transactions a moment to commit first, or the next one would collide with them.
+        if (ok) from.busy = false;
+        else setTimeout(() => (from.busy = false), REJECT_COOLDOWN_MS);
       });
     }
   }
@@ -313,7 +318,7 @@ export class LoadGenerator {
     return { type: 'transfer', body: { to: addressOf(to.key.publicKey), amount: 1n } };
   }
 
-  private async submit(from: Account, kind: LoadKind): Promise<void> {
+  private async submit(from: Account, kind: LoadKind): Promise<boolean> {
     const node = this.upNode(from.node);
     if (node !== from.node) {
       from.node = node;
@@ -329,11 +334,13 @@ export class LoadGenerator {
       this.admitted++;
       this.byKind[kind].admitted++;
       if (!this.committed.has(hash)) this.pending.set(hash, { kind, sentAtMs });
+      return true;
     } catch (e) {
       const code = rejectCode(e);
       this.rejects[code] = (this.rejects[code] ?? 0) + 1;
       // An unreachable node: move this account to the next one.
       if (code === 'UNREACHABLE') from.node = (from.node + 1) % this.clients.length;
+      return false;
     }
   }
 

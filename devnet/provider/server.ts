@@ -27,7 +27,7 @@ import { NgramModel } from './ngram.js';
  */
 
 export const PROVIDER_BODY_BYTES_MAX = 64 * 1024;
-export const PROVIDER_REFRESH_MS = 2_000;
+export const PROVIDER_REFRESH_MS = 1_000;
 export const PROMPT_CHARS_MAX = 4_096;
 
 interface ServedModel {
