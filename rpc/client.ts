@@ -16,6 +16,13 @@ import {
 import { HttpTransport, RpcCallError } from './transport.js';
 
 /**
+ * Result shapes (`Account`, `CommittedTx`, `Earnings`, …) as TypeScript types, matching the
+ * OpenRPC result schemas. The methods below return loose JSON records (existing callers index
+ * them freely); annotate with these types where you want checking: `(await c.account(a)) as Account`.
+ */
+export type * from './results.js';
+
+/**
  * The TypeScript client: typed calls for every `ol_` method, transaction builders that sign with
  * @noble/curves, `waitForInclusion`, and a `Wallet` that tracks its nonce. Results come back as
  * the server's JSON (0x hex bytes, decimal-string amounts); `units()` and `bytes()` convert.

@@ -1,18 +1,7 @@
 import type { ChainApi, SubscriptionKind } from './chainApi.js';
 import { RPC_ERRORS, RpcError } from './errors.js';
-import {
-  address,
-  bool,
-  doc,
-  hash32,
-  hex,
-  int,
-  type JsonSchema,
-  oneOf,
-  type S,
-  str,
-  toJson,
-} from './schema.js';
+import { RESULT_SCHEMAS } from './results.js';
+import { address, bool, doc, hash32, hex, int, oneOf, type S, str, toJson } from './schema.js';
 import type { MethodDef } from './server.js';
 
 /**
@@ -33,19 +22,10 @@ const LIMIT = int(1, 100, 'page size (default 20)');
 const CURSOR = str({ maxLength: 200, description: 'cursor from the previous page' });
 const TX = hex(undefined, TX_HEX_BYTES_MAX, 'signed transaction, canonical encoding, 0x hex');
 
-const OBJ = (description: string, properties: Record<string, JsonSchema> = {}): S<unknown> =>
-  doc({ type: 'object', description, properties });
-const NULLABLE_OBJ = (description: string): S<unknown> =>
-  doc({ description, oneOf: [{ type: 'object' }, { type: 'null' }] });
-const PAGE = (description: string): S<unknown> =>
-  doc({
-    type: 'object',
-    description,
-    properties: {
-      items: { type: 'array', items: { type: 'object' } },
-      next: { oneOf: [{ type: 'string' }, { type: 'null' }] },
-    },
-  });
+/** Result schemas (documentation, checked against live answers by the tests). */
+const R = Object.fromEntries(Object.entries(RESULT_SCHEMAS).map(([k, json]) => [k, doc(json)])) as {
+  [K in keyof typeof RESULT_SCHEMAS]: S<unknown>;
+};
 
 function def(
   name: string,
@@ -92,7 +72,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'chain',
       'Chain id, height, latest hash, sync state, peers, and whether this node validates.',
       [],
-      OBJ('node status'),
+      R.status,
       () => api.status(),
     ),
     def(
@@ -103,7 +83,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['height', HEIGHT, true],
         ['full', bool, false],
       ],
-      OBJ('block'),
+      R.block,
       (p) => must(api.block({ height: p.height }, p.full ?? false), 'block'),
     ),
     def(
@@ -114,7 +94,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['hash', hash32, true],
         ['full', bool, false],
       ],
-      OBJ('block'),
+      R.block,
       (p) => must(api.block({ hash: p.hash }, p.full ?? false), 'block'),
     ),
     def(
@@ -122,7 +102,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'chain',
       'A transaction by hash with its result (code, gas, fee) and events, or its pending status.',
       [['hash', hash32, true]],
-      OBJ('transaction with result'),
+      R.transaction,
       (p) => must(api.transaction(p.hash), 'transaction'),
     ),
     def(
@@ -130,7 +110,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'chain',
       'Balance, nonce, stake, delegations and pending rewards of an address.',
       [['address', address, true]],
-      OBJ('account'),
+      R.account,
       (p) => api.account(p.address),
     ),
     def(
@@ -138,7 +118,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'chain',
       'The validator set that signs `height` (default: the next height), with powers and priorities.',
       [['height', HEIGHT, false]],
-      OBJ('validator set'),
+      R.validators,
       (p) => must(api.validators(p.height), 'validator set'),
     ),
     def(
@@ -149,7 +129,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['key', hex(undefined, 1024, 'raw state key, 0x hex'), true],
         ['height', HEIGHT, false],
       ],
-      OBJ('value, proof, root and header'),
+      R.stateProof,
       (p) => must(api.stateProof(p.key, p.height), 'state at that height'),
     ),
     // ---- transactions
@@ -162,7 +142,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['mode', oneOf(['sync', 'commit'] as const), false],
         ['timeoutMs', int(1, COMMIT_WAIT_MS_MAX), false],
       ],
-      OBJ('hash and status, or the committed transaction'),
+      R.submitted,
       (p) => api.submitTransaction(p.tx, p.mode ?? 'sync', p.timeoutMs ?? COMMIT_WAIT_MS_DEFAULT),
     ),
     def(
@@ -170,7 +150,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'transactions',
       'Dry-runs a signed transaction on the latest state: result code, events and gas used. Nothing is kept.',
       [['tx', TX, true]],
-      OBJ('simulated result'),
+      R.simulated,
       (p) => api.simulateTransaction(p.tx),
     ),
     def(
@@ -178,14 +158,14 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'transactions',
       'Gas a signed transaction would use on the latest state (a dry run).',
       [['tx', TX, true]],
-      OBJ('gas estimate', { gasUsed: { type: 'integer' }, code: { type: 'string' } }),
+      R.gas,
       (p) => {
         const r = api.simulateTransaction(p.tx) as { gasUsed: number; code: string };
         return { gasUsed: r.gasUsed, code: r.code };
       },
     ),
     // ---- datanets
-    def('ol_getDatanet', 'datanets', 'A datanet by id.', [['id', hash32, true]], OBJ('datanet'), (p) =>
+    def('ol_getDatanet', 'datanets', 'A datanet by id.', [['id', hash32, true]], R.datanet, (p) =>
       must(api.datanet(p.id), 'datanet'),
     ),
     def(
@@ -198,7 +178,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['cursor', CURSOR, false],
         ['limit', LIMIT, false],
       ],
-      PAGE('page of datanets'),
+      R.datanets,
       (p) => api.datanets({ owner: p.owner, tag: p.tag }, page(p)),
     ),
     def(
@@ -212,7 +192,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['cursor', CURSOR, false],
         ['limit', LIMIT, false],
       ],
-      PAGE('page of contributions'),
+      R.contributions,
       (p) => api.contributions({ datanet: p.datanet, contributor: p.contributor, status: p.status }, page(p)),
     ),
     def(
@@ -223,7 +203,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['id', hash32, true],
         ['content', bool, false],
       ],
-      OBJ('contribution'),
+      R.contribution,
       (p) => must(api.contribution(p.id, p.content ?? false), 'contribution'),
     ),
     // ---- models
@@ -232,7 +212,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'models',
       'A model by id with its latest version.',
       [['id', hash32, true]],
-      OBJ('model'),
+      R.model,
       (p) => must(api.model(p.id), 'model'),
     ),
     def(
@@ -244,7 +224,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['cursor', CURSOR, false],
         ['limit', LIMIT, false],
       ],
-      PAGE('page of models'),
+      R.models,
       (p) => api.models({ owner: p.owner }, page(p)),
     ),
     def(
@@ -255,7 +235,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['id', hash32, true],
         ['version', int(1, Number.MAX_SAFE_INTEGER), true],
       ],
-      OBJ('model version'),
+      R.modelVersion,
       (p) => must(api.modelVersion(p.id, p.version), 'model version'),
     ),
     // ---- inference and attribution
@@ -264,7 +244,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'attribution',
       'An inference receipt by id.',
       [['id', hash32, true]],
-      OBJ('receipt'),
+      R.receipt,
       (p) => must(api.receipt(p.id), 'receipt'),
     ),
     def(
@@ -272,7 +252,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'attribution',
       'The attribution record of a settled receipt: scores, evidence spans, fee, refund and payouts.',
       [['receipt', hash32, true]],
-      OBJ('attribution record'),
+      R.attribution,
       (p) => must(api.attribution(p.receipt), 'attribution record'),
     ),
     def(
@@ -284,7 +264,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['cursor', CURSOR, false],
         ['limit', LIMIT, false],
       ],
-      OBJ('earnings'),
+      R.earnings,
       (p) => api.earnings(p.address, page(p)),
     ),
     def(
@@ -292,7 +272,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'attribution',
       'A deferred job (attribution, training, near-duplicate check) and its status.',
       [['id', int(1, Number.MAX_SAFE_INTEGER), true]],
-      OBJ('job'),
+      R.job,
       (p) => must(api.job(p.id), 'job'),
     ),
     def(
@@ -303,7 +283,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['model', hash32, true],
         ['text', str({ maxLength: ATTRIBUTE_TEXT_CHARS_MAX }), true],
       ],
-      OBJ('scores and evidence'),
+      R.attribute,
       (p) => api.attribute(p.model, p.text),
     ),
     // ---- governance
@@ -312,7 +292,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'governance',
       'A governance proposal with its tally.',
       [['id', int(1, Number.MAX_SAFE_INTEGER), true]],
-      OBJ('proposal'),
+      R.proposal,
       (p) => must(api.proposal(p.id), 'proposal'),
     ),
     def(
@@ -323,16 +303,11 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['cursor', CURSOR, false],
         ['limit', LIMIT, false],
       ],
-      PAGE('page of proposals'),
+      R.proposals,
       (p) => api.proposals(page(p)),
     ),
-    def(
-      'ol_getParams',
-      'governance',
-      'Current chain parameters (decimal strings).',
-      [],
-      OBJ('parameters'),
-      () => api.params(),
+    def('ol_getParams', 'governance', 'Current chain parameters (decimal strings).', [], R.params, () =>
+      api.params(),
     ),
     // ---- events
     def(
@@ -345,7 +320,7 @@ export function chainMethods(api: ChainApi): MethodDef[] {
         ['type', str({ maxLength: 64 }), false],
         ['address', address, false],
       ],
-      doc({ type: 'array', items: { type: 'object' } }),
+      R.events,
       (p) => {
         if (p.toHeight < p.fromHeight)
           throw new RpcError(RPC_ERRORS.INVALID_PARAMS, 'toHeight is below fromHeight');

@@ -840,6 +840,9 @@ describe('OpenRPC', () => {
     const validate = ajv.compile(metaSchema as object);
     expect(validate(document)).toBe(true);
     expect(document.methods.length).toBeGreaterThan(25);
+    // Result schemas are real: live answers were checked against them, and a wrong shape fails.
+    expect(resultValidators.get('ol_getAccount')?.({ address: '0x12' })).toBe(false);
+    expect(resultValidators.get('ol_getEarnings')?.({ total: 5 })).toBe(false);
   });
 
   // Keep last: every method the live document lists was exercised above with a successful call.
