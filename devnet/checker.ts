@@ -117,7 +117,7 @@ export async function checkNetwork(input: CheckInput): Promise<CheckReport> {
   const views = await Promise.all(
     live.map((i) =>
       pool(heightsList, conc, async (h) => {
-        const b = (await retry(() => clients[i].blockByHeight(h))) as J & {
+        const b = (await retry(() => clients[i].blockByHeight(h))) as unknown as J & {
           header: { stateRoot: string };
           txs: string[];
         };
@@ -162,7 +162,7 @@ export async function checkNetwork(input: CheckInput): Promise<CheckReport> {
     // Seen above the lowest tip: ask the highest node.
     const top = live.reduce((a, b) => ((tips[b] as number) > (tips[a] as number) ? b : a), ref);
     await pool(beyond, conc, async ([hash, h]) => {
-      const t = (await retry(() => clients[top].transaction(hash)).catch(() => null)) as J | null;
+      const t = (await retry(() => clients[top].transaction(hash)).catch(() => null)) as unknown as J | null;
       if (t !== null && t.status === 'committed' && t.height === h) report.acknowledged.found++;
       else missing.push(`${hash} (seen at ${h}, absent on ${names[top]})`);
     });
@@ -196,9 +196,9 @@ export async function checkNetwork(input: CheckInput): Promise<CheckReport> {
   // ---- settlement: payouts sum to the fee, fee + refund = escrow
   const bad: string[] = [];
   await pool([...receipts], conc, async (id) => {
-    const r = (await retry(() => c.receipt(id))) as J;
+    const r = (await retry(() => c.receipt(id))) as unknown as J;
     if (r.status !== 'settled') return;
-    const rec = (await retry(() => c.attribution(id))) as J & { payouts: { amount: string }[] };
+    const rec = (await retry(() => c.attribution(id))) as unknown as J & { payouts: { amount: string }[] };
     report.receipts.checked++;
     const paid = rec.payouts.reduce((s, p) => s + BigInt(p.amount), 0n);
     if (paid !== BigInt(rec.fee as string)) bad.push(`${id}: payouts ${paid} ≠ fee ${rec.fee}`);
@@ -210,7 +210,7 @@ export async function checkNetwork(input: CheckInput): Promise<CheckReport> {
 
   // ---- supply at height upTo, everything read at that one version
   const at = async (key: Uint8Array) => {
-    const p = (await retry(() => c.stateProof(to0x(key), upTo))) as J;
+    const p = (await retry(() => c.stateProof(to0x(key), upTo))) as unknown as J;
     return p.value === null ? undefined : decodeWire(fromHex(p.value as string), STATE_VALUE_BYTES_MAX);
   };
   const totalsWire = await at(KEYS.totals());

@@ -143,9 +143,7 @@ export class Demo {
       ),
     ];
     const created = await Promise.all([s1, s2].map((s) => this.c.waitForInclusion(s.hash, 60_000)));
-    const [textNet, labelNet] = created.map(
-      (t) => t.events.find((e: J) => e.type === 'datanet.created').attrs.datanet as string,
-    );
+    const [textNet, labelNet] = created.map((t) => eventAttr(t, 'datanet.created', 'datanet'));
     this.note(`datanets: shakespeare ${short(textNet)}, who-speaks ${short(labelNet)}`);
 
     this.state.phase = 'contributors uploading';
@@ -168,9 +166,7 @@ export class Demo {
       }
     }
     const txs = await Promise.all(pending.map((h) => this.c.waitForInclusion(h, 60_000)));
-    const ids = txs.map(
-      (t) => t.events.find((e: J) => e.type === 'contribution.submitted')?.attrs.contribution as string,
-    );
+    const ids = txs.map((t) => eventAttr(t, 'contribution.submitted', 'contribution'));
     this.note(
       `${ids.length} contributions submitted by ${DEMO_CONTRIBUTORS.join(', ')}; near-duplicate checks running`,
     );
@@ -225,12 +221,12 @@ export class Demo {
     const [spanTx, inflTx, copy] = await Promise.all(
       [span, influence, copyTx].map((s) => this.c.waitForInclusion(s.hash, 60_000)),
     );
-    this.spanModel = spanTx.events.find((e: J) => e.type === 'model.registered').attrs.model;
-    this.influenceModel = inflTx.events.find((e: J) => e.type === 'model.registered').attrs.model;
+    this.spanModel = eventAttr(spanTx, 'model.registered', 'model');
+    this.influenceModel = eventAttr(inflTx, 'model.registered', 'model');
     this.note(
       `models: bard-ngram (span) ${short(this.spanModel)}, who-speaks-lr (influence) ${short(this.influenceModel)}`,
     );
-    const copyId = copy.events.find((e: J) => e.type === 'contribution.submitted')?.attrs.contribution;
+    const copyId = eventAttr(copy, 'contribution.submitted', 'contribution');
     void this.until('copy decided', async () => {
       const c = await this.c.contribution(copyId);
       if (c.status === 'checking') return false;
@@ -465,6 +461,13 @@ export class Demo {
   get stats(): DashboardState {
     return this.state;
   }
+}
+
+/** An attribute of the first event of `type` in a committed transaction (RPC JSON). */
+function eventAttr(tx: unknown, type: string, attr: string): string {
+  const e = ((tx as J).events as J[] | undefined)?.find((x) => x.type === type);
+  if (e === undefined) throw new Error(`the transaction has no ${type} event`);
+  return String(e.attrs[attr]);
 }
 
 function short(hex: string): string {

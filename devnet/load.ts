@@ -194,7 +194,7 @@ export class LoadGenerator {
     const cid = eventAttr(contributed, 'contribution.submitted', 'contribution');
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const c = (await owner.client.contribution(cid)) as { status: string };
+      const c = (await owner.client.contribution(cid)) as unknown as { status: string };
       if (c.status === 'accepted') break;
       if (c.status !== 'checking') throw new Error(`load seed contribution ${c.status}`);
       if (Date.now() > deadline) throw new Error('load seed contribution not decided within 120 s');
@@ -221,7 +221,7 @@ export class LoadGenerator {
   private async commit(w: Wallet, type: TxType, body: unknown): Promise<J> {
     // biome-ignore lint/suspicious/noExplicitAny: body typed by the caller's literal
     const sent = await w.send(type, body as any);
-    const tx = (await w.client.waitForInclusion(sent.hash as string, 120_000)) as J & {
+    const tx = (await w.client.waitForInclusion(sent.hash as string, 120_000)) as unknown as J & {
       result: { code: string };
     };
     if (tx.result.code !== 'ok') throw new Error(`load setup: ${type} failed with ${tx.result.code}`);
@@ -354,7 +354,7 @@ export class LoadGenerator {
       const c = this.client(node);
       const tip = (await c.status()).height as number;
       for (let h = this.scanned + 1; h <= tip; h++) {
-        const b = (await c.blockByHeight(h)) as { txs: string[] };
+        const b = (await c.blockByHeight(h)) as unknown as { txs: string[] };
         const now = Date.now();
         for (const t of b.txs) {
           const hash = t.toLowerCase();
