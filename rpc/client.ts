@@ -13,6 +13,8 @@ import {
   type TxType,
   txHash,
 } from '../core/tx.js';
+import { verifyProof } from '../state/proof.js';
+import { KEYS } from '../state/stores/keys.js';
 import { HttpTransport, RpcCallError } from './transport.js';
 
 /**
@@ -21,6 +23,8 @@ import { HttpTransport, RpcCallError } from './transport.js';
  * them freely); annotate with these types where you want checking: `(await c.account(a)) as Account`.
  */
 export type * from './results.js';
+/** The state-proof verifier (pure, @noble/hashes) and the raw state keys it is used with. */
+export { KEYS, verifyProof };
 
 /**
  * The TypeScript client: typed calls for every `ol_` method, transaction builders that sign with
@@ -168,6 +172,22 @@ export class OpenLedgerClient {
   events = (q: { fromHeight: number; toHeight: number; type?: string; address?: string }) =>
     this.call<J[]>('ol_getEvents', q);
   discover = () => this.call('rpc.discover');
+
+  /**
+   * Fetches a proof of a raw state key (see `KEYS`) and checks it here: the proof against the
+   * returned root, and the root against the header of that height. Trust in the header itself
+   * (e.g. its commit signatures) is the caller's to establish.
+   */
+  async verifiedState(
+    key: Uint8Array,
+    height?: number,
+  ): Promise<{ value: Uint8Array | undefined; height: number; verified: boolean }> {
+    const p = await this.stateProof(to0x(key), height);
+    const value = p.value === null ? undefined : fromHex(p.value);
+    const rootMatchesHeader = p.header === null || p.header.stateRoot === p.root;
+    const verified = rootMatchesHeader && verifyProof(fromHex(p.root), key, value, fromHex(p.proof));
+    return { value, height: p.height, verified };
+  }
 
   /** Polls until the transaction is committed (returns it) or `timeoutMs` passes (throws). */
   async waitForInclusion(hashHex: string, timeoutMs = 30_000, pollMs = 200): Promise<J> {

@@ -346,6 +346,15 @@ describe('state proofs', () => {
     );
   });
 
+  it('the client checks a proof itself (verifiedState)', async () => {
+    const key = KEYS.account(fromHex(net.layout.accounts.voter.address));
+    const r = await net.clients[0].verifiedState(key);
+    expect(r.verified).toBe(true);
+    expect(r.value).toBeDefined();
+    const absent = await net.clients[0].verifiedState(KEYS.account(new Uint8Array(20).fill(9)), 1);
+    expect(absent).toEqual({ value: undefined, height: 1, verified: true });
+  });
+
   it('an absent key has an exclusion proof; an old height proves the old value', async () => {
     const key = KEYS.account(new Uint8Array(20).fill(0xee));
     const p = await call('ol_getStateProof', { key: to0x(key) });
