@@ -178,7 +178,7 @@ export async function checkNetwork(input: CheckInput): Promise<CheckReport> {
   const c = clients[ref];
   const addresses = new Set<string>((input.addresses ?? []).map((a) => a.toLowerCase()));
   const receipts = new Set<string>();
-  const RANGE = 200;
+  const RANGE = 50;
   const ranges: [number, number][] = [];
   for (let from = 1; from <= upTo; from += RANGE) ranges.push([from, Math.min(upTo, from + RANGE - 1)]);
   const chunks = await pool(ranges, 4, ([from, to]) =>
