@@ -544,6 +544,7 @@ export async function attachRpc(node: OpenLedgerNode): Promise<RpcServer | null>
       wsMessagesPerSec: c.wsMessagesPerSec,
       wsConnectionsMax: c.wsConnectionsMax,
       wsBufferedBytesMax: c.wsBufferedBytesMax,
+      httpConnectionsMax: c.httpConnectionsMax,
     },
     c.cors,
     node.log.child({ mod: 'rpc' }),

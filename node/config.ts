@@ -66,6 +66,13 @@ export const CONFIG_SPEC = {
     subscriptionsMax: { type: 'int', default: 64, min: 1, max: 10_000, doc: 'subscriptions per WebSocket' },
     wsMessagesPerSec: { type: 'int', default: 200, min: 1, max: 1_000_000, doc: 'messages/s per WebSocket' },
     wsConnectionsMax: { type: 'int', default: 1024, min: 1, max: 100_000, doc: 'open WebSockets at most' },
+    httpConnectionsMax: {
+      type: 'int',
+      default: 4096,
+      min: 1,
+      max: 1_000_000,
+      doc: 'open RPC TCP connections at most',
+    },
     wsBufferedBytesMax: {
       type: 'int',
       default: 16 * 1_048_576,

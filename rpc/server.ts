@@ -21,6 +21,8 @@ export interface RpcLimits {
   wsConnectionsMax: number;
   /** Unsent bytes one WebSocket may queue (a client that does not read); beyond, it is closed. */
   wsBufferedBytesMax: number;
+  /** Open TCP connections (HTTP keep-alive and WebSocket); beyond, new ones are dropped at once. */
+  httpConnectionsMax: number;
 }
 
 export const DEFAULT_RPC_LIMITS: RpcLimits = {
@@ -31,6 +33,7 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   wsMessagesPerSec: 200,
   wsConnectionsMax: 1024,
   wsBufferedBytesMax: 16 * 1_048_576,
+  httpConnectionsMax: 4096,
 };
 
 export interface ParamDef {
@@ -248,6 +251,7 @@ export class RpcServer {
     http.headersTimeout = 10_000;
     http.requestTimeout = 30_000;
     http.keepAliveTimeout = 5_000;
+    http.maxConnections = this.limits.httpConnectionsMax;
     const wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.bodyBytesMax });
     http.on('upgrade', (req, socket, head) => {
       if (req.url !== '/ws' || this.sessions.size >= this.limits.wsConnectionsMax) {

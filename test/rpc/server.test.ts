@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import jsonSchemaMeta from '@json-schema-tools/meta-schema';
 import metaSchema from '@open-rpc/meta-schema';
 import { Ajv } from 'ajv';
@@ -248,6 +249,42 @@ describe('WebSocket', () => {
     expect(await closed).toBe(1008);
     expect(replies.some((r) => r.error?.code === -32005)).toBe(true);
     expect((await post({ jsonrpc: '2.0', id: 1, method: 'test_echo', params: ['a'] })).json.result).toBe('a');
+  });
+});
+
+describe('connection limit', () => {
+  it('httpConnectionsMax: a connection over the limit is dropped; freeing one lets the next in', async () => {
+    const small = new RpcServer(methods, { ...DEFAULT_RPC_LIMITS, httpConnectionsMax: 2 });
+    const { port } = await small.listen('127.0.0.1', 0);
+    const call = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'test_echo', params: ['a'] });
+    const request = `POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${call.length}\r\n\r\n${call}`;
+    /** A keep-alive connection that has been served once (so the server has counted it). */
+    const served = () =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => s.write(request));
+        s.once('data', (d) =>
+          d.toString().includes('"result":"a"') ? resolve(s) : reject(new Error('no answer')),
+        );
+        s.once('error', reject);
+      });
+    try {
+      const a = await served();
+      const b = await served();
+      const c = connect(port, '127.0.0.1', () => c.write(request));
+      const answered = await new Promise<boolean>((resolve) => {
+        c.once('data', () => resolve(true));
+        c.once('close', () => resolve(false));
+        c.once('error', () => resolve(false));
+      });
+      expect(answered).toBe(false);
+      a.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      const d = await served();
+      d.destroy();
+      b.destroy();
+    } finally {
+      await small.close();
+    }
   });
 });
 
