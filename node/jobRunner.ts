@@ -106,6 +106,14 @@ export class JobRunner {
   }
 
   /**
+   * Indexes a datanet version as soon as it exists (a contribution was accepted), so the first job
+   * that pins it does not pay for tokenizing and indexing while a proposal waits.
+   */
+  warm(pinned: PinnedCorpus, tokenizer = DEFAULT_TOKENIZER): void {
+    this.corpus(pinned, tokenizer).catch(() => {});
+  }
+
+  /**
    * A dry run of attribution for `output` against a model version's pinned data (ol_attribute):
    * the same code path as a receipt's job, through the same workers and corpus cache.
    */

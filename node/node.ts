@@ -218,6 +218,16 @@ export class OpenLedgerNode {
       },
       tip,
     );
+    // Index each datanet's newest version as soon as it exists (one per datanet per block).
+    this.onCommitted((info) => {
+      const newest = new Map<string, { datanet: Uint8Array; version: number }>();
+      for (const e of info.result.events) {
+        if (e.type !== 'contribution.accepted') continue;
+        const datanet = e.attrs.datanet as Uint8Array;
+        newest.set(toHex(datanet), { datanet, version: Number(e.attrs.version) });
+      }
+      for (const pinned of newest.values()) this.jobs.warm(pinned);
+    });
     // Jobs of the last committed block were lost with the process: start them again.
     const due = dueJobs(this.state, tip.height + 1);
     if (due.length > 0) void this.jobs.start(tip.height + 1, due).catch(() => {});
