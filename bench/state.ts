@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256 } from '../state/digest.js';
@@ -90,9 +90,12 @@ export default async function stateBench(args: string[]): Promise<Record<string,
     // Warm-up blocks: one, plus enough that pruning deletes what update blocks made stale (as in
     // steady state), not the much larger stale lists of the bulk load.
     for (let b = 0; b <= kept; b++) await updateBlock();
+    const loadAvgBefore = loadavg()[0];
     const updStart = process.hrtime.bigint();
+    const cpuStart = process.cpuUsage();
     for (let b = 0; b < blocks; b++) await updateBlock();
     const updSeconds = seconds(updStart);
+    const cpu = process.cpuUsage(cpuStart);
 
     const readKeys = Array.from({ length: 100_000 }, () => keyOf(next() % keys));
     const readStart = process.hrtime.bigint();
@@ -130,6 +133,11 @@ export default async function stateBench(args: string[]): Promise<Record<string,
       warmUpSeconds: round(warmUpSeconds, 1),
       warmUpNodes: warmNodes,
       committedUpdatesPerSec: Math.round((blocks * BLOCK_UPDATES) / updSeconds),
+      // CPU of the whole process (all threads, LevelDB's included) per block: a figure that holds
+      // on a shared machine where wall-clock rates depend on what else runs.
+      updateCpuMsPerBlock: Math.round((cpu.user + cpu.system) / 1000 / blocks),
+      // 1-minute load average around the update phase: above the core count, rates are depressed.
+      loadAverage: [round(loadAvgBefore, 1), round(loadavg()[0], 1)],
       latestReadsPerSec: Math.round(readsPerSec),
       readsFound: found,
       proofsGeneratedPerSec: Math.round(proofsPerSec),
