@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 as nodeSha256 } from '../../core/hash.js';
@@ -117,6 +120,23 @@ describe('state proofs', () => {
     );
     const { value, proof } = state.prove(keyOf(1));
     expect(verifyProof(state.latestRoot.subarray(1), keyOf(1), value, proof)).toBe(false);
+  });
+
+  it('the verifier is browser-safe: proof.ts and what it imports use no node: module or LevelDB', () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, 'utf8');
+      for (const m of source.matchAll(/from '([^']+)'/g)) {
+        const spec = m[1];
+        expect(spec.startsWith('node:') || spec.includes('level') || spec.startsWith('../core')).toBe(false);
+        if (spec.startsWith('./')) visit(join(dirname(file), spec.replace(/\.js$/, '.ts')));
+      }
+    };
+    visit(join(here, '..', '..', 'state', 'proof.ts'));
+    expect(seen.size).toBeGreaterThanOrEqual(2);
   });
 
   it('proves absence in an empty tree and presence in a one-key tree', async () => {
