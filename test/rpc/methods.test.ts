@@ -374,7 +374,7 @@ describe('state proofs', () => {
   });
 });
 
-describe('transactions', () => {
+describe('transactions', { timeout: 120_000 }, () => {
   const transferTo = (to: string, nonce: number, o: { gasLimit?: number; chainId?: string } = {}) => {
     const a = net.layout.accounts.spare;
     return buildTx(
@@ -665,7 +665,7 @@ describe('bad input against the real node', () => {
   });
 });
 
-describe('WebSocket subscriptions', () => {
+describe('WebSocket subscriptions', { timeout: 120_000 }, () => {
   class Ws {
     readonly messages: Json[] = [];
     private waiters: (() => void)[] = [];
@@ -777,7 +777,7 @@ describe('WebSocket subscriptions', () => {
         { mode: 'sync' },
       );
     expect(r.status).toBe('pending');
-    const settled = await ws.next(() => ws.notifications(sub).length >= 1, 'job settlement', 60_000);
+    const settled = await ws.next(() => ws.notifications(sub).length >= 1, 'job settlement', 100_000);
     expect(settled).toBeDefined();
     expect(ws.notifications(sub)[0]).toMatchObject({ type: 'job.settled', attrs: { job: nextJob } });
     ws.close();
