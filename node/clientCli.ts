@@ -22,7 +22,7 @@ export const COMMON_HELP = `common options:
 
 export const KEYSTORE_HELP = `keystore options:
   --keystore DIR          key files (default $OPENLEDGER_KEYSTORE or ~/.openledger/keystore)
-  --passphrase-file FILE  read the passphrase from FILE (else $${PASSPHRASE_ENV})`;
+  --passphrase-file FILE  read the passphrase from FILE (else $${PASSPHRASE_ENV}, else a prompt on a terminal)`;
 
 export function rpcUrl(flags: Record<string, string>): string {
   const url = flags.rpc ?? process.env.OPENLEDGER_RPC ?? DEFAULT_RPC_URL;
@@ -59,6 +59,7 @@ export async function passphrase(flags: Record<string, string>): Promise<string>
   }
   const env = process.env[PASSPHRASE_ENV];
   if (env !== undefined && env !== '') return env;
+  if (process.stdin.isTTY && process.stderr.isTTY) return promptHidden('passphrase: ');
   throw new ConfigError(
     'NO_PASSPHRASE',
     `no passphrase: pass --passphrase-file FILE or set ${PASSPHRASE_ENV} (never on the command line)`,
@@ -104,4 +105,33 @@ export async function rpcCall<T>(what: string, f: () => Promise<T>): Promise<T> 
       `${what}: ${e.message}${code ? ` [${code}]` : ''}${hint ? ` — ${hint}` : ''}`,
     );
   }
+}
+
+/** Reads a line from the terminal without echoing it (raw mode), for an interactive passphrase. */
+function promptHidden(question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(question);
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    let text = '';
+    const done = (error?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+      if (error) reject(error);
+      else resolve(text);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return done();
+        if (ch === '\u0003') return done(new ConfigError('NO_PASSPHRASE', 'cancelled'));
+        if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
+        else if (text.length < PASSPHRASE_FILE_BYTES_MAX) text += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
 }
