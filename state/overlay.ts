@@ -77,7 +77,8 @@ export class Overlay implements StateOverlay {
 
   root(): Uint8Array {
     this.#checkLive();
-    return this.#planned().root?.hash ?? EMPTY_ROOT;
+    // A copy: the hash is the new root node's own, which the commit keeps in memory.
+    return (this.#planned().root?.hash ?? EMPTY_ROOT).slice();
   }
 
   /**

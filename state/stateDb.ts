@@ -190,9 +190,9 @@ export class StateDb {
     return this.#latestVersion;
   }
 
-  /** Root of the latest committed version (EMPTY_ROOT before the first commit). */
+  /** Root of the latest committed version (EMPTY_ROOT before the first commit); a copy. */
   get latestRoot(): Uint8Array {
-    return this.#latestRoot?.hash ?? EMPTY_ROOT;
+    return (this.#latestRoot?.hash ?? EMPTY_ROOT).slice();
   }
 
   /** Oldest version still readable, or undefined before the first commit. */
@@ -232,7 +232,7 @@ export class StateDb {
 
   /** Root hash of a retained version. */
   rootAt(version: number): Uint8Array {
-    return this.#rootRef(version)?.hash ?? EMPTY_ROOT;
+    return (this.#rootRef(version)?.hash ?? EMPTY_ROOT).slice();
   }
 
   /** Inclusion or exclusion proof of `key` at a retained version (default: latest). */
@@ -389,7 +389,7 @@ export class StateDb {
     this.#latestRoot = root;
     this.#oldestVersion = oldest;
     this.#store.setRoot(root, plan.rootNode);
-    return root?.hash ?? EMPTY_ROOT;
+    return (root?.hash ?? EMPTY_ROOT).slice();
   }
 
   #staleList(version: number): Buffer[] {
