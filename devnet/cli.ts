@@ -307,7 +307,9 @@ async function start(o: StartOptions): Promise<number> {
     void p.waitExit().then(async (code) => {
       if (stopping) return;
       const log = join(p.node.home, 'node.log');
-      say(`\n${p.node.name} exited unexpectedly (code ${code}); last lines of ${log}:\n${await tail(log)}`);
+      say(
+        `\n${p.node.name} exited unexpectedly (${p.exitSignal ? `killed by ${p.exitSignal}` : `exit code ${code}`}); last lines of ${log}:\n${await tail(log)}`,
+      );
       await shutdown(1, `${p.node.name} crashed`);
     });
   }

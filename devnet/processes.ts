@@ -17,6 +17,8 @@ export class NodeProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
   exitCode: number | null = null;
+  /** The signal that ended the last run, if any (e.g. "SIGKILL"). */
+  exitSignal: NodeJS.Signals | null = null;
   starts = 0;
 
   constructor(
@@ -43,9 +45,11 @@ export class NodeProcess {
     closeSync(log);
     this.child = child;
     this.exitCode = null;
+    this.exitSignal = null;
     this.starts++;
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
+        this.exitSignal = signal;
         this.exitCode = code ?? (signal ? 128 : -1);
         resolve(this.exitCode);
       });
