@@ -243,13 +243,16 @@ export class NodeApi implements ChainApi {
     return { promise, cancel };
   }
 
-  simulateTransaction(bytes: Uint8Array): Json {
+  async simulateTransaction(bytes: Uint8Array): Promise<Json> {
     let tx: Tx;
     try {
       tx = decodeTx(bytes);
     } catch (e) {
       throw new RpcError(RPC_ERRORS.INVALID_PARAMS, (e as Error).message, { code: (e as OlError).code });
     }
+    // An overlay cannot be read while a block is being written (its reads could mix versions):
+    // wait for the commit in flight, then run the dry run synchronously on the new latest state.
+    await this.node.chain.idle();
     const tip = this.node.chain.tip;
     const overlay = this.node.state.overlay();
     try {

@@ -170,6 +170,11 @@ export class Chain implements Application {
     this.pendingEvidence.push(e);
   }
 
+  /** Resolves when no commit is in flight (the state can be read through a new overlay). */
+  async idle(): Promise<void> {
+    while (this.d.state.committing) await this.commitChain;
+  }
+
   /** A block received by gossip (or fetched): remembered until its height is decided. */
   receiveBlock(bytes: Uint8Array): 'accept' | 'ignore' | 'reject' {
     let block: Block;

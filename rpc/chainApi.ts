@@ -31,7 +31,7 @@ export interface ChainApi {
   stateProof(key: Uint8Array, height?: number): Json | null;
 
   submitTransaction(bytes: Uint8Array, mode: SubmitMode, timeoutMs: number): Promise<Json>;
-  simulateTransaction(bytes: Uint8Array): Json;
+  simulateTransaction(bytes: Uint8Array): Promise<Json>;
 
   datanet(id: Uint8Array): Json | null;
   datanets(filter: { owner?: Uint8Array; tag?: string }, page: Page): Promise<PageOf<Json>>;

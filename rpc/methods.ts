@@ -159,8 +159,8 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       'Gas a signed transaction would use on the latest state (a dry run).',
       [['tx', TX, true]],
       R.gas,
-      (p) => {
-        const r = api.simulateTransaction(p.tx) as { gasUsed: number; code: string };
+      async (p) => {
+        const r = (await api.simulateTransaction(p.tx)) as { gasUsed: number; code: string };
         return { gasUsed: r.gasUsed, code: r.code };
       },
     ),
