@@ -171,6 +171,8 @@ export class OpenLedgerNode {
   private async open(): Promise<void> {
     const { config, paths } = this;
     this.state = await StateDb.open(paths.db, { versionsKept: config.state.pruneWindow });
+    // Load the tree's internal nodes once, so the first blocks after a restart are not slow.
+    await this.state.warmUp();
     this.blocks = await BlockStore.open(this.state);
     this.valsets = await ValsetStore.open(this.state);
     this.indexer = await Indexer.open(this.state);
