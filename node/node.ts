@@ -362,7 +362,9 @@ export class OpenLedgerNode {
     const effects: DriverEffects = {
       broadcast: (m) => {
         if (!live()) return;
-        void this.p2p.publish(
+        // In the [seq, message] envelope that onConsensusMessage expects (a bare message is
+        // rejected as DECODE, and only the 1 s re-gossip got through).
+        this.publishConsensus(
           m.type === 'evidence' ? 'evidence' : 'consensus',
           encodeConsensusMessage(this.chainId, m),
         );
@@ -422,7 +424,7 @@ export class OpenLedgerNode {
       },
       evidence: (e) => {
         this.chain.addEvidence(e);
-        void this.p2p.publish(
+        this.publishConsensus(
           'evidence',
           encodeConsensusMessage(this.chainId, { type: 'evidence', evidence: e }),
         );
@@ -507,8 +509,11 @@ export class OpenLedgerNode {
 
   private regossip(): void {
     if (this.driver === undefined) return;
-    for (const m of this.driver.ownMessages)
+    // Own messages, plus others' votes when this node has not moved since the last tick (a peer
+    // that missed a round's votes can only get them relayed; see consensus/README.md).
+    for (const m of this.driver.gossipSet()) {
       this.publishConsensus('consensus', encodeConsensusMessage(this.chainId, m));
+    }
   }
 
   // ---- transactions ---------------------------------------------------------------------------
