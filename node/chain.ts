@@ -115,6 +115,12 @@ interface Candidate {
   overlay?: Overlay;
   result?: BlockResult;
   verdict?: Promise<boolean>;
+  /**
+   * Arrived by sync with a verified commit certificate: more than 2/3 of the stake checked its
+   * transactions' signatures before voting, so they are not checked again (execution, state root
+   * and results are still checked).
+   */
+  certified?: boolean;
 }
 
 export interface ChainDeps {
@@ -395,7 +401,7 @@ export class Chain implements Application {
       (t as ExecTx).hash = hash;
       if (i > 0 && t.tx.type === 'attribution.settle') fail(`tx ${i}: settle must come first`);
       const key = toHex(hash);
-      if (!this.d.sigs.has(key)) unchecked.push({ index: i, key });
+      if (!c.certified && !this.d.sigs.has(key)) unchecked.push({ index: i, key });
     });
     // Signatures not seen at admission: verified in worker threads when there are many.
     const verdicts = await this.d.sigPool.verifyMany(
@@ -478,7 +484,9 @@ export class Chain implements Application {
       const hash = headerHash(block.header);
       verifyCommit(this.d.chainId, commit, this.d.valsets.require(height), { height, blockHash: hash });
       const key = toHex(hash);
-      if (!this.candidates.has(key)) this.candidates.set(key, { block, bytes, hash });
+      const known = this.candidates.get(key);
+      if (known) known.certified = true;
+      else this.candidates.set(key, { block, bytes, hash, certified: true });
       const ok = await this.processProposal({ height, round: commit.round, blockHash: hash });
       const c = this.candidates.get(key);
       if (!ok || c?.overlay === undefined) {
