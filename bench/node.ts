@@ -146,21 +146,28 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
         const { hex, hash } = build(i);
         const url = net.layout.nodes[sent % 4].rpcUrl;
         sent++;
-        const p = post(
-          url,
-          JSON.stringify({ jsonrpc: '2.0', id: sent, method: 'ol_sendTransaction', params: [hex] }),
-        ).then(
-          (r) => {
-            if (r.error) {
+        const body = JSON.stringify({
+          jsonrpc: '2.0',
+          id: sent,
+          method: 'ol_sendTransaction',
+          params: [hex],
+        });
+        // A keep-alive socket closed by the server under load is retried (same bytes: idempotent).
+        const p = post(url, body)
+          .catch(() => post(url, body))
+          .catch(() => post(url, body))
+          .then(
+            (r) => {
+              if (r.error) {
+                rejected++;
+                const code = r.error.data?.code ?? String(r.error.code);
+                rejectCodes[code] = (rejectCodes[code] ?? 0) + 1;
+              } else submittedAt.set(hash, Date.now());
+            },
+            () => {
               rejected++;
-              const code = r.error.data?.code ?? String(r.error.code);
-              rejectCodes[code] = (rejectCodes[code] ?? 0) + 1;
-            } else submittedAt.set(hash, Date.now());
-          },
-          () => {
-            rejected++;
-          },
-        );
+            },
+          );
         const tracked = p.finally(() => inFlight.delete(tracked));
         inFlight.add(tracked);
       }
