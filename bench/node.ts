@@ -158,7 +158,7 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
           .catch(() => post(url, body))
           .then(
             (r) => {
-              if (r.error) {
+              if (r.error && r.error.data?.code !== 'ALREADY_KNOWN') {
                 rejected++;
                 const code = r.error.data?.code ?? String(r.error.code);
                 rejectCodes[code] = (rejectCodes[code] ?? 0) + 1;
