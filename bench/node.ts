@@ -1,10 +1,14 @@
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import { parseOpen } from '../core/amount.js';
 import { fromHex, to0x } from '../core/bytes.js';
 import { generateKeyPair, verifySignature } from '../core/keys.js';
 import { encodeTx, TX_VERSION, type Tx, txHash, txSigningBytes, type UnsignedTx } from '../core/tx.js';
 import { LocalNetwork } from '../devnet/network.js';
+import { REPO_ROOT } from '../devnet/processes.js';
+import { buildRequest } from '../rpc/client.js';
 import { opsPerSecond, percentile, round } from './_measure.js';
 
 /**
@@ -68,6 +72,7 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
   const senders = arg(args, 'senders', 64);
   const accounts: Record<string, string> = {};
   for (let i = 0; i < senders; i++) accounts[`load${i}`] = '1000000';
+  for (const name of ['owner', 'alice', 'provider', 'requester']) accounts[name] = '1000000';
   const dirAt = args.indexOf('--dir');
   const logAt = args.indexOf('--log');
   const net = await LocalNetwork.create({
@@ -183,6 +188,8 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
     const lost = submittedAt.size;
     const elapsed = (submitEnd - started) / 1000;
 
+    const receipts = await receiptPhase(net, arg(args, 'receipt-rate', 60), arg(args, 'receipt-seconds', 20));
+
     // Catch-up sync: a follower started now from genesis.
     const tip = (await net.clients[0].status()).height as number;
     net.start([4]);
@@ -217,6 +224,7 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
       commitLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
       singleCoreVerifyPerSec: verifyPerSec,
       tpsOverSingleCoreVerify: round(tps / verifyPerSec, 3),
+      receipts,
       syncBlocks: tip - syncFrom,
       syncBlocksPerSec: round((tip - syncFrom) / syncSeconds, 1),
       targets: {
@@ -224,6 +232,7 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
         p50LatencyUnder2s: percentile(latencies, 50) <= 2000,
         noneLost: lost === 0,
         sync300BlocksPerSec: (tip - syncFrom) / syncSeconds >= 300,
+        receipts50PerSecSettled: receipts.settledPerSec >= 50,
       },
       note:
         parseOpen('1') > 0n
@@ -233,4 +242,122 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
   } finally {
     await net.close();
   }
+}
+
+/**
+ * Inference receipts at `rate` per second for `seconds`: a span model over a small Shakespeare
+ * datanet, requests signed by a requester, receipts sent by the model's provider. A receipt's job
+ * must settle in the very next block (a block that omits a due job is invalid), so every receipt
+ * found settled was paid out in the block after its own.
+ */
+async function receiptPhase(net: LocalNetwork, rate: number, seconds: number) {
+  const corpus = readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'tinyshakespeare.txt'), 'utf8');
+  const owner = net.wallet('owner', 0);
+  const created = await owner.send(
+    'datanet.create',
+    {
+      name: 'bench',
+      description: '',
+      license: 'public-domain',
+      tags: [],
+      curation: 'open',
+      curators: [],
+      bond: 0n,
+      rejectForfeitBps: 0,
+      contributionBytesMax: 65536,
+      labels: [],
+    },
+    { mode: 'commit' },
+  );
+  const datanet = created.events.find((e: { type: string }) => e.type === 'datanet.created').attrs
+    .datanet as string;
+  const contributed = await net
+    .wallet('alice', 1)
+    .send(
+      'datanet.contribute',
+      { datanet: fromHex(datanet), content: corpus.slice(0, 20_000), label: '' },
+      { mode: 'commit' },
+    );
+  const contribution = contributed.events.find((e: { type: string }) => e.type === 'contribution.submitted')
+    .attrs.contribution;
+  await net.waitFor(
+    'contribution accepted',
+    async () => (await net.clients[0].contribution(contribution)).status === 'accepted',
+    120_000,
+  );
+  const provider = net.layout.accounts.provider;
+  const registered = await owner.send(
+    'model.register',
+    {
+      name: 'bench-span',
+      datanets: [{ datanet: fromHex(datanet), version: 1 }],
+      method: 'span',
+      params: [{ key: 'minSpan', value: '6' }],
+      pricePerRequest: parseOpen('0.001'),
+      pricePerOutputToken: parseOpen('0.0001'),
+      ownerShareBps: 1000,
+      providers: [fromHex(provider.address)],
+      artifact: { baseModel: 'bench', adapterHash: new Uint8Array(32) },
+      training: null,
+    },
+    { mode: 'commit' },
+  );
+  const model = registered.events.find((e: { type: string }) => e.type === 'model.registered').attrs
+    .model as string;
+  const requester = net.layout.accounts.requester;
+  const requesterKey = {
+    secretKey: fromHex(requester.secretKey, 32),
+    publicKey: fromHex(requester.publicKey, 32),
+  };
+  const providerWallet = net.wallet('provider', 2);
+  const expiry = ((await net.clients[0].status()).height as number) + 100_000;
+  const hashes: string[] = [];
+  const started = Date.now();
+  let n = 0;
+  while (Date.now() - started < seconds * 1000) {
+    const due = Math.floor(((Date.now() - started) / 1000) * rate);
+    while (n < due) {
+      const start = (n * 997) % 18_000;
+      const request = buildRequest(requesterKey, {
+        chainId: net.chainId,
+        model: fromHex(model),
+        modelVersion: 1,
+        prompt: `q${n}`,
+        maxFee: parseOpen('1'),
+        nonce: n + 1,
+        expiryHeight: expiry,
+      });
+      const output = `${corpus.slice(start, start + 400)} and so on`;
+      n++;
+      try {
+        const r = await providerWallet.send('inference.receipt', {
+          request,
+          input: '',
+          output,
+          retrieved: [],
+          inputTokens: 2,
+          outputTokens: 100,
+        });
+        hashes.push(r.hash);
+      } catch {
+        // counted as not sent
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const elapsed = (Date.now() - started) / 1000;
+  let settled = 0;
+  let lastHeight = 0;
+  for (const h of hashes) {
+    try {
+      const t = await net.clients[0].waitForInclusion(h, 60_000);
+      const receiptId = t.events.find((e: { type: string }) => e.type === 'inference.receipt')?.attrs.receipt;
+      lastHeight = Math.max(lastHeight, t.height as number);
+      await net.waitForHeight((t.height as number) + 1, [0], 60_000);
+      if (receiptId && (await net.clients[0].receipt(receiptId)).status === 'settled') settled++;
+    } catch {
+      // not committed in time
+    }
+  }
+  return { offeredPerSec: rate, sent: hashes.length, settled, settledPerSec: round(settled / elapsed, 1) };
 }

@@ -35,7 +35,7 @@ import {
   txSigningBytes,
 } from '../core/tx.js';
 import type { Overlay } from '../state/overlay.js';
-import type { StateDb } from '../state/stateDb.js';
+import type { BinarySublevel, ExtraOp, StateDb } from '../state/stateDb.js';
 import type { Job } from '../state/stores/records.js';
 import {
   type BlockResult,
@@ -128,6 +128,8 @@ export interface ChainDeps {
   state: StateDb;
   blocks: BlockStore;
   valsets: ValsetStore;
+  /** Candidate blocks this node built or validated for the next height (sublevel 'pending'). */
+  pending: BinarySublevel;
   indexer: Indexer;
   earnings: EarningsIndex;
   mempool: Mempool;
@@ -179,6 +181,27 @@ export class Chain implements Application {
   /** Resolves when no commit is in flight (the state can be read through a new overlay). */
   async idle(): Promise<void> {
     while (this.d.state.committing) await this.commitChain;
+  }
+
+  /** Candidate blocks stored before the node voted for them (see `validate`), after a restart. */
+  async loadPending(): Promise<number> {
+    let n = 0;
+    const stale: Buffer[] = [];
+    for await (const [k, v] of this.d.pending.iterator()) {
+      const verdict = this.receiveBlock(new Uint8Array(v));
+      if (verdict === 'accept') n++;
+      else if (verdict === 'reject' || this.heightOf(v) <= this.tip.height) stale.push(k);
+    }
+    for (const k of stale) await this.d.pending.del(k);
+    return n;
+  }
+
+  private heightOf(bytes: Uint8Array): number {
+    try {
+      return decodeBlock(bytes).header.height;
+    } catch {
+      return -1;
+    }
   }
 
   /** A block received by gossip (or fetched): remembered until its height is decided. */
@@ -310,6 +333,8 @@ export class Chain implements Application {
     const block: Block = { header, txs, lastCommit, evidence };
     const bytes = encodeBlock(block);
     const hash = headerHash(header);
+    await this.d.pending.put(hash32(hash), hash32(bytes));
+    this.assertNext(height);
     this.candidates.set(toHex(hash), {
       block,
       bytes,
@@ -446,6 +471,9 @@ export class Chain implements Application {
     c.execTxs = exec.txs as ExecTx[];
     c.overlay = overlay;
     c.result = result;
+    // Durable before we vote for it: if every node restarts after precommitting, the WAL decides
+    // this block again and it must still be here to commit.
+    await this.d.pending.put(hash32(blockHash), hash32(c.bytes));
     this.d.log.debug(
       { height, txs: block.txs.length, ms: Math.round(performance.now() - t0) },
       'proposal validated',
@@ -519,6 +547,10 @@ export class Chain implements Application {
       this.d.valsets.putOp(height + 2, nextNext),
       ...this.d.indexer.ops(height, result.events),
       ...this.d.earnings.ops(result.events, c.overlay!),
+      // Candidate blocks of this height are no longer needed once one is committed.
+      ...[...this.candidates.values()]
+        .filter((x) => x.block.header.height <= height)
+        .map((x) => ({ type: 'del', sublevel: this.d.pending, key: hash32(x.hash) }) as ExtraOp),
     ];
     const t0 = performance.now();
     const root = await c.overlay!.commit(height, ops);
@@ -619,6 +651,8 @@ export class Chain implements Application {
     return this.d.valsets.get(height);
   }
 }
+
+const hash32 = (h: Uint8Array): Buffer => Buffer.from(h.buffer, h.byteOffset, h.byteLength);
 
 function evidenceKey(e: Evidence): string {
   return `${toHex(e.voteA.signature)}:${toHex(e.voteB.signature)}`;

@@ -73,6 +73,9 @@ export const REGOSSIP_MS = 1_000;
 export const RECENT_INPUTS_MAX = 4_096;
 /** One block behind with no decision for this long: fetch the decided block and its certificate. */
 export const STALL_MS = 2_000;
+/** A decided block that no peer can serve yet is asked for again this often, this many times. */
+export const COMMIT_RETRY_MS = 2_000;
+export const COMMIT_RETRIES_MAX = 300;
 /** Transactions per gossip batch, bytes per batch, and how long a batch waits to fill. */
 export const TX_BATCH_MAX = 512;
 export const TX_BATCH_BYTES_MAX = 1024 * 1024;
@@ -196,6 +199,7 @@ export class OpenLedgerNode {
         state: this.state,
         blocks: this.blocks,
         valsets: this.valsets,
+        pending: await this.state.sublevel('pending'),
         indexer: this.indexer,
         earnings: this.earnings,
         mempool: this.mempool,
@@ -220,6 +224,8 @@ export class OpenLedgerNode {
       },
       tip,
     );
+    const reloaded = await this.chain.loadPending();
+    if (reloaded > 0) this.log.info({ blocks: reloaded }, 'candidate blocks of the next height reloaded');
     // Index each datanet's newest version as soon as it exists (one per datanet per block).
     this.onCommitted((info) => {
       const newest = new Map<string, { datanet: Uint8Array; version: number }>();
@@ -393,34 +399,44 @@ export class OpenLedgerNode {
         });
       },
       decide: (d) => {
-        this.chain
-          .commitBlock({ height: d.height, round: d.round, blockHash: d.blockHash, commit: d.commit })
-          .then(
-            ({ validatorUpdates }) => {
-              if (!live()) return;
-              this.log.info({ height: d.height, round: d.round }, 'block committed');
-              // Pause between blocks (like CometBFT's timeout_commit) so blocks come at a steady pace.
-              const now = Date.now();
-              const wait = Math.max(0, this.config.consensus.blockTimeMs - (now - this.lastDecideAt));
-              this.lastDecideAt = now + wait;
-              this.later(wait, () => {
-                if (live()) this.driver.committed(d.height, validatorUpdates);
-              });
-            },
-            (e) => {
-              if (!live()) return;
-              if (this.chain.tip.height >= d.height) {
-                // Sync got there first; just move consensus on.
-                this.startConsensus();
-                return;
-              }
-              this.log.error(
-                { height: d.height, err: (e as Error).message },
-                'commit failed; stopping consensus',
-              );
-              this.generation++;
-            },
-          );
+        const attempt = (tries: number): void => {
+          this.chain
+            .commitBlock({ height: d.height, round: d.round, blockHash: d.blockHash, commit: d.commit })
+            .then(
+              ({ validatorUpdates }) => {
+                if (!live()) return;
+                this.log.info({ height: d.height, round: d.round }, 'block committed');
+                // Pause between blocks (like CometBFT's timeout_commit) so blocks come at a steady pace.
+                const now = Date.now();
+                const wait = Math.max(0, this.config.consensus.blockTimeMs - (now - this.lastDecideAt));
+                this.lastDecideAt = now + wait;
+                this.later(wait, () => {
+                  if (live()) this.driver.committed(d.height, validatorUpdates);
+                });
+              },
+              (e) => {
+                if (!live()) return;
+                if (this.chain.tip.height >= d.height) {
+                  // Sync got there first; just move consensus on.
+                  this.startConsensus();
+                  return;
+                }
+                if (e instanceof OlError && e.code === 'BLOCK_UNAVAILABLE' && tries < COMMIT_RETRIES_MAX) {
+                  // Decided, but nobody we reached has the block yet (e.g. every node restarted
+                  // mid-height): it is decided, so it exists somewhere; keep asking.
+                  this.log.warn({ height: d.height, tries }, 'decided block not available yet; retrying');
+                  this.later(COMMIT_RETRY_MS, () => live() && attempt(tries + 1));
+                  return;
+                }
+                this.log.error(
+                  { height: d.height, err: (e as Error).message },
+                  'commit failed; stopping consensus',
+                );
+                this.generation++;
+              },
+            );
+        };
+        attempt(1);
       },
       evidence: (e) => {
         this.chain.addEvidence(e);

@@ -286,6 +286,14 @@ describe('a 4-validator network', () => {
     if (last !== undefined) await net.clients[0].waitForInclusion(last, 60_000);
   });
 
+  it('recovers when every validator is killed at once, mid-height', async () => {
+    const before = Math.max(...((await net.heights(VALIDATORS)) as number[]));
+    await Promise.all(VALIDATORS.map((i) => net.procs[i].kill9()));
+    net.start(VALIDATORS);
+    await net.waitForHeight(before + 3, VALIDATORS, 120_000);
+    await sameChain(VALIDATORS, before + 3);
+  });
+
   it('halts with 2 of 4 validators down and resumes when they return', async () => {
     await net.procs[2].stop();
     await net.procs[3].stop();
