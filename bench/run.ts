@@ -1,6 +1,6 @@
 import '../core/polyfill.js';
-import { cpus } from 'node:os';
 import { readdirSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
