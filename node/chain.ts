@@ -472,8 +472,9 @@ export class Chain implements Application {
     c.overlay = overlay;
     c.result = result;
     // Durable before we vote for it: if every node restarts after precommitting, the WAL decides
-    // this block again and it must still be here to commit.
-    await this.d.pending.put(hash32(blockHash), hash32(c.bytes));
+    // this block again and it must still be here to commit. (A certified block from sync is
+    // committed right away and never voted for.)
+    if (!c.certified) await this.d.pending.put(hash32(blockHash), hash32(c.bytes));
     this.d.log.debug(
       { height, txs: block.txs.length, ms: Math.round(performance.now() - t0) },
       'proposal validated',
