@@ -249,7 +249,7 @@ export class Chain implements Application {
     // 1. Settle the due jobs with this node's own results.
     const due = dueJobs(this.d.state, height);
     if (due.length > 0) {
-      const results = await this.jobResults(height, due);
+      const results = await this.d.jobs.results(height, due);
       const settled = this.d.faults?.wrongSettle ? corruptForTest(results) : results;
       const settle = signTx(
         {
@@ -444,7 +444,7 @@ export class Chain implements Application {
     if (due.length > 0) {
       const first = exec.txs[0]?.tx;
       if (first?.type !== 'attribution.settle') fail('due jobs are not settled');
-      const mine = await this.jobResults(height, due);
+      const mine = await this.d.jobs.results(height, due);
       this.assertNext(height);
       const theirs = (first as Extract<Tx, { type: 'attribution.settle' }>).body.results;
       if (theirs.length !== mine.length || theirs.some((r, i) => !sameResult(r, mine[i]))) {
@@ -598,10 +598,6 @@ export class Chain implements Application {
     if (bytes === undefined) throw new ChainError('NO_COMMIT', `no commit stored for height ${height}`);
     // Our own stored bytes: a decode failure means a corrupt database, and it throws a typed error.
     return decodeCommit(bytes);
-  }
-
-  private async jobResults(height: number, due: readonly Job[]): Promise<JobResult[]> {
-    return this.d.jobs.results(height, due);
   }
 
   private candidate(hash: Uint8Array): Promise<Candidate> {

@@ -320,7 +320,7 @@ export class OpenLedgerNode {
     const bytes = this.blocks.getBlock(height);
     if (bytes === undefined)
       throw new NodeError('NO_TIP_BLOCK', `block ${height} is missing from the block store`);
-    const block = decodeBlockStored(bytes);
+    const block = decodeBlock(bytes);
     return {
       height,
       hash: headerHash(block.header),
@@ -538,23 +538,23 @@ export class OpenLedgerNode {
    * Admission: decode strictly, check chain, signature (cached) and mempool rules. Returns the tx
    * hash, or throws a typed error (CodecError, MempoolError, NodeError) saying why.
    */
-  admitTx(bytes: Uint8Array): { hash: Uint8Array; outcome: string } {
+  admitTx(bytes: Uint8Array, hash: Uint8Array = txHash(bytes)): { hash: Uint8Array; outcome: string } {
     const tx = decodeTx(bytes, TX_BYTES_MAX);
     if (tx.chainId !== this.chainId)
       throw new NodeError('WRONG_CHAIN', `transaction is for chain ${tx.chainId}`);
     if (tx.type === 'attribution.settle')
       throw new NodeError('SYSTEM_TX', 'attribution.settle is built by proposers only');
-    const hash = txHash(bytes);
     if (!this.sigs.check(tx, hash))
       throw new NodeError('BAD_SIGNATURE', 'transaction signature does not verify');
-    // The vm's own admission rules (fee affordable, gas price, limits) for the sender's next tx;
-    // later nonces are checked when they become next, at the re-check after each commit.
+    // The vm's own admission rules (fee affordable, gas price, limits) for the sender's next tx.
+    // Later nonces pass on the mempool's rules alone: if the vm refuses one when its turn comes,
+    // it fails admission in the block (charged nothing, changes nothing) and the re-check drops it.
     const view = this.chain.nonceView();
     if (tx.nonce === view.nextNonce(toHex(addressOf(tx.sender)))) {
       const problem = checkTx(this.state, { tx, bytes, hash });
       if (problem !== null) throw new NodeError(problem.code, problem.message);
     }
-    const outcome = this.mempool.add(tx, bytes, hash, this.chain.nonceView(), this.chain.tip.height);
+    const outcome = this.mempool.add(tx, bytes, hash, view, this.chain.tip.height);
     this.metrics.mempoolTxs.set(this.mempool.size);
     this.metrics.mempoolBytes.set(this.mempool.bytes);
     return { hash, outcome };
@@ -607,10 +607,11 @@ export class OpenLedgerNode {
     let admitted = 0;
     for (const raw of batch) {
       const bytes = new Uint8Array(raw);
-      const hashHex = toHex(txHash(bytes));
+      const hash = txHash(bytes);
+      const hashHex = toHex(hash);
       if (this.mempool.seenRecently(hashHex)) continue;
       try {
-        this.admitTx(bytes);
+        this.admitTx(bytes, hash);
         admitted++;
       } catch (e) {
         if (e instanceof MempoolError) continue;
@@ -659,7 +660,7 @@ export class OpenLedgerNode {
             5_000,
           ),
         );
-        const found = res.find((r) => bytesEqual(headerHash(decodeBlockStored(r.block).header), hash));
+        const found = res.find((r) => bytesEqual(headerHash(decodeBlock(r.block).header), hash));
         if (found) return found.block;
       } catch (e) {
         this.log.debug({ peer, err: (e as Error).message }, 'block fetch failed');
@@ -795,11 +796,6 @@ function inputHeight(i: CoreInput): number {
   if (i.type === 'proposal') return i.proposal.height;
   if (i.type === 'vote') return i.vote.height;
   return 'height' in i ? (i as { height: number }).height : 0;
-}
-
-/** Our own stored (or peer-sent, already size-limited) block bytes; throws a typed CodecError. */
-function decodeBlockStored(bytes: Uint8Array): Block {
-  return decodeBlock(bytes);
 }
 
 /** A guard for a node without a validator key: the core never asks it to sign (self = null). */
