@@ -41,7 +41,7 @@ export default async function stateBench(args: string[]): Promise<Record<string,
     return k;
   };
   const valueFor = (i: number, v: number) => {
-    const b = Buffer.alloc(VALUE_BYTES);
+    const b = Buffer.allocUnsafe(VALUE_BYTES).fill(0);
     b.writeUInt32BE(i, 0);
     b.writeUInt32BE(v, 4);
     return b;

@@ -7,7 +7,7 @@ import { type NodeRef, readVersion, versionBytes } from './node.js';
  *
  * - `state-node`:   node key (version ‖ depth ‖ path) → node bytes (node.ts)
  * - `state-latest`: raw key → valueHash ‖ value; the flat latest-value table (one read per get)
- * - `state-meta`:   'latest' → version; 'oldest' → oldest retained version;
+ * - `state-meta`:   'format' → STATE_FORMAT (u8); 'latest' → version; 'oldest' → oldest retained version;
  *                   'r' ‖ version → root record; 's' ‖ version → keys of nodes stale since version
  */
 export const SUBLEVEL_NODES = 'state-node';
@@ -17,6 +17,12 @@ export const SUBLEVEL_META = 'state-meta';
 export const RESERVED_SUBLEVEL_PREFIX = 'state-';
 
 export const META_LATEST = Buffer.from('latest');
+export const META_FORMAT = Buffer.from('format');
+/**
+ * On-disk format of the tree. 2: internal nodes also record their leaf children's key hashes. A
+ * database written in another format is refused at open (STATE_FORMAT_UNSUPPORTED): resync it.
+ */
+export const STATE_FORMAT = 2;
 export const META_OLDEST = Buffer.from('oldest');
 
 export function rootRecordKey(version: number): Buffer {

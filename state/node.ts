@@ -16,7 +16,8 @@ export const PENDING_VERSION = -1;
 /** Versions are stored as 48-bit big-endian integers: 2^48 blocks is plenty. */
 export const VERSION_MAX = 2 ** 48 - 1;
 const VERSION_BYTES = 6;
-const DISK_INTERNAL = 0x01;
+// 0x03, not 0x01: format 2 added the leaf key hashes (a format-1 node fails to decode, loudly).
+const DISK_INTERNAL = 0x03;
 const CRC_BYTES = 4;
 const DISK_LEAF = 0x02;
 
@@ -41,6 +42,7 @@ export interface InternalNode {
    * lookup and no disk read, and replaced nodes are simply dropped with the old root.
    */
   readonly children: (InternalNode | undefined)[];
+  /** The node's hash; the leaf children's key hashes follow it in the same buffer (`leafKeyOf`). */
   readonly hash: Uint8Array;
 }
 
@@ -77,13 +79,39 @@ export function slotOf(bitmap: number, i: number): number {
 }
 
 /**
- * A buffer for a new internal node with `children` present children: write their hashes at
- * `INTERNAL_HEADER_BYTES + slot * HASH_BYTES`, then pass it to `makeInternal`.
+ * One node's memory: preimage (header ‖ children's hashes) ‖ hash ‖ key hashes of the leaf
+ * children (in nibble order). Knowing a leaf child's key hash lets an update of that key replace
+ * the leaf without reading it from disk (treeUpdate.ts).
+ *
+ * Each node gets its own allocation, never a slice of Node's shared 8 KiB buffer pool: a pool slab
+ * stays alive while any slice of it does, so long-lived nodes cut from it would pin the megabytes
+ * of short-lived buffers (keys, batch entries) allocated around them in every block.
  */
-export function internalBuffer(children: number): Buffer {
-  // Room for the hash after the preimage: a cached node is one allocation, not two.
-  const b = Buffer.allocUnsafe(INTERNAL_HEADER_BYTES + children * HASH_BYTES + HASH_BYTES);
-  return b.subarray(0, INTERNAL_HEADER_BYTES + children * HASH_BYTES);
+function nodeMemory(children: number, leaves: number): Buffer {
+  const pre = INTERNAL_HEADER_BYTES + children * HASH_BYTES;
+  return Buffer.allocUnsafeSlow(pre + HASH_BYTES + leaves * HASH_BYTES).subarray(0, pre);
+}
+
+/**
+ * A buffer for a new internal node with `children` present children, `leaves` of them leaves:
+ * write the children's hashes at `INTERNAL_HEADER_BYTES + slot * HASH_BYTES` and the leaves' key
+ * hashes with `setLeafKey`, then pass it to `makeInternal`.
+ */
+export function internalBuffer(children: number, leaves: number): Buffer {
+  return nodeMemory(children, leaves);
+}
+
+/** Writes the key hash of the `rank`-th leaf child (counting leaves only, in nibble order). */
+export function setLeafKey(pre: Buffer, rank: number, keyHash: Uint8Array): void {
+  new Uint8Array(pre.buffer, pre.byteOffset + pre.length + HASH_BYTES + rank * HASH_BYTES, HASH_BYTES).set(
+    keyHash,
+  );
+}
+
+/** Key hash of leaf child `i` of `node` (which must be a leaf child): a view, not a copy. */
+export function leafKeyOf(node: InternalNode, i: number): Uint8Array {
+  const rank = popcount16(node.leafMask & ((1 << i) - 1));
+  return new Uint8Array(node.hash.buffer, node.hash.byteOffset + HASH_BYTES + rank * HASH_BYTES, HASH_BYTES);
 }
 
 /** Finishes an internal node built in `pre` (see `internalBuffer`) and hashes it in place. */
@@ -148,14 +176,16 @@ export function readVersion(bytes: Uint8Array, offset: number): number {
 }
 
 /**
- * Internal: 0x01 ‖ bitmap u16 ‖ leafMask u16 ‖ per present child: version u48 ‖ hash ‖ crc32.
- * The node hash covers everything but the child versions (they must not affect the root, which
- * depends on the key–value set alone), so the CRC is what catches a damaged version on read,
- * before an update copies it into the next version.
+ * Internal: 0x03 ‖ bitmap u16 ‖ leafMask u16 ‖ per present child: version u48 ‖ hash ‖ per leaf
+ * child: its key hash ‖ crc32. The node hash covers the bitmaps and child hashes but not the child
+ * versions (they must not affect the root, which depends on the key–value set alone) nor the leaf
+ * key hashes (a leaf's hash covers its own key hash), so the CRC is what catches a damaged version
+ * or key hash on read, before an update copies it into the next version.
  */
 export function encodeInternal(node: InternalNode): Buffer {
   const n = popcount16(node.bitmap);
-  const out = Buffer.allocUnsafe(5 + n * (VERSION_BYTES + HASH_BYTES) + CRC_BYTES);
+  const leaves = popcount16(node.leafMask);
+  const out = Buffer.allocUnsafe(5 + n * (VERSION_BYTES + HASH_BYTES) + leaves * HASH_BYTES + CRC_BYTES);
   out[0] = DISK_INTERNAL;
   out.writeUInt16BE(node.bitmap, 1);
   out.writeUInt16BE(node.leafMask, 3);
@@ -165,6 +195,9 @@ export function encodeInternal(node: InternalNode): Buffer {
     out.set(node.hashes.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES), off + VERSION_BYTES);
     off += VERSION_BYTES + HASH_BYTES;
   }
+  const keys = node.hash.byteOffset + HASH_BYTES;
+  out.set(new Uint8Array(node.hash.buffer, keys, leaves * HASH_BYTES), off);
+  off += leaves * HASH_BYTES;
   out.writeUInt32BE(crc32(out.subarray(0, off)), off);
   return out;
 }
@@ -184,10 +217,12 @@ export function decodeInternal(bytes: Buffer): InternalNode | undefined {
   const bitmap = bytes.readUInt16BE(1);
   const leafMask = bytes.readUInt16BE(3);
   const n = popcount16(bitmap);
-  const crcAt = 5 + n * (VERSION_BYTES + HASH_BYTES);
+  const leaves = popcount16(leafMask);
+  const keysAt = 5 + n * (VERSION_BYTES + HASH_BYTES);
+  const crcAt = keysAt + leaves * HASH_BYTES;
   if ((leafMask & ~bitmap) !== 0 || n < 1 || bytes.length !== crcAt + CRC_BYTES) return undefined;
   if (crc32(bytes.subarray(0, crcAt)) !== bytes.readUInt32BE(crcAt)) return undefined;
-  const pre = internalBuffer(n);
+  const pre = internalBuffer(n, leaves);
   const versions = new Array<number>(n);
   let off = 5;
   for (let j = 0; j < n; j++) {
@@ -198,6 +233,9 @@ export function decodeInternal(bytes: Buffer): InternalNode | undefined {
     );
     off += VERSION_BYTES + HASH_BYTES;
   }
+  new Uint8Array(pre.buffer, pre.byteOffset + pre.length + HASH_BYTES, leaves * HASH_BYTES).set(
+    bytes.subarray(keysAt, crcAt),
+  );
   return makeInternal(bitmap, leafMask, pre, versions);
 }
 

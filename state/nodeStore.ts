@@ -69,10 +69,21 @@ export class NodeStore {
     this.#root = ref !== null && node !== undefined ? { version: ref.version, node } : undefined;
   }
 
-  loadLeaf(ref: NodeRef, pathSource: Uint8Array, depth: number): LeafNode {
+  /**
+   * Loads the leaf `ref` points at. `keyHash`, when given, is the key hash its parent records for
+   * it; a leaf whose own key hash differs means the parent's record is damaged.
+   */
+  loadLeaf(ref: NodeRef, pathSource: Uint8Array, depth: number, keyHash?: Uint8Array): LeafNode {
     const key = nodeKey(ref.version, pathSource, depth);
     const node = decodeLeaf(this.#read(key, ref.version, depth));
     this.#check(node, ref, key, depth);
+    if (keyHash !== undefined && !bytesEqual((node as LeafNode).keyHash, keyHash)) {
+      throw new StorageError(
+        'STATE_NODE_CORRUPT',
+        `state tree node at version ${ref.version}, path ${pathHex(key, depth)} records a leaf key hash its leaf does not have: the database is corrupt; restore it from a snapshot or resync`,
+        { version: ref.version, path: pathHex(key, depth) },
+      );
+    }
     return node as LeafNode;
   }
 

@@ -50,7 +50,7 @@ export class Overlay implements StateOverlay {
     this.#checkLive();
     const w = this.#writes.get(mapKey(key));
     // A copy: the pending value is already hashed, so a caller mutating it must not change it.
-    if (w !== undefined) return w.leaf === null ? undefined : w.leaf.value.slice();
+    if (w !== undefined) return w.leaf === null ? undefined : copy(w.leaf.value);
     return this.#state.get(key);
   }
 
@@ -63,22 +63,22 @@ export class Overlay implements StateOverlay {
         `state value of ${value.length} bytes for key 0x${toHex(key)} exceeds ${STATE_VALUE_BYTES_MAX}`,
       );
     }
-    const k = key.slice();
+    const k = copy(key);
     const keyHash = sha256(k);
-    this.#put(k, { key: k, keyHash, leaf: makeLeaf(keyHash, value.slice()) });
+    this.#put(k, { key: k, keyHash, leaf: makeLeaf(keyHash, copy(value)) });
   }
 
   delete(key: Uint8Array): void {
     this.#checkLive();
     checkKey(key);
-    const k = key.slice();
+    const k = copy(key);
     this.#put(k, { key: k, keyHash: sha256(k), leaf: null });
   }
 
   root(): Uint8Array {
     this.#checkLive();
     // A copy: the hash is the new root node's own, which the commit keeps in memory.
-    return (this.#planned().root?.hash ?? EMPTY_ROOT).slice();
+    return copy(this.#planned().root?.hash ?? EMPTY_ROOT);
   }
 
   /**
@@ -150,6 +150,16 @@ function checkKey(key: Uint8Array): void {
       `state keys are 1..${STATE_KEY_BYTES_MAX} bytes, got ${key.length}`,
     );
   }
+}
+
+/**
+ * A plain Uint8Array copy. Not `slice()`: on a Buffer that returns a view of the same memory. Small
+ * copies come from Node's buffer pool, so they cost no ArrayBuffer of their own (the garbage
+ * collector sweeps those one by one); they live only until the commit.
+ */
+export function copy(bytes: Uint8Array): Uint8Array {
+  const b = Buffer.from(bytes);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function mapKey(key: Uint8Array): string {

@@ -9,6 +9,7 @@ import {
   decodeRootRecord,
   encodeKeyList,
   encodeRootRecord,
+  META_FORMAT,
   META_LATEST,
   META_OLDEST,
   RESERVED_SUBLEVEL_PREFIX,
@@ -16,6 +17,7 @@ import {
   SUBLEVEL_LATEST,
   SUBLEVEL_META,
   SUBLEVEL_NODES,
+  STATE_FORMAT,
   staleListKey,
 } from './layout.js';
 import {
@@ -31,7 +33,7 @@ import {
   versionBytes,
 } from './node.js';
 import { NodeStore } from './nodeStore.js';
-import { Overlay, STATE_KEY_BYTES_MAX } from './overlay.js';
+import { copy, Overlay, STATE_KEY_BYTES_MAX } from './overlay.js';
 import { findLeaf, type ProofResult, proveKey } from './treeRead.js';
 import type { TreeWrite, UpdatePlan } from './treeUpdate.js';
 
@@ -192,7 +194,7 @@ export class StateDb {
 
   /** Root of the latest committed version (EMPTY_ROOT before the first commit); a copy. */
   get latestRoot(): Uint8Array {
-    return (this.#latestRoot?.hash ?? EMPTY_ROOT).slice();
+    return copy(this.#latestRoot?.hash ?? EMPTY_ROOT);
   }
 
   /** Oldest version still readable, or undefined before the first commit. */
@@ -232,7 +234,7 @@ export class StateDb {
 
   /** Root hash of a retained version. */
   rootAt(version: number): Uint8Array {
-    return (this.#rootRef(version)?.hash ?? EMPTY_ROOT).slice();
+    return copy(this.#rootRef(version)?.hash ?? EMPTY_ROOT);
   }
 
   /** Inclusion or exclusion proof of `key` at a retained version (default: latest). */
@@ -352,6 +354,7 @@ export class StateDb {
           : plan.root;
     put(prefixed(metaPrefix, rootRecordKey(version)), encodeRootRecord(root));
     put(prefixed(metaPrefix, META_LATEST), versionBytes(version));
+    if (latest === undefined) put(prefixed(metaPrefix, META_FORMAT), Buffer.from([STATE_FORMAT]));
 
     // Pruning: versions below `oldest` become unreadable; nodes stale since ≤ oldest are unreachable.
     const prevOldest = this.#oldestVersion ?? version;
@@ -381,7 +384,11 @@ export class StateDb {
       // prefixed, so abstract-level's per-operation processing (the largest cost of a commit) is
       // skipped, and the native WriteBatch is freed as soon as it is written, where a chained
       // batch keeps it (megabytes per block) alive until the garbage collector finalises it.
-      await (this.db as unknown as RawBatcher)._batch(ops, { sync: this.#options.sync === true });
+      const written = (this.db as unknown as RawBatcher)._batch(ops, { sync: this.#options.sync === true });
+      // The native batch holds its own copies now: let the garbage collector have ours while
+      // LevelDB writes, instead of promoting tens of thousands of buffers to the old generation.
+      ops.length = 0;
+      await written;
     } finally {
       this.#committing = false;
     }
@@ -389,7 +396,7 @@ export class StateDb {
     this.#latestRoot = root;
     this.#oldestVersion = oldest;
     this.#store.setRoot(root, plan.rootNode);
-    return (root?.hash ?? EMPTY_ROOT).slice();
+    return copy(root?.hash ?? EMPTY_ROOT);
   }
 
   #staleList(version: number): Buffer[] {
@@ -445,6 +452,14 @@ export class StateDb {
   #loadMeta(): void {
     const latestRaw = this.#meta.getSync(META_LATEST);
     if (latestRaw === undefined) return;
+    const format = this.#meta.getSync(META_FORMAT);
+    if (format === undefined || format.length !== 1 || format[0] !== STATE_FORMAT) {
+      throw new StorageError(
+        'STATE_FORMAT_UNSUPPORTED',
+        `the state database is in format ${format?.length === 1 ? format[0] : 1}, this node reads format ${STATE_FORMAT}: delete the data directory's database and resync`,
+        { format: format?.length === 1 ? format[0] : 1, expected: STATE_FORMAT },
+      );
+    }
     const oldestRaw = this.#meta.getSync(META_OLDEST);
     if (latestRaw.length !== 6 || oldestRaw === undefined || oldestRaw.length !== 6) {
       throw new StorageError('STATE_META_CORRUPT', 'state metadata (latest / oldest version) is malformed');

@@ -6,10 +6,12 @@ import {
   type InternalNode,
   internalBuffer,
   type LeafNode,
+  leafKeyOf,
   makeInternal,
   type NodeRef,
   nodeKey,
   PENDING_VERSION,
+  setLeafKey,
   slotOf,
   type TreeNode,
 } from './node.js';
@@ -115,11 +117,14 @@ export function planUpdate(
     oldNode: InternalNode | null,
   ): Result => {
     let count = 0;
+    let leaves = 0;
     let last = -1;
     for (let n = 0; n < RADIX; n++) {
-      if (slots[n] !== null) {
+      const s = slots[n];
+      if (s !== null) {
         count++;
         last = n;
+        if (s.t === 'leaf' || (s.t === 'kept' && ((oldNode as InternalNode).leafMask >> n) & 1)) leaves++;
       }
     }
     if (count === 0) {
@@ -136,7 +141,7 @@ export function planUpdate(
         const path = withNibble(pathSource, depth, last);
         lifted = {
           t: 'leaf',
-          leaf: store.loadLeaf(onlyRef, path, depth + 1),
+          leaf: store.loadLeaf(onlyRef, path, depth + 1, leafKeyOf(oldNode as InternalNode, last)),
           old: { version: onlyRef.version, depth: depth + 1 },
           unchanged: true,
         };
@@ -147,12 +152,13 @@ export function planUpdate(
         return lifted;
       }
     }
-    const pre = internalBuffer(count);
+    const pre = internalBuffer(count, leaves);
     const versions = new Array<number>(count);
     const children = new Array<InternalNode | undefined>(count);
     let bitmap = 0;
     let leafMask = 0;
     let j = 0;
+    let rank = 0;
     for (let n = 0; n < RADIX; n++) {
       const s = slots[n];
       if (s === null) continue;
@@ -163,13 +169,19 @@ export function planUpdate(
         pre.set(old.hashes.subarray(oj * HASH_BYTES, (oj + 1) * HASH_BYTES), off);
         versions[j] = old.versions[oj];
         children[j] = old.children[oj];
-        leafMask |= old.leafMask & (1 << n);
+        if ((old.leafMask >> n) & 1) {
+          leafMask |= 1 << n;
+          setLeafKey(pre, rank++, leafKeyOf(old, n));
+        }
       } else {
         const ref = s.t === 'leaf' ? placeLeaf(s, depth + 1) : s.ref;
         if (s.t === 'ref') children[j] = s.node;
+        else {
+          leafMask |= 1 << n;
+          setLeafKey(pre, rank++, s.leaf.keyHash);
+        }
         pre.set(ref.hash, off);
         versions[j] = ref.version;
-        if (ref.leaf) leafMask |= 1 << n;
       }
       bitmap |= 1 << n;
       j++;
@@ -226,29 +238,39 @@ export function planUpdate(
       return build(leaves, depth);
     }
     if (ref.leaf) {
-      const existing = store.loadLeaf(ref, pathSource, depth);
+      // The parent holds the leaf's key hash, so an update or delete of that key replaces the leaf
+      // without reading it. It is read only when it stays (split by an insert, or kept as is).
+      const existingKey =
+        parent === null ? store.loadLeaf(ref, pathSource, depth).keyHash : leafKeyOf(parent, nibble);
       const old = { version: ref.version, depth };
+      const kept = (): LeafResult => ({
+        t: 'leaf',
+        leaf: store.loadLeaf(ref, existingKey, depth, existingKey),
+        old,
+        unchanged: true,
+      });
       const leaves: LeafResult[] = [];
       let placed = false;
       for (let i = lo; i < hi; i++) {
         const w = writes[i];
-        const cmp = Buffer.compare(w.keyHash, existing.keyHash);
+        const cmp = Buffer.compare(w.keyHash, existingKey);
         if (!placed && cmp > 0) {
-          leaves.push({ t: 'leaf', leaf: existing, old, unchanged: true });
+          leaves.push(kept());
           placed = true;
         }
         if (cmp === 0) {
           placed = true;
-          if (w.leaf === null) markStale(ref.version, existing.keyHash, depth);
+          if (w.leaf === null) markStale(ref.version, existingKey, depth);
           else {
-            const unchanged = bytesEqual(w.leaf.valueHash, existing.valueHash);
+            // Same key hash, so equal leaf hashes mean equal value hashes.
+            const unchanged = bytesEqual(w.leaf.hash, ref.hash);
             leaves.push({ t: 'leaf', leaf: w.leaf, old, unchanged });
           }
         } else if (w.leaf !== null) {
           leaves.push({ t: 'leaf', leaf: w.leaf, old: null, unchanged: false });
         }
       }
-      if (!placed) leaves.push({ t: 'leaf', leaf: existing, old, unchanged: true });
+      if (!placed) leaves.push(kept());
       return build(leaves, depth);
     }
     const node = store.loadInternal(ref, pathSource, depth, true, parent, nibble);

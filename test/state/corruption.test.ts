@@ -69,10 +69,11 @@ describe('corruption on disk', () => {
     }
   });
 
-  it('a flipped byte in an internal node (bitmap, leaf mask, child version or child hash) is detected', async () => {
-    for (const offset of [1, 4, 10, -1]) {
+  it('a flipped byte in an internal node (bitmap, leaf mask, child version, child hash, leaf key hash or CRC) is detected', async () => {
+    // -5: the last leaf key hash byte (every node at the bottom has leaf children), -1: the CRC.
+    for (const offset of [1, 4, 10, -5, -1]) {
       const s = await damaged(await prepared(), SUBLEVEL_NODES, (v) => {
-        if (v[0] !== 0x01) return v;
+        if (v[0] !== 0x03) return v;
         v[offset < 0 ? v.length + offset : offset] ^= 0x10;
         return v;
       });
@@ -98,6 +99,16 @@ describe('corruption on disk', () => {
         await s.close();
       }
     }
+  });
+
+  it('a database in another on-disk format is refused at open with STATE_FORMAT_UNSUPPORTED', async () => {
+    const dir = await prepared();
+    const raw = await StateDb.open(dir);
+    const meta = raw.db.sublevel<Buffer, Buffer>(SUBLEVEL_META, bin);
+    await meta.put(Buffer.from('format'), Buffer.from([1]));
+    await raw.close();
+    await expect(StateDb.open(dir)).rejects.toMatchObject({ code: 'STATE_FORMAT_UNSUPPORTED' });
+    await expect(StateDb.open(dir)).rejects.toThrow(/format 1.*reads format 2/);
   });
 
   it('a missing node is a STATE_NODE_MISSING error', async () => {

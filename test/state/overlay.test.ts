@@ -74,6 +74,23 @@ describe('overlays', () => {
     });
   });
 
+  it('copy Buffers too (whose own slice() is a view, not a copy)', async () => {
+    await withState(async (s) => {
+      const o = s.overlay();
+      const k = Buffer.from('key');
+      const v = Buffer.from('value');
+      o.set(k, v);
+      k[0] = 0;
+      v[0] = 0;
+      expect(o.get(text('key'))).toEqual(text('value'));
+      const root = o.root();
+      root[0] ^= 1;
+      expect(o.root()).not.toEqual(root);
+      await o.commit(0);
+      expect(s.get(text('key'))).toEqual(text('value'));
+    });
+  });
+
   it('several coexist over one base; committing one makes the others stale', async () => {
     await withState(async (s) => {
       await seed(s);
