@@ -14,10 +14,10 @@ import {
   META_OLDEST,
   RESERVED_SUBLEVEL_PREFIX,
   rootRecordKey,
+  STATE_FORMAT,
   SUBLEVEL_LATEST,
   SUBLEVEL_META,
   SUBLEVEL_NODES,
-  STATE_FORMAT,
   staleListKey,
 } from './layout.js';
 import {
