@@ -4,9 +4,10 @@
  * sync and light clients alike).
  */
 
-import { type Commit, commitVote, type Vote, verifyVoteSignature } from '../core/block.js';
+import { type Commit, commitVote, type Vote, voteSigningBytes } from '../core/block.js';
 import { compareBytes, toHex } from '../core/bytes.js';
 import { ValidationError } from '../core/errors.js';
+import { verifySignature } from '../core/keys.js';
 import { addressKey, type ValidatorSet } from './validatorSet.js';
 
 /** Builds a certificate from precommits for `blockHash`, signatures sorted by validator address. */
@@ -35,12 +36,17 @@ export interface CommitExpectation {
  * total power signing. Throws a `ValidationError` whose code names the first failure:
  * WRONG_HEIGHT, WRONG_BLOCK, DUPLICATE_SIGNER, UNKNOWN_VALIDATOR, BAD_SIGNATURE,
  * INSUFFICIENT_POWER. Returns the signed power.
+ *
+ * `alreadyVerified`, when given, names signatures the caller has already checked with
+ * `verifySignature` (block sync checks a whole range's certificates in worker threads ahead of
+ * applying them); every other signature is checked here.
  */
 export function verifyCommit(
   chainId: string,
   commit: Commit,
   validators: ValidatorSet,
   expected: CommitExpectation,
+  alreadyVerified?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean,
 ): number {
   if (commit.height !== expected.height) {
     throw new ValidationError(
@@ -85,9 +91,34 @@ export function verifyCommit(
   }
   for (let i = 0; i < commit.signatures.length; i++) {
     const v = validators.validators[indexes[i]];
-    if (!verifyVoteSignature(chainId, commitVote(commit, i), v.publicKey)) {
+    const message = voteSigningBytes(chainId, commitVote(commit, i));
+    const signature = commit.signatures[i].signature;
+    if (alreadyVerified?.(v.publicKey, message, signature)) continue;
+    if (!verifySignature(v.publicKey, message, signature)) {
       throw new ValidationError('BAD_SIGNATURE', `bad precommit signature from 0x${toHex(v.address)}`);
     }
   }
   return power;
+}
+
+/**
+ * The signature checks `verifyCommit` would make for `commit` against `validators`, for signers
+ * that are members of the set (the rest fail there anyway), so they can run elsewhere first.
+ */
+export function commitSignatureChecks(
+  chainId: string,
+  commit: Commit,
+  validators: ValidatorSet,
+): { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[] {
+  const out: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[] = [];
+  for (let i = 0; i < commit.signatures.length; i++) {
+    const index = validators.indexOf(commit.signatures[i].validator);
+    if (index < 0) continue;
+    out.push({
+      publicKey: validators.validators[index].publicKey,
+      message: voteSigningBytes(chainId, commitVote(commit, i)),
+      signature: commit.signatures[i].signature,
+    });
+  }
+  return out;
 }

@@ -74,6 +74,13 @@ import type { ValsetStore } from './valsets.js';
  * re-executes a block this node already validated.
  */
 
+/** Tells whether a (public key, message, signature) was already checked by `verifySignature`. */
+export type SignatureVerified = (
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+) => boolean;
+
 export class ChainError extends OlError {}
 
 /** A proposal's time may run ahead of this node's clock by at most this much (liveness only). */
@@ -505,13 +512,19 @@ export class Chain implements Application {
   }
 
   /** Applies a block obtained by sync, whose certificate proves it was decided. */
-  async applySynced(bytes: Uint8Array, commit: Commit): Promise<void> {
+  async applySynced(bytes: Uint8Array, commit: Commit, alreadyVerified?: SignatureVerified): Promise<void> {
     const run = this.commitChain.then(async () => {
       const block = decodeBlock(bytes);
       const height = block.header.height;
       if (height !== this.tip.height + 1) return; // already have it
       const hash = headerHash(block.header);
-      verifyCommit(this.d.chainId, commit, this.d.valsets.require(height), { height, blockHash: hash });
+      verifyCommit(
+        this.d.chainId,
+        commit,
+        this.d.valsets.require(height),
+        { height, blockHash: hash },
+        alreadyVerified,
+      );
       const key = toHex(hash);
       const known = this.candidates.get(key);
       if (known) known.certified = true;

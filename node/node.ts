@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { JobPool } from '../attribution/pool.js';
-import { verifyCommit } from '../consensus/commit.js';
+import { commitSignatureChecks, verifyCommit } from '../consensus/commit.js';
 import { ConsensusDriver, type DriverEffects } from '../consensus/driver.js';
 import type { CoreInput } from '../consensus/messages.js';
 import { FileSignerStateStore, SignerGuard } from '../consensus/signerGuard.js';
@@ -14,7 +14,7 @@ import {
 import { ValidatorSet } from '../consensus/validatorSet.js';
 import { FileWalBackend, Wal } from '../consensus/wal.js';
 import { addressOf, formatAddress } from '../core/address.js';
-import { type Block, decodeBlock, decodeCommit, headerHash } from '../core/block.js';
+import { type Block, type Commit, decodeBlock, decodeCommit, headerHash } from '../core/block.js';
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { decodeWire, encodeWire } from '../core/codec.js';
 import { OlError } from '../core/errors.js';
@@ -39,7 +39,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Mempool, MempoolError } from './mempool.js';
 import { NodeMetrics } from './metrics.js';
 import { SigCache } from './sigCache.js';
-import { SigPool } from './sigPool.js';
+import { type SigItem, SigPool } from './sigPool.js';
 import {
   BLOCKS_PER_REQUEST_MAX,
   type BlockWithCommit,
@@ -67,6 +67,19 @@ export class NodeError extends OlError {}
 
 /** Sync asks peers for their status this often, and catches up when one is ahead. */
 export const SYNC_POLL_MS = 1_000;
+/** A block range fetched by sync, with the commit signatures already checked in worker threads. */
+interface FetchedRange {
+  readonly blocks: BlockWithCommit[];
+  readonly verified: Set<string>;
+}
+
+/** Identity of one signature check: public key, signature and message. */
+function signatureKey(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): string {
+  return Buffer.concat([publicKey, signature, message]).toString('latin1');
+}
+
+/** Delay between a peer connecting and the status poll it triggers. */
+export const SYNC_ON_CONNECT_MS = 100;
 /** Own consensus messages of the current height are re-gossiped this often (lost gossip heals). */
 export const REGOSSIP_MS = 1_000;
 /** Validated consensus inputs kept for replay after a restart of the core. */
@@ -273,6 +286,9 @@ export class OpenLedgerNode {
     }
     this.startConsensus();
     this.every(SYNC_POLL_MS, () => void this.syncTick());
+    // A node that starts behind should not wait for the next poll to learn it: ask a peer as soon
+    // as it connects (its protocol handlers are registered by then, identify may still be running).
+    this.p2p.onPeerConnect(() => this.later(SYNC_ON_CONNECT_MS, () => void this.syncTick()));
     this.every(REGOSSIP_MS, () => this.regossip());
     this.every(1_000, () => {
       this.metrics.peers.set(this.p2p.peers().length);
@@ -669,6 +685,34 @@ export class OpenLedgerNode {
     return undefined;
   }
 
+  /**
+   * Checks the commit signatures of a fetched range in worker threads, while the previous range is
+   * being applied on the main thread. Each certificate is checked against its height's validator
+   * set if known yet, else the newest known one (sets rarely change); `verifyCommit` later checks
+   * the rest of each certificate against the real set and re-checks any signature not in the
+   * returned set, so a guess that turns out wrong costs time, never safety.
+   */
+  private async preverifyCommits(blocks: readonly BlockWithCommit[]): Promise<Set<string>> {
+    const newest = this.valsets.get(this.chain.tip.height + 2) ?? this.valsets.get(this.chain.tip.height + 1);
+    const items: SigItem[] = [];
+    for (const r of blocks) {
+      let commit: Commit;
+      try {
+        commit = decodeCommit(r.commit);
+      } catch {
+        continue; // applySynced reports it
+      }
+      const set = this.valsets.get(commit.height) ?? newest;
+      if (set !== undefined) items.push(...commitSignatureChecks(this.chainId, commit, set));
+    }
+    const verdicts = await this.sigPool.verifyMany(items);
+    const verified = new Set<string>();
+    for (let i = 0; i < items.length; i++) {
+      if (verdicts[i]) verified.add(signatureKey(items[i].publicKey, items[i].message, items[i].signature));
+    }
+    return verified;
+  }
+
   /** Polls peers; when one is ahead by more than a block, fetches and applies blocks with commits. */
   private async syncTick(): Promise<void> {
     if (this.polling || this.stopped) return;
@@ -692,23 +736,42 @@ export class OpenLedgerNode {
         const far = statuses.filter(([, st]) => st.height >= tip + 2);
         if (far.length > 0) {
           // Two or more blocks behind: apply decided blocks with their certificates, then restart.
-          const [peer, st] = far[(tip + applied) % far.length];
-          const res = decodeBlocksResponse(
-            await this.p2p.request(
-              peer,
-              'blocks',
-              encodeBlocksRequest({ kind: 'range', from: tip + 1, to: st.height, hash: null }),
-              15_000,
-            ),
-          );
-          if (res.length === 0) break;
-          // From here until consensus restarts, its inputs are for a height being replaced.
-          this.syncing = true;
-          for (const r of res) {
-            if (this.stopped) return;
-            await this.chain.applySynced(r.block, decodeCommit(r.commit));
-            applied++;
+          // The next range is requested while this one is applied, so the network round trip and
+          // the peer's reads overlap our execution instead of adding to it.
+          const fetchRange = (from: number, turn: number): Promise<FetchedRange> => {
+            const [peer, st] = far[turn % far.length];
+            const p = this.p2p
+              .request(
+                peer,
+                'blocks',
+                encodeBlocksRequest({ kind: 'range', from, to: st.height, hash: null }),
+                15_000,
+              )
+              .then(decodeBlocksResponse)
+              .then(async (blocks) => ({ blocks, verified: await this.preverifyCommits(blocks) }));
+            p.catch(() => {}); // awaited below; a prefetch abandoned by an error must not go unhandled
+            return p;
+          };
+          const top = Math.max(...far.map(([, st]) => st.height));
+          let turn = tip;
+          let next: Promise<FetchedRange> | undefined = fetchRange(tip + 1, turn++);
+          let from = tip + 1;
+          while (next !== undefined) {
+            const { blocks, verified } = await next;
+            if (blocks.length === 0) break;
+            from += blocks.length;
+            next = from <= top ? fetchRange(from, turn++) : undefined;
+            // From here until consensus restarts, its inputs are for a height being replaced.
+            this.syncing = true;
+            for (const r of blocks) {
+              if (this.stopped) return;
+              await this.chain.applySynced(r.block, decodeCommit(r.commit), (pk, msg, sig) =>
+                verified.has(signatureKey(pk, msg, sig)),
+              );
+              applied++;
+            }
           }
+          if (this.chain.tip.height === tip) break; // no progress: leave it to the next poll
           continue;
         }
         const near = statuses.filter(([, st]) => st.height === tip + 1);

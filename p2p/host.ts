@@ -174,6 +174,11 @@ export class P2pHost {
     return this.node.getPeers().map((p) => p.toString());
   }
 
+  /** Calls `listener` with the peer id whenever a connection to a new peer opens. */
+  onPeerConnect(listener: (peer: string) => void): void {
+    this.node.addEventListener('peer:connect', (e) => listener(e.detail.toString()));
+  }
+
   /** Peers known to be subscribed to `topic`. */
   topicPeers(topic: Topic): string[] {
     return this.node.services.pubsub

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildCommit, verifyCommit } from '../../consensus/commit.js';
+import { buildCommit, commitSignatureChecks, verifyCommit } from '../../consensus/commit.js';
 import { VOTE_PRECOMMIT } from '../../core/block.js';
+import { verifySignature } from '../../core/keys.js';
 import { CHAIN, hashOf, testKey, validators, vote } from './helpers.js';
 
 const A = hashOf('A');
@@ -62,5 +63,40 @@ describe('commit certificates', () => {
       blockHash: A,
     };
     expect(code(() => verifyCommit(CHAIN, otherBlock, set, { height: 5 }))).toBe('BAD_SIGNATURE');
+  });
+
+  it('skips only the signatures the caller already verified; every other one is still checked', () => {
+    const good = buildCommit(5, 0, A, precommits([0, 1, 2]));
+    const checks = commitSignatureChecks(CHAIN, good, set);
+    expect(checks).toHaveLength(3);
+    expect(checks.every((c) => verifySignature(c.publicKey, c.message, c.signature))).toBe(true);
+    const key = (pk: Uint8Array, m: Uint8Array, sig: Uint8Array) =>
+      Buffer.concat([pk, sig, m]).toString('latin1');
+    const verified = new Set(checks.map((c) => key(c.publicKey, c.message, c.signature)));
+    const asked: string[] = [];
+    const already = (pk: Uint8Array, m: Uint8Array, sig: Uint8Array) => {
+      asked.push(key(pk, m, sig));
+      return verified.has(key(pk, m, sig));
+    };
+    expect(verifyCommit(CHAIN, good, set, { height: 5, blockHash: A }, already)).toBe(3);
+    expect(asked).toHaveLength(3);
+    // A tampered signature is not in the verified set, so it is checked, and fails.
+    const tampered = {
+      ...good,
+      signatures: good.signatures.map((s, i) =>
+        i === 1 ? { ...s, signature: good.signatures[0].signature } : s,
+      ),
+    };
+    expect(code(() => verifyCommit(CHAIN, tampered, set, { height: 5 }, already))).toBe('BAD_SIGNATURE');
+    // Checks made against another set (a wrong guess of the height's validators) do not match.
+    const other = validators([1, 1, 1, 1], 'other');
+    const wrongGuess = new Set(
+      commitSignatureChecks(CHAIN, good, other.set).map((c) => key(c.publicKey, c.message, c.signature)),
+    );
+    expect(wrongGuess.size).toBe(0);
+    // Structure is checked whatever the caller claims.
+    expect(code(() => verifyCommit(CHAIN, good, set, { height: 6 }, () => true))).toBe('WRONG_HEIGHT');
+    const short = buildCommit(5, 0, A, precommits([0, 1]));
+    expect(code(() => verifyCommit(CHAIN, short, set, { height: 5 }, () => true))).toBe('INSUFFICIENT_POWER');
   });
 });
