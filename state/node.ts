@@ -21,19 +21,23 @@ const DISK_INTERNAL = 0x03;
 const CRC_BYTES = 4;
 const DISK_LEAF = 0x02;
 
-export interface InternalNode {
-  readonly kind: 'internal';
+/**
+ * An internal node in memory. The latest tree keeps ~0.36 of these per key linked in memory, so
+ * each is kept small: one buffer holds the hash preimage (header ‖ present children's hashes), then
+ * the node's hash, then its leaf children's key hashes; `hash` and `hashes` are views made on
+ * demand rather than two more objects per node for the garbage collector to trace.
+ */
+export class InternalNode {
   /** Bit i set = child i present. */
-  bitmap: number;
+  readonly bitmap: number;
   /** Bit i set = child i is a leaf (otherwise an internal node). */
-  leafMask: number;
+  readonly leafMask: number;
   /**
-   * Hashes of the present children only, packed in nibble order (child i is at slot
-   * `slotOf(bitmap, i)`): most nodes below the top levels have two or three children, and packing
-   * keeps the in-memory node cache small. A view into the node's hash preimage, so hashing a new
-   * node copies nothing.
+   * The hash preimage: header, then the hashes of the present children only, packed in nibble
+   * order (child i is at slot `slotOf(bitmap, i)`): most nodes below the top levels have two or
+   * three children, and packing keeps the in-memory tree small.
    */
-  readonly hashes: Uint8Array;
+  readonly pre: Buffer;
   /** Version that wrote each present child, same packing (PENDING_VERSION while being built). */
   readonly versions: number[];
   /**
@@ -42,8 +46,48 @@ export interface InternalNode {
    * lookup and no disk read, and replaced nodes are simply dropped with the old root.
    */
   readonly children: (InternalNode | undefined)[];
-  /** The node's hash; the leaf children's key hashes follow it in the same buffer (`leafKeyOf`). */
-  readonly hash: Uint8Array;
+
+  constructor(
+    bitmap: number,
+    leafMask: number,
+    pre: Buffer,
+    versions: number[],
+    children: (InternalNode | undefined)[],
+  ) {
+    this.bitmap = bitmap;
+    this.leafMask = leafMask;
+    this.pre = pre;
+    this.versions = versions;
+    this.children = children;
+  }
+
+  get kind(): 'internal' {
+    return 'internal';
+  }
+
+  /** The present children's hashes, packed (a view). */
+  get hashes(): Uint8Array {
+    const pre = this.pre;
+    return new Uint8Array(
+      pre.buffer,
+      pre.byteOffset + INTERNAL_HEADER_BYTES,
+      pre.length - INTERNAL_HEADER_BYTES,
+    );
+  }
+
+  /** Hash of the child in packed slot `j` (a view). */
+  childHash(j: number): Uint8Array {
+    return new Uint8Array(
+      this.pre.buffer,
+      this.pre.byteOffset + INTERNAL_HEADER_BYTES + j * HASH_BYTES,
+      HASH_BYTES,
+    );
+  }
+
+  /** The node's hash (a view). */
+  get hash(): Uint8Array {
+    return new Uint8Array(this.pre.buffer, this.pre.byteOffset + this.pre.length, HASH_BYTES);
+  }
 }
 
 export interface LeafNode {
@@ -111,7 +155,8 @@ export function setLeafKey(pre: Buffer, rank: number, keyHash: Uint8Array): void
 /** Key hash of leaf child `i` of `node` (which must be a leaf child): a view, not a copy. */
 export function leafKeyOf(node: InternalNode, i: number): Uint8Array {
   const rank = popcount16(node.leafMask & ((1 << i) - 1));
-  return new Uint8Array(node.hash.buffer, node.hash.byteOffset + HASH_BYTES + rank * HASH_BYTES, HASH_BYTES);
+  const pre = node.pre;
+  return new Uint8Array(pre.buffer, pre.byteOffset + pre.length + HASH_BYTES + rank * HASH_BYTES, HASH_BYTES);
 }
 
 /** Finishes an internal node built in `pre` (see `internalBuffer`) and hashes it in place. */
@@ -127,17 +172,8 @@ export function makeInternal(
   pre[2] = bitmap & 0xff;
   pre[3] = leafMask >> 8;
   pre[4] = leafMask & 0xff;
-  const hash = new Uint8Array(pre.buffer, pre.byteOffset + pre.length, HASH_BYTES);
-  hash.set(sha256(pre));
-  return {
-    kind: 'internal',
-    bitmap,
-    leafMask,
-    hashes: pre.subarray(INTERNAL_HEADER_BYTES),
-    versions,
-    children,
-    hash,
-  };
+  new Uint8Array(pre.buffer, pre.byteOffset + pre.length, HASH_BYTES).set(sha256(pre));
+  return new InternalNode(bitmap, leafMask, pre, versions, children);
 }
 
 export function childRef(node: InternalNode, i: number): NodeRef | null {
@@ -145,7 +181,7 @@ export function childRef(node: InternalNode, i: number): NodeRef | null {
   const j = slotOf(node.bitmap, i);
   return {
     version: node.versions[j],
-    hash: node.hashes.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES),
+    hash: node.childHash(j),
     leaf: ((node.leafMask >> i) & 1) === 1,
   };
 }
@@ -192,11 +228,11 @@ export function encodeInternal(node: InternalNode): Buffer {
   let off = 5;
   for (let j = 0; j < n; j++) {
     out.writeUIntBE(node.versions[j], off, VERSION_BYTES);
-    out.set(node.hashes.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES), off + VERSION_BYTES);
+    out.set(node.childHash(j), off + VERSION_BYTES);
     off += VERSION_BYTES + HASH_BYTES;
   }
-  const keys = node.hash.byteOffset + HASH_BYTES;
-  out.set(new Uint8Array(node.hash.buffer, keys, leaves * HASH_BYTES), off);
+  const keys = node.pre.byteOffset + node.pre.length + HASH_BYTES;
+  out.set(new Uint8Array(node.pre.buffer, keys, leaves * HASH_BYTES), off);
   off += leaves * HASH_BYTES;
   out.writeUInt32BE(crc32(out.subarray(0, off)), off);
   return out;

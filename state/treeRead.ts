@@ -82,7 +82,7 @@ export function proveKey(
     let j = 0;
     for (let i = 0; i < RADIX; i++) {
       if (((node.bitmap >> i) & 1) === 0) continue;
-      if (i !== n) siblings.push(node.hashes.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES));
+      if (i !== n) siblings.push(node.childHash(j));
       j++;
     }
     levels.push({ bitmap: node.bitmap, leafMask: node.leafMask, siblings });

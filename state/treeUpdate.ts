@@ -166,7 +166,7 @@ export function planUpdate(
       if (s.t === 'kept') {
         const old = oldNode as InternalNode;
         const oj = slotOf(old.bitmap, n);
-        pre.set(old.hashes.subarray(oj * HASH_BYTES, (oj + 1) * HASH_BYTES), off);
+        pre.set(old.childHash(oj), off);
         versions[j] = old.versions[oj];
         children[j] = old.children[oj];
         if ((old.leafMask >> n) & 1) {
