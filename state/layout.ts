@@ -59,19 +59,42 @@ export function decodeRootRecord(bytes: Uint8Array): { root: NodeRef | null } | 
 }
 
 /** Stale list: node keys, each preceded by its length (u8). */
-export function encodeKeyList(keys: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const k of keys) parts.push(Buffer.from([k.length]), k);
-  return Buffer.concat(parts);
+export function encodeKeyList(keys: readonly Uint8Array[]): Buffer {
+  let size = 0;
+  for (const k of keys) size += 1 + k.length;
+  const out = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (const k of keys) {
+    out[off] = k.length;
+    out.set(k, off + 1);
+    off += 1 + k.length;
+  }
+  return out;
 }
 
-export function decodeKeyList(bytes: Buffer): Buffer[] | undefined {
-  const out: Buffer[] = [];
+/**
+ * Decodes a stale list into `prefix ‖ key` for each key (ready to delete from the root database):
+ * one buffer for all of them, with a view per key. Undefined when malformed.
+ */
+export function decodeKeyList(bytes: Buffer, prefix: Buffer = Buffer.alloc(0)): Buffer[] | undefined {
+  let count = 0;
   let off = 0;
   while (off < bytes.length) {
     const len = bytes[off];
     if (off + 1 + len > bytes.length) return undefined;
-    out.push(bytes.subarray(off + 1, off + 1 + len));
+    count++;
+    off += 1 + len;
+  }
+  const all = Buffer.allocUnsafe(bytes.length - count + count * prefix.length);
+  const out: Buffer[] = [];
+  let at = 0;
+  off = 0;
+  while (off < bytes.length) {
+    const len = bytes[off];
+    prefix.copy(all, at);
+    bytes.copy(all, at + prefix.length, off + 1, off + 1 + len);
+    out.push(all.subarray(at, at + prefix.length + len));
+    at += prefix.length + len;
     off += 1 + len;
   }
   return out;

@@ -192,14 +192,28 @@ export function childRef(node: InternalNode, i: number): NodeRef | null {
  * together and pruning a version touches one key range.
  */
 export function nodeKey(version: number, pathSource: Uint8Array, depth: number): Buffer {
+  return prefixedNodeKey(EMPTY_PREFIX, version, pathSource, depth);
+}
+
+/** `prefix ‖ nodeKey(...)` in one allocation (the commit's LevelDB keys carry the sublevel prefix). */
+export function prefixedNodeKey(
+  prefix: Buffer,
+  version: number,
+  pathSource: Uint8Array,
+  depth: number,
+): Buffer {
   const pathBytes = (depth + 1) >> 1;
-  const key = Buffer.allocUnsafe(VERSION_BYTES + 1 + pathBytes);
-  key.writeUIntBE(version, 0, VERSION_BYTES);
-  key[VERSION_BYTES] = depth;
-  for (let i = 0; i < pathBytes; i++) key[VERSION_BYTES + 1 + i] = pathSource[i];
-  if (depth & 1) key[VERSION_BYTES + pathBytes] &= 0xf0;
+  const at = prefix.length;
+  const key = Buffer.allocUnsafe(at + VERSION_BYTES + 1 + pathBytes);
+  prefix.copy(key, 0);
+  key.writeUIntBE(version, at, VERSION_BYTES);
+  key[at + VERSION_BYTES] = depth;
+  for (let i = 0; i < pathBytes; i++) key[at + VERSION_BYTES + 1 + i] = pathSource[i];
+  if (depth & 1) key[at + VERSION_BYTES + pathBytes] &= 0xf0;
   return key;
 }
+
+const EMPTY_PREFIX = Buffer.alloc(0);
 
 export function versionBytes(version: number): Buffer {
   const b = Buffer.allocUnsafe(VERSION_BYTES);

@@ -63,15 +63,16 @@ export class Overlay implements StateOverlay {
         `state value of ${value.length} bytes for key 0x${toHex(key)} exceeds ${STATE_VALUE_BYTES_MAX}`,
       );
     }
-    const k = copy(key);
+    // Buffer copies (one object each, from the pool); what leaves the overlay is a plain copy.
+    const k = Buffer.from(key);
     const keyHash = sha256(k);
-    this.#put(k, { key: k, keyHash, leaf: makeLeaf(keyHash, copy(value)) });
+    this.#put(k, { key: k, keyHash, leaf: makeLeaf(keyHash, Buffer.from(value)) });
   }
 
   delete(key: Uint8Array): void {
     this.#checkLive();
     checkKey(key);
-    const k = copy(key);
+    const k = Buffer.from(key);
     this.#put(k, { key: k, keyHash: sha256(k), leaf: null });
   }
 

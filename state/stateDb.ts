@@ -26,8 +26,8 @@ import {
   encodeLeaf,
   type InternalNode,
   type NodeRef,
-  nodeKey,
   PENDING_VERSION,
+  prefixedNodeKey,
   readVersion,
   VERSION_MAX,
   versionBytes,
@@ -326,7 +326,7 @@ export class StateDb {
     const latestPrefix = this.#latestPrefix;
     const metaPrefix = this.#metaPrefix;
     for (const n of plan.newNodes) {
-      const key = nodeKey(version, n.pathSource, n.depth);
+      const key = prefixedNodeKey(nodePrefix, version, n.pathSource, n.depth);
       let bytes: Buffer;
       if (n.node.kind === 'internal') {
         const vs = n.node.versions;
@@ -335,7 +335,7 @@ export class StateDb {
       } else {
         bytes = encodeLeaf(n.node);
       }
-      put(prefixed(nodePrefix, key), bytes);
+      put(key, bytes);
     }
     for (const w of writes) {
       if (w.leaf === null) del(prefixed(latestPrefix, w.key));
@@ -364,8 +364,8 @@ export class StateDb {
       oldest = Math.min(Math.max(prevOldest, version - kept + 1), prevOldest + PRUNE_VERSIONS_PER_COMMIT_MAX);
     }
     for (let s = prevOldest + 1; s <= oldest; s++) {
-      const list = s === version ? plan.stale : this.#staleList(s);
-      for (const k of list) del(prefixed(nodePrefix, k));
+      if (s === version) for (const k of plan.stale) del(prefixed(nodePrefix, k));
+      else for (const k of this.#staleList(s)) del(k);
       del(prefixed(metaPrefix, staleListKey(s)));
       del(prefixed(metaPrefix, rootRecordKey(s - 1)));
     }
@@ -399,10 +399,11 @@ export class StateDb {
     return copy(root?.hash ?? EMPTY_ROOT);
   }
 
+  /** Keys of the nodes stale since `version`, prefixed for the root database. */
   #staleList(version: number): Buffer[] {
     const raw = this.#meta.getSync(staleListKey(version));
     if (raw === undefined) return [];
-    const list = decodeKeyList(raw);
+    const list = decodeKeyList(raw, this.#nodePrefix);
     if (list === undefined) {
       throw new StorageError('STATE_META_CORRUPT', `stale-node list of version ${version} is malformed`, {
         version,
