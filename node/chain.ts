@@ -36,7 +36,6 @@ import {
 } from '../core/tx.js';
 import type { Overlay } from '../state/overlay.js';
 import type { BinarySublevel, ExtraOp, StateDb } from '../state/stateDb.js';
-import type { Job } from '../state/stores/records.js';
 import {
   type BlockResult,
   type ExecBlock,

@@ -14,7 +14,7 @@ import {
 import { ValidatorSet } from '../consensus/validatorSet.js';
 import { FileWalBackend, Wal } from '../consensus/wal.js';
 import { addressOf, formatAddress } from '../core/address.js';
-import { type Block, type Commit, decodeBlock, decodeCommit, headerHash } from '../core/block.js';
+import { type Commit, decodeBlock, decodeCommit, headerHash } from '../core/block.js';
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { decodeWire, encodeWire } from '../core/codec.js';
 import { OlError } from '../core/errors.js';

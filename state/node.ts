@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { sha256 } from './digest.js';
-import { HASH_BYTES, INTERNAL_HEADER_BYTES, INTERNAL_TAG, LEAF_TAG, popcount16, RADIX } from './hashSpec.js';
+import { HASH_BYTES, INTERNAL_HEADER_BYTES, INTERNAL_TAG, LEAF_TAG, popcount16 } from './hashSpec.js';
 
 /**
  * Tree nodes in memory and on disk, and the keys they are stored under.

@@ -1,5 +1,5 @@
 import { bytesEqual } from '../core/bytes.js';
-import { HASH_BYTES, nibbleAt, RADIX } from './hashSpec.js';
+import { nibbleAt, RADIX } from './hashSpec.js';
 import { childRef, type InternalNode, type LeafNode, type NodeRef } from './node.js';
 import type { NodeStore } from './nodeStore.js';
 import { encodeProof, type ProofLevel, type ProofTerminal } from './proof.js';
