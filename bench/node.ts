@@ -208,6 +208,8 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
     let syncTxs = 0;
     for (let h = syncFrom + 1; h <= tip; h++)
       syncTxs += ((await net.clients[0].blockByHeight(h)).txs as string[]).length;
+    // Free the cores for the second network (the `finally` below is then a no-op: stopping a
+    // stopped network does nothing).
     await net.close();
     const idleSync = await idleChainSync(arg(args, 'sync-blocks', 1000));
 

@@ -213,12 +213,7 @@ function benchContributions(): { only: Rate; withSettle: Rate } {
   const r = new Runner([owner, ...contributors]);
   const dn = setupDatanet(r, owner, 'open');
   const nonces = new Array<number>(contributors.length).fill(0);
-  let n = 0;
-  let ms = 0;
-  let settleMs = 0;
-  let cpuMs = 0;
-  let settleCpuMs = 0;
-  for (let b = 0; b < 6; b++) {
+  return blocksWithSettle(r, 6, 'contributions', (b) => {
     const txs: ExecTx[] = [];
     for (let i = 0; i < 1000; i++) {
       const s = i % contributors.length;
@@ -227,10 +222,31 @@ function benchContributions(): { only: Rate; withSettle: Rate } {
         mkTx(contributors[s], 'datanet.contribute', nonces[s]++, { datanet: dn, content: text, label: '' }),
       );
     }
+    return txs;
+  });
+}
+
+/**
+ * Runs `blocks` blocks of `makeTxs(b)`, each followed by the empty block that settles its jobs, and
+ * rates the transactions with and without that settle block; block 0 warms up and is not counted.
+ */
+function blocksWithSettle(
+  r: Runner,
+  blocks: number,
+  what: string,
+  makeTxs: (b: number) => ExecTx[],
+): { only: Rate; withSettle: Rate } {
+  let n = 0;
+  let ms = 0;
+  let settleMs = 0;
+  let cpuMs = 0;
+  let settleCpuMs = 0;
+  for (let b = 0; b < blocks; b++) {
+    const txs = makeTxs(b);
     const res = r.run(txs);
-    check(res.codes, 'contributions');
+    check(res.codes, what);
     const settle = r.run([]);
-    check(settle.codes, 'contribution settle');
+    check(settle.codes, `${what} settle`);
     if (b > 0) {
       ms += res.ms;
       settleMs += settle.ms;
@@ -328,27 +344,11 @@ function benchReceipts(): { only: Rate; withSettle: Rate } {
   const r = new Runner([owner, ...contributors, ...requesters]);
   const { model } = setupModel(r, owner, contributors, 10);
   let ownerNonce = 2;
-  let n = 0;
-  let ms = 0;
-  let settleMs = 0;
-  let cpuMs = 0;
-  let settleCpuMs = 0;
-  for (let b = 0; b < 5; b++) {
+  return blocksWithSettle(r, 5, 'receipts', (b) => {
     const txs = receiptTxs(owner, requesters, model, 1000, ownerNonce, b * 1000);
     ownerNonce += txs.length;
-    const res = r.run(txs);
-    check(res.codes, 'receipts');
-    const settle = r.run([]);
-    check(settle.codes, 'receipt settle');
-    if (b > 0) {
-      ms += res.ms;
-      settleMs += settle.ms;
-      cpuMs += res.cpuMs;
-      settleCpuMs += settle.cpuMs;
-      n += txs.length;
-    }
-  }
-  return { only: rate(n, ms, cpuMs), withSettle: rate(n, ms + settleMs, cpuMs + settleCpuMs) };
+    return txs;
+  });
 }
 
 function settleOnce(): { ms: number; cpuMs: number; receipts: number; scoresPerReceipt: number } {

@@ -23,6 +23,16 @@ export function buildCommit(
   return { height, round, blockHash, signatures };
 }
 
+/** One signature check: `verifySignature(publicKey, message, signature)`. */
+export interface SignatureCheck {
+  readonly publicKey: Uint8Array;
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** Tells whether a signature was already checked with `verifySignature` (and passed). */
+export type SignatureVerified = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+
 export interface CommitExpectation {
   readonly height: number;
   /** When given, the certificate must be for this block. */
@@ -46,7 +56,7 @@ export function verifyCommit(
   commit: Commit,
   validators: ValidatorSet,
   expected: CommitExpectation,
-  alreadyVerified?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean,
+  alreadyVerified?: SignatureVerified,
 ): number {
   if (commit.height !== expected.height) {
     throw new ValidationError(
@@ -109,8 +119,8 @@ export function commitSignatureChecks(
   chainId: string,
   commit: Commit,
   validators: ValidatorSet,
-): { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[] {
-  const out: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[] = [];
+): SignatureCheck[] {
+  const out: SignatureCheck[] = [];
   for (let i = 0; i < commit.signatures.length; i++) {
     const index = validators.indexOf(commit.signatures[i].validator);
     if (index < 0) continue;

@@ -2,10 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULT_TOKENIZER } from '../attribution/tokenizer.js';
 import { formatAddress } from '../core/address.js';
 import { formatOpen, parseOpen } from '../core/amount.js';
 import { fromHex, to0x } from '../core/bytes.js';
-import { encodeInferenceRequest } from '../core/tx.js';
+import { encodeInferenceRequest, type TxBody } from '../core/tx.js';
 import { buildRequest, type OpenLedgerClient, Wallet } from '../rpc/client.js';
 import { TREASURY_ADDRESS, VALIDATORS_POOL_ADDRESS } from '../vm/context.js';
 import { type DashboardState, renderDashboard } from './dashboard.js';
@@ -37,7 +38,33 @@ export const DEMO_ACCOUNTS: Record<string, string> = {
   requester3: '100000',
 };
 export const DEMO_REQUEST_INTERVAL_MS = 400;
-const SPAN_TOKENIZER = 'cl100k_base@js-tiktoken-1.0.21';
+
+/**
+ * The demo's span model over one datanet version, served by `provider`: the n-gram model the
+ * provider server runs, attributed by span matching (also what the end-to-end tests register).
+ */
+export function spanModelBody(
+  name: string,
+  datanet: Uint8Array,
+  version: number,
+  provider: Uint8Array,
+): TxBody<'model.register'> {
+  return {
+    name,
+    datanets: [{ datanet, version }],
+    method: 'span',
+    params: [
+      { key: 'minSpan', value: '6' },
+      { key: 'tokenizer', value: DEFAULT_TOKENIZER },
+    ],
+    pricePerRequest: parseOpen('0.01'),
+    pricePerOutputToken: parseOpen('0.001'),
+    ownerShareBps: 1000,
+    providers: [provider],
+    artifact: { baseModel: 'ngram-demo', adapterHash: new Uint8Array(32) },
+    training: null,
+  };
+}
 const CORPUS_PATH = join(REPO_ROOT, 'devnet', 'data', 'tinyshakespeare.txt');
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON results of the RPC, read field by field
@@ -189,21 +216,10 @@ export class Demo {
       content: this.data.copy.text,
       label: '',
     });
-    const span = await owner.send('model.register', {
-      name: 'bard-ngram',
-      datanets: [{ datanet: fromHex(textNet), version: textVersion }],
-      method: 'span',
-      params: [
-        { key: 'minSpan', value: '6' },
-        { key: 'tokenizer', value: SPAN_TOKENIZER },
-      ],
-      pricePerRequest: parseOpen('0.01'),
-      pricePerOutputToken: parseOpen('0.001'),
-      ownerShareBps: 1000,
-      providers: [provider],
-      artifact: { baseModel: 'ngram-demo', adapterHash: new Uint8Array(32) },
-      training: null,
-    });
+    const span = await owner.send(
+      'model.register',
+      spanModelBody('bard-ngram', fromHex(textNet), textVersion, provider),
+    );
     const influence = await owner.send('model.register', {
       name: 'who-speaks-lr',
       datanets: [{ datanet: fromHex(labelNet), version: labelVersion }],
@@ -219,7 +235,7 @@ export class Demo {
         { key: 'features', value: '4096' },
         { key: 'ngram', value: '2' },
         { key: 'seed', value: 'devnet' },
-        { key: 'tokenizer', value: SPAN_TOKENIZER },
+        { key: 'tokenizer', value: DEFAULT_TOKENIZER },
       ],
     });
     const [spanTx, inflTx, copy] = await Promise.all(

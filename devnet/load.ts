@@ -1,3 +1,4 @@
+import { DEFAULT_TOKENIZER } from '../attribution/tokenizer.js';
 import { addressOf, formatAddress } from '../core/address.js';
 import { parseOpen } from '../core/amount.js';
 import { fromHex } from '../core/bytes.js';
@@ -26,7 +27,6 @@ export const LOAD_RATE_MAX = 100_000;
 export const LOAD_PROVIDERS_MAX = 4;
 /** An account that saw a reject rests this long before its next submission. */
 export const REJECT_COOLDOWN_MS = 2_000;
-const SPAN_TOKENIZER = 'cl100k_base@js-tiktoken-1.0.21';
 
 export interface LoadOptions {
   rate: number;
@@ -206,7 +206,7 @@ export class LoadGenerator {
       method: 'span',
       params: [
         { key: 'minSpan', value: '4' },
-        { key: 'tokenizer', value: SPAN_TOKENIZER },
+        { key: 'tokenizer', value: DEFAULT_TOKENIZER },
       ],
       pricePerRequest: 1000n,
       pricePerOutputToken: 10n,

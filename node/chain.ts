@@ -1,5 +1,5 @@
 import type { Application } from '../consensus/application.js';
-import { verifyCommit } from '../consensus/commit.js';
+import { type SignatureVerified, verifyCommit } from '../consensus/commit.js';
 import { evidenceProblem } from '../consensus/validation.js';
 import type { ValidatorSet, ValidatorUpdate } from '../consensus/validatorSet.js';
 import { addressOf } from '../core/address.js';
@@ -72,13 +72,6 @@ import type { ValsetStore } from './valsets.js';
  * Every executed proposal keeps its overlay until the height is decided, so commit never
  * re-executes a block this node already validated.
  */
-
-/** Tells whether a (public key, message, signature) was already checked by `verifySignature`. */
-export type SignatureVerified = (
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-) => boolean;
 
 export class ChainError extends OlError {}
 

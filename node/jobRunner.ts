@@ -1,6 +1,7 @@
 import type { CorpusRef } from '../attribution/corpusCache.js';
 import type { JobSpec } from '../attribution/jobs.js';
 import type { JobPool } from '../attribution/pool.js';
+import { DEFAULT_TOKENIZER } from '../attribution/tokenizer.js';
 import { toHex } from '../core/bytes.js';
 import type { JobResult, Param } from '../core/tx.js';
 import type { Job, ModelVersion } from '../state/stores/records.js';
@@ -15,7 +16,6 @@ import { acceptedContributions, jobInputs, type PinnedCorpus } from '../vm/jobs.
  * from the latest state is fine: accepted contributions and job records never change.
  */
 
-export const DEFAULT_TOKENIZER = 'cl100k_base@js-tiktoken-1.0.21';
 /** Pool-level failures (a worker crash, a lost cache file) are retried this many times. */
 export const JOB_ATTEMPTS_MAX = 3;
 /** Results kept for heights this far behind the tip (a lagging proposal may still ask). */
@@ -28,6 +28,11 @@ export interface JobRunnerObserver {
 
 function paramValue(params: readonly Param[] | null, key: string): string | undefined {
   return params?.find((p) => p.key === key)?.value;
+}
+
+/** The tokenizer a model version's corpora are indexed with (an influence model's is a training param). */
+function modelTokenizer(m: ModelVersion): string {
+  return paramValue(m.method === 'influence' ? m.training : m.params, 'tokenizer') ?? DEFAULT_TOKENIZER;
 }
 
 export class JobRunner {
@@ -118,8 +123,7 @@ export class JobRunner {
    * the same code path as a receipt's job, through the same workers and corpus cache.
    */
   async dryRun(m: ModelVersion, input: string, output: string): Promise<JobResult> {
-    const tokenizer =
-      paramValue(m.method === 'influence' ? m.training : m.params, 'tokenizer') ?? DEFAULT_TOKENIZER;
+    const tokenizer = modelTokenizer(m);
     return this.pool.run({
       kind: 'attribution',
       job: 0,
@@ -138,8 +142,7 @@ export class JobRunner {
     switch (inputs.kind) {
       case 'attribution': {
         const m = inputs.model;
-        const tokenizer =
-          paramValue(m.method === 'influence' ? m.training : m.params, 'tokenizer') ?? DEFAULT_TOKENIZER;
+        const tokenizer = modelTokenizer(m);
         return {
           kind: 'attribution',
           job: job.id,

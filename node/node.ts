@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { JobPool } from '../attribution/pool.js';
-import { commitSignatureChecks, verifyCommit } from '../consensus/commit.js';
+import { commitSignatureChecks, type SignatureCheck, verifyCommit } from '../consensus/commit.js';
 import { ConsensusDriver, type DriverEffects } from '../consensus/driver.js';
 import type { CoreInput } from '../consensus/messages.js';
 import { FileSignerStateStore, SignerGuard } from '../consensus/signerGuard.js';
@@ -39,7 +39,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Mempool, MempoolError } from './mempool.js';
 import { NodeMetrics } from './metrics.js';
 import { SigCache } from './sigCache.js';
-import { type SigItem, SigPool } from './sigPool.js';
+import { SigPool } from './sigPool.js';
 import {
   BLOCKS_PER_REQUEST_MAX,
   type BlockWithCommit,
@@ -694,7 +694,7 @@ export class OpenLedgerNode {
    */
   private async preverifyCommits(blocks: readonly BlockWithCommit[]): Promise<Set<string>> {
     const newest = this.valsets.get(this.chain.tip.height + 2) ?? this.valsets.get(this.chain.tip.height + 1);
-    const items: SigItem[] = [];
+    const items: SignatureCheck[] = [];
     for (const r of blocks) {
       let commit: Commit;
       try {

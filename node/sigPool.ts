@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import type { SignatureCheck } from '../consensus/commit.js';
 import { verifySignature } from '../core/keys.js';
 import type { SigBatch } from './sigWorker.js';
 
@@ -14,12 +15,6 @@ import type { SigBatch } from './sigWorker.js';
 export const SIG_BATCH_MIN = 64;
 /** Signatures per task sent to one worker. */
 export const SIG_CHUNK = 256;
-
-export interface SigItem {
-  publicKey: Uint8Array;
-  message: Uint8Array;
-  signature: Uint8Array;
-}
 
 export class SigPool {
   private readonly piscina: Piscina;
@@ -37,7 +32,7 @@ export class SigPool {
     });
   }
 
-  async verifyMany(items: readonly SigItem[]): Promise<boolean[]> {
+  async verifyMany(items: readonly SignatureCheck[]): Promise<boolean[]> {
     if (items.length < SIG_BATCH_MIN)
       return items.map((i) => verifySignature(i.publicKey, i.message, i.signature));
     const chunks: Promise<boolean[]>[] = [];

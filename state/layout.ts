@@ -76,7 +76,7 @@ export function encodeKeyList(keys: readonly Uint8Array[]): Buffer {
  * Decodes a stale list into `prefix ‖ key` for each key (ready to delete from the root database):
  * one buffer for all of them, with a view per key. Undefined when malformed.
  */
-export function decodeKeyList(bytes: Buffer, prefix: Buffer = Buffer.alloc(0)): Buffer[] | undefined {
+export function decodeKeyList(bytes: Buffer, prefix: Buffer): Buffer[] | undefined {
   let count = 0;
   let off = 0;
   while (off < bytes.length) {

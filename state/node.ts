@@ -86,7 +86,7 @@ export class InternalNode {
 
   /** The node's hash (a view). */
   get hash(): Uint8Array {
-    return new Uint8Array(this.pre.buffer, this.pre.byteOffset + this.pre.length, HASH_BYTES);
+    return hashAfter(this.pre);
   }
 }
 
@@ -123,40 +123,40 @@ export function slotOf(bitmap: number, i: number): number {
 }
 
 /**
- * One node's memory: preimage (header ‖ children's hashes) ‖ hash ‖ key hashes of the leaf
- * children (in nibble order). Knowing a leaf child's key hash lets an update of that key replace
- * the leaf without reading it from disk (treeUpdate.ts).
+ * A buffer for a new internal node with `children` present children, `leaves` of them leaves. The
+ * node's memory is preimage (header ‖ children's hashes) ‖ hash ‖ key hashes of the leaf children
+ * (in nibble order); the returned buffer is the preimage. Write the children's hashes at
+ * `INTERNAL_HEADER_BYTES + slot * HASH_BYTES` and the leaves' key hashes with `setLeafKey`, then
+ * pass it to `makeInternal`. Knowing a leaf child's key hash lets an update of that key replace the
+ * leaf without reading it from disk (treeUpdate.ts).
  *
  * Each node gets its own allocation, never a slice of Node's shared 8 KiB buffer pool: a pool slab
  * stays alive while any slice of it does, so long-lived nodes cut from it would pin the megabytes
  * of short-lived buffers (keys, batch entries) allocated around them in every block.
  */
-function nodeMemory(children: number, leaves: number): Buffer {
+export function internalBuffer(children: number, leaves: number): Buffer {
   const pre = INTERNAL_HEADER_BYTES + children * HASH_BYTES;
   return Buffer.allocUnsafeSlow(pre + HASH_BYTES + leaves * HASH_BYTES).subarray(0, pre);
 }
 
-/**
- * A buffer for a new internal node with `children` present children, `leaves` of them leaves:
- * write the children's hashes at `INTERNAL_HEADER_BYTES + slot * HASH_BYTES` and the leaves' key
- * hashes with `setLeafKey`, then pass it to `makeInternal`.
- */
-export function internalBuffer(children: number, leaves: number): Buffer {
-  return nodeMemory(children, leaves);
+/** The node's hash, right after the preimage `pre` (a view). */
+function hashAfter(pre: Buffer): Uint8Array {
+  return new Uint8Array(pre.buffer, pre.byteOffset + pre.length, HASH_BYTES);
+}
+
+/** Key hashes of `count` leaf children from the `rank`-th, after the hash (a view). */
+function leafKeys(pre: Buffer, rank: number, count: number): Uint8Array {
+  return new Uint8Array(pre.buffer, pre.byteOffset + pre.length + HASH_BYTES * (1 + rank), count * HASH_BYTES);
 }
 
 /** Writes the key hash of the `rank`-th leaf child (counting leaves only, in nibble order). */
 export function setLeafKey(pre: Buffer, rank: number, keyHash: Uint8Array): void {
-  new Uint8Array(pre.buffer, pre.byteOffset + pre.length + HASH_BYTES + rank * HASH_BYTES, HASH_BYTES).set(
-    keyHash,
-  );
+  leafKeys(pre, rank, 1).set(keyHash);
 }
 
 /** Key hash of leaf child `i` of `node` (which must be a leaf child): a view, not a copy. */
 export function leafKeyOf(node: InternalNode, i: number): Uint8Array {
-  const rank = popcount16(node.leafMask & ((1 << i) - 1));
-  const pre = node.pre;
-  return new Uint8Array(pre.buffer, pre.byteOffset + pre.length + HASH_BYTES + rank * HASH_BYTES, HASH_BYTES);
+  return leafKeys(node.pre, popcount16(node.leafMask & ((1 << i) - 1)), 1);
 }
 
 /** Finishes an internal node built in `pre` (see `internalBuffer`) and hashes it in place. */
@@ -172,7 +172,7 @@ export function makeInternal(
   pre[2] = bitmap & 0xff;
   pre[3] = leafMask >> 8;
   pre[4] = leafMask & 0xff;
-  new Uint8Array(pre.buffer, pre.byteOffset + pre.length, HASH_BYTES).set(sha256(pre));
+  hashAfter(pre).set(sha256(pre));
   return new InternalNode(bitmap, leafMask, pre, versions, children);
 }
 
@@ -245,8 +245,7 @@ export function encodeInternal(node: InternalNode): Buffer {
     out.set(node.childHash(j), off + VERSION_BYTES);
     off += VERSION_BYTES + HASH_BYTES;
   }
-  const keys = node.pre.byteOffset + node.pre.length + HASH_BYTES;
-  out.set(new Uint8Array(node.pre.buffer, keys, leaves * HASH_BYTES), off);
+  out.set(leafKeys(node.pre, 0, leaves), off);
   off += leaves * HASH_BYTES;
   out.writeUInt32BE(crc32(out.subarray(0, off)), off);
   return out;
@@ -283,9 +282,7 @@ export function decodeInternal(bytes: Buffer): InternalNode | undefined {
     );
     off += VERSION_BYTES + HASH_BYTES;
   }
-  new Uint8Array(pre.buffer, pre.byteOffset + pre.length + HASH_BYTES, leaves * HASH_BYTES).set(
-    bytes.subarray(keysAt, crcAt),
-  );
+  leafKeys(pre, 0, leaves).set(bytes.subarray(keysAt, crcAt));
   return makeInternal(bitmap, leafMask, pre, versions);
 }
 

@@ -240,15 +240,14 @@ export function planUpdate(
     if (ref.leaf) {
       // The parent holds the leaf's key hash, so an update or delete of that key replaces the leaf
       // without reading it. It is read only when it stays (split by an insert, or kept as is).
-      const existingKey =
-        parent === null ? store.loadLeaf(ref, pathSource, depth).keyHash : leafKeyOf(parent, nibble);
+      // (A root that is a leaf has no parent: read it.)
+      let existing = parent === null ? store.loadLeaf(ref, pathSource, depth) : undefined;
+      const existingKey = existing?.keyHash ?? leafKeyOf(parent as InternalNode, nibble);
       const old = { version: ref.version, depth };
-      const kept = (): LeafResult => ({
-        t: 'leaf',
-        leaf: store.loadLeaf(ref, existingKey, depth, existingKey),
-        old,
-        unchanged: true,
-      });
+      const kept = (): LeafResult => {
+        existing ??= store.loadLeaf(ref, existingKey, depth, existingKey);
+        return { t: 'leaf', leaf: existing, old, unchanged: true };
+      };
       const leaves: LeafResult[] = [];
       let placed = false;
       for (let i = lo; i < hi; i++) {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { predictLabel } from '../../attribution/jobs.js';
-import { loadTokenizer } from '../../attribution/tokenizer.js';
+import { DEFAULT_TOKENIZER, loadTokenizer } from '../../attribution/tokenizer.js';
 import { addressOf, formatAddress } from '../../core/address.js';
 import { bytesEqual, fromHex, toHex } from '../../core/bytes.js';
 import { OlError } from '../../core/errors.js';
@@ -157,8 +157,8 @@ export class Provider {
     const training = (v.training as J[] | null) ?? [];
     const tokenizerName =
       v.method === 'influence'
-        ? (training.find((p) => p.key === 'tokenizer')?.value ?? 'cl100k_base@js-tiktoken-1.0.21')
-        : (params.get('tokenizer') ?? 'cl100k_base@js-tiktoken-1.0.21');
+        ? (training.find((p) => p.key === 'tokenizer')?.value ?? DEFAULT_TOKENIZER)
+        : (params.get('tokenizer') ?? DEFAULT_TOKENIZER);
     const pinned = v.datanets as { datanet: string; version: number }[];
     const corpora = await Promise.all(pinned.map((p) => this.corpus(p.datanet, p.version)));
     const base = {

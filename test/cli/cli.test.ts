@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_TOKENIZER } from '../../attribution/tokenizer.js';
 import { parseOpen } from '../../core/amount.js';
 import { LocalNetwork } from '../../devnet/network.js';
 import { CLI_ENTRY, REPO_ROOT } from '../../devnet/processes.js';
@@ -13,7 +14,6 @@ import { CLI_ENTRY, REPO_ROOT } from '../../devnet/processes.js';
  * get paid through an inference's attribution, read the earnings — plus help and the errors.
  */
 
-const SPAN_TOKENIZER = 'cl100k_base@js-tiktoken-1.0.21';
 const PASSPHRASE = 'correct horse battery staple';
 
 // biome-ignore lint/suspicious/noExplicitAny: command output is JSON, checked by the assertions
@@ -177,7 +177,7 @@ describe('openledger CLI', () => {
       '--method',
       'span',
       '--params',
-      `tokenizer=${SPAN_TOKENIZER},minSpan=6`,
+      `tokenizer=${DEFAULT_TOKENIZER},minSpan=6`,
       '--price-per-request',
       '0.01',
       '--price-per-output-token',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOpen } from '../../core/amount.js';
 import { fromHex } from '../../core/bytes.js';
+import { spanModelBody } from '../../devnet/demo.js';
 import { LocalNetwork } from '../../devnet/network.js';
 import { buildRequest } from '../../rpc/client.js';
 
@@ -13,7 +14,6 @@ import { buildRequest } from '../../rpc/client.js';
  */
 
 const CORPUS = readFileSync(join(__dirname, '..', 'fixtures', 'tinyshakespeare.txt'), 'utf8');
-const SPAN_TOKENIZER = 'cl100k_base@js-tiktoken-1.0.21';
 
 let net: LocalNetwork;
 const VALIDATORS = [0, 1, 2, 3];
@@ -115,21 +115,7 @@ describe('a 4-validator network', () => {
     const provider = net.layout.accounts.provider;
     const registered = await owner.send(
       'model.register',
-      {
-        name: 'bard-ngram',
-        datanets: [{ datanet: fromHex(datanet), version }],
-        method: 'span',
-        params: [
-          { key: 'minSpan', value: '6' },
-          { key: 'tokenizer', value: SPAN_TOKENIZER },
-        ],
-        pricePerRequest: parseOpen('0.01'),
-        pricePerOutputToken: parseOpen('0.001'),
-        ownerShareBps: 1000,
-        providers: [fromHex(provider.address)],
-        artifact: { baseModel: 'ngram-demo', adapterHash: new Uint8Array(32) },
-        training: null,
-      },
+      spanModelBody('bard-ngram', fromHex(datanet), version, fromHex(provider.address)),
       { mode: 'commit' },
     );
     expect(registered.result.code).toBe('ok');

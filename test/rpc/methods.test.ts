@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parseOpen } from '../../core/amount.js';
 import { fromHex, to0x } from '../../core/bytes.js';
+import { spanModelBody } from '../../devnet/demo.js';
 import { LocalNetwork } from '../../devnet/network.js';
 import {
   buildRequest,
@@ -26,7 +27,6 @@ import { KEYS } from '../../state/stores/keys.js';
  */
 
 const CORPUS = readFileSync(join(__dirname, '..', 'fixtures', 'tinyshakespeare.txt'), 'utf8');
-const SPAN_TOKENIZER = 'cl100k_base@js-tiktoken-1.0.21';
 /** JSON from the server; the assertions check its shape. */
 // biome-ignore lint/suspicious/noExplicitAny: JSON-RPC results are checked by the assertions
 type Json = any;
@@ -172,21 +172,11 @@ beforeAll(async () => {
   }
   const version = (await net.clients[0].datanet(ids.datanet)).version as number;
   const provider = net.layout.accounts.provider;
-  const registered = await committed(owner, 'model.register', {
-    name: 'bard',
-    datanets: [{ datanet: fromHex(ids.datanet), version }],
-    method: 'span',
-    params: [
-      { key: 'minSpan', value: '6' },
-      { key: 'tokenizer', value: SPAN_TOKENIZER },
-    ],
-    pricePerRequest: parseOpen('0.01'),
-    pricePerOutputToken: parseOpen('0.001'),
-    ownerShareBps: 1000,
-    providers: [fromHex(provider.address)],
-    artifact: { baseModel: 'ngram-demo', adapterHash: new Uint8Array(32) },
-    training: null,
-  });
+  const registered = await committed(
+    owner,
+    'model.register',
+    spanModelBody('bard', fromHex(ids.datanet), version, fromHex(provider.address)),
+  );
   ids.model = eventAttr(registered, 'model.registered', 'model');
 
   const requester = net.layout.accounts.requester;

@@ -5,7 +5,7 @@ import { datanetId } from '../../vm/datanets.js';
 import { BlockError } from '../../vm/errors.js';
 import { executeBlock } from '../../vm/execute.js';
 import { modelId } from '../../vm/models.js';
-import { CHAIN_ID, codeOf, key, OPEN, TestChain } from './harness.js';
+import { CHAIN_ID, codeOf, datanetBody, key, OPEN, TestChain } from './harness.js';
 import { MemState } from './memState.js';
 
 /**
@@ -20,39 +20,11 @@ describe('defensive error codes', () => {
     const c = TestChain.mem();
     const s = new Stores(c.state);
     const dnId = datanetId(alice.address, 0);
-    c.block([
-      c.tx(alice, 'datanet.create', {
-        name: 'x',
-        description: '',
-        license: '',
-        tags: [],
-        curation: 'open',
-        curators: [],
-        bond: 0n,
-        rejectForfeitBps: 0,
-        contributionBytesMax: 0,
-        labels: [],
-      }),
-    ]);
+    c.block([c.tx(alice, 'datanet.create', datanetBody({ name: 'x', license: '' }))]);
     s.setDatanet({ ...s.datanet(dnId)!, id: datanetId(alice.address, 1) });
-    expect(
-      codeOf(
-        c.block([
-          c.tx(alice, 'datanet.create', {
-            name: 'y',
-            description: '',
-            license: '',
-            tags: [],
-            curation: 'open',
-            curators: [],
-            bond: 0n,
-            rejectForfeitBps: 0,
-            contributionBytesMax: 0,
-            labels: [],
-          }),
-        ]),
-      ),
-    ).toBe('DATANET_EXISTS');
+    expect(codeOf(c.block([c.tx(alice, 'datanet.create', datanetBody({ name: 'y', license: '' }))]))).toBe(
+      'DATANET_EXISTS',
+    );
     s.setModel({
       id: modelId(alice.address, 2),
       owner: alice.address,
@@ -124,18 +96,11 @@ describe('extreme values fail with codes, never with untyped errors', () => {
     const bob = key('bob');
     const dn = datanetId(alice.address, 0);
     c.block([
-      c.tx(alice, 'datanet.create', {
-        name: 'x',
-        description: '',
-        license: '',
-        tags: [],
-        curation: 'open',
-        curators: [],
-        bond: MAX,
-        rejectForfeitBps: 10_000,
-        contributionBytesMax: 0,
-        labels: [],
-      }),
+      c.tx(
+        alice,
+        'datanet.create',
+        datanetBody({ name: 'x', license: '', bond: MAX, rejectForfeitBps: 10_000 }),
+      ),
     ]);
     c.block([
       c.tx(alice, 'model.register', {

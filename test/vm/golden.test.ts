@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../core/hash.js';
-import type { TxBody, TxType } from '../../core/tx.js';
+import { TX_TYPES, type TxBody, type TxType } from '../../core/tx.js';
 import { contributionId, datanetId } from '../../vm/datanets.js';
 import type { BlockResult, ExecTx } from '../../vm/execute.js';
 import { modelId } from '../../vm/models.js';
@@ -219,25 +219,8 @@ describe('golden scenario', () => {
     expect(results).toHaveLength(20);
     const okTypes = new Set<TxType>();
     for (const r of results) for (const t of r.txResults) if (t.code === 'ok') okTypes.add(t.type);
-    expect([...okTypes].sort()).toEqual(
-      [
-        'transfer',
-        'validator.create',
-        'stake.delegate',
-        'stake.undelegate',
-        'stake.withdrawRewards',
-        'validator.unjail',
-        'datanet.create',
-        'datanet.contribute',
-        'datanet.review',
-        'model.register',
-        'model.update',
-        'inference.receipt',
-        'attribution.settle',
-        'gov.propose',
-        'gov.vote',
-      ].sort(),
-    );
+    // Every native type (core/tx.test.ts pins that list) succeeds at least once.
+    expect([...okTypes].sort()).toEqual([...TX_TYPES].sort());
     const events = new Set(results.flatMap((r) => r.events.map((e) => e.type)));
     for (const t of [
       'validator.slashed',

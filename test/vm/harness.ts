@@ -275,3 +275,20 @@ export class TestChain {
 export function codeOf(r: BlockResult, index = r.txResults.length - 1): string {
   return r.txResults[index].code;
 }
+
+/** A `datanet.create` body: an open datanet with no bond, no labels, no size cap; `over` changes fields. */
+export function datanetBody(over: Partial<TxBody<'datanet.create'>> = {}): TxBody<'datanet.create'> {
+  return {
+    name: 'd',
+    description: '',
+    license: 'CC0-1.0',
+    tags: [],
+    curation: 'open',
+    curators: [],
+    bond: 0n,
+    rejectForfeitBps: 0,
+    contributionBytesMax: 0,
+    labels: [],
+    ...over,
+  };
+}

@@ -6,7 +6,7 @@ import { contributionId, datanetId } from '../../vm/datanets.js';
 import { BlockError } from '../../vm/errors.js';
 import { jobInputs } from '../../vm/jobs.js';
 import { modelId, receiptId } from '../../vm/models.js';
-import { CHAIN_ID, codeOf, genesisJson, key, type Resolver, TestChain } from './harness.js';
+import { CHAIN_ID, codeOf, datanetBody, genesisJson, key, type Resolver, TestChain } from './harness.js';
 
 const alice = key('alice'); // datanet + model owner
 const bob = key('bob'); // contributor
@@ -14,18 +14,7 @@ const carol = key('carol'); // contributor and provider
 const dave = key('dave'); // requester
 const enc = new TextEncoder();
 
-const dnBody: TxBody<'datanet.create'> = {
-  name: 'd',
-  description: '',
-  license: 'CC0-1.0',
-  tags: [],
-  curation: 'open',
-  curators: [],
-  bond: 0n,
-  rejectForfeitBps: 0,
-  contributionBytesMax: 0,
-  labels: [],
-};
+const dnBody = datanetBody();
 
 function modelBody(
   datanet: Uint8Array,

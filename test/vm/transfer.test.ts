@@ -4,7 +4,7 @@ import { encodeTx, signTx, type Tx } from '../../core/tx.js';
 import { BlockError } from '../../vm/errors.js';
 import { checkTx, execBlockFromBlock, executeBlock } from '../../vm/execute.js';
 import { GAS_PER_TX_BYTE, GAS_TX_BASE, intrinsicGas } from '../../vm/gas.js';
-import { CHAIN_ID, codeOf, genesisJson, key, OPEN, TestChain } from './harness.js';
+import { CHAIN_ID, codeOf, datanetBody, genesisJson, key, OPEN, TestChain } from './harness.js';
 
 const alice = key('alice');
 const bob = key('bob');
@@ -41,23 +41,9 @@ describe('transfer and fees', () => {
 
   it('out of gas charges the whole gas limit', () => {
     const c = TestChain.mem();
-    const probe = c.tx(
-      alice,
-      'datanet.create',
-      {
-        name: 'n',
-        description: 'd',
-        license: 'l',
-        tags: [],
-        curation: 'open',
-        curators: [],
-        bond: 0n,
-        rejectForfeitBps: 0,
-        contributionBytesMax: 0,
-        labels: [],
-      },
-      { nonce: 0 },
-    );
+    const probe = c.tx(alice, 'datanet.create', datanetBody({ name: 'n', description: 'd', license: 'l' }), {
+      nonce: 0,
+    });
     const limit = intrinsicGas('datanet.create', probe.bytes.length) + 1;
     const t = c.tx(alice, 'datanet.create', probe.tx.body as never, { gasLimit: limit, nonce: 0 });
     const r = c.block([t]);
