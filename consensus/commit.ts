@@ -31,7 +31,11 @@ export interface SignatureCheck {
 }
 
 /** Tells whether a signature was already checked with `verifySignature` (and passed). */
-export type SignatureVerified = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+export type SignatureVerified = (
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+) => boolean;
 
 export interface CommitExpectation {
   readonly height: number;

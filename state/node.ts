@@ -146,7 +146,11 @@ function hashAfter(pre: Buffer): Uint8Array {
 
 /** Key hashes of `count` leaf children from the `rank`-th, after the hash (a view). */
 function leafKeys(pre: Buffer, rank: number, count: number): Uint8Array {
-  return new Uint8Array(pre.buffer, pre.byteOffset + pre.length + HASH_BYTES * (1 + rank), count * HASH_BYTES);
+  return new Uint8Array(
+    pre.buffer,
+    pre.byteOffset + pre.length + HASH_BYTES * (1 + rank),
+    count * HASH_BYTES,
+  );
 }
 
 /** Writes the key hash of the `rank`-th leaf child (counting leaves only, in nibble order). */
