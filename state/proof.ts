@@ -4,7 +4,8 @@ import {
   EMPTY_ROOT,
   HASH_BYTES,
   type HashFn,
-  internalHash,
+  INTERNAL_HEADER_BYTES,
+  INTERNAL_TAG,
   leafHash,
   nibbleAt,
   popcount16,
@@ -81,58 +82,17 @@ export function encodeProof(proof: DecodedProof): Uint8Array {
 }
 
 /**
- * Parses proof bytes against the key they claim to be about (the key decides which child of each
- * level is on the path, hence how many siblings each level carries). Undefined if malformed.
- */
-export function decodeProof(bytes: Uint8Array, keyHash: Uint8Array): DecodedProof | undefined {
-  if (bytes.length < 3 || bytes.length > PROOF_BYTES_MAX || bytes[0] !== PROOF_FORMAT) return undefined;
-  const code = bytes[1];
-  const depth = bytes[2];
-  if (code > 2 || depth > DEPTH_MAX) return undefined;
-  const levels: ProofLevel[] = [];
-  let off = 3;
-  for (let level = 0; level < depth; level++) {
-    if (off + 4 > bytes.length) return undefined;
-    const bitmap = (bytes[off] << 8) | bytes[off + 1];
-    const leafMask = (bytes[off + 2] << 8) | bytes[off + 3];
-    off += 4;
-    const pathBit = 1 << nibbleAt(keyHash, level);
-    const onPath = (bitmap & pathBit) !== 0;
-    const isLast = level === depth - 1;
-    // Every level but an empty terminal's last one contains the path child; the path child is a
-    // leaf exactly at the last level of a proof that ends in a leaf.
-    if ((leafMask & ~bitmap) !== 0) return undefined;
-    if (isLast && code === 0 ? onPath : !onPath) return undefined;
-    if (onPath && ((leafMask & pathBit) !== 0) !== (isLast && code !== 0)) return undefined;
-    const count = popcount16(bitmap) - (onPath ? 1 : 0);
-    if (bitmap === 0 || off + count * HASH_BYTES > bytes.length) return undefined;
-    const siblings: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) {
-      siblings.push(bytes.subarray(off, off + HASH_BYTES));
-      off += HASH_BYTES;
-    }
-    levels.push({ bitmap, leafMask, siblings });
-  }
-  let terminal: ProofTerminal;
-  if (code === 2) {
-    if (off + 2 * HASH_BYTES !== bytes.length) return undefined;
-    terminal = {
-      kind: 'otherLeaf',
-      keyHash: bytes.subarray(off, off + HASH_BYTES),
-      valueHash: bytes.subarray(off + HASH_BYTES, off + 2 * HASH_BYTES),
-    };
-  } else {
-    if (off !== bytes.length) return undefined;
-    terminal = code === 1 ? { kind: 'leaf' } : { kind: 'empty' };
-  }
-  return { levels, terminal };
-}
-
-/**
  * True iff `proof` shows that, in the state whose root is `root`, `key` holds exactly `value`
  * (inclusion) or, with `value` undefined, holds nothing (exclusion). Malformed input is simply
  * false: this runs on bytes from the network. `hash` defaults to @noble/hashes' sha256; the node
- * may pass node:crypto's for speed.
+ * may pass node:crypto's for speed. `hash` must not keep its input: the verifier passes views of
+ * one scratch buffer, which it overwrites level by level.
+ *
+ * One pass checks the structure top down and records where each level starts (the key decides
+ * which child of each level is on the path, hence how many siblings each level carries); a second
+ * pass hashes bottom up. Each level's preimage is copied straight from the proof bytes (its header,
+ * the siblings before the path child, the child just computed, the siblings after), so verifying
+ * allocates no per-sibling objects.
  */
 export function verifyProof(
   root: Uint8Array,
@@ -142,41 +102,70 @@ export function verifyProof(
   hash: HashFn = nobleSha256,
 ): boolean {
   if (root.length !== HASH_BYTES) return false;
+  if (proof.length < 3 || proof.length > PROOF_BYTES_MAX || proof[0] !== PROOF_FORMAT) return false;
+  const code = proof[1];
+  const depth = proof[2];
+  if (code > 2 || depth > DEPTH_MAX) return false;
   const keyHash = hash(key);
-  const decoded = decodeProof(proof, keyHash);
-  if (decoded === undefined) return false;
-  const { levels, terminal } = decoded;
-  let current: Uint8Array | null;
-  if (value !== undefined) {
-    if (terminal.kind !== 'leaf') return false;
-    current = leafHash(hash, keyHash, hash(value));
-  } else if (terminal.kind === 'otherLeaf') {
-    if (equal(terminal.keyHash, keyHash)) return false;
-    // The other leaf must sit in this key's slot: same first `depth` nibbles.
-    for (let i = 0; i < levels.length; i++) {
-      if (nibbleAt(terminal.keyHash, i) !== nibbleAt(keyHash, i)) return false;
-    }
-    current = leafHash(hash, terminal.keyHash, terminal.valueHash);
-  } else if (terminal.kind === 'empty') {
-    current = null;
-  } else {
-    return false;
+  const starts: number[] = new Array(depth);
+  let off = 3;
+  for (let level = 0; level < depth; level++) {
+    if (off + 4 > proof.length) return false;
+    const bitmap = (proof[off] << 8) | proof[off + 1];
+    const leafMask = (proof[off + 2] << 8) | proof[off + 3];
+    const pathBit = 1 << nibbleAt(keyHash, level);
+    const onPath = (bitmap & pathBit) !== 0;
+    const isLast = level === depth - 1;
+    // Every level but an empty terminal's last one contains the path child; the path child is a
+    // leaf exactly at the last level of a proof that ends in a leaf.
+    if (bitmap === 0 || (leafMask & ~bitmap) !== 0) return false;
+    if (isLast && code === 0 ? onPath : !onPath) return false;
+    if (onPath && ((leafMask & pathBit) !== 0) !== (isLast && code !== 0)) return false;
+    starts[level] = off;
+    off += 4 + (popcount16(bitmap) - (onPath ? 1 : 0)) * HASH_BYTES;
+    if (off > proof.length) return false;
   }
-  for (let level = levels.length - 1; level >= 0; level--) {
-    const { bitmap, leafMask, siblings } = levels[level];
+  let current: Uint8Array | null;
+  if (code === 2) {
+    // Another key's leaf sits in this key's slot: proves exclusion only.
+    if (value !== undefined || off + 2 * HASH_BYTES !== proof.length) return false;
+    const otherKey = proof.subarray(off, off + HASH_BYTES);
+    if (equal(otherKey, keyHash)) return false;
+    // The other leaf must share the path: the same first `depth` nibbles.
+    for (let i = 0; i < depth; i++) if (nibbleAt(otherKey, i) !== nibbleAt(keyHash, i)) return false;
+    current = leafHash(hash, otherKey, proof.subarray(off + HASH_BYTES, off + 2 * HASH_BYTES));
+  } else {
+    if (off !== proof.length || (code === 1) !== (value !== undefined)) return false;
+    current = value === undefined ? null : leafHash(hash, keyHash, hash(value));
+  }
+  const pre = new Uint8Array(INTERNAL_HEADER_BYTES + RADIX * HASH_BYTES);
+  pre[0] = INTERNAL_TAG;
+  for (let level = depth - 1; level >= 0; level--) {
+    const at = starts[level];
+    const bitmap = (proof[at] << 8) | proof[at + 1];
     const pathNibble = nibbleAt(keyHash, level);
-    const children: Uint8Array[] = [];
-    let s = 0;
-    for (let i = 0; i < RADIX; i++) {
-      if (((bitmap >> i) & 1) === 0) continue;
-      if (i === pathNibble) {
-        if (current === null) return false;
-        children.push(current);
-      } else {
-        children.push(siblings[s++]);
-      }
+    const siblings = at + 4;
+    pre.set(proof.subarray(at, siblings), 1);
+    let size: number;
+    if (((bitmap >> pathNibble) & 1) === 0) {
+      // Exclusion by an empty slot (last level only: checked above): every child is a sibling.
+      if (current !== null) return false;
+      const count = popcount16(bitmap);
+      pre.set(proof.subarray(siblings, siblings + count * HASH_BYTES), INTERNAL_HEADER_BYTES);
+      size = INTERNAL_HEADER_BYTES + count * HASH_BYTES;
+    } else {
+      if (current === null) return false;
+      const before = popcount16(bitmap & ((1 << pathNibble) - 1)) * HASH_BYTES;
+      const after = (popcount16(bitmap) - 1) * HASH_BYTES - before;
+      pre.set(proof.subarray(siblings, siblings + before), INTERNAL_HEADER_BYTES);
+      pre.set(current, INTERNAL_HEADER_BYTES + before);
+      pre.set(
+        proof.subarray(siblings + before, siblings + before + after),
+        INTERNAL_HEADER_BYTES + before + HASH_BYTES,
+      );
+      size = INTERNAL_HEADER_BYTES + before + HASH_BYTES + after;
     }
-    current = internalHash(hash, bitmap, leafMask, children);
+    current = hash(pre.subarray(0, size));
   }
   return equal(current ?? EMPTY_ROOT, root);
 }
