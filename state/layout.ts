@@ -19,10 +19,11 @@ export const RESERVED_SUBLEVEL_PREFIX = 'state-';
 export const META_LATEST = Buffer.from('latest');
 export const META_FORMAT = Buffer.from('format');
 /**
- * On-disk format of the tree. 2: internal nodes also record their leaf children's key hashes. A
- * database written in another format is refused at open (STATE_FORMAT_UNSUPPORTED): resync it.
+ * On-disk format of the tree. 2: internal nodes also record their leaf children's key hashes. 3: an
+ * internal node is stored as it is held in memory (node.ts), versions after the hashes. A database
+ * written in another format is refused at open (STATE_FORMAT_UNSUPPORTED): resync it.
  */
-export const STATE_FORMAT = 2;
+export const STATE_FORMAT = 3;
 export const META_OLDEST = Buffer.from('oldest');
 
 export function rootRecordKey(version: number): Buffer {

@@ -11,53 +11,73 @@ import { HASH_BYTES, INTERNAL_HEADER_BYTES, INTERNAL_TAG, LEAF_TAG, popcount16 }
  * the child's path is the parent's path plus the nibble.
  */
 
-/** Child version placeholder while a version is being built (its number is known only at commit). */
-export const PENDING_VERSION = -1;
+/**
+ * Child version placeholder while a version is being built (its number is known only at commit).
+ * It is the largest u48, so no real version reaches it.
+ */
+export const PENDING_VERSION = 2 ** 48 - 1;
 /** Versions are stored as 48-bit big-endian integers: 2^48 blocks is plenty. */
-export const VERSION_MAX = 2 ** 48 - 1;
+export const VERSION_MAX = PENDING_VERSION - 1;
 const VERSION_BYTES = 6;
-// 0x03, not 0x01: format 2 added the leaf key hashes (a format-1 node fails to decode, loudly).
-const DISK_INTERNAL = 0x03;
+// 0x04: format 3 (one layout in memory and on disk). Format 2 used 0x03, format 1 0x01, so a node
+// of another format fails to decode, loudly (the format is also checked at open).
+const DISK_INTERNAL = 0x04;
 const CRC_BYTES = 4;
 const DISK_LEAF = 0x02;
 
+/*
+ * An internal node is one buffer, the same in memory and on disk (format 3), so a commit stores
+ * the node's own bytes instead of encoding a second copy:
+ *
+ *   0         DISK_INTERNAL
+ *   1..       the hash preimage (hashSpec): INTERNAL_TAG ‖ bitmap u16 ‖ leafMask u16 ‖ the present
+ *             children's hashes, packed in nibble order (child i at slot `slotOf(bitmap, i)`)
+ *   keysAt    the leaf children's key hashes, in nibble order
+ *   versionsAt the present children's versions (u48 BE), packed like the hashes
+ *   crcAt     crc32 of everything before it (u32 BE), written when the versions are final
+ *   hashAt    the node's hash (memory only: on disk it is the parent's to vouch for)
+ *
+ * The node hash covers the bitmaps and child hashes but not the child versions (the root must
+ * depend on the key–value set alone) nor the leaf key hashes (a leaf's hash covers its own key
+ * hash), so the CRC is what catches a damaged version or key hash on read, before an update copies
+ * it into the next version.
+ */
+const PRE_AT = 1;
+const HASHES_AT = PRE_AT + INTERNAL_HEADER_BYTES;
+
+function keysAt(children: number): number {
+  return HASHES_AT + children * HASH_BYTES;
+}
+
+function versionsAt(children: number, leaves: number): number {
+  return keysAt(children) + leaves * HASH_BYTES;
+}
+
 /**
  * An internal node in memory. The latest tree keeps ~0.36 of these per key linked in memory, so
- * each is kept small: one buffer holds the hash preimage (header ‖ present children's hashes), then
- * the node's hash, then its leaf children's key hashes; `hash` and `hashes` are views made on
- * demand rather than two more objects per node for the garbage collector to trace.
+ * each is kept small: the object, its buffer, and a children array only when it has internal
+ * children (most nodes at the bottom have leaves only); hashes and versions are read from the
+ * buffer on demand rather than held as more objects for the garbage collector to trace.
  */
 export class InternalNode {
   /** Bit i set = child i present. */
   readonly bitmap: number;
   /** Bit i set = child i is a leaf (otherwise an internal node). */
   readonly leafMask: number;
+  /** The node's bytes (layout above). */
+  readonly buf: Buffer;
   /**
-   * The hash preimage: header, then the hashes of the present children only, packed in nibble
-   * order (child i is at slot `slotOf(bitmap, i)`): most nodes below the top levels have two or
-   * three children, and packing keeps the in-memory tree small.
-   */
-  readonly pre: Buffer;
-  /** Version that wrote each present child, same packing (PENDING_VERSION while being built). */
-  readonly versions: number[];
-  /**
-   * Decoded internal children of the latest tree, same packing, filled as they are loaded: the
+   * Decoded internal children of the latest tree, packed by slot, filled as they are loaded: the
    * latest tree stays in memory as linked objects, so walking it costs no key building, no map
-   * lookup and no disk read, and replaced nodes are simply dropped with the old root.
+   * lookup and no disk read, and replaced nodes are simply dropped with the old root. Null when
+   * every child is a leaf.
    */
-  readonly children: (InternalNode | undefined)[];
+  readonly children: (InternalNode | undefined)[] | null;
 
-  constructor(
-    bitmap: number,
-    leafMask: number,
-    pre: Buffer,
-    versions: number[],
-    children: (InternalNode | undefined)[],
-  ) {
+  constructor(bitmap: number, leafMask: number, buf: Buffer, children: (InternalNode | undefined)[] | null) {
     this.bitmap = bitmap;
     this.leafMask = leafMask;
-    this.pre = pre;
-    this.versions = versions;
+    this.buf = buf;
     this.children = children;
   }
 
@@ -65,28 +85,26 @@ export class InternalNode {
     return 'internal';
   }
 
-  /** The present children's hashes, packed (a view). */
-  get hashes(): Uint8Array {
-    const pre = this.pre;
-    return new Uint8Array(
-      pre.buffer,
-      pre.byteOffset + INTERNAL_HEADER_BYTES,
-      pre.length - INTERNAL_HEADER_BYTES,
-    );
-  }
-
   /** Hash of the child in packed slot `j` (a view). */
   childHash(j: number): Uint8Array {
-    return new Uint8Array(
-      this.pre.buffer,
-      this.pre.byteOffset + INTERNAL_HEADER_BYTES + j * HASH_BYTES,
-      HASH_BYTES,
-    );
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + HASHES_AT + j * HASH_BYTES, HASH_BYTES);
+  }
+
+  /** Version that wrote the child in packed slot `j` (PENDING_VERSION while being built). */
+  childVersion(j: number): number {
+    const b = this.buf;
+    return b.readUIntBE(b.length - HASH_BYTES - CRC_BYTES - (popcount16(this.bitmap) - j) * VERSION_BYTES, 6);
   }
 
   /** The node's hash (a view). */
   get hash(): Uint8Array {
-    return hashAfter(this.pre);
+    const b = this.buf;
+    return new Uint8Array(b.buffer, b.byteOffset + b.length - HASH_BYTES, HASH_BYTES);
+  }
+
+  /** The stored bytes (a view): everything but the hash. */
+  get disk(): Buffer {
+    return this.buf.subarray(0, this.buf.length - HASH_BYTES);
   }
 }
 
@@ -123,68 +141,96 @@ export function slotOf(bitmap: number, i: number): number {
 }
 
 /**
- * A buffer for a new internal node with `children` present children, `leaves` of them leaves. The
- * node's memory is preimage (header ‖ children's hashes) ‖ hash ‖ key hashes of the leaf children
- * (in nibble order); the returned buffer is the preimage. Write the children's hashes at
- * `INTERNAL_HEADER_BYTES + slot * HASH_BYTES` and the leaves' key hashes with `setLeafKey`, then
- * pass it to `makeInternal`. Knowing a leaf child's key hash lets an update of that key replace the
- * leaf without reading it from disk (treeUpdate.ts).
+ * A buffer for a new internal node with `children` present children, `leaves` of them leaves.
+ * Write the children with `setChild` and the leaves' key hashes with `setLeafKey`, then pass it to
+ * `makeInternal`. Knowing a leaf child's key hash lets an update of that key replace the leaf
+ * without reading it from disk (treeUpdate.ts).
  *
  * Each node gets its own allocation, never a slice of Node's shared 8 KiB buffer pool: a pool slab
  * stays alive while any slice of it does, so long-lived nodes cut from it would pin the megabytes
  * of short-lived buffers (keys, batch entries) allocated around them in every block.
  */
 export function internalBuffer(children: number, leaves: number): Buffer {
-  const pre = INTERNAL_HEADER_BYTES + children * HASH_BYTES;
-  return Buffer.allocUnsafeSlow(pre + HASH_BYTES + leaves * HASH_BYTES).subarray(0, pre);
-}
-
-/** The node's hash, right after the preimage `pre` (a view). */
-function hashAfter(pre: Buffer): Uint8Array {
-  return new Uint8Array(pre.buffer, pre.byteOffset + pre.length, HASH_BYTES);
-}
-
-/** Key hashes of `count` leaf children from the `rank`-th, after the hash (a view). */
-function leafKeys(pre: Buffer, rank: number, count: number): Uint8Array {
-  return new Uint8Array(
-    pre.buffer,
-    pre.byteOffset + pre.length + HASH_BYTES * (1 + rank),
-    count * HASH_BYTES,
+  return Buffer.allocUnsafeSlow(
+    versionsAt(children, leaves) + children * VERSION_BYTES + CRC_BYTES + HASH_BYTES,
   );
 }
 
+/** Writes the child in packed slot `j` of a node being built with `children` present children. */
+export function setChild(buf: Buffer, children: number, j: number, hash: Uint8Array, version: number): void {
+  buf.set(hash, HASHES_AT + j * HASH_BYTES);
+  buf.writeUIntBE(version, buf.length - HASH_BYTES - CRC_BYTES - (children - j) * VERSION_BYTES, 6);
+}
+
 /** Writes the key hash of the `rank`-th leaf child (counting leaves only, in nibble order). */
-export function setLeafKey(pre: Buffer, rank: number, keyHash: Uint8Array): void {
-  leafKeys(pre, rank, 1).set(keyHash);
+export function setLeafKey(buf: Buffer, children: number, rank: number, keyHash: Uint8Array): void {
+  buf.set(keyHash, keysAt(children) + rank * HASH_BYTES);
 }
 
 /** Key hash of leaf child `i` of `node` (which must be a leaf child): a view, not a copy. */
 export function leafKeyOf(node: InternalNode, i: number): Uint8Array {
-  return leafKeys(node.pre, popcount16(node.leafMask & ((1 << i) - 1)), 1);
+  const b = node.buf;
+  const rank = popcount16(node.leafMask & ((1 << i) - 1));
+  return new Uint8Array(
+    b.buffer,
+    b.byteOffset + keysAt(popcount16(node.bitmap)) + rank * HASH_BYTES,
+    HASH_BYTES,
+  );
 }
 
-/** Finishes an internal node built in `pre` (see `internalBuffer`) and hashes it in place. */
+/**
+ * True when two nodes' stored contents (children, leaf key hashes, versions) are equal; `b` may
+ * still be unsealed (no CRC yet).
+ */
+export function sameContent(a: InternalNode, b: InternalNode): boolean {
+  const end = a.buf.length - HASH_BYTES - CRC_BYTES;
+  return (
+    end === b.buf.length - HASH_BYTES - CRC_BYTES && a.buf.compare(b.buf, PRE_AT, end, PRE_AT, end) === 0
+  );
+}
+
+/**
+ * Finishes an internal node built in `buf` (see `internalBuffer`) and hashes it in place. The CRC
+ * is written by `sealInternal` once the child versions are final.
+ */
 export function makeInternal(
   bitmap: number,
   leafMask: number,
-  pre: Buffer,
-  versions: number[],
-  children: (InternalNode | undefined)[] = new Array(versions.length),
+  buf: Buffer,
+  children: (InternalNode | undefined)[] | null = leafMask === bitmap ? null : new Array(popcount16(bitmap)),
 ): InternalNode {
-  pre[0] = INTERNAL_TAG;
-  pre[1] = bitmap >> 8;
-  pre[2] = bitmap & 0xff;
-  pre[3] = leafMask >> 8;
-  pre[4] = leafMask & 0xff;
-  hashAfter(pre).set(sha256(pre));
-  return new InternalNode(bitmap, leafMask, pre, versions, children);
+  const n = popcount16(bitmap);
+  buf[0] = DISK_INTERNAL;
+  buf[PRE_AT] = INTERNAL_TAG;
+  buf[PRE_AT + 1] = bitmap >> 8;
+  buf[PRE_AT + 2] = bitmap & 0xff;
+  buf[PRE_AT + 3] = leafMask >> 8;
+  buf[PRE_AT + 4] = leafMask & 0xff;
+  const hashAt = buf.length - HASH_BYTES;
+  buf.set(sha256(buf.subarray(PRE_AT, keysAt(n))), hashAt);
+  return new InternalNode(bitmap, leafMask, buf, children);
+}
+
+/**
+ * At commit: gives the children built in this version their number and writes the CRC. Returns the
+ * bytes to store (a view of the node's own buffer).
+ */
+export function sealInternal(node: InternalNode, version: number): Buffer {
+  const b = node.buf;
+  const n = popcount16(node.bitmap);
+  const crcAt = b.length - HASH_BYTES - CRC_BYTES;
+  for (let at = crcAt - n * VERSION_BYTES; at < crcAt; at += VERSION_BYTES) {
+    if (b.readUIntBE(at, 6) === PENDING_VERSION) b.writeUIntBE(version, at, 6);
+  }
+  b.writeUInt32BE(crc32(b.subarray(0, crcAt)), crcAt);
+  return b.subarray(0, crcAt + CRC_BYTES);
 }
 
 export function childRef(node: InternalNode, i: number): NodeRef | null {
   if (((node.bitmap >> i) & 1) === 0) return null;
   const j = slotOf(node.bitmap, i);
   return {
-    version: node.versions[j],
+    version: node.childVersion(j),
     hash: node.childHash(j),
     leaf: ((node.leafMask >> i) & 1) === 1,
   };
@@ -229,32 +275,6 @@ export function readVersion(bytes: Uint8Array, offset: number): number {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUIntBE(offset, VERSION_BYTES);
 }
 
-/**
- * Internal: 0x03 ‖ bitmap u16 ‖ leafMask u16 ‖ per present child: version u48 ‖ hash ‖ per leaf
- * child: its key hash ‖ crc32. The node hash covers the bitmaps and child hashes but not the child
- * versions (they must not affect the root, which depends on the key–value set alone) nor the leaf
- * key hashes (a leaf's hash covers its own key hash), so the CRC is what catches a damaged version
- * or key hash on read, before an update copies it into the next version.
- */
-export function encodeInternal(node: InternalNode): Buffer {
-  const n = popcount16(node.bitmap);
-  const leaves = popcount16(node.leafMask);
-  const out = Buffer.allocUnsafe(5 + n * (VERSION_BYTES + HASH_BYTES) + leaves * HASH_BYTES + CRC_BYTES);
-  out[0] = DISK_INTERNAL;
-  out.writeUInt16BE(node.bitmap, 1);
-  out.writeUInt16BE(node.leafMask, 3);
-  let off = 5;
-  for (let j = 0; j < n; j++) {
-    out.writeUIntBE(node.versions[j], off, VERSION_BYTES);
-    out.set(node.childHash(j), off + VERSION_BYTES);
-    off += VERSION_BYTES + HASH_BYTES;
-  }
-  out.set(leafKeys(node.pre, 0, leaves), off);
-  off += leaves * HASH_BYTES;
-  out.writeUInt32BE(crc32(out.subarray(0, off)), off);
-  return out;
-}
-
 /** Leaf: 0x02 ‖ keyHash ‖ value. The value lives in the leaf, so a read at an old version is one walk. */
 export function encodeLeaf(leaf: LeafNode): Buffer {
   const out = Buffer.allocUnsafe(1 + HASH_BYTES + leaf.value.length);
@@ -266,28 +286,17 @@ export function encodeLeaf(leaf: LeafNode): Buffer {
 
 /** Decodes disk bytes; returns undefined when they do not have the expected shape. */
 export function decodeInternal(bytes: Buffer): InternalNode | undefined {
-  if (bytes.length < 5 || bytes[0] !== DISK_INTERNAL) return undefined;
-  const bitmap = bytes.readUInt16BE(1);
-  const leafMask = bytes.readUInt16BE(3);
+  if (bytes.length < HASHES_AT || bytes[0] !== DISK_INTERNAL || bytes[PRE_AT] !== INTERNAL_TAG)
+    return undefined;
+  const bitmap = bytes.readUInt16BE(PRE_AT + 1);
+  const leafMask = bytes.readUInt16BE(PRE_AT + 3);
   const n = popcount16(bitmap);
-  const leaves = popcount16(leafMask);
-  const keysAt = 5 + n * (VERSION_BYTES + HASH_BYTES);
-  const crcAt = keysAt + leaves * HASH_BYTES;
+  const crcAt = versionsAt(n, popcount16(leafMask)) + n * VERSION_BYTES;
   if ((leafMask & ~bitmap) !== 0 || n < 1 || bytes.length !== crcAt + CRC_BYTES) return undefined;
   if (crc32(bytes.subarray(0, crcAt)) !== bytes.readUInt32BE(crcAt)) return undefined;
-  const pre = internalBuffer(n, leaves);
-  const versions = new Array<number>(n);
-  let off = 5;
-  for (let j = 0; j < n; j++) {
-    versions[j] = bytes.readUIntBE(off, VERSION_BYTES);
-    pre.set(
-      bytes.subarray(off + VERSION_BYTES, off + VERSION_BYTES + HASH_BYTES),
-      INTERNAL_HEADER_BYTES + j * HASH_BYTES,
-    );
-    off += VERSION_BYTES + HASH_BYTES;
-  }
-  leafKeys(pre, 0, leaves).set(bytes.subarray(keysAt, crcAt));
-  return makeInternal(bitmap, leafMask, pre, versions);
+  const buf = Buffer.allocUnsafeSlow(bytes.length + HASH_BYTES);
+  bytes.copy(buf);
+  return makeInternal(bitmap, leafMask, buf);
 }
 
 export function decodeLeaf(bytes: Buffer): LeafNode | undefined {

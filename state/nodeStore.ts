@@ -45,7 +45,7 @@ export class NodeStore {
   ): InternalNode {
     const slot = parent === null ? -1 : slotOf(parent.bitmap, nibble);
     if (parent !== null) {
-      const linked = parent.children[slot];
+      const linked = parent.children?.[slot];
       if (linked !== undefined) return linked;
     } else if (
       this.#root !== undefined &&
@@ -58,7 +58,7 @@ export class NodeStore {
     const node = decodeInternal(this.#read(key, ref.version, depth));
     this.#check(node, ref, key, depth);
     if (hot) {
-      if (parent !== null) parent.children[slot] = node;
+      if (parent !== null && parent.children !== null) parent.children[slot] = node;
       else this.#root = { version: ref.version, node: node as InternalNode };
     }
     return node as InternalNode;

@@ -22,13 +22,13 @@ import {
 } from './layout.js';
 import {
   childRef,
-  encodeInternal,
   encodeLeaf,
   type InternalNode,
   type NodeRef,
   PENDING_VERSION,
   prefixedNodeKey,
   readVersion,
+  sealInternal,
   VERSION_MAX,
   versionBytes,
 } from './node.js';
@@ -327,15 +327,7 @@ export class StateDb {
     const metaPrefix = this.#metaPrefix;
     for (const n of plan.newNodes) {
       const key = prefixedNodeKey(nodePrefix, version, n.pathSource, n.depth);
-      let bytes: Buffer;
-      if (n.node.kind === 'internal') {
-        const vs = n.node.versions;
-        for (let i = 0; i < vs.length; i++) if (vs[i] === PENDING_VERSION) vs[i] = version;
-        bytes = encodeInternal(n.node);
-      } else {
-        bytes = encodeLeaf(n.node);
-      }
-      put(key, bytes);
+      put(key, n.node.kind === 'internal' ? sealInternal(n.node, version) : encodeLeaf(n.node));
     }
     for (const w of writes) {
       if (w.leaf === null) del(prefixed(latestPrefix, w.key));

@@ -1,6 +1,6 @@
 import { bytesEqual } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
-import { DEPTH_MAX, HASH_BYTES, INTERNAL_HEADER_BYTES, nibbleAt, RADIX } from './hashSpec.js';
+import { DEPTH_MAX, HASH_BYTES, nibbleAt, RADIX } from './hashSpec.js';
 import {
   childRef,
   type InternalNode,
@@ -11,6 +11,8 @@ import {
   type NodeRef,
   nodeKey,
   PENDING_VERSION,
+  sameContent,
+  setChild,
   setLeafKey,
   slotOf,
   type TreeNode,
@@ -152,9 +154,8 @@ export function planUpdate(
         return lifted;
       }
     }
-    const pre = internalBuffer(count, leaves);
-    const versions = new Array<number>(count);
-    const children = new Array<InternalNode | undefined>(count);
+    const buf = internalBuffer(count, leaves);
+    let children: (InternalNode | undefined)[] | null = null;
     let bitmap = 0;
     let leafMask = 0;
     let j = 0;
@@ -162,41 +163,35 @@ export function planUpdate(
     for (let n = 0; n < RADIX; n++) {
       const s = slots[n];
       if (s === null) continue;
-      const off = INTERNAL_HEADER_BYTES + j * HASH_BYTES;
       if (s.t === 'kept') {
         const old = oldNode as InternalNode;
         const oj = slotOf(old.bitmap, n);
-        pre.set(old.childHash(oj), off);
-        versions[j] = old.versions[oj];
-        children[j] = old.children[oj];
+        setChild(buf, count, j, old.childHash(oj), old.childVersion(oj));
         if ((old.leafMask >> n) & 1) {
           leafMask |= 1 << n;
-          setLeafKey(pre, rank++, leafKeyOf(old, n));
+          setLeafKey(buf, count, rank++, leafKeyOf(old, n));
+        } else {
+          children ??= new Array(count);
+          children[j] = (old.children as (InternalNode | undefined)[])[oj];
         }
       } else {
         const ref = s.t === 'leaf' ? placeLeaf(s, depth + 1) : s.ref;
-        if (s.t === 'ref') children[j] = s.node;
-        else {
+        if (s.t === 'ref') {
+          children ??= new Array(count);
+          children[j] = s.node;
+        } else {
           leafMask |= 1 << n;
-          setLeafKey(pre, rank++, s.leaf.keyHash);
+          setLeafKey(buf, count, rank++, s.leaf.keyHash);
         }
-        pre.set(ref.hash, off);
-        versions[j] = ref.version;
+        setChild(buf, count, j, ref.hash, ref.version);
       }
       bitmap |= 1 << n;
       j++;
     }
-    if (
-      oldNode !== null &&
-      oldRef !== null &&
-      oldNode.bitmap === bitmap &&
-      oldNode.leafMask === leafMask &&
-      sameVersions(oldNode.versions, versions) &&
-      Buffer.compare(oldNode.hashes, pre.subarray(INTERNAL_HEADER_BYTES)) === 0
-    ) {
+    const node = makeInternal(bitmap, leafMask, buf, children);
+    if (oldNode !== null && oldRef !== null && sameContent(oldNode, node)) {
       return { t: 'ref', ref: oldRef, node: oldNode };
     }
-    const node = makeInternal(bitmap, leafMask, pre, versions, children);
     newNodes.push({ pathSource, depth, node });
     if (oldRef !== null) markStale(oldRef.version, pathSource, depth);
     return { t: 'ref', ref: { version: PENDING_VERSION, hash: node.hash, leaf: false }, node };
@@ -296,11 +291,6 @@ export function planUpdate(
     rootNode = result.node;
   }
   return { root, rootNode, newNodes, stale };
-}
-
-function sameVersions(a: readonly number[], b: readonly number[]): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** A path source equal to `source` in its first `depth` nibbles, with nibble `depth` set to `n`. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../core/errors.js';
+import { popcount16 } from '../../state/hashSpec.js';
 import { rootRecordKey, SUBLEVEL_LATEST, SUBLEVEL_META, SUBLEVEL_NODES } from '../../state/layout.js';
 import { StateDb } from '../../state/stateDb.js';
 import { hex, tempDirs, text } from './reference.js';
@@ -70,11 +71,22 @@ describe('corruption on disk', () => {
   });
 
   it('a flipped byte in an internal node (bitmap, leaf mask, child version, child hash, leaf key hash or CRC) is detected', async () => {
-    // -5: the last leaf key hash byte (every node at the bottom has leaf children), -1: the CRC.
-    for (const offset of [1, 4, 10, -5, -1]) {
+    // Format 3: tag ‖ 0x01 ‖ bitmap ‖ leaf mask ‖ child hashes ‖ leaf key hashes ‖ versions ‖ CRC.
+    // Offsets: the hashed tag, the bitmap, the leaf mask, a child hash, the first leaf key hash
+    // byte (every node at the bottom has leaf children), the last version byte, the CRC.
+    const offsets: ((v: Buffer) => number)[] = [
+      () => 1,
+      () => 2,
+      () => 5,
+      () => 10,
+      (v) => 6 + 32 * popcount16(v.readUInt16BE(2)),
+      (v) => v.length - 5,
+      (v) => v.length - 1,
+    ];
+    for (const offset of offsets) {
       const s = await damaged(await prepared(), SUBLEVEL_NODES, (v) => {
-        if (v[0] !== 0x03) return v;
-        v[offset < 0 ? v.length + offset : offset] ^= 0x10;
+        if (v[0] !== 0x04) return v;
+        v[offset(v)] ^= 0x10;
         return v;
       });
       try {
@@ -108,7 +120,7 @@ describe('corruption on disk', () => {
     await meta.put(Buffer.from('format'), Buffer.from([1]));
     await raw.close();
     await expect(StateDb.open(dir)).rejects.toMatchObject({ code: 'STATE_FORMAT_UNSUPPORTED' });
-    await expect(StateDb.open(dir)).rejects.toThrow(/format 1.*reads format 2/);
+    await expect(StateDb.open(dir)).rejects.toThrow(/format 1.*reads format 3/);
   });
 
   it('a missing node is a STATE_NODE_MISSING error', async () => {
