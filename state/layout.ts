@@ -1,5 +1,5 @@
 import { EMPTY_ROOT, HASH_BYTES } from './hashSpec.js';
-import { type NodeRef, readVersion, versionBytes } from './node.js';
+import { NODE_KEY_BYTES_MAX, type NodeRef, readVersion, versionBytes, writeNodeKey } from './node.js';
 
 /**
  * Where the state lives in the node's LevelDB: three sublevels, so the node's own sublevels
@@ -59,18 +59,37 @@ export function decodeRootRecord(bytes: Uint8Array): { root: NodeRef | null } | 
   return { root: { version: readVersion(bytes, 1), hash, leaf: bytes[0] === ROOT_LEAF } };
 }
 
-/** Stale list: node keys, each preceded by its length (u8). */
-export function encodeKeyList(keys: readonly Uint8Array[]): Buffer {
-  let size = 0;
-  for (const k of keys) size += 1 + k.length;
-  const out = Buffer.allocUnsafe(size);
-  let off = 0;
-  for (const k of keys) {
-    out[off] = k.length;
-    out.set(k, off + 1);
-    off += 1 + k.length;
+/**
+ * Stale list: node keys, each preceded by its length (u8). Built key by key in one growing buffer,
+ * so a block's ~15k stale keys are not ~15k buffers kept alive until the commit.
+ */
+export class KeyListWriter {
+  #buf = Buffer.allocUnsafe(4096);
+  #length = 0;
+  #count = 0;
+
+  /** Appends `nodeKey(version, pathSource, depth)`. */
+  addNodeKey(version: number, pathSource: Uint8Array, depth: number): void {
+    if (this.#length + 1 + NODE_KEY_BYTES_MAX > this.#buf.length) {
+      const bigger = Buffer.allocUnsafe(this.#buf.length * 2);
+      this.#buf.copy(bigger, 0, 0, this.#length);
+      this.#buf = bigger;
+    }
+    const end = writeNodeKey(this.#buf, this.#length + 1, version, pathSource, depth);
+    this.#buf[this.#length] = end - this.#length - 1;
+    this.#length = end;
+    this.#count++;
   }
-  return out;
+
+  /** Number of keys added. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The encoded list (a view). */
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.#length);
+  }
 }
 
 /**

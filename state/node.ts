@@ -236,34 +236,36 @@ export function childRef(node: InternalNode, i: number): NodeRef | null {
   };
 }
 
+/** Longest node key: version, depth, 32 path bytes. */
+export const NODE_KEY_BYTES_MAX = VERSION_BYTES + 1 + HASH_BYTES;
+
 /**
  * Disk key of a node: version (u48 BE) ‖ depth (u8) ‖ the first `depth` nibbles of `pathSource`
  * packed two per byte (a trailing half byte zeroed). Version first, so one commit's nodes sit
  * together and pruning a version touches one key range.
  */
 export function nodeKey(version: number, pathSource: Uint8Array, depth: number): Buffer {
-  return prefixedNodeKey(EMPTY_PREFIX, version, pathSource, depth);
-}
-
-/** `prefix ‖ nodeKey(...)` in one allocation (the commit's LevelDB keys carry the sublevel prefix). */
-export function prefixedNodeKey(
-  prefix: Buffer,
-  version: number,
-  pathSource: Uint8Array,
-  depth: number,
-): Buffer {
-  const pathBytes = (depth + 1) >> 1;
-  const at = prefix.length;
-  const key = Buffer.allocUnsafe(at + VERSION_BYTES + 1 + pathBytes);
-  prefix.copy(key, 0);
-  key.writeUIntBE(version, at, VERSION_BYTES);
-  key[at + VERSION_BYTES] = depth;
-  for (let i = 0; i < pathBytes; i++) key[at + VERSION_BYTES + 1 + i] = pathSource[i];
-  if (depth & 1) key[at + VERSION_BYTES + pathBytes] &= 0xf0;
+  const key = Buffer.allocUnsafe(VERSION_BYTES + 1 + ((depth + 1) >> 1));
+  writeNodeKey(key, 0, version, pathSource, depth);
   return key;
 }
 
-const EMPTY_PREFIX = Buffer.alloc(0);
+/** Writes `nodeKey(...)` into `out` at `at`; returns where it ends. */
+export function writeNodeKey(
+  out: Buffer,
+  at: number,
+  version: number,
+  pathSource: Uint8Array,
+  depth: number,
+): number {
+  const pathBytes = (depth + 1) >> 1;
+  out.writeUIntBE(version, at, VERSION_BYTES);
+  out[at + VERSION_BYTES] = depth;
+  const pathAt = at + VERSION_BYTES + 1;
+  for (let i = 0; i < pathBytes; i++) out[pathAt + i] = pathSource[i];
+  if (depth & 1) out[pathAt + pathBytes - 1] &= 0xf0;
+  return pathAt + pathBytes;
+}
 
 export function versionBytes(version: number): Buffer {
   const b = Buffer.allocUnsafe(VERSION_BYTES);
@@ -275,13 +277,20 @@ export function readVersion(bytes: Uint8Array, offset: number): number {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUIntBE(offset, VERSION_BYTES);
 }
 
-/** Leaf: 0x02 ‖ keyHash ‖ value. The value lives in the leaf, so a read at an old version is one walk. */
-export function encodeLeaf(leaf: LeafNode): Buffer {
-  const out = Buffer.allocUnsafe(1 + HASH_BYTES + leaf.value.length);
-  out[0] = DISK_LEAF;
-  out.set(leaf.keyHash, 1);
-  out.set(leaf.value, 1 + HASH_BYTES);
-  return out;
+/** Length of a leaf's encoding. */
+export function leafBytes(leaf: LeafNode): number {
+  return 1 + HASH_BYTES + leaf.value.length;
+}
+
+/**
+ * Writes a leaf's disk bytes, 0x02 ‖ keyHash ‖ value, into `out` at `at`; returns where they end.
+ * The value lives in the leaf, so a read at an old version is one walk.
+ */
+export function writeLeaf(out: Buffer, at: number, leaf: LeafNode): number {
+  out[at] = DISK_LEAF;
+  out.set(leaf.keyHash, at + 1);
+  out.set(leaf.value, at + 1 + HASH_BYTES);
+  return at + 1 + HASH_BYTES + leaf.value.length;
 }
 
 /** Decodes disk bytes; returns undefined when they do not have the expected shape. */

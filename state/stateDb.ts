@@ -7,7 +7,6 @@ import { EMPTY_ROOT, HASH_BYTES, RADIX } from './hashSpec.js';
 import {
   decodeKeyList,
   decodeRootRecord,
-  encodeKeyList,
   encodeRootRecord,
   META_FORMAT,
   META_LATEST,
@@ -20,17 +19,20 @@ import {
   SUBLEVEL_NODES,
   staleListKey,
 } from './layout.js';
+import { NativeBatch } from './nativeBatch.js';
 import {
   childRef,
-  encodeLeaf,
   type InternalNode,
+  leafBytes,
+  NODE_KEY_BYTES_MAX,
   type NodeRef,
   PENDING_VERSION,
-  prefixedNodeKey,
   readVersion,
   sealInternal,
   VERSION_MAX,
   versionBytes,
+  writeLeaf,
+  writeNodeKey,
 } from './node.js';
 import { NodeStore } from './nodeStore.js';
 import { copy, Overlay, STATE_KEY_BYTES_MAX } from './overlay.js';
@@ -98,6 +100,8 @@ export class StateDb {
   readonly #metaPrefix: Buffer;
   readonly #latestScratch: Buffer;
   readonly #store: NodeStore;
+  /** The native write batch every commit reuses (created at the first commit). */
+  #batch: NativeBatch | undefined;
   readonly #options: StateDbOptions;
   #latestVersion: number | undefined;
   #latestRoot: NodeRef | null = null;
@@ -316,27 +320,10 @@ export class StateDb {
     if (latest !== undefined && version !== latest + 1) {
       throw new ValidationError('BAD_VERSION', `next version must be ${latest + 1}, got ${version}`);
     }
-    const ops: RawOp[] = [];
-    const put = (key: Buffer, value: Buffer) => ops.push({ type: 'put', key, value });
-    const del = (key: Buffer) => ops.push({ type: 'del', key });
     // Extra operations are checked first: a bad one fails the commit before anything changes.
     const extra = extraOps.map(rawExtraOp);
-
-    const nodePrefix = this.#nodePrefix;
-    const latestPrefix = this.#latestPrefix;
-    const metaPrefix = this.#metaPrefix;
-    for (const n of plan.newNodes) {
-      const key = prefixedNodeKey(nodePrefix, version, n.pathSource, n.depth);
-      put(key, n.node.kind === 'internal' ? sealInternal(n.node, version) : encodeLeaf(n.node));
-    }
-    for (const w of writes) {
-      if (w.leaf === null) del(prefixed(latestPrefix, w.key));
-      else {
-        const entry = Buffer.allocUnsafe(HASH_BYTES + w.leaf.value.length);
-        entry.set(w.leaf.valueHash, 0);
-        entry.set(w.leaf.value, HASH_BYTES);
-        put(prefixed(latestPrefix, w.key), entry);
-      }
+    if (this.db.status !== 'open') {
+      throw new StorageError('STATE_DB_CLOSED', 'the state database is closed; cannot commit');
     }
     const root: NodeRef | null =
       plan.root === null
@@ -344,10 +331,6 @@ export class StateDb {
         : plan.root.version === PENDING_VERSION
           ? { ...plan.root, version }
           : plan.root;
-    put(prefixed(metaPrefix, rootRecordKey(version)), encodeRootRecord(root));
-    put(prefixed(metaPrefix, META_LATEST), versionBytes(version));
-    if (latest === undefined) put(prefixed(metaPrefix, META_FORMAT), Buffer.from([STATE_FORMAT]));
-
     // Pruning: versions below `oldest` become unreadable; nodes stale since ≤ oldest are unreachable.
     const prevOldest = this.#oldestVersion ?? version;
     let oldest = prevOldest;
@@ -355,32 +338,22 @@ export class StateDb {
     if (kept !== undefined) {
       oldest = Math.min(Math.max(prevOldest, version - kept + 1), prevOldest + PRUNE_VERSIONS_PER_COMMIT_MAX);
     }
-    for (let s = prevOldest + 1; s <= oldest; s++) {
-      if (s === version) for (const k of plan.stale) del(prefixed(nodePrefix, k));
-      else for (const k of this.#staleList(s)) del(k);
-      del(prefixed(metaPrefix, staleListKey(s)));
-      del(prefixed(metaPrefix, rootRecordKey(s - 1)));
-    }
-    if (oldest < version && plan.stale.length > 0) {
-      put(prefixed(metaPrefix, staleListKey(version)), encodeKeyList(plan.stale));
-    }
-    put(prefixed(metaPrefix, META_OLDEST), versionBytes(oldest));
-    for (const op of extra) ops.push(op);
 
-    if (this.db.status !== 'open') {
-      throw new StorageError('STATE_DB_CLOSED', 'the state database is closed; cannot commit');
+    this.#batch ??= new NativeBatch(this.db);
+    const batch = this.#batch;
+    try {
+      this.#fillBatch(batch, version, plan, writes, root, prevOldest, oldest);
+      for (const op of extra) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+    } catch (e) {
+      batch.clear();
+      throw e;
     }
     this.#committing = true;
     try {
-      // classic-level's own array batch (`_batch`): keys and values are already encoded and
-      // prefixed, so abstract-level's per-operation processing (the largest cost of a commit) is
-      // skipped, and the native WriteBatch is freed as soon as it is written, where a chained
-      // batch keeps it (megabytes per block) alive until the garbage collector finalises it.
-      const written = (this.db as unknown as RawBatcher)._batch(ops, { sync: this.#options.sync === true });
-      // The native batch holds its own copies now: let the garbage collector have ours while
-      // LevelDB writes, instead of promoting tens of thousands of buffers to the old generation.
-      ops.length = 0;
-      await written;
+      await batch.write(this.#options.sync === true);
     } finally {
       this.#committing = false;
     }
@@ -391,10 +364,67 @@ export class StateDb {
     return copy(root?.hash ?? EMPTY_ROOT);
   }
 
+  /** Adds the commit's state operations to `batch` (see `commitPlan`), keys and values built in its scratch. */
+  #fillBatch(
+    batch: NativeBatch,
+    version: number,
+    plan: UpdatePlan,
+    writes: readonly OverlayWrite[],
+    root: NodeRef | null,
+    prevOldest: number,
+    oldest: number,
+  ): void {
+    const nodePrefix = this.#nodePrefix;
+    const latestPrefix = this.#latestPrefix;
+    const metaPrefix = this.#metaPrefix;
+    const nodeKeyAt = nodePrefix.length;
+    for (const n of plan.newNodes) {
+      const node = n.node;
+      const valueAt = nodeKeyAt + NODE_KEY_BYTES_MAX;
+      const out = batch.scratch(node.kind === 'internal' ? valueAt : valueAt + leafBytes(node));
+      nodePrefix.copy(out, 0);
+      const keyEnd = writeNodeKey(out, nodeKeyAt, version, n.pathSource, n.depth);
+      if (node.kind === 'internal') batch.put(out.subarray(0, keyEnd), sealInternal(node, version));
+      else batch.put(out.subarray(0, keyEnd), out.subarray(valueAt, writeLeaf(out, valueAt, node)));
+    }
+    const latestAt = latestPrefix.length;
+    for (const w of writes) {
+      const keyEnd = latestAt + w.key.length;
+      const leaf = w.leaf;
+      const out = batch.scratch(keyEnd + (leaf === null ? 0 : HASH_BYTES + leaf.value.length));
+      latestPrefix.copy(out, 0);
+      out.set(w.key, latestAt);
+      if (leaf === null) batch.del(out.subarray(0, keyEnd));
+      else {
+        out.set(leaf.valueHash, keyEnd);
+        out.set(leaf.value, keyEnd + HASH_BYTES);
+        batch.put(out.subarray(0, keyEnd), out.subarray(keyEnd, keyEnd + HASH_BYTES + leaf.value.length));
+      }
+    }
+    batch.put(prefixed(metaPrefix, rootRecordKey(version)), encodeRootRecord(root));
+    batch.put(prefixed(metaPrefix, META_LATEST), versionBytes(version));
+    if (this.#latestVersion === undefined) {
+      batch.put(prefixed(metaPrefix, META_FORMAT), Buffer.from([STATE_FORMAT]));
+    }
+    for (let s = prevOldest + 1; s <= oldest; s++) {
+      const stale = s === version ? this.#decodeStale(plan.stale.bytes(), s) : this.#staleList(s);
+      for (const k of stale) batch.del(k);
+      batch.del(prefixed(metaPrefix, staleListKey(s)));
+      batch.del(prefixed(metaPrefix, rootRecordKey(s - 1)));
+    }
+    if (oldest < version && plan.stale.count > 0) {
+      batch.put(prefixed(metaPrefix, staleListKey(version)), plan.stale.bytes());
+    }
+    batch.put(prefixed(metaPrefix, META_OLDEST), versionBytes(oldest));
+  }
+
   /** Keys of the nodes stale since `version`, prefixed for the root database. */
   #staleList(version: number): Buffer[] {
     const raw = this.#meta.getSync(staleListKey(version));
-    if (raw === undefined) return [];
+    return raw === undefined ? [] : this.#decodeStale(raw, version);
+  }
+
+  #decodeStale(raw: Buffer, version: number): Buffer[] {
     const list = decodeKeyList(raw, this.#nodePrefix);
     if (list === undefined) {
       throw new StorageError('STATE_META_CORRUPT', `stale-node list of version ${version} is malformed`, {
@@ -496,10 +526,6 @@ export class StateDb {
 
 type RawOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
-interface RawBatcher {
-  _batch(ops: RawOp[], options: { sync: boolean }): Promise<void>;
-}
-
 /** Extra ops carry bytes (or UTF-8 strings) for the root or a sublevel from `sublevel()`. */
 function rawExtraOp(op: ExtraOp, index: number): RawOp {
   const sub = op.sublevel as { prefix?: unknown } | null | undefined;
@@ -523,7 +549,6 @@ function rawBytes(x: unknown, index: number, what: string): Buffer {
 }
 
 /** Longest node key: version, depth, 32 path bytes. */
-const NODE_KEY_BYTES_MAX = 6 + 1 + HASH_BYTES;
 
 function scratchWith(prefix: Buffer, room: number): Buffer {
   const b = Buffer.alloc(prefix.length + room);

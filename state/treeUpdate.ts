@@ -1,6 +1,7 @@
 import { bytesEqual } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
 import { DEPTH_MAX, HASH_BYTES, nibbleAt, RADIX } from './hashSpec.js';
+import { KeyListWriter } from './layout.js';
 import {
   childRef,
   type InternalNode,
@@ -9,7 +10,6 @@ import {
   leafKeyOf,
   makeInternal,
   type NodeRef,
-  nodeKey,
   PENDING_VERSION,
   sameContent,
   setChild,
@@ -51,7 +51,7 @@ export interface UpdatePlan {
   readonly rootNode: InternalNode | undefined;
   readonly newNodes: readonly NewNode[];
   /** Disk keys of nodes the new version no longer reaches (stale since this version). */
-  readonly stale: readonly Buffer[];
+  readonly stale: KeyListWriter;
 }
 
 interface LeafResult {
@@ -89,7 +89,7 @@ export function planUpdate(
     assert(Buffer.compare(writes[i - 1].keyHash, writes[i].keyHash) < 0, 'tree writes sorted and unique');
   }
   const newNodes: NewNode[] = [];
-  const stale: Buffer[] = [];
+  const stale = new KeyListWriter();
   if (writes.length === 0) {
     const rootNode =
       baseRoot === null || baseRoot.leaf
@@ -99,7 +99,7 @@ export function planUpdate(
   }
 
   const markStale = (version: number, pathSource: Uint8Array, depth: number) => {
-    stale.push(nodeKey(version, pathSource, depth));
+    stale.addNodeKey(version, pathSource, depth);
   };
 
   const placeLeaf = (r: LeafResult, depth: number): NodeRef => {
