@@ -162,6 +162,40 @@ export function setChild(buf: Buffer, children: number, j: number, hash: Uint8Ar
   buf.writeUIntBE(version, buf.length - HASH_BYTES - CRC_BYTES - (children - j) * VERSION_BYTES, 6);
 }
 
+/**
+ * Copies child `i` of `old` (hash, version, and key hash if it is a leaf) into packed slot `j` of a
+ * node being built with `children` present children; `rank` is its rank among the new node's leaf
+ * children. Byte to byte: the bottom nodes keep most of their children, so views would be ~10
+ * short-lived objects per rewritten node.
+ */
+export function copyChild(
+  buf: Buffer,
+  children: number,
+  j: number,
+  rank: number,
+  old: InternalNode,
+  i: number,
+): void {
+  const ob = old.buf;
+  const on = popcount16(old.bitmap);
+  const oj = popcount16(old.bitmap & ((1 << i) - 1));
+  copyBytes(ob, HASHES_AT + oj * HASH_BYTES, buf, HASHES_AT + j * HASH_BYTES, HASH_BYTES);
+  const ov = ob.length - HASH_BYTES - CRC_BYTES - (on - oj) * VERSION_BYTES;
+  copyBytes(ob, ov, buf, buf.length - HASH_BYTES - CRC_BYTES - (children - j) * VERSION_BYTES, VERSION_BYTES);
+  if ((old.leafMask >> i) & 1) {
+    const ok = keysAt(on) + popcount16(old.leafMask & ((1 << i) - 1)) * HASH_BYTES;
+    copyBytes(ob, ok, buf, keysAt(children) + rank * HASH_BYTES, HASH_BYTES);
+  }
+}
+
+/**
+ * Copies `n` bytes. A plain loop: `Buffer#copy` and `set` with a range make a view object per call,
+ * which on this path is most of what a block allocates.
+ */
+function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
+  for (let k = 0; k < n; k++) dst[to + k] = src[from + k];
+}
+
 /** Writes the key hash of the `rank`-th leaf child (counting leaves only, in nibble order). */
 export function setLeafKey(buf: Buffer, children: number, rank: number, keyHash: Uint8Array): void {
   buf.set(keyHash, keysAt(children) + rank * HASH_BYTES);
@@ -229,11 +263,38 @@ export function sealInternal(node: InternalNode, version: number): Buffer {
 export function childRef(node: InternalNode, i: number): NodeRef | null {
   if (((node.bitmap >> i) & 1) === 0) return null;
   const j = slotOf(node.bitmap, i);
-  return {
-    version: node.childVersion(j),
-    hash: node.childHash(j),
-    leaf: ((node.leafMask >> i) & 1) === 1,
-  };
+  return new ChildRef(node, j, node.childVersion(j), ((node.leafMask >> i) & 1) === 1);
+}
+
+/** A child pointer read from its parent; the hash view is made only if asked for (most walks do not). */
+class ChildRef implements NodeRef {
+  readonly #parent: InternalNode;
+  readonly #slot: number;
+  readonly version: number;
+  readonly leaf: boolean;
+
+  constructor(parent: InternalNode, slot: number, version: number, leaf: boolean) {
+    this.#parent = parent;
+    this.#slot = slot;
+    this.version = version;
+    this.leaf = leaf;
+  }
+
+  get hash(): Uint8Array {
+    return this.#parent.childHash(this.#slot);
+  }
+}
+
+/** Whether child `i` of `node` has hash `hash` (compared in place). */
+export function childHashEquals(node: InternalNode, i: number, hash: Uint8Array): boolean {
+  const at = HASHES_AT + slotOf(node.bitmap, i) * HASH_BYTES;
+  return node.buf.compare(hash, 0, HASH_BYTES, at, at + HASH_BYTES) === 0;
+}
+
+/** Whether leaf child `i` of `node` is the leaf of `keyHash` (compared in place). */
+export function leafKeyEquals(node: InternalNode, i: number, keyHash: Uint8Array): boolean {
+  const at = keysAt(popcount16(node.bitmap)) + popcount16(node.leafMask & ((1 << i) - 1)) * HASH_BYTES;
+  return node.buf.compare(keyHash, 0, HASH_BYTES, at, at + HASH_BYTES) === 0;
 }
 
 /** Longest node key: version, depth, 32 path bytes. */

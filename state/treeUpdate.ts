@@ -3,10 +3,13 @@ import { assert } from '../core/errors.js';
 import { DEPTH_MAX, HASH_BYTES, nibbleAt, RADIX } from './hashSpec.js';
 import { KeyListWriter } from './layout.js';
 import {
+  childHashEquals,
   childRef,
+  copyChild,
   type InternalNode,
   internalBuffer,
   type LeafNode,
+  leafKeyEquals,
   leafKeyOf,
   makeInternal,
   type NodeRef,
@@ -165,14 +168,13 @@ export function planUpdate(
       if (s === null) continue;
       if (s.t === 'kept') {
         const old = oldNode as InternalNode;
-        const oj = slotOf(old.bitmap, n);
-        setChild(buf, count, j, old.childHash(oj), old.childVersion(oj));
+        copyChild(buf, count, j, rank, old, n);
         if ((old.leafMask >> n) & 1) {
           leafMask |= 1 << n;
-          setLeafKey(buf, count, rank++, leafKeyOf(old, n));
+          rank++;
         } else {
           children ??= new Array(count);
-          children[j] = (old.children as (InternalNode | undefined)[])[oj];
+          children[j] = (old.children as (InternalNode | undefined)[])[slotOf(old.bitmap, n)];
         }
       } else {
         const ref = s.t === 'leaf' ? placeLeaf(s, depth + 1) : s.ref;
@@ -236,6 +238,14 @@ export function planUpdate(
       // The parent holds the leaf's key hash, so an update or delete of that key replaces the leaf
       // without reading it. It is read only when it stays (split by an insert, or kept as is).
       // (A root that is a leaf has no parent: read it.)
+      if (parent !== null && hi - lo === 1) {
+        // The common case, a new value for the key already there, compared in place.
+        const w = writes[lo];
+        if (w.leaf !== null && leafKeyEquals(parent, nibble, w.keyHash)) {
+          const unchanged = childHashEquals(parent, nibble, w.leaf.hash);
+          return { t: 'leaf', leaf: w.leaf, old: { version: ref.version, depth }, unchanged };
+        }
+      }
       let existing = parent === null ? store.loadLeaf(ref, pathSource, depth) : undefined;
       const existingKey = existing?.keyHash ?? leafKeyOf(parent as InternalNode, nibble);
       const old = { version: ref.version, depth };
