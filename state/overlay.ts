@@ -164,5 +164,6 @@ export function copy(bytes: Uint8Array): Uint8Array {
 }
 
 function mapKey(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return b.toString('latin1');
 }
