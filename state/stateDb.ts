@@ -1,6 +1,6 @@
 import type { BatchOperation } from 'classic-level';
 import { ClassicLevel } from 'classic-level';
-import { bytesEqual, toHex } from '../core/bytes.js';
+import { toHex } from '../core/bytes.js';
 import { assert, StorageError, ValidationError } from '../core/errors.js';
 import { sha256 } from './digest.js';
 import { EMPTY_ROOT, HASH_BYTES, RADIX } from './hashSpec.js';
@@ -99,6 +99,7 @@ export class StateDb {
   readonly #latestPrefix: Buffer;
   readonly #metaPrefix: Buffer;
   readonly #latestScratch: Buffer;
+  readonly #latestViews: Buffer[] = [];
   readonly #store: NodeStore;
   /** The native write batch every commit reuses (created at the first commit). */
   #batch: NativeBatch | undefined;
@@ -213,20 +214,28 @@ export class StateDb {
 
   /** Latest committed value of `key`: one synchronous read of the flat table, hash-checked. */
   get(key: Uint8Array): Uint8Array | undefined {
-    const at = this.#latestPrefix.length;
     if (key.length > STATE_KEY_BYTES_MAX) return undefined; // never stored: writes reject such keys
+    const at = this.#latestPrefix.length;
     this.#latestScratch.set(key, at);
-    const raw = this.db.getSync(this.#latestScratch.subarray(0, at + key.length));
+    // One view of the scratch per key length, made once: a read allocates only what it returns.
+    const view = (this.#latestViews[key.length] ??= this.#latestScratch.subarray(0, at + key.length));
+    const raw = this.db.getSync(view);
     if (raw === undefined) return undefined;
-    const value = raw.subarray(HASH_BYTES);
-    if (raw.length < HASH_BYTES || !bytesEqual(sha256(value), raw.subarray(0, HASH_BYTES))) {
+    const value =
+      raw.length < HASH_BYTES
+        ? undefined
+        : new Uint8Array(raw.buffer, raw.byteOffset + HASH_BYTES, raw.length - HASH_BYTES);
+    const hash = value === undefined ? undefined : sha256(value);
+    let ok = hash !== undefined;
+    for (let i = 0; ok && i < HASH_BYTES; i++) ok = (hash as Buffer)[i] === raw[i];
+    if (!ok) {
       throw new StorageError(
         'STATE_VALUE_CORRUPT',
         `latest value of state key 0x${toHex(key)} (version ${this.#latestVersion}) fails its hash check: the database is corrupt`,
         { key: toHex(key), version: this.#latestVersion },
       );
     }
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    return value;
   }
 
   /** Value of `key` at a retained `version`, read through the tree (every node hash-checked). */
