@@ -118,7 +118,7 @@ export class Overlay implements StateOverlay {
 
   #planned(): UpdatePlan {
     if (this.#plan === undefined) {
-      const writes = [...this.#writes.values()].sort((a, b) => Buffer.compare(a.keyHash, b.keyHash));
+      const writes = [...this.#writes.values()].sort(byKeyHash);
       this.#plan = planUpdate(this.#state.nodeStore, this.#state.latestRootRef, writes);
     }
     return this.#plan;
@@ -142,6 +142,17 @@ export class Overlay implements StateOverlay {
       );
     }
   }
+}
+
+/** Key-hash order: the first four bytes as a number decide almost every comparison without a native call. */
+function byKeyHash(a: OverlayWrite, b: OverlayWrite): number {
+  const x = a.keyHash;
+  const y = b.keyHash;
+  // `>>> 0`: unsigned, or a first byte ≥ 0x80 would make the number negative.
+  const d =
+    (((x[0] << 24) | (x[1] << 16) | (x[2] << 8) | x[3]) >>> 0) -
+    (((y[0] << 24) | (y[1] << 16) | (y[2] << 8) | y[3]) >>> 0);
+  return d !== 0 ? d : Buffer.compare(x, y);
 }
 
 function checkKey(key: Uint8Array): void {
