@@ -1,7 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../../core/errors.js';
 import { RADIX } from '../../state/hashSpec.js';
-import { decodeRootRecord, rootRecordKey, SUBLEVEL_META, SUBLEVEL_NODES } from '../../state/layout.js';
+import {
+  decodeKeyList,
+  decodeRootRecord,
+  KeyListWriter,
+  rootRecordKey,
+  SUBLEVEL_META,
+  SUBLEVEL_NODES,
+  staleListKey,
+} from '../../state/layout.js';
 import { childRef, decodeInternal, type NodeRef, nodeKey } from '../../state/node.js';
 import { verifyProof } from '../../state/proof.js';
 import { PRUNE_VERSIONS_PER_COMMIT_MAX, StateDb } from '../../state/stateDb.js';
@@ -162,3 +170,52 @@ describe('pruning', () => {
     });
   });
 });
+
+describe('stale lists', () => {
+  it('KeyListWriter round-trips node keys of every depth through decodeKeyList, across growth', () => {
+    const writer = new KeyListWriter();
+    const expected: Buffer[] = [];
+    const prefix = Buffer.from('!state-node!');
+    for (let i = 0; i < 2_000; i++) {
+      const path = Buffer.alloc(32, i & 0xff);
+      path[0] = i >> 8;
+      const depth = i % 65;
+      writer.addNodeKey(i * 7, path, depth);
+      expected.push(Buffer.concat([prefix, nodeKey(i * 7, path, depth)]));
+    }
+    expect(writer.count).toBe(2_000);
+    const decoded = decodeKeyList(writer.bytes(), prefix);
+    expect(decoded?.map((k) => k.toString('hex'))).toEqual(expected.map((k) => k.toString('hex')));
+  });
+
+  it('a malformed stale list fails the commit that prunes it with STATE_META_CORRUPT, and that commit writes nothing', async () => {
+    const state = await StateDb.open(dirs.make(), { versionsKept: 2 });
+    try {
+      for (let v = 1; v <= 2; v++) {
+        const o = state.overlay();
+        o.set(keyOf(v), text(`v${v}`));
+        o.set(keyOf(0), text(`zero at ${v}`));
+        await o.commit(v);
+      }
+      const meta = state.db.sublevel<Buffer, Buffer>(SUBLEVEL_META, bin);
+      // Version 3 prunes version 2's stale list: a length byte past the end makes it malformed.
+      await meta.put(staleListKey(2), Buffer.from([200, 1, 2]));
+      const failed = state.overlay();
+      failed.set(keyOf(99), text('never'));
+      await expect(failed.commit(3)).rejects.toMatchObject({ code: 'STATE_META_CORRUPT' });
+      expect(state.latestVersion).toBe(2);
+      // Repaired, the next commit carries nothing of the failed one (its batch was cleared).
+      await meta.del(staleListKey(2));
+      const next = state.overlay();
+      next.set(keyOf(3), text('v3'));
+      await next.commit(3);
+      expect(state.get(keyOf(99))).toBeUndefined();
+      expect(state.getAt(keyOf(99), 3)).toBeUndefined();
+      expect(Buffer.from(state.get(keyOf(3)) as Uint8Array).toString()).toBe('v3');
+    } finally {
+      await state.close();
+    }
+  });
+});
+
+const bin = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
