@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { sha256 } from '../state/digest.js';
 import { verifyProof } from '../state/proof.js';
 import { StateDb } from '../state/stateDb.js';
-import { round } from './_measure.js';
+import { percentile, round } from './_measure.js';
 
 /**
  * `npm run bench -- state [--keys N] [--blocks B] [--kept K]`: a child process loads N keys
@@ -132,7 +132,7 @@ export default async function stateBench(args: string[]): Promise<Record<string,
     const readKeys = readRounds.flatMap((r) => r.keys);
     const found = readRounds.reduce((n, r) => n + r.found, 0);
     const readRates = readRounds.map((r) => Math.round(r.perSec));
-    const readsPerSec = [...readRates].sort((a, b) => a - b)[READ_ROUNDS >> 1];
+    const readsPerSec = percentile(readRates, 50);
 
     const proofStart = process.hrtime.bigint();
     let proofBytes = 0;
@@ -156,7 +156,7 @@ export default async function stateBench(args: string[]): Promise<Record<string,
         if (ok !== proofs.length) throw new Error(`only ${ok}/${proofs.length} proofs verified`);
         rates.push(proofs.length / seconds(start));
       }
-      return rates.sort((x, y) => x - y)[VERIFY_ROUNDS >> 1];
+      return percentile(rates, 50);
     };
     sampleMemory();
     const verifyNoblePerSec = verifyWith();

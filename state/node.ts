@@ -53,6 +53,21 @@ function versionsAt(children: number, leaves: number): number {
   return keysAt(children) + leaves * HASH_BYTES;
 }
 
+/** Where the CRC starts in a node's buffer (everything before it is stored and covered). */
+function crcAt(buf: Buffer): number {
+  return buf.length - HASH_BYTES - CRC_BYTES;
+}
+
+/** Where the version of packed slot `j` sits in a node's buffer with `children` present children. */
+function versionAt(buf: Buffer, children: number, j: number): number {
+  return crcAt(buf) - (children - j) * VERSION_BYTES;
+}
+
+/** Where the key hash of leaf child `i` of `node` sits in its buffer. */
+function leafKeyAt(node: InternalNode, i: number): number {
+  return keysAt(popcount16(node.bitmap)) + popcount16(node.leafMask & ((1 << i) - 1)) * HASH_BYTES;
+}
+
 /**
  * An internal node in memory. The latest tree keeps ~0.36 of these per key linked in memory, so
  * each is kept small: the object, its buffer, and a children array only when it has internal
@@ -92,19 +107,13 @@ export class InternalNode {
 
   /** Version that wrote the child in packed slot `j` (PENDING_VERSION while being built). */
   childVersion(j: number): number {
-    const b = this.buf;
-    return b.readUIntBE(b.length - HASH_BYTES - CRC_BYTES - (popcount16(this.bitmap) - j) * VERSION_BYTES, 6);
+    return this.buf.readUIntBE(versionAt(this.buf, popcount16(this.bitmap), j), VERSION_BYTES);
   }
 
   /** The node's hash (a view). */
   get hash(): Uint8Array {
     const b = this.buf;
     return new Uint8Array(b.buffer, b.byteOffset + b.length - HASH_BYTES, HASH_BYTES);
-  }
-
-  /** The stored bytes (a view): everything but the hash. */
-  get disk(): Buffer {
-    return this.buf.subarray(0, this.buf.length - HASH_BYTES);
   }
 }
 
@@ -159,7 +168,7 @@ export function internalBuffer(children: number, leaves: number): Buffer {
 /** Writes the child in packed slot `j` of a node being built with `children` present children. */
 export function setChild(buf: Buffer, children: number, j: number, hash: Uint8Array, version: number): void {
   buf.set(hash, HASHES_AT + j * HASH_BYTES);
-  buf.writeUIntBE(version, buf.length - HASH_BYTES - CRC_BYTES - (children - j) * VERSION_BYTES, 6);
+  buf.writeUIntBE(version, versionAt(buf, children, j), VERSION_BYTES);
 }
 
 /**
@@ -177,14 +186,12 @@ export function copyChild(
   i: number,
 ): void {
   const ob = old.buf;
-  const on = popcount16(old.bitmap);
-  const oj = popcount16(old.bitmap & ((1 << i) - 1));
+  const oj = slotOf(old.bitmap, i);
   copyBytes(ob, HASHES_AT + oj * HASH_BYTES, buf, HASHES_AT + j * HASH_BYTES, HASH_BYTES);
-  const ov = ob.length - HASH_BYTES - CRC_BYTES - (on - oj) * VERSION_BYTES;
-  copyBytes(ob, ov, buf, buf.length - HASH_BYTES - CRC_BYTES - (children - j) * VERSION_BYTES, VERSION_BYTES);
+  const ov = versionAt(ob, popcount16(old.bitmap), oj);
+  copyBytes(ob, ov, buf, versionAt(buf, children, j), VERSION_BYTES);
   if ((old.leafMask >> i) & 1) {
-    const ok = keysAt(on) + popcount16(old.leafMask & ((1 << i) - 1)) * HASH_BYTES;
-    copyBytes(ob, ok, buf, keysAt(children) + rank * HASH_BYTES, HASH_BYTES);
+    copyBytes(ob, leafKeyAt(old, i), buf, keysAt(children) + rank * HASH_BYTES, HASH_BYTES);
   }
 }
 
@@ -203,13 +210,7 @@ export function setLeafKey(buf: Buffer, children: number, rank: number, keyHash:
 
 /** Key hash of leaf child `i` of `node` (which must be a leaf child): a view, not a copy. */
 export function leafKeyOf(node: InternalNode, i: number): Uint8Array {
-  const b = node.buf;
-  const rank = popcount16(node.leafMask & ((1 << i) - 1));
-  return new Uint8Array(
-    b.buffer,
-    b.byteOffset + keysAt(popcount16(node.bitmap)) + rank * HASH_BYTES,
-    HASH_BYTES,
-  );
+  return new Uint8Array(node.buf.buffer, node.buf.byteOffset + leafKeyAt(node, i), HASH_BYTES);
 }
 
 /**
@@ -217,10 +218,8 @@ export function leafKeyOf(node: InternalNode, i: number): Uint8Array {
  * still be unsealed (no CRC yet).
  */
 export function sameContent(a: InternalNode, b: InternalNode): boolean {
-  const end = a.buf.length - HASH_BYTES - CRC_BYTES;
-  return (
-    end === b.buf.length - HASH_BYTES - CRC_BYTES && a.buf.compare(b.buf, PRE_AT, end, PRE_AT, end) === 0
-  );
+  const end = crcAt(a.buf);
+  return end === crcAt(b.buf) && a.buf.compare(b.buf, PRE_AT, end, PRE_AT, end) === 0;
 }
 
 /**
@@ -251,13 +250,12 @@ export function makeInternal(
  */
 export function sealInternal(node: InternalNode, version: number): Buffer {
   const b = node.buf;
-  const n = popcount16(node.bitmap);
-  const crcAt = b.length - HASH_BYTES - CRC_BYTES;
-  for (let at = crcAt - n * VERSION_BYTES; at < crcAt; at += VERSION_BYTES) {
-    if (b.readUIntBE(at, 6) === PENDING_VERSION) b.writeUIntBE(version, at, 6);
+  const end = crcAt(b);
+  for (let at = versionAt(b, popcount16(node.bitmap), 0); at < end; at += VERSION_BYTES) {
+    if (b.readUIntBE(at, VERSION_BYTES) === PENDING_VERSION) b.writeUIntBE(version, at, VERSION_BYTES);
   }
-  b.writeUInt32BE(crc32(b.subarray(0, crcAt)), crcAt);
-  return b.subarray(0, crcAt + CRC_BYTES);
+  b.writeUInt32BE(crc32(b.subarray(0, end)), end);
+  return b.subarray(0, end + CRC_BYTES);
 }
 
 export function childRef(node: InternalNode, i: number): NodeRef | null {
@@ -293,7 +291,7 @@ export function childHashEquals(node: InternalNode, i: number, hash: Uint8Array)
 
 /** Whether leaf child `i` of `node` is the leaf of `keyHash` (compared in place). */
 export function leafKeyEquals(node: InternalNode, i: number, keyHash: Uint8Array): boolean {
-  const at = keysAt(popcount16(node.bitmap)) + popcount16(node.leafMask & ((1 << i) - 1)) * HASH_BYTES;
+  const at = leafKeyAt(node, i);
   return node.buf.compare(keyHash, 0, HASH_BYTES, at, at + HASH_BYTES) === 0;
 }
 
@@ -361,9 +359,9 @@ export function decodeInternal(bytes: Buffer): InternalNode | undefined {
   const bitmap = bytes.readUInt16BE(PRE_AT + 1);
   const leafMask = bytes.readUInt16BE(PRE_AT + 3);
   const n = popcount16(bitmap);
-  const crcAt = versionsAt(n, popcount16(leafMask)) + n * VERSION_BYTES;
-  if ((leafMask & ~bitmap) !== 0 || n < 1 || bytes.length !== crcAt + CRC_BYTES) return undefined;
-  if (crc32(bytes.subarray(0, crcAt)) !== bytes.readUInt32BE(crcAt)) return undefined;
+  const end = versionsAt(n, popcount16(leafMask)) + n * VERSION_BYTES;
+  if ((leafMask & ~bitmap) !== 0 || n < 1 || bytes.length !== end + CRC_BYTES) return undefined;
+  if (crc32(bytes.subarray(0, end)) !== bytes.readUInt32BE(end)) return undefined;
   const buf = Buffer.allocUnsafeSlow(bytes.length + HASH_BYTES);
   bytes.copy(buf);
   return makeInternal(bitmap, leafMask, buf);

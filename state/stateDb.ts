@@ -221,21 +221,16 @@ export class StateDb {
     const view = (this.#latestViews[key.length] ??= this.#latestScratch.subarray(0, at + key.length));
     const raw = this.db.getSync(view);
     if (raw === undefined) return undefined;
-    const value =
-      raw.length < HASH_BYTES
-        ? undefined
-        : new Uint8Array(raw.buffer, raw.byteOffset + HASH_BYTES, raw.length - HASH_BYTES);
-    const hash = value === undefined ? undefined : sha256(value);
-    let ok = hash !== undefined;
-    for (let i = 0; ok && i < HASH_BYTES; i++) ok = (hash as Buffer)[i] === raw[i];
-    if (!ok) {
-      throw new StorageError(
-        'STATE_VALUE_CORRUPT',
-        `latest value of state key 0x${toHex(key)} (version ${this.#latestVersion}) fails its hash check: the database is corrupt`,
-        { key: toHex(key), version: this.#latestVersion },
-      );
+    if (raw.length >= HASH_BYTES) {
+      // Stored as H(value) ‖ value; compared in place.
+      const value = new Uint8Array(raw.buffer, raw.byteOffset + HASH_BYTES, raw.length - HASH_BYTES);
+      if (raw.compare(sha256(value), 0, HASH_BYTES, 0, HASH_BYTES) === 0) return value;
     }
-    return value;
+    throw new StorageError(
+      'STATE_VALUE_CORRUPT',
+      `latest value of state key 0x${toHex(key)} (version ${this.#latestVersion}) fails its hash check: the database is corrupt`,
+      { key: toHex(key), version: this.#latestVersion },
+    );
   }
 
   /** Value of `key` at a retained `version`, read through the tree (every node hash-checked). */
