@@ -7,9 +7,9 @@ import { encodeWire } from '../core/codec.js';
 import { assert, StorageError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import { CONTRIBUTION_BYTES_MAX, LABEL_BYTES_MAX } from '../core/tx.js';
-import { CorpusView, type Doc, Segment } from './corpusIndex.js';
+import { type Acceptance, CorpusView, type Doc, Segment } from './corpusIndex.js';
 import { AttributionError } from './errors.js';
-import { loadTokenizer, type Tokenizer, type TokenizerName } from './tokenizer.js';
+import { type IndexName, type IndexTokenizer, loadIndexTokenizer } from './tokenizer.js';
 
 /**
  * Corpora and their on-disk index cache. The index is derived data (DESIGN §6): it is cached per
@@ -38,6 +38,12 @@ export interface Contribution {
   content: string;
   /** Label for classification datanets; empty for plain text. */
   label: string;
+  /**
+   * When it was accepted (vm/jobs.ts: the acceptance height and the datanet's seq). The node
+   * always gives it; then shared credit and ties go to the earlier-accepted contribution. Without
+   * it (tools, old callers) the order is by id, as before. All or none in one corpus.
+   */
+  accepted?: Acceptance;
 }
 
 /** A corpus handed over in full. */
@@ -51,7 +57,7 @@ export interface InlineCorpus {
 export interface CorpusRef {
   datanet: Uint8Array;
   version: number;
-  tokenizer: TokenizerName;
+  tokenizer: IndexName;
   /** Hex digest of the contribution set (see the module comment). */
   digest: string;
 }
@@ -66,6 +72,11 @@ interface Entry {
   id: Uint8Array;
   label: string;
   contentHash: Uint8Array;
+  accepted?: Acceptance;
+}
+
+function sameAcceptance(a: Acceptance | undefined, b: Acceptance | undefined): boolean {
+  return a === undefined ? b === undefined : b !== undefined && a.height === b.height && a.seq === b.seq;
 }
 
 /** Checks a contribution list's shape (typed errors; cheap). */
@@ -81,6 +92,16 @@ export function validateContributions(contributions: readonly Contribution[]): v
       bad(i, `content must be text of at most ${CONTRIBUTION_BYTES_MAX} bytes`);
     }
     if (typeof c.label !== 'string' || Buffer.byteLength(c.label) > LABEL_BYTES_MAX) bad(i, 'bad label');
+    const a = c.accepted;
+    if (a !== undefined) {
+      const ok = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+      if (typeof a !== 'object' || a === null || !ok(a.height) || !ok(a.seq)) {
+        bad(i, 'accepted must be {height, seq}, non-negative integers');
+      }
+    }
+    if ((a === undefined) !== (contributions[0].accepted === undefined)) {
+      bad(i, 'accepted must be given for all contributions or for none');
+    }
     const k = toHex(c.id);
     if (seen.has(k)) bad(i, 'id listed twice');
     seen.add(k);
@@ -89,18 +110,34 @@ export function validateContributions(contributions: readonly Contribution[]): v
 
 function entriesOf(contributions: readonly Contribution[]): Entry[] {
   return contributions
-    .map((c) => ({ id: c.id, label: c.label, contentHash: sha256(Buffer.from(c.content, 'utf8')) }))
+    .map((c) => ({
+      id: c.id,
+      label: c.label,
+      contentHash: sha256(Buffer.from(c.content, 'utf8')),
+      accepted: c.accepted === undefined ? undefined : { height: c.accepted.height, seq: c.accepted.seq },
+    }))
     .sort((a, b) => compareBytes(a.id, b.id));
 }
 
 function digestOf(tokenizer: string, entries: readonly Entry[]): string {
   return toHex(
-    sha256(encodeWire(['ol/corpus/1', tokenizer, entries.map((e) => [e.id, e.label, e.contentHash])])),
+    sha256(
+      encodeWire([
+        'ol/corpus/1',
+        tokenizer,
+        // Acceptance, when known, is part of the identity (it decides who is credited first).
+        entries.map((e) =>
+          e.accepted === undefined
+            ? [e.id, e.label, e.contentHash]
+            : [e.id, e.label, e.contentHash, e.accepted.height, e.accepted.seq],
+        ),
+      ]),
+    ),
   );
 }
 
 /** The digest of a contribution set under a tokenizer. */
-export function corpusDigest(tokenizer: TokenizerName, contributions: readonly Contribution[]): string {
+export function corpusDigest(tokenizer: IndexName, contributions: readonly Contribution[]): string {
   return digestOf(tokenizer, entriesOf(contributions));
 }
 
@@ -144,7 +181,8 @@ const MAGIC = Buffer.from('OLSEG001');
 interface SegmentHeader {
   tokenizer: string;
   n: number;
-  docs: [string, string, string][]; // id hex, label, content hash hex
+  /** id hex, label, content hash hex[, accepted height, accepted seq]. */
+  docs: ([string, string, string] | [string, string, string, number, number])[];
   bodySha256: string;
 }
 
@@ -182,7 +220,11 @@ function writeSegment(
   const header: SegmentHeader = {
     tokenizer,
     n,
-    docs: entries.map((e) => [toHex(e.id), e.label, toHex(e.contentHash)]),
+    docs: entries.map((e) =>
+      e.accepted === undefined
+        ? [toHex(e.id), e.label, toHex(e.contentHash)]
+        : [toHex(e.id), e.label, toHex(e.contentHash), e.accepted.height, e.accepted.seq],
+    ),
     bodySha256: toHex(sha256(body)),
   };
   const h = Buffer.from(JSON.stringify(header));
@@ -206,10 +248,11 @@ function readSegment(dir: string, digest: string): { seg: Segment; entries: Entr
   try {
     const file = readFileSync(path);
     const { header, bodyStart } = readSegmentHeader(file);
-    const entries: Entry[] = header.docs.map(([id, label, h]) => ({
+    const entries: Entry[] = header.docs.map(([id, label, h, height, seq]) => ({
       id: fromHex(id, 32),
       label,
       contentHash: fromHex(h, 32),
+      accepted: height === undefined ? undefined : { height, seq: seq as number },
     }));
     if (digestOf(header.tokenizer, entries) !== digest) return null;
     const body = file.subarray(bodyStart);
@@ -231,6 +274,7 @@ function readSegment(dir: string, digest: string): { seg: Segment; entries: Entr
       text,
       sa,
       lcp,
+      entries.map((e) => e.accepted),
     );
     return { seg, entries };
   } catch {
@@ -270,20 +314,20 @@ function readManifest(dir: string, digest: string): Manifest | null {
 
 // ---- building ---------------------------------------------------------------------------------
 
-function buildSegment(tok: Tokenizer, docs: readonly Doc[]): Segment {
+function buildSegment(tok: IndexTokenizer, docs: readonly Doc[]): Segment {
   return Segment.build(docs, tok.vocabSize);
 }
 
-function docsOfContributions(tok: Tokenizer, contributions: readonly Contribution[]): Doc[] {
+function docsOfContributions(tok: IndexTokenizer, contributions: readonly Contribution[]): Doc[] {
   return [...contributions]
     .sort((a, b) => compareBytes(a.id, b.id))
-    .map((c) => ({ id: c.id, label: c.label, tokens: tok.encode(c.content) }));
+    .map((c) => ({ id: c.id, label: c.label, tokens: tok.encode(c.content), accepted: c.accepted }));
 }
 
 function segmentDocs(seg: Segment): Doc[] {
   const docs: Doc[] = [];
   for (let d = 0; d < seg.docCount; d++)
-    docs.push({ id: seg.ids[d], label: seg.labels[d], tokens: seg.docTokens(d) });
+    docs.push({ id: seg.ids[d], label: seg.labels[d], tokens: seg.docTokens(d), accepted: seg.acceptedOf(d) });
   return docs;
 }
 
@@ -294,11 +338,11 @@ function segmentDocs(seg: Segment): Doc[] {
  */
 export async function registerCorpus(
   cacheDir: string,
-  tokenizerName: TokenizerName,
+  tokenizerName: IndexName,
   corpus: InlineCorpus,
 ): Promise<CorpusRef> {
   validateContributions(corpus.contributions);
-  const tok = await loadTokenizer(tokenizerName);
+  const tok = await loadIndexTokenizer(tokenizerName);
   const entries = entriesOf(corpus.contributions);
   const digest = digestOf(tok.name, entries);
   const ref: CorpusRef = { datanet: corpus.datanet, version: corpus.version, tokenizer: tok.name, digest };
@@ -337,7 +381,13 @@ export async function registerCorpus(
       }
       for (const e of r.entries) {
         const mine = byId.get(toHex(e.id));
-        if (!mine || mine.label !== e.label || !bytesEqual(mine.contentHash, e.contentHash)) usable = false;
+        if (
+          !mine ||
+          mine.label !== e.label ||
+          !bytesEqual(mine.contentHash, e.contentHash) ||
+          !sameAcceptance(mine.accepted, e.accepted)
+        )
+          usable = false;
         ids.add(toHex(e.id));
       }
       if (!usable) break;
@@ -440,7 +490,7 @@ export function loadRegistered(cacheDir: string | null, ref: CorpusRef): Segment
 /** Segments of an inline corpus: from memory, else the disk cache (registering it), else built. */
 export async function loadInline(
   cacheDir: string | null,
-  tokenizerName: TokenizerName,
+  tokenizerName: IndexName,
   corpus: InlineCorpus,
 ): Promise<Segment[]> {
   validateContributions(corpus.contributions);
@@ -448,7 +498,7 @@ export async function loadInline(
     const ref = await registerCorpus(cacheDir, tokenizerName, corpus);
     return loadRegistered(cacheDir, ref);
   }
-  const tok = await loadTokenizer(tokenizerName);
+  const tok = await loadIndexTokenizer(tokenizerName);
   const digest = corpusDigest(tok.name, corpus.contributions);
   const hit = recall(digest);
   if (hit) return [hit];
@@ -460,7 +510,7 @@ export async function loadInline(
 /** Resolves a job's corpora into one view (segments of all pinned datanets). */
 export async function resolveCorpora(
   cacheDir: string | null,
-  tokenizerName: TokenizerName,
+  tokenizerName: IndexName,
   corpora: readonly CorpusInput[],
 ): Promise<CorpusView> {
   const segments: Segment[] = [];

@@ -1,6 +1,6 @@
 import { compareBytes } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
-import { kasaiLcp, LCP_STORED_MAX, saisInPlace } from './suffixArray.js';
+import { DENSE_ALPHABET_MAX, denseRanks, kasaiLcp, LCP_STORED_MAX, saisInPlace } from './suffixArray.js';
 
 /**
  * The suffix-array index over a corpus of contributions (DESIGN §6), as a list of segments. A
@@ -20,6 +20,30 @@ export interface Doc {
   id: Uint8Array;
   label: string;
   tokens: Int32Array;
+  /** When the contribution was accepted (absent for corpora handed over without it). */
+  accepted?: Acceptance;
+}
+
+/**
+ * When a contribution was accepted: the block height, then its 1-based position in its datanet's
+ * accepted list (vm/jobs.ts `seq`, which is acceptance order). "First source wins": wherever
+ * credit is limited to some sharers or a tie is broken, earlier acceptance comes first — never the
+ * contribution id, which is a hash of the content that anyone can grind.
+ */
+export interface Acceptance {
+  height: number;
+  seq: number;
+}
+
+/** Sorts after every accepted contribution (corpora without acceptance data order by id only). */
+const NOT_ACCEPTED = Number.MAX_SAFE_INTEGER;
+
+/** Total order "accepted earlier first": (height, seq, id). */
+export function compareAccepted(
+  a: { height: number; seq: number; id: Uint8Array },
+  b: { height: number; seq: number; id: Uint8Array },
+): number {
+  return a.height - b.height || a.seq - b.seq || compareBytes(a.id, b.id);
 }
 
 export class Segment {
@@ -31,6 +55,9 @@ export class Segment {
   readonly text: Int32Array;
   readonly sa: Int32Array;
   readonly lcp: Uint16Array;
+  /** Acceptance of each document (NOT_ACCEPTED when unknown). */
+  readonly acceptedHeights: Float64Array;
+  readonly acceptedSeqs: Float64Array;
 
   constructor(
     ids: Uint8Array[],
@@ -39,6 +66,7 @@ export class Segment {
     text: Int32Array,
     sa: Int32Array,
     lcp: Uint16Array,
+    accepted: readonly (Acceptance | undefined)[] = [],
   ) {
     assert(ids.length === labels.length && docStarts.length === ids.length + 1, 'segment: doc tables');
     assert(sa.length === text.length && lcp.length === text.length, 'segment: array sizes');
@@ -48,9 +76,26 @@ export class Segment {
     this.text = text;
     this.sa = sa;
     this.lcp = lcp;
+    this.acceptedHeights = new Float64Array(ids.length).fill(NOT_ACCEPTED);
+    this.acceptedSeqs = new Float64Array(ids.length).fill(NOT_ACCEPTED);
+    accepted.forEach((a, d) => {
+      if (a === undefined) return;
+      this.acceptedHeights[d] = a.height;
+      this.acceptedSeqs[d] = a.seq;
+    });
   }
 
-  /** Builds a segment from tokenized documents. */
+  /** Acceptance of document d, or undefined when unknown. */
+  acceptedOf(d: number): Acceptance | undefined {
+    const height = this.acceptedHeights[d];
+    return height === NOT_ACCEPTED ? undefined : { height, seq: this.acceptedSeqs[d] };
+  }
+
+  /**
+   * Builds a segment from tokenized documents. Symbols must be in [0, vocabSize); alphabets too
+   * large for the suffix sort's buckets (hashed word ids) are renamed densely first, which keeps
+   * their order, so the index answers exactly as if built on the symbols themselves.
+   */
   static build(docs: readonly Doc[], vocabSize: number): Segment {
     let n = 1;
     for (const d of docs) n += d.tokens.length + 1;
@@ -70,7 +115,11 @@ export class Segment {
     docStarts[docs.length] = p;
     text[p] = 0;
     const sa = new Int32Array(n);
-    saisInPlace(text, sa, n, vocabSize + 2);
+    if (vocabSize + 2 <= DENSE_ALPHABET_MAX) saisInPlace(text, sa, n, vocabSize + 2);
+    else {
+      const { ranks, alphabetSize } = denseRanks(text, n);
+      saisInPlace(ranks, sa, n, alphabetSize);
+    }
     const lcp = kasaiLcp(text, sa, n);
     return new Segment(
       docs.map((d) => d.id),
@@ -79,6 +128,7 @@ export class Segment {
       text,
       sa,
       lcp,
+      docs.map((d) => d.accepted),
     );
   }
 
@@ -218,6 +268,9 @@ export interface Occurrence {
   id: Uint8Array;
   /** Token offset inside the contribution. */
   offset: number;
+  /** The contribution's acceptance (height, seq); Number.MAX_SAFE_INTEGER when unknown. */
+  height: number;
+  seq: number;
 }
 
 /** A corpus = the union of its segments' documents; the view all attribution queries go through. */
@@ -268,7 +321,12 @@ export class CorpusView {
       for (let r = m.lo; r < m.hi; r++) {
         const pos = seg.sa[r];
         const d = seg.docAt(pos);
-        out.push({ id: seg.ids[d], offset: pos - seg.docStarts[d] });
+        out.push({
+          id: seg.ids[d],
+          offset: pos - seg.docStarts[d],
+          height: seg.acceptedHeights[d],
+          seq: seg.acceptedSeqs[d],
+        });
       }
     }
     out.sort(compareOccurrence);
@@ -280,7 +338,7 @@ export class CorpusView {
     const docs: Doc[] = [];
     for (const seg of this.segments) {
       for (let d = 0; d < seg.docCount; d++)
-        docs.push({ id: seg.ids[d], label: seg.labels[d], tokens: seg.docTokens(d) });
+        docs.push({ id: seg.ids[d], label: seg.labels[d], tokens: seg.docTokens(d), accepted: seg.acceptedOf(d) });
     }
     docs.sort((a, b) => compareBytes(a.id, b.id));
     return docs;

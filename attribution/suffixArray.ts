@@ -247,3 +247,41 @@ export function lcpOf(seq: ArrayLike<number>, sa: Int32Array): Uint16Array {
   full.set(sa, 1);
   return kasaiLcp(text, full, n + 1).subarray(1);
 }
+
+/** Alphabets up to this size are suffix-sorted directly; larger (hashed word ids) are ranked first. */
+export const DENSE_ALPHABET_MAX = 1 << 22;
+
+/**
+ * Order-preserving dense renaming of a text over a large alphabet (values in [0, 2^31)): returns
+ * ranks in [0, K) with rank(a) < rank(b) ⇔ a < b, so the suffix array of the ranks is the suffix
+ * array of the text. Two stable counting-sort passes on 16-bit digits (LSD radix), O(n + 2^16).
+ */
+export function denseRanks(text: Int32Array, n: number): { ranks: Int32Array; alphabetSize: number } {
+  const DIGIT = 1 << 16;
+  const count = new Int32Array(DIGIT + 1);
+  const a = new Int32Array(n);
+  const b = new Int32Array(n);
+  for (let i = 0; i < n; i++) count[(text[i] & 0xffff) + 1]++;
+  for (let d = 1; d <= DIGIT; d++) count[d] += count[d - 1];
+  for (let i = 0; i < n; i++) a[count[text[i] & 0xffff]++] = i;
+  count.fill(0);
+  for (let i = 0; i < n; i++) count[(text[i] >>> 16) + 1]++;
+  for (let d = 1; d <= DIGIT; d++) count[d] += count[d - 1];
+  for (let k = 0; k < n; k++) {
+    const i = a[k];
+    b[count[text[i] >>> 16]++] = i;
+  }
+  // b = positions sorted by value; name equal values alike (a is reused for the ranks).
+  let rank = -1;
+  let prev = -1;
+  for (let k = 0; k < n; k++) {
+    const i = b[k];
+    const v = text[i];
+    if (v !== prev) {
+      rank++;
+      prev = v;
+    }
+    a[i] = rank;
+  }
+  return { ranks: a, alphabetSize: rank + 1 };
+}
