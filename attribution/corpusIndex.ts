@@ -312,6 +312,32 @@ export class CorpusView {
     return { len: best, count };
   }
 
+  /** Number of occurrences of q[from, from+len) in the corpus (len ≥ 1). */
+  count(q: Int32Array, from: number, len: number): number {
+    let c = 0;
+    for (const seg of this.segments) c += seg.count(q, from, len);
+    return c;
+  }
+
+  private byId: Map<string, { seg: Segment; d: number }> | null = null;
+
+  /** The tokens and acceptance of one contribution, or undefined when it is not in the corpus. */
+  document(id: Uint8Array): { tokens: Int32Array; height: number; seq: number } | undefined {
+    if (this.byId === null) {
+      this.byId = new Map();
+      for (const seg of this.segments) {
+        for (let d = 0; d < seg.docCount; d++) this.byId.set(hexOf(seg.ids[d]), { seg, d });
+      }
+    }
+    const at = this.byId.get(hexOf(id));
+    if (at === undefined) return undefined;
+    return {
+      tokens: at.seg.docTokens(at.d),
+      height: at.seg.acceptedHeights[at.d],
+      seq: at.seg.acceptedSeqs[at.d],
+    };
+  }
+
   /** All occurrences of q[from, from+len), sorted by (contribution id, offset). */
   occurrences(q: Int32Array, from: number, len: number): Occurrence[] {
     const out: Occurrence[] = [];
@@ -356,6 +382,10 @@ export class CorpusView {
     }
     return false;
   }
+}
+
+function hexOf(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
 }
 
 /** Total order on occurrences: contribution id bytes, then offset. */

@@ -18,7 +18,7 @@ import {
   validateContributions,
 } from './corpusCache.js';
 import type { CorpusView } from './corpusIndex.js';
-import { nearDuplicate } from './duplicate.js';
+import { fuzzyDuplicate, nearDuplicate } from './duplicate.js';
 import { AttributionError } from './errors.js';
 import { exampleProbabilities, influenceScores } from './influence.js';
 import {
@@ -32,7 +32,7 @@ import {
 } from './params.js';
 import { type Retrieved, retrievalAttribution, validateRetrieved } from './retrieval.js';
 import { JOB_OUTPUT_TOKENS_MAX, spanAttribution } from './span.js';
-import { loadTokenizer, type TokenizerName } from './tokenizer.js';
+import { type IndexName, loadIndexTokenizer, loadTokenizer, type TokenizerName } from './tokenizer.js';
 import {
   checkTrainingWork,
   examplesOf,
@@ -153,8 +153,8 @@ function checkText(text: unknown, bytesMax: number, what: string): string {
   return text;
 }
 
-async function tokensOf(tokenizer: TokenizerName, text: string, what: string): Promise<Int32Array> {
-  const tokens = (await loadTokenizer(tokenizer)).encode(text);
+async function tokensOf(tokenizer: IndexName, text: string, what: string): Promise<Int32Array> {
+  const tokens = (await loadIndexTokenizer(tokenizer)).encode(text);
   if (tokens.length > JOB_OUTPUT_TOKENS_MAX) {
     throw new AttributionError(
       'OUTPUT_TOO_LONG',
@@ -179,7 +179,7 @@ function precheckCorpora(corpora: readonly CorpusInput[]): void {
 
 async function corpusOf(
   env: JobEnv,
-  tokenizer: TokenizerName,
+  tokenizer: IndexName,
   corpora: readonly CorpusInput[],
   allowEmpty = false,
 ): Promise<CorpusView> {
@@ -207,8 +207,11 @@ async function runAttribution(spec: AttributionJobSpec, env: JobEnv): Promise<Jo
   if (spec.method === 'span') {
     const p = parseParams(spec.params, SPAN_PARAMS, 'span');
     const outTokens = await tokensOf(p.tokenizer, output, 'output');
-    const corpus = await corpusOf(env, p.tokenizer, spec.corpora);
-    const { scores, evidence } = spanAttribution(corpus, outTokens, p);
+    // Spans are matched on tokenizer ids, or on normalised words; `tokens` is always the count.
+    const index: IndexName = p.normalization === 'none' ? p.tokenizer : p.normalization;
+    const symbols = index === p.tokenizer ? outTokens : await tokensOf(index, output, 'output');
+    const corpus = await corpusOf(env, index, spec.corpora);
+    const { scores, evidence } = spanAttribution(corpus, symbols, p);
     return { ...emptyResult(spec.job), scores, evidence, tokens: outTokens.length };
   }
   if (spec.method === 'retrieval') {
@@ -258,12 +261,19 @@ async function runTraining(spec: TrainingJobSpec, env: JobEnv): Promise<JobResul
 async function runDuplicate(spec: DuplicateJobSpec, env: JobEnv): Promise<JobResult> {
   const p = parseParams(spec.params, DUPLICATE_PARAMS, 'duplicate');
   validateContributions([spec.contribution]);
-  const tokens = (await loadTokenizer(p.tokenizer)).encode(spec.contribution.content);
-  const corpus = await corpusOf(env, p.tokenizer, spec.corpora, true);
-  const found = nearDuplicate(corpus, tokens, spec.contribution.id, {
-    minSpan: p.dupMinSpan,
-    spanCountMax: SPAN_PARAMS.spanCountMax.default,
-  });
+  const index: IndexName = p.dupNormalization === 'none' ? p.tokenizer : p.dupNormalization;
+  const tokens = (await loadIndexTokenizer(index)).encode(spec.contribution.content);
+  const corpus = await corpusOf(env, index, spec.corpora, true);
+  const found =
+    p.dupNormalization === 'none'
+      ? nearDuplicate(corpus, tokens, spec.contribution.id, {
+          minSpan: p.dupMinSpan,
+          spanCountMax: SPAN_PARAMS.spanCountMax.default,
+        })
+      : fuzzyDuplicate(corpus, tokens, spec.contribution.id, {
+          shingle: p.dupShingle,
+          gapMax: p.dupGapMax,
+        });
   const result = { ...emptyResult(spec.job), tokens: found.coveredBps, duplicateOf: found.original };
   if (found.coveredBps >= p.dupThresholdBps) return { ...result, ok: false, error: 'NEAR_DUPLICATE' };
   return result;

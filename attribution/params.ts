@@ -1,7 +1,12 @@
 import type { Param } from '../core/tx.js';
 import { AttributionError } from './errors.js';
 import { FP_ONE, parseDecimalFp } from './fixedPoint.js';
+import { isNormalizationName, NORMALIZATIONS, type NormalizationName } from './normalize.js';
 import { checkTokenizerName, DEFAULT_TOKENIZER, type TokenizerName } from './tokenizer.js';
+
+/** `none` = raw tokenizer ids (the round-1 meaning), else a normalisation of normalize.ts. */
+export type NormalizationParam = 'none' | NormalizationName;
+export const NORMALIZATION_PARAM_VALUES: readonly NormalizationParam[] = ['none', ...NORMALIZATIONS];
 
 /**
  * Model parameters and training specs arrive as `(key, value)` string pairs sorted by key
@@ -14,6 +19,7 @@ type Field =
   | { kind: 'pow2'; min: number; max: number; default: number }
   | { kind: 'decimal'; min: number; max: number; default: number } // Q16 bounds
   | { kind: 'tokenizer' }
+  | { kind: 'normalization'; default: NormalizationParam }
   | { kind: 'string'; maxBytes: number; default: string };
 
 const tokenizerField: Field = { kind: 'tokenizer' };
@@ -27,6 +33,12 @@ export const SPAN_PARAMS = {
   shareTopK: { kind: 'int', min: 0, max: 64, default: 0 },
   /** Spans occurring more often than this are too common to attribute (and too costly to list). */
   spanCountMax: { kind: 'int', min: 1, max: 100_000, default: 1000 },
+  /**
+   * What spans are matched on: `none` = the tokenizer's ids (absent = none, so models registered
+   * before this parameter existed keep their exact results), `nfkc-cf-words@1` = normalised words
+   * (re-cased, re-spaced or re-punctuated copies match; minSpan then counts words).
+   */
+  normalization: { kind: 'normalization', default: 'none' },
 } as const satisfies Record<string, Field>;
 
 /** Retrieval attribution (method `retrieval`). */
@@ -58,18 +70,32 @@ export const TRAINING_PARAMS = {
   seed: { kind: 'string', maxBytes: 64, default: '' },
 } as const satisfies Record<string, Field>;
 
-/** Near-duplicate check of a new contribution. */
+/**
+ * Near-duplicate check of a new contribution (duplicate.ts). The parameters of a check are the
+ * chain's (the node passes them per job); a settled check is never recomputed, so a new default
+ * changes only checks made after the upgrade. `dupNormalization=none` is the round-1 check exactly
+ * (verbatim token spans, `tokenizer` and `dupMinSpan`); a normalisation selects the fuzzy check
+ * over normalised words (`dupShingle`, `dupGapMax`).
+ */
 export const DUPLICATE_PARAMS = {
   tokenizer: tokenizerField,
-  /** Shortest span (tokens) counted as copied. */
+  /** Shortest span (tokens) counted as copied (`none` only). */
   dupMinSpan: { kind: 'int', min: 2, max: 64, default: 8 },
-  /** Reject when copied spans from ONE accepted contribution cover at least this share (bps). */
+  /** Reject when ONE accepted contribution covers at least this share of the new one (bps). */
   dupThresholdBps: { kind: 'int', min: 1, max: 10_000, default: 8000 },
+  /** What is compared: `none` (raw tokens, round 1) or a normalisation (words). */
+  dupNormalization: { kind: 'normalization', default: 'nfkc-cf-words@1' },
+  /** Length in words of the exact matches (shingles) that anchor an alignment. */
+  dupShingle: { kind: 'int', min: 2, max: 16, default: 3 },
+  /** Longest run of differing words bridged between two anchors of one alignment. */
+  dupGapMax: { kind: 'int', min: 0, max: 64, default: 12 },
 } as const satisfies Record<string, Field>;
 
 type ValueOf<F> = F extends { kind: 'tokenizer' }
   ? TokenizerName
-  : F extends { kind: 'string' }
+  : F extends { kind: 'normalization' }
+    ? NormalizationParam
+    : F extends { kind: 'string' }
     ? string
     : number;
 export type Parsed<S extends Record<string, Field>> = { -readonly [K in keyof S]: ValueOf<S[K]> };
@@ -119,6 +145,15 @@ function parseValue(key: string, value: string, f: Field, what: string): unknown
   switch (f.kind) {
     case 'tokenizer':
       return checkTokenizerName(value);
+    case 'normalization':
+      if (value !== 'none' && !isNormalizationName(value)) {
+        throw new AttributionError(
+          'NORMALIZATION_UNKNOWN',
+          `${what} param ${key}: unknown normalisation ${JSON.stringify(value)}; use one of ${NORMALIZATION_PARAM_VALUES.join(', ')}`,
+          { key, value },
+        );
+      }
+      return value;
     case 'string':
       if (Buffer.byteLength(value) > f.maxBytes) bad(`at most ${f.maxBytes} bytes`);
       return value;

@@ -1,10 +1,10 @@
 import { compareBytes, toHex } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
 import { type EvidenceSpan, RESULT_EVIDENCE_MAX, type Score } from '../core/tx.js';
-import { CorpusView } from './corpusIndex.js';
+import { compareAccepted, CorpusView } from './corpusIndex.js';
 import { bitLength, floorDiv } from './fixedPoint.js';
 import { limitScores } from './scores.js';
-import { loadTokenizer } from './tokenizer.js';
+import { loadIndexTokenizer } from './tokenizer.js';
 
 /**
  * Span attribution for generative models, in the family of infini-gram (Liu et al., "Infini-gram:
@@ -26,11 +26,18 @@ import { loadTokenizer } from './tokenizer.js';
  * log2(N / c) + 1 (the "span unigram probability" idea of OLMoTrace, without floats): a span seen
  * once in 10M tokens weighs 24 per token, one seen in every other 1,000 tokens ≈ 10 per token.
  *
- * Sharing: the span's occurrences sorted by (contribution id, offset) give the distinct
- * contributions containing it, in that order; the first `shareTopK` (all when 0) each receive
- * ⌊w · SPAN_SCORE_UNIT / m⌋ (m = number of sharers). SPAN_SCORE_UNIT = 720720 = lcm(1..16), so
- * splits among up to 16 sharers are exact. Evidence: per kept span and sharer, the output token
- * range and the first offset of the span in that contribution.
+ * Sharing ("first source wins"): the distinct contributions containing the span are ordered by
+ * acceptance — (height, seq) from the chain, then id; corpora given without acceptance order by id
+ * alone, as in round 1 — and the first `shareTopK` (all when 0) each receive
+ * ⌊w · SPAN_SCORE_UNIT / m⌋ (m = number of sharers). A later copy of a passage can therefore never
+ * push its original out of the top k, however its id sorts: ids are content hashes, which a
+ * copier can grind. SPAN_SCORE_UNIT = 720720 = lcm(1..16), so splits among up to 16 sharers are
+ * exact. Evidence: per kept span and sharer (in id order), the output token range and the first
+ * offset of the span in that contribution. When the score list is cut at RESULT_SCORES_MAX, equal
+ * scores also go to the earlier accepted.
+ *
+ * Symbols: the tokenizer's ids, or with `normalization` set the normalised word ids of
+ * normalize.ts (then lengths, offsets and evidence ranges count words; see README.md).
  */
 
 export const SPAN_SCORE_UNIT = 720_720;
@@ -77,26 +84,31 @@ export function spanAttribution(
   const q = CorpusView.queryOf(outputTokens);
   const spans = maximalSpans(corpus, q, opts);
   const N = corpus.tokenCount;
-  const totals = new Map<string, { contribution: Uint8Array; score: number }>();
+  const totals = new Map<string, { contribution: Uint8Array; score: number; height: number; seq: number }>();
   const evidence: EvidenceSpan[] = [];
   for (const s of spans) {
     const weight = s.len * bitLength(floorDiv(N, s.count));
     const occ = corpus.occurrences(q, s.start, s.len);
-    // Distinct contributions in (id, offset) order, with their first offset.
-    const sharers: { id: Uint8Array; offset: number }[] = [];
+    // Distinct contributions (occurrences come in (id, offset) order: keep each one's first offset).
+    let sharers: { id: Uint8Array; offset: number; height: number; seq: number }[] = [];
     for (const o of occ) {
       const last = sharers[sharers.length - 1];
       if (last !== undefined && compareBytes(last.id, o.id) === 0) continue;
       sharers.push(o);
-      if (opts.shareTopK > 0 && sharers.length === opts.shareTopK) break;
     }
     assert(sharers.length > 0, 'span: a found span has occurrences');
+    if (opts.shareTopK > 0 && sharers.length > opts.shareTopK) {
+      sharers = sharers
+        .sort(compareAccepted)
+        .slice(0, opts.shareTopK)
+        .sort((a, b) => compareBytes(a.id, b.id));
+    }
     const share = floorDiv(weight * SPAN_SCORE_UNIT, sharers.length);
     for (const sh of sharers) {
       const key = toHex(sh.id);
       const t = totals.get(key);
       if (t) t.score += share;
-      else totals.set(key, { contribution: sh.id, score: share });
+      else totals.set(key, { contribution: sh.id, score: share, height: sh.height, seq: sh.seq });
       if (evidence.length < RESULT_EVIDENCE_MAX) {
         evidence.push({
           outputStart: s.start,
@@ -107,7 +119,9 @@ export function spanAttribution(
       }
     }
   }
-  const scores = limitScores([...totals.values()]);
+  const scores = limitScores([...totals.values()], (a, b) =>
+    compareAccepted({ ...a, id: a.contribution }, { ...b, id: b.contribution }),
+  );
   for (const s of scores) assert(Number.isSafeInteger(s.score), 'span: scores stay safe integers');
   return { scores, evidence };
 }
@@ -149,15 +163,19 @@ export function verifySpanEvidence(
   return { ok: true };
 }
 
-/** `verifySpanEvidence` on texts: tokenizes the output and the cited contributions itself. */
+/**
+ * `verifySpanEvidence` on texts: tokenizes the output and the cited contributions itself. `index`
+ * is what the model's spans are matched on: its `normalization` when set (word ids, computed from
+ * the texts alone with the shipped table), else its `tokenizer`.
+ */
 export async function verifySpanEvidenceText(
-  tokenizer: string,
+  index: string,
   output: string,
   evidence: readonly EvidenceSpan[],
   contributions: readonly { id: Uint8Array; content: string }[],
   minSpan: number,
 ): Promise<EvidenceCheck> {
-  const tok = await loadTokenizer(tokenizer);
+  const tok = await loadIndexTokenizer(index);
   const byId = new Map(contributions.map((c) => [toHex(c.id), c.content]));
   const cache = new Map<string, Int32Array>();
   return verifySpanEvidence(
