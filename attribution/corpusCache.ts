@@ -327,7 +327,12 @@ function docsOfContributions(tok: IndexTokenizer, contributions: readonly Contri
 function segmentDocs(seg: Segment): Doc[] {
   const docs: Doc[] = [];
   for (let d = 0; d < seg.docCount; d++)
-    docs.push({ id: seg.ids[d], label: seg.labels[d], tokens: seg.docTokens(d), accepted: seg.acceptedOf(d) });
+    docs.push({
+      id: seg.ids[d],
+      label: seg.labels[d],
+      tokens: seg.docTokens(d),
+      accepted: seg.acceptedOf(d),
+    });
   return docs;
 }
 

@@ -364,7 +364,12 @@ export class CorpusView {
     const docs: Doc[] = [];
     for (const seg of this.segments) {
       for (let d = 0; d < seg.docCount; d++)
-        docs.push({ id: seg.ids[d], label: seg.labels[d], tokens: seg.docTokens(d), accepted: seg.acceptedOf(d) });
+        docs.push({
+          id: seg.ids[d],
+          label: seg.labels[d],
+          tokens: seg.docTokens(d),
+          accepted: seg.acceptedOf(d),
+        });
     }
     docs.sort((a, b) => compareBytes(a.id, b.id));
     return docs;

@@ -1,5 +1,5 @@
 import { bytesEqual, toHex } from '../core/bytes.js';
-import { compareAccepted, CorpusView } from './corpusIndex.js';
+import { CorpusView, compareAccepted } from './corpusIndex.js';
 import { floorDiv } from './fixedPoint.js';
 
 /**
@@ -40,7 +40,10 @@ export function nearDuplicate(
   const m = tokens.length;
   if (m === 0) return { original: null, coveredBps: 0 };
   const q = CorpusView.queryOf(tokens);
-  const cover = new Map<string, { id: Uint8Array; height: number; seq: number; covered: number; end: number }>();
+  const cover = new Map<
+    string,
+    { id: Uint8Array; height: number; seq: number; covered: number; end: number }
+  >();
   let reach = 0;
   for (let i = 0; i < m && reach < m; i++) {
     const { len, count } = corpus.longestMatch(q, i, Math.min(m, i + DUP_SEARCH_TOKENS_MAX));
@@ -73,7 +76,11 @@ function bestOf(
   let best: (typeof found)[number] | null = null;
   for (const c of found) {
     if (c.covered <= 0) continue;
-    if (best === null || c.covered > best.covered || (c.covered === best.covered && compareAccepted(c, best) < 0))
+    if (
+      best === null ||
+      c.covered > best.covered ||
+      (c.covered === best.covered && compareAccepted(c, best) < 0)
+    )
       best = c;
   }
   if (best === null) return { original: null, coveredBps: 0 };

@@ -32,7 +32,7 @@ import {
 } from './params.js';
 import { type Retrieved, retrievalAttribution, validateRetrieved } from './retrieval.js';
 import { JOB_OUTPUT_TOKENS_MAX, spanAttribution } from './span.js';
-import { type IndexName, loadIndexTokenizer, loadTokenizer, type TokenizerName } from './tokenizer.js';
+import { type IndexName, loadIndexTokenizer } from './tokenizer.js';
 import {
   checkTrainingWork,
   examplesOf,

@@ -1,5 +1,5 @@
-import { sha256 } from '../core/hash.js';
 import { assert, ConfigError } from '../core/errors.js';
+import { sha256 } from '../core/hash.js';
 import table from './wordsTable.json' with { type: 'json' };
 
 /**

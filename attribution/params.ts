@@ -96,8 +96,8 @@ type ValueOf<F> = F extends { kind: 'tokenizer' }
   : F extends { kind: 'normalization' }
     ? NormalizationParam
     : F extends { kind: 'string' }
-    ? string
-    : number;
+      ? string
+      : number;
 export type Parsed<S extends Record<string, Field>> = { -readonly [K in keyof S]: ValueOf<S[K]> };
 
 /** Parses sorted params against a table; unknown keys, bad order and bad values are typed errors. */

@@ -6,7 +6,7 @@ import { OlError } from '../core/errors.js';
 import type { JobResult } from '../core/tx.js';
 import type { CorpusRef, InlineCorpus } from './corpusCache.js';
 import type { JobSpec } from './jobs.js';
-import type { TokenizerName } from './tokenizer.js';
+import type { IndexName } from './tokenizer.js';
 import type { WorkerReply, WorkerTask } from './worker.js';
 
 /**
@@ -68,7 +68,7 @@ export class JobPool {
   }
 
   /** Builds or extends the cached index of one (datanet, version) in a worker; returns the handle. */
-  registerCorpus(corpus: InlineCorpus, tokenizer: TokenizerName): Promise<CorpusRef> {
+  registerCorpus(corpus: InlineCorpus, tokenizer: IndexName): Promise<CorpusRef> {
     return this.exec({ op: 'register', corpus, tokenizer, cacheDir: this.cacheDir }) as Promise<CorpusRef>;
   }
 

@@ -1,7 +1,7 @@
 import { compareBytes, toHex } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
 import { type EvidenceSpan, RESULT_EVIDENCE_MAX, type Score } from '../core/tx.js';
-import { compareAccepted, CorpusView } from './corpusIndex.js';
+import { CorpusView, compareAccepted } from './corpusIndex.js';
 import { bitLength, floorDiv } from './fixedPoint.js';
 import { limitScores } from './scores.js';
 import { loadIndexTokenizer } from './tokenizer.js';

@@ -2,7 +2,7 @@ import { OlError } from '../core/errors.js';
 import type { JobResult } from '../core/tx.js';
 import { type CorpusRef, type InlineCorpus, registerCorpus } from './corpusCache.js';
 import { type JobSpec, runJob } from './jobs.js';
-import type { TokenizerName } from './tokenizer.js';
+import type { IndexName } from './tokenizer.js';
 
 /**
  * The piscina worker: runs jobs and corpus registrations off the main thread. Loaded as
@@ -13,7 +13,7 @@ import type { TokenizerName } from './tokenizer.js';
 
 export type WorkerTask =
   | { op: 'run'; spec: JobSpec; cacheDir: string | null }
-  | { op: 'register'; corpus: InlineCorpus; tokenizer: TokenizerName; cacheDir: string };
+  | { op: 'register'; corpus: InlineCorpus; tokenizer: IndexName; cacheDir: string };
 
 /** Typed errors cross the thread boundary as data (structured clone drops their class and code). */
 export type WorkerReply = { value: JobResult | CorpusRef } | { error: { code: string; message: string } };

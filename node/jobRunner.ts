@@ -1,7 +1,8 @@
 import type { CorpusRef } from '../attribution/corpusCache.js';
 import type { JobSpec } from '../attribution/jobs.js';
+import { DUPLICATE_PARAMS } from '../attribution/params.js';
 import type { JobPool } from '../attribution/pool.js';
-import { DEFAULT_TOKENIZER } from '../attribution/tokenizer.js';
+import { DEFAULT_TOKENIZER, type IndexName } from '../attribution/tokenizer.js';
 import { toHex } from '../core/bytes.js';
 import type { JobResult, Param } from '../core/tx.js';
 import type { Job, ModelVersion } from '../state/stores/records.js';
@@ -30,10 +31,18 @@ function paramValue(params: readonly Param[] | null, key: string): string | unde
   return params?.find((p) => p.key === key)?.value;
 }
 
-/** The tokenizer a model version's corpora are indexed with (an influence model's is a training param). */
+/**
+ * What a model version's corpora are indexed with: a span model's `normalization` when set, else
+ * its tokenizer (an influence model's is a training param).
+ */
 function modelTokenizer(m: ModelVersion): string {
+  const normalization = m.method === 'span' ? paramValue(m.params, 'normalization') : undefined;
+  if (normalization !== undefined && normalization !== 'none') return normalization;
   return paramValue(m.method === 'influence' ? m.training : m.params, 'tokenizer') ?? DEFAULT_TOKENIZER;
 }
+
+/** The index near-duplicate checks run on (the check's default normalisation). */
+const DUPLICATE_INDEX: IndexName = DUPLICATE_PARAMS.dupNormalization.default;
 
 export class JobRunner {
   private readonly byHeight = new Map<number, Promise<JobResult[]>>();
@@ -95,10 +104,12 @@ export class JobRunner {
     const key = `${toHex(pinned.datanet)}:${pinned.version}:${tokenizer}`;
     let ref = this.corpora.get(key);
     if (ref === undefined) {
+      // With their acceptance order: shared credit and ties go to the earlier accepted.
       const contributions = acceptedContributions(this.state, pinned.datanet, pinned.version).map((c) => ({
         id: c.id,
         content: c.content,
         label: c.label,
+        accepted: { height: c.height, seq: c.seq },
       }));
       ref = this.pool.registerCorpus(
         { datanet: pinned.datanet, version: pinned.version, contributions },
@@ -114,8 +125,10 @@ export class JobRunner {
    * Indexes a datanet version as soon as it exists (a contribution was accepted), so the first job
    * that pins it does not pay for tokenizing and indexing while a proposal waits.
    */
-  warm(pinned: PinnedCorpus, tokenizer = DEFAULT_TOKENIZER): void {
-    this.corpus(pinned, tokenizer).catch(() => {});
+  warm(pinned: PinnedCorpus, tokenizer?: string): void {
+    // Without a tokenizer: the default one and the near-duplicate index (the next contribution's check).
+    for (const t of tokenizer === undefined ? [DEFAULT_TOKENIZER, DUPLICATE_INDEX] : [tokenizer])
+      this.corpus(pinned, t).catch(() => {});
   }
 
   /**
@@ -172,7 +185,7 @@ export class JobRunner {
           job: job.id,
           params: [{ key: 'dupThresholdBps', value: String(inputs.thresholdBps) }],
           corpora: [
-            await this.corpus({ datanet: c.datanet, version: inputs.corpusVersion }, DEFAULT_TOKENIZER),
+            await this.corpus({ datanet: c.datanet, version: inputs.corpusVersion }, DUPLICATE_INDEX),
           ],
           contribution: { id: c.id, content: inputs.content, label: c.label },
         };

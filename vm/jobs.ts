@@ -26,6 +26,8 @@ export function dueJobs(state: StateReader, height: number): Job[] {
 export interface AcceptedContribution {
   /** 1-based position in the datanet's accepted list (= the version it created). */
   seq: number;
+  /** Height of the block that accepted it: with seq, the acceptance order attribution credits by. */
+  height: number;
   id: Uint8Array;
   contributor: Uint8Array;
   label: string;
@@ -42,7 +44,14 @@ export function acceptedContribution(
   const id = s.acceptedAt(datanet, seq);
   if (id === undefined) return undefined;
   const c = s.contribution(id)!;
-  return { seq, id, contributor: c.contributor, label: c.label, content: s.content(id)! };
+  return {
+    seq,
+    height: c.decidedHeight,
+    id,
+    contributor: c.contributor,
+    label: c.label,
+    content: s.content(id)!,
+  };
 }
 
 /** The corpus of a datanet at `version`: accepted contributions seq 1..version, in order. */

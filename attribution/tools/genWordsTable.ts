@@ -43,7 +43,9 @@ const IS = {
   word: re('[\\p{L}\\p{M}\\p{N}]'),
   mark: re('\\p{M}'),
   sep: re('[\\p{Z}\\p{Cc}]'),
-  own: re('[\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Thai}\\p{Script=Lao}\\p{Script=Khmer}\\p{Script=Myanmar}]'),
+  own: re(
+    '[\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Thai}\\p{Script=Lao}\\p{Script=Khmer}\\p{Script=Myanmar}]',
+  ),
 };
 type Cls = 'W' | 'M' | 'H' | 'S' | 'D';
 
@@ -138,13 +140,26 @@ const marks: string[] = [];
 for (let cp = 0; cp < 0x110000; cp++) {
   if (classes[cp] !== 'M' || mapped.has(cp)) continue;
   const x = String.fromCodePoint(cp);
-  const swaps = probes.some((p) => `a${x}${p}`.normalize('NFD') !== `a${x}${p}` || `a${p}${x}`.normalize('NFD') !== `a${p}${x}`);
+  const swaps = probes.some(
+    (p) => `a${x}${p}`.normalize('NFD') !== `a${x}${p}` || `a${p}${x}`.normalize('NFD') !== `a${p}${x}`,
+  );
   if (swaps) marks.push(x);
 }
 const above = (x: string, y: string) => `a${x}${y}`.normalize('NFD') === `a${y}${x}`; // ccc(x) > ccc(y) > 0
-const ccc: [number, number][] = marks.map((x) => [x.codePointAt(0)!, 1 + marks.filter((y) => above(x, y)).length]);
+const ccc: [number, number][] = marks.map((x) => [
+  x.codePointAt(0)!,
+  1 + marks.filter((y) => above(x, y)).length,
+]);
 
-const body = { name: 'nfkc-cf-words@1', unicode: process.versions.unicode, icu: process.versions.icu, node: process.version, ranges, mappings: encoded, ccc };
+const body = {
+  name: 'nfkc-cf-words@1',
+  unicode: process.versions.unicode,
+  icu: process.versions.icu,
+  node: process.version,
+  ranges,
+  mappings: encoded,
+  ccc,
+};
 const text = `${JSON.stringify(body)}\n`;
 writeFileSync(out, text);
 process.stdout.write(

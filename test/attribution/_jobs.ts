@@ -1,5 +1,6 @@
 import type { Contribution, CorpusInput } from '../../attribution/corpusCache.js';
 import type { JobSpec } from '../../attribution/jobs.js';
+import type { IndexName } from '../../attribution/tokenizer.js';
 import { idOf, rng, shakespeareContributions, speeches } from './_fixtures.js';
 
 /**
@@ -9,9 +10,22 @@ import { idOf, rng, shakespeareContributions, speeches } from './_fixtures.js';
 
 export const PLAYS = idOf('datanet/plays');
 export const SPEECHES = idOf('datanet/speeches');
+/** The plays again, as the node hands them over: with acceptance order (not id order). */
+export const PLAYS_ACCEPTED = idOf('datanet/plays-accepted');
+export const WORDS: IndexName = 'nfkc-cf-words@1';
+export type CorpusName = 'plays' | 'speeches' | 'playsAccepted';
 
 export function playsContributions(): Contribution[] {
   return shakespeareContributions(2000, 300_000);
+}
+
+/** Acceptance: reverse order of the contributions' position, two per block. */
+export function playsAcceptedContributions(): Contribution[] {
+  const plays = playsContributions();
+  return plays.map((c, k) => {
+    const seq = plays.length - k;
+    return { ...c, accepted: { height: 100 + (seq >> 1), seq } };
+  });
 }
 
 export function speechContributions(): Contribution[] {
@@ -25,8 +39,14 @@ function windowOf(text: string, start: number, chars: number): string {
   return text.slice(start, start + chars);
 }
 
+/**
+ * Jobs 1–8 are the round-1 mix, unchanged (their golden hashes are round 1's; jobs 6 and 7 now say
+ * `dupNormalization=none`, which is exactly the round-1 check). Jobs 9–12 use the round-2
+ * parameters: the fuzzy near-duplicate check, span attribution on normalised words, and shared
+ * credit by acceptance order.
+ */
 export function jobMix(
-  corpus: (name: 'plays' | 'speeches') => CorpusInput,
+  corpus: (name: CorpusName, index?: IndexName) => CorpusInput,
   influenceOutput: string,
 ): JobSpec[] {
   const plays = playsContributions();
@@ -42,6 +62,7 @@ export function jobMix(
     { key: 'ngram', value: '2' },
   ];
   const copy = pick();
+  const none = { key: 'dupNormalization', value: 'none' };
   return [
     {
       kind: 'attribution',
@@ -98,7 +119,7 @@ export function jobMix(
     {
       kind: 'duplicate',
       job: 6,
-      params: [tokenizer],
+      params: [none, tokenizer],
       corpora: [corpus('plays')],
       contribution: {
         id: idOf('copycat'),
@@ -109,7 +130,7 @@ export function jobMix(
     {
       kind: 'duplicate',
       job: 7,
-      params: [{ key: 'dupThresholdBps', value: '5000' }],
+      params: [none, { key: 'dupThresholdBps', value: '5000' }],
       corpora: [corpus('plays')],
       contribution: {
         id: idOf('original'),
@@ -127,6 +148,50 @@ export function jobMix(
       input: '',
       output: 'x',
       retrieved: [],
+    },
+    {
+      kind: 'duplicate',
+      job: 9,
+      params: [],
+      corpora: [corpus('plays', WORDS)],
+      contribution: {
+        id: idOf('recast copy'),
+        content: pick().content.toUpperCase().replace(/[,;:]/g, '').replace(/ /g, '  '),
+        label: '',
+      },
+    },
+    {
+      kind: 'attribution',
+      job: 10,
+      method: 'span',
+      params: [{ key: 'normalization', value: WORDS }],
+      training: null,
+      corpora: [corpus('plays', WORDS)],
+      input: '',
+      output: spanOutput.toLowerCase().replace(/\n/g, ' '),
+      retrieved: [],
+    },
+    {
+      kind: 'attribution',
+      job: 11,
+      method: 'span',
+      params: [
+        { key: 'minSpan', value: '4' },
+        { key: 'normalization', value: WORDS },
+        { key: 'shareTopK', value: '1' },
+      ],
+      training: null,
+      corpora: [corpus('playsAccepted', WORDS)],
+      input: '',
+      output: windowOf(pick().content, 0, 900).toUpperCase(),
+      retrieved: [],
+    },
+    {
+      kind: 'duplicate',
+      job: 12,
+      params: [{ key: 'dupNormalization', value: 'no-such-normalization' }],
+      corpora: [corpus('plays', WORDS)],
+      contribution: { id: idOf('bad params'), content: 'x', label: '' },
     },
   ];
 }

@@ -16,7 +16,17 @@ import { encode } from '../../core/codec.js';
 import { sha256 } from '../../core/hash.js';
 import { type JobResult, jobResultSchema } from '../../core/tx.js';
 import { rng } from './_fixtures.js';
-import { jobMix, PLAYS, playsContributions, SPEECHES, speechContributions } from './_jobs.js';
+import {
+  type CorpusName,
+  jobMix,
+  PLAYS,
+  PLAYS_ACCEPTED,
+  playsAcceptedContributions,
+  playsContributions,
+  SPEECHES,
+  speechContributions,
+  WORDS,
+} from './_jobs.js';
 
 /**
  * Same bytes whatever the worker count, the cache state, the index segmentation or the order jobs
@@ -33,13 +43,40 @@ const GOLDEN: Record<number, string> = {
   6: 'f7dc5abd1522989621c87932513a32a18feeec33fd488b0b6d7970e0259b22a0',
   7: '781565f4e56bbe1822bd6d498155148c4b80376df6888bf592aeedfafb50a3e0',
   8: 'c45a9760f2db1dbc41e1fdab0850f3754ed74c22f47c1c817e896e9b4175e6dd',
+  // Round 2 (new parameters; jobs 1–8 keep their round-1 hashes: old params, old meaning).
+  9: '3ea88fc90c672292a465fb93c56961d6e9c4db1a5a6ebce70f2c0dadd53464ea',
+  10: '8185db969f4b5762767044c21fc054bbce0b07605f6ceefa3cd7df507bdb0570',
+  11: 'ffd4e38b2ec6fcf3cf3040486aa3aaa12b41161523890e57816db29470610f66',
+  12: '23b15afce91bf124d58f7a5c5439d4a50e4a8f0497a164e5438e8c85f44f4748',
 };
 
 const hashOf = (r: JobResult) => toHex(sha256(encode(jobResultSchema, r)));
 
 const plays: InlineCorpus = { datanet: PLAYS, version: 2, contributions: playsContributions() };
 const speechesCorpus: InlineCorpus = { datanet: SPEECHES, version: 1, contributions: speechContributions() };
-const inline = (n: 'plays' | 'speeches'): CorpusInput => (n === 'plays' ? plays : speechesCorpus);
+const playsAccepted: InlineCorpus = {
+  datanet: PLAYS_ACCEPTED,
+  version: 3,
+  contributions: playsAcceptedContributions(),
+};
+const INLINE: Record<CorpusName, InlineCorpus> = { plays, speeches: speechesCorpus, playsAccepted };
+const inline = (n: CorpusName): CorpusInput => INLINE[n];
+
+type Refs = Record<CorpusName, Partial<Record<string, CorpusRef>>>;
+/** Registers every corpus under the default tokenizer and the normalised-words index. */
+async function registerAll(pool: JobPool, override: Partial<Refs> = {}): Promise<Refs> {
+  const refs = { plays: {}, speeches: {}, playsAccepted: {} } as Refs;
+  for (const name of Object.keys(INLINE) as CorpusName[]) {
+    for (const index of [DEFAULT_TOKENIZER, WORDS]) {
+      refs[name][index] = override[name]?.[index] ?? (await pool.registerCorpus(INLINE[name], index));
+    }
+  }
+  return refs;
+}
+const fromRefs =
+  (refs: Refs) =>
+  (n: CorpusName, index: string = DEFAULT_TOKENIZER) =>
+    refs[n][index]!;
 
 function shuffled<T>(xs: readonly T[], seed: number): T[] {
   const r = rng(seed);
@@ -79,16 +116,23 @@ describe('determinism across workers, caches, segmentation and order', () => {
     expect(Object.fromEntries(reference)).toEqual(GOLDEN);
   });
 
+  it('the round-2 jobs mean what they say', async () => {
+    const byJob = new Map<number, JobResult>();
+    for (const j of jobsInline) if (j.job >= 9) byJob.set(j.job, await runJob(j));
+    const recast = byJob.get(9)!; // an upper-cased, re-spaced, re-punctuated copy
+    expect(recast).toMatchObject({ ok: false, error: 'NEAR_DUPLICATE' });
+    expect(recast.tokens).toBeGreaterThanOrEqual(9000);
+    expect(byJob.get(10)!.scores.length).toBeGreaterThan(0); // a lower-cased quote still credits
+    expect(byJob.get(11)!.scores.length).toBeGreaterThan(0);
+    expect(byJob.get(12)).toMatchObject({ ok: false, error: 'NORMALIZATION_UNKNOWN' });
+  });
+
   it('1 worker + cold disk cache, 3 workers + incrementally built (segmented) cache in shuffled order, warm cache', async () => {
     // 1 worker, cold cache, corpora registered in one go.
     const dirA = tmp();
     const pool1 = new JobPool({ cacheDir: dirA, threads: 1 });
     try {
-      const refs = {
-        plays: await pool1.registerCorpus(plays, DEFAULT_TOKENIZER),
-        speeches: await pool1.registerCorpus(speechesCorpus, DEFAULT_TOKENIZER),
-      };
-      const jobs = jobMix((n) => refs[n], labelOf(jobsInline));
+      const jobs = jobMix(fromRefs(await registerAll(pool1)), labelOf(jobsInline));
       for (const j of jobs) expect(hashOf(await pool1.run(j)), `job ${j.job}`).toBe(reference.get(j.job));
     } finally {
       await pool1.close();
@@ -100,19 +144,18 @@ describe('determinism across workers, caches, segmentation and order', () => {
     const pool3 = new JobPool({ cacheDir: dirB, threads: 3 });
     try {
       const all = plays.contributions;
-      let ref: CorpusRef | null = null;
+      const grown: Record<string, CorpusRef> = {};
       const cut = [Math.floor(all.length / 3), Math.floor(all.length / 2), all.length - 5, all.length];
-      for (let v = 0; v < cut.length; v++) {
-        ref = await pool3.registerCorpus(
-          { datanet: PLAYS, version: v, contributions: all.slice(0, cut[v]) },
-          DEFAULT_TOKENIZER,
-        );
+      for (const index of [DEFAULT_TOKENIZER, WORDS]) {
+        for (let v = 0; v < cut.length; v++) {
+          grown[index] = await pool3.registerCorpus(
+            { datanet: PLAYS, version: v, contributions: all.slice(0, cut[v]) },
+            index,
+          );
+        }
       }
-      const refs = { plays: ref!, speeches: await pool3.registerCorpus(speechesCorpus, DEFAULT_TOKENIZER) };
-      const jobs = shuffled(
-        jobMix((n) => refs[n], labelOf(jobsInline)),
-        7,
-      );
+      const refs = await registerAll(pool3, { plays: grown });
+      const jobs = shuffled(jobMix(fromRefs(refs), labelOf(jobsInline)), 7);
       const results = await Promise.all(jobs.map((j) => pool3.run(j)));
       results.forEach((r, i) => {
         expect(hashOf(r), `job ${jobs[i].job}`).toBe(reference.get(jobs[i].job));
@@ -124,14 +167,7 @@ describe('determinism across workers, caches, segmentation and order', () => {
     // Warm disk cache, fresh workers; and in-process from the warm cache after dropping memory.
     const warm = new JobPool({ cacheDir: dirA, threads: 2 });
     try {
-      const refs = {
-        plays: await warm.registerCorpus(plays, DEFAULT_TOKENIZER),
-        speeches: await warm.registerCorpus(speechesCorpus, DEFAULT_TOKENIZER),
-      };
-      const jobs = shuffled(
-        jobMix((n) => refs[n], labelOf(jobsInline)),
-        11,
-      );
+      const jobs = shuffled(jobMix(fromRefs(await registerAll(warm)), labelOf(jobsInline)), 11);
       const results = await Promise.all(jobs.map((j) => warm.run(j)));
       results.forEach((r, i) => {
         expect(hashOf(r)).toBe(reference.get(jobs[i].job));
