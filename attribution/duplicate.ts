@@ -29,6 +29,16 @@ export interface DuplicateFinding {
   /** The accepted contribution covering the most, or null when nothing is covered. */
   original: Uint8Array | null;
   coveredBps: number;
+  /** Work done (fuzzy check): for the bounded-work tests and the bench; never part of a result. */
+  work?: DuplicateWork;
+}
+
+export interface DuplicateWork {
+  /** Occurrences listed from the suffix array while finding candidates. */
+  occurrences: number;
+  candidates: number;
+  /** Anchors chained over all candidates. */
+  anchors: number;
 }
 
 export function nearDuplicate(
@@ -142,7 +152,7 @@ export function fuzzyDuplicate(
 ): DuplicateFinding {
   const m = words.length;
   const s = opts.shingle;
-  if (m < s) return { original: null, coveredBps: 0 };
+  if (m < s) return { original: null, coveredBps: 0, work: { occurrences: 0, candidates: 0, anchors: 0 } };
   const q = CorpusView.queryOf(words);
   const positions = m - s + 1;
   const counts = new Int32Array(positions);
@@ -172,12 +182,18 @@ export function fuzzyDuplicate(
   const candidates = [...votes.values()]
     .sort((a, b) => b.votes - a.votes || compareAccepted(a, b))
     .slice(0, DUP_CANDIDATES_MAX);
+  const work: DuplicateWork = {
+    occurrences: DUP_OCCURRENCES_MAX - budget,
+    candidates: candidates.length,
+    anchors: 0,
+  };
   const found = candidates.map((c) => {
     const doc = corpus.document(c.id);
-    const covered = doc === undefined ? 0 : alignedCoverage(words, doc.tokens, opts);
-    return { ...c, covered };
+    const a = doc === undefined ? { covered: 0, anchors: 0 } : alignedCoverage(words, doc.tokens, opts);
+    work.anchors += a.anchors;
+    return { ...c, covered: a.covered };
   });
-  return bestOf(found, m);
+  return { ...bestOf(found, m), work };
 }
 
 function shingleKey(a: Int32Array, at: number, s: number): number {
@@ -204,11 +220,16 @@ function lowerBound(list: readonly number[], v: number): number {
 }
 
 /** Words of X covered by chained anchors against Y (step 2 of fuzzyDuplicate). */
-export function alignedCoverage(x: Int32Array, y: Int32Array, opts: FuzzyOptions): number {
+export function alignedCoverage(
+  x: Int32Array,
+  y: Int32Array,
+  opts: FuzzyOptions,
+): { covered: number; anchors: number } {
   const s = opts.shingle;
   const gap = opts.gapMax;
   const m = x.length;
-  if (m < s || y.length < s) return 0;
+  if (m < s || y.length < s) return { covered: 0, anchors: 0 };
+  let anchors = 0;
   const index = new Map<number, number[]>();
   for (let j = 0; j + s <= y.length; j++) {
     const k = shingleKey(y, j, s);
@@ -238,6 +259,7 @@ export function alignedCoverage(x: Int32Array, y: Int32Array, opts: FuzzyOptions
       }
     }
     for (let k = 0; k < list.length && picks.length < DUP_ANCHORS_PER_WORD_MAX; k++) take(list[k]);
+    anchors += picks.length;
     for (const j of picks) {
       const d = j - i;
       let from = -1;
@@ -258,5 +280,5 @@ export function alignedCoverage(x: Int32Array, y: Int32Array, opts: FuzzyOptions
   }
   let c = 0;
   for (let k = 0; k < m; k++) c += covered[k];
-  return c;
+  return { covered: c, anchors };
 }

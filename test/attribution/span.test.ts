@@ -1,13 +1,16 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveCorpora } from '../../attribution/corpusCache.js';
+import { type InlineCorpus, resolveCorpora } from '../../attribution/corpusCache.js';
 import { CorpusView, type Doc, Segment } from '../../attribution/corpusIndex.js';
+import { type AttributionJobSpec, runJob } from '../../attribution/jobs.js';
 import { SPAN_PARAMS } from '../../attribution/params.js';
-import { spanAttribution, verifySpanEvidence } from '../../attribution/span.js';
+import { spanAttribution, verifySpanEvidence, verifySpanEvidenceText } from '../../attribution/span.js';
 import { DEFAULT_TOKENIZER, loadTokenizer, type Tokenizer } from '../../attribution/tokenizer.js';
 import { toHex } from '../../core/bytes.js';
+import type { JobResult } from '../../core/tx.js';
 import { fixtureText, idOf, rng, shakespeareContributions } from './_fixtures.js';
 
+const WORDS = 'nfkc-cf-words@1';
 const opts = {
   minSpan: SPAN_PARAMS.minSpan.default,
   shareTopK: 0,
@@ -172,6 +175,76 @@ describe('span attribution is a function of the document set only', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('span attribution on normalised words (normalization = nfkc-cf-words@1)', () => {
+  const contributions = shakespeareContributions(2000, 400_000);
+  const corpus: InlineCorpus = { datanet: idOf('plays/words'), version: 1, contributions };
+  const job = (output: string, normalization?: string): AttributionJobSpec => ({
+    kind: 'attribution',
+    job: 1,
+    method: 'span',
+    params: normalization ? [{ key: 'normalization', value: normalization }] : [],
+    training: null,
+    corpora: [corpus],
+    input: '',
+    output,
+    retrieved: [],
+  });
+  const recast = {
+    upper: (t: string) => t.toUpperCase(),
+    lower: (t: string) => t.toLowerCase(),
+    respaced: (t: string) => t.replace(/\s+/g, '  '),
+    repunctuated: (t: string) => t.replace(/[,;:.!?']/g, ''),
+  };
+
+  it('an answer that reproduces a contribution re-cased or re-spaced is attributed as if verbatim', async () => {
+    const r = rng(7);
+    for (let c = 0; c < 6; c++) {
+      const src = contributions[Math.floor(r() * contributions.length)];
+      const verbatim = `In short: ${windowOf(src.content, 600, r)}`;
+      const base = await runJob(job(verbatim, WORDS));
+      expect(base.scores.length).toBeGreaterThan(0);
+      for (const [name, f] of Object.entries(recast)) {
+        const out = f(verbatim);
+        const res = await runJob(job(out, WORDS));
+        expect(res.scores, name).toEqual(base.scores);
+        expect(res.evidence, name).toEqual(base.evidence);
+        // On raw tokens (the round-1 meaning, still the default) the re-cased copy loses its credit.
+        if (name === 'upper') {
+          const raw = await runJob(job(out));
+          const sum = (x: JobResult) => x.scores.reduce((a, s) => a + s.score, 0);
+          expect(sum(raw)).toBeLessThan(sum(base) / 4);
+        }
+        // The evidence stays checkable without the index: word ids come from the texts alone.
+        expect(await verifySpanEvidenceText(WORDS, out, res.evidence, contributions, 8)).toEqual({
+          ok: true,
+        });
+      }
+    }
+  });
+
+  it('gives 0 to outputs that copy nothing of ≥ minSpan words', async () => {
+    const unrelated = fixtureText('gutenberg-pg84.txt').slice(20_000, 23_000);
+    const res = await runJob(job(unrelated, WORDS));
+    expect(res.ok).toBe(true);
+    // Frankenstein shares only common phrases shorter than 8 words with the plays.
+    expect(res.scores).toEqual([]);
+    expect(res.evidence).toEqual([]);
+  });
+
+  it('tampered evidence fails the index-free check', async () => {
+    const src = contributions[3];
+    const out = src.content.slice(100, 700).toUpperCase();
+    const res = await runJob(job(out, WORDS));
+    expect(res.evidence.length).toBeGreaterThan(0);
+    const moved = res.evidence.map((e, k) => (k === 0 ? { ...e, offset: e.offset + 1 } : e));
+    expect((await verifySpanEvidenceText(WORDS, out, moved, contributions, 8)).ok).toBe(false);
+    // Checked with the wrong symbols (tokens instead of words), the same evidence does not hold.
+    expect((await verifySpanEvidenceText(DEFAULT_TOKENIZER, out, res.evidence, contributions, 8)).ok).toBe(
+      false,
     );
   });
 });
