@@ -1,7 +1,13 @@
 import fc from 'fast-check';
+import { Tiktoken } from 'js-tiktoken/lite';
 import { describe, expect, it } from 'vitest';
 import { AttributionError } from '../../attribution/errors.js';
-import { loadTokenizer, TOKENIZER_PIECE_CHARS_MAX, TOKENIZERS } from '../../attribution/tokenizer.js';
+import {
+  hasLongRun,
+  loadTokenizer,
+  TOKENIZER_PIECE_CHARS_MAX,
+  TOKENIZERS,
+} from '../../attribution/tokenizer.js';
 import { fixtureText } from './_fixtures.js';
 
 const alphabet = [...'abcXYZ éü日本語🙂 \n\t.,!?\'"-0123456789'];
@@ -35,6 +41,63 @@ describe('tokenizers', () => {
       expect(Array.from(tok.encode('<|endoftext|>')).length).toBeGreaterThan(1);
     });
   }
+
+  // The fast path (our piece scanner for cl100k_base, our byte-pair merge, a piece cache) must give
+  // exactly js-tiktoken's tokens: consensus depends on it.
+  const wide = [
+    ...'abcXYZ éüßΣς日本語한🙂\u00a0\u2028\u3000\ufeff \n\r\t\v.,!?\'"-_/0123456789٣\u0301\u200b',
+  ];
+  const wideTexts = fc.array(fc.constantFrom(...wide), { maxLength: 60 }).map((cs) => cs.join(''));
+  for (const name of TOKENIZERS) {
+    it(`${name}: the fast path equals js-tiktoken (fixtures, random text, contractions, lone surrogates)`, async () => {
+      const tok = await loadTokenizer(name);
+      const encoding = name.slice(0, name.indexOf('@'));
+      const ranks =
+        encoding === 'cl100k_base'
+          ? (await import('js-tiktoken/ranks/cl100k_base')).default
+          : (await import('js-tiktoken/ranks/o200k_base')).default;
+      const reference = new Tiktoken(ranks);
+      const same = (t: string) =>
+        expect(Array.from(tok.encode(t)), JSON.stringify(t.slice(0, 80))).toEqual(
+          hasLongRun(t) ? Array.from(tok.encodeByPieces(t)) : reference.encode(t, [], []),
+        );
+      for (const f of ['gutenberg-pg1342.txt', 'tinyshakespeare.txt', 'sqlite-docs.txt']) {
+        for (const p of fixtureText(f)
+          .slice(0, 120_000)
+          .split(/\n\s*\n/))
+          same(p);
+      }
+      for (const t of ["it's I'M we'RE they'Ll you'D 'S' ''s x'", '\ud800abc\udc00', 'a  \n\n  b   c\t\t\n'])
+        same(t);
+      fc.assert(
+        fc.property(wideTexts, (t) => {
+          same(t);
+        }),
+        { numRuns: 400 },
+      );
+    });
+  }
+
+  it('the long-run precheck is the regex /\\S{65,}|\\s{65,}/ in one linear pass', () => {
+    const re = new RegExp(`\\S{${TOKENIZER_PIECE_CHARS_MAX + 1},}|\\s{${TOKENIZER_PIECE_CHARS_MAX + 1},}`);
+    const runs = fc
+      .array(
+        fc.tuple(
+          fc.constantFrom('a', ' ', '\n', '🙂', '\u3000', '\ufeff', '.'),
+          fc.integer({ min: 1, max: 70 }),
+        ),
+        {
+          maxLength: 6,
+        },
+      )
+      .map((xs) => xs.map(([c, n]) => c.repeat(n)).join(''));
+    fc.assert(
+      fc.property(runs, (t) => {
+        expect(hasLongRun(t)).toBe(re.test(t));
+      }),
+      { numRuns: 400 },
+    );
+  });
 
   it('rejects unknown names with a typed error', async () => {
     await expect(loadTokenizer('gpt2')).rejects.toBeInstanceOf(AttributionError);
