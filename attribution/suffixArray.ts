@@ -215,24 +215,35 @@ function induceS(
 export const LCP_STORED_MAX = 65535;
 
 /**
- * Kasai's LCP: lcp[r] = length of the longest common prefix of the suffixes at sa[r−1] and sa[r]
+ * LCP array: lcp[r] = length of the longest common prefix of the suffixes at sa[r−1] and sa[r]
  * (lcp[0] = 0), clamped to LCP_STORED_MAX. `text` must be sentinel-terminated so comparisons stop.
+ *
+ * By the Φ method (Kärkkäinen, Manzini & Puglisi, "Permuted Longest-Common-Prefix Array", CPM
+ * 2009), the same values as Kasai et al. (CPM 2001) but with the text scanned in order: Φ[sa[r]] =
+ * sa[r−1]; PLCP[i] = LCP of suffix i and suffix Φ[i], computed for i = 0, 1, … with the usual
+ * "drops by at most one" argument; then lcp[r] = PLCP[sa[r]]. One Int32Array of n besides the
+ * output, and mostly sequential memory access (Kasai's rank order jumps around the text).
  */
 export function kasaiLcp(text: Int32Array, sa: Int32Array, n: number): Uint16Array {
-  const rank = new Int32Array(n);
-  for (let r = 0; r < n; r++) rank[sa[r]] = r;
-  const lcp = new Uint16Array(n);
+  const phi = new Int32Array(n);
+  phi[sa[0]] = -1;
+  for (let r = 1; r < n; r++) phi[sa[r]] = sa[r - 1];
   let h = 0;
   for (let i = 0; i < n; i++) {
-    const r = rank[i];
-    if (r > 0) {
-      const j = sa[r - 1];
-      while (i + h < n && j + h < n && text[i + h] === text[j + h]) h++;
-      lcp[r] = Math.min(h, LCP_STORED_MAX);
-      if (h > 0) h--;
-    } else {
+    const j = phi[i];
+    if (j < 0) {
+      phi[i] = 0;
       h = 0;
+      continue;
     }
+    while (i + h < n && j + h < n && text[i + h] === text[j + h]) h++;
+    phi[i] = h; // PLCP[i], in place
+    if (h > 0) h--;
+  }
+  const lcp = new Uint16Array(n);
+  for (let r = 1; r < n; r++) {
+    const v = phi[sa[r]];
+    lcp[r] = v < LCP_STORED_MAX ? v : LCP_STORED_MAX;
   }
   return lcp;
 }
