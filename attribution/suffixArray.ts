@@ -243,7 +243,7 @@ export function kasaiLcp(text: Int32Array, sa: Int32Array, n: number): Uint16Arr
   const lcp = new Uint16Array(n);
   for (let r = 1; r < n; r++) {
     const v = phi[sa[r]];
-    lcp[r] = v < LCP_STORED_MAX ? v : LCP_STORED_MAX;
+    lcp[r] = Math.min(v, LCP_STORED_MAX);
   }
   return lcp;
 }

@@ -7,7 +7,7 @@ import { type Contribution, loadRegistered } from '../attribution/corpusCache.js
 import { CorpusView, type Doc, Segment } from '../attribution/corpusIndex.js';
 import { exampleProbabilities, influenceScores } from '../attribution/influence.js';
 import type { AttributionJobSpec, DuplicateJobSpec } from '../attribution/jobs.js';
-import { WORD_ID_LIMIT, wordIds } from '../attribution/normalize.js';
+import { wordIds } from '../attribution/normalize.js';
 import { parseParams, SPAN_PARAMS, TRAINING_PARAMS } from '../attribution/params.js';
 import { JobPool } from '../attribution/pool.js';
 import { spanAttribution } from '../attribution/span.js';
