@@ -9,6 +9,8 @@ export const DOMAIN = {
   vote: 'ol/vote/1',
   proposal: 'ol/proposal/1',
   request: 'ol/request/1',
+  delivery: 'ol/delivery/1',
+  ack: 'ol/ack/1',
 } as const;
 
 export const CHAIN_ID_BYTES_MAX = 64;
