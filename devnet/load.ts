@@ -4,7 +4,13 @@ import { parseOpen } from '../core/amount.js';
 import { fromHex } from '../core/bytes.js';
 import { generateKeyPair, type KeyPair } from '../core/keys.js';
 import type { TxType } from '../core/tx.js';
-import { buildRequest, type OpenLedgerClient, RpcCallError, Wallet } from '../rpc/client.js';
+import {
+  buildRequest,
+  busyRetryAfterMs,
+  type OpenLedgerClient,
+  RpcCallError,
+  Wallet,
+} from '../rpc/client.js';
 
 /**
  * Load generation for devnets and chaos scenarios: transfers, contributions and inference
@@ -281,11 +287,12 @@ export class LoadGenerator {
       this.credit -= 1;
       from.busy = true;
       idle = idle.filter((a) => a !== from);
-      void this.submit(from, k).then((ok) => {
+      void this.submit(from, k).then((restMs) => {
         // After a reject the wallet re-reads its nonce from the node: give the account's pending
-        // transactions a moment to commit first, or the next one would collide with them.
-        if (ok) from.busy = false;
-        else setTimeout(() => (from.busy = false), REJECT_COOLDOWN_MS);
+        // transactions a moment to commit first, or the next one would collide with them. A BUSY
+        // refusal (backpressure) rests as long as the node's retry hint says.
+        if (restMs === 0) from.busy = false;
+        else setTimeout(() => (from.busy = false), restMs);
       });
     }
   }
@@ -318,7 +325,8 @@ export class LoadGenerator {
     return { type: 'transfer', body: { to: addressOf(to.key.publicKey), amount: 1n } };
   }
 
-  private async submit(from: Account, kind: LoadKind): Promise<boolean> {
+  /** Submits one tx; resolves to how long the account should rest before the next (0 = none). */
+  private async submit(from: Account, kind: LoadKind): Promise<number> {
     const node = this.upNode(from.node);
     if (node !== from.node) {
       from.node = node;
@@ -329,18 +337,18 @@ export class LoadGenerator {
     const sentAtMs = Date.now();
     try {
       // biome-ignore lint/suspicious/noExplicitAny: body built above for `type`
-      const r = await from.wallet.send(type, body as any, { mode: 'sync' });
+      const r = await from.wallet.send(type, body as any, { mode: 'sync', busyDeadlineMs: 0 });
       const hash = String(r.hash).toLowerCase();
       this.admitted++;
       this.byKind[kind].admitted++;
       if (!this.committed.has(hash)) this.pending.set(hash, { kind, sentAtMs });
-      return true;
+      return 0;
     } catch (e) {
       const code = rejectCode(e);
       this.rejects[code] = (this.rejects[code] ?? 0) + 1;
       // An unreachable node: move this account to the next one.
       if (code === 'UNREACHABLE') from.node = (from.node + 1) % this.clients.length;
-      return false;
+      return busyRetryAfterMs(e) ?? REJECT_COOLDOWN_MS;
     }
   }
 

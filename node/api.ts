@@ -5,7 +5,7 @@ import { bytesEqual, toHex } from '../core/bytes.js';
 import { OlError } from '../core/errors.js';
 import { decodeTx, SETTLE_TX_BYTES_MAX, type Tx, txHash } from '../core/tx.js';
 import type { ChainApi, Json, Page, PageOf, SubmitMode, SubscriptionKind } from '../rpc/chainApi.js';
-import { RPC_ERRORS, RpcError } from '../rpc/errors.js';
+import { RETRYABLE_REJECTIONS, RPC_ERRORS, RpcError } from '../rpc/errors.js';
 import { chainMethods, subscriptionMethods } from '../rpc/methods.js';
 import { openRpcDocument } from '../rpc/openrpc.js';
 import { doc } from '../rpc/schema.js';
@@ -16,6 +16,7 @@ import { PARAM_SPECS } from '../vm/params.js';
 import { currentParams, readStores } from '../vm/readers.js';
 import { simulateTx } from '../vm/simulate.js';
 import { REWARD_PRECISION } from '../vm/staking.js';
+import { BUSY_RETRY_DEFAULT_MS, BusyError } from './admission.js';
 import type { CommittedInfo } from './chain.js';
 import { hostPort } from './config.js';
 import { PAGE_LIMIT_MAX } from './indexer.js';
@@ -207,6 +208,13 @@ export class NodeApi implements ChainApi {
     } catch (e) {
       waiter?.cancel();
       if (e instanceof OlError) {
+        if (RETRYABLE_REJECTIONS.has(e.code)) {
+          const retryAfterMs = e instanceof BusyError ? e.retryAfterMs : BUSY_RETRY_DEFAULT_MS;
+          throw new RpcError(RPC_ERRORS.BUSY, `transaction not admitted: ${e.message}`, {
+            code: e.code,
+            retryAfterMs,
+          });
+        }
         throw new RpcError(RPC_ERRORS.TX_REJECTED, `transaction rejected: ${e.message}`, { code: e.code });
       }
       throw e;

@@ -130,6 +130,20 @@ export const CONFIG_SPEC = {
       doc: 'bytes held at most',
     },
     perSenderMax: { type: 'int', default: 256, min: 1, max: 100_000, doc: 'pending transactions per sender' },
+    admissionWaitMs: {
+      type: 'int',
+      default: 2_000,
+      min: 0,
+      max: 600_000,
+      doc: 'refuse RPC transactions (BUSY) when the mempool would take longer than this to commit (0 = never)',
+    },
+    admissionBacklogMin: {
+      type: 'int',
+      default: 1_000,
+      min: 0,
+      max: 10_000_000,
+      doc: 'never refuse for backpressure while fewer transactions than this wait',
+    },
   },
   state: {
     pruneWindow: {

@@ -92,6 +92,11 @@ export class Mempool {
     this.seen.add(hashHex);
   }
 
+  /** Pending transactions of one sender (hex public key). */
+  pendingOf(senderHex: string): number {
+    return this.lanes.get(senderHex)?.size ?? 0;
+  }
+
   get(hashHex: string): MempoolEntry | undefined {
     return this.byHash.get(hashHex);
   }

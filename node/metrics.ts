@@ -37,6 +37,11 @@ export class NodeMetrics {
     help: 'bytes in the mempool',
     registers: [this.registry],
   });
+  readonly txsRefusedBusy = new Counter({
+    name: 'ol_txs_refused_busy_total',
+    help: 'RPC transactions refused for backpressure (BUSY: the mempool would take too long to commit)',
+    registers: [this.registry],
+  });
   readonly peers = new Gauge({ name: 'ol_peers', help: 'connected peers', registers: [this.registry] });
   readonly gossipRejected = new Counter({
     name: 'ol_gossip_rejected_total',

@@ -19,7 +19,7 @@ import { bytesEqual, toHex } from '../core/bytes.js';
 import { decodeWire, encodeWire } from '../core/codec.js';
 import { OlError } from '../core/errors.js';
 import { type KeyPair, sign } from '../core/keys.js';
-import { decodeTx, TX_BYTES_MAX, txHash } from '../core/tx.js';
+import { decodeTx, TX_BYTES_MAX, txHash, txSender } from '../core/tx.js';
 import { P2pHost, type Verdict } from '../p2p/host.js';
 import { loadOrCreateNodeKey, peerIdOf } from '../p2p/nodeKey.js';
 import { StateDb } from '../state/stateDb.js';
@@ -27,6 +27,7 @@ import { checkTx } from '../vm/execute.js';
 import { type Genesis, genesisState, parseGenesis } from '../vm/genesis.js';
 import { dueJobs } from '../vm/jobs.js';
 import { chainInfo, readStores } from '../vm/readers.js';
+import { AdmissionControl } from './admission.js';
 import { BlockStore } from './blockStore.js';
 import { Chain, type ChainFaults, type CommittedInfo, type Tip } from './chain.js';
 import { hostPort, loadConfig, type NodeConfig } from './config.js';
@@ -109,6 +110,8 @@ export class OpenLedgerNode {
   readonly log: Logger;
   readonly metrics = new NodeMetrics();
   readonly mempool: Mempool;
+  /** Backpressure on RPC submissions (node/admission.ts). */
+  readonly admission: AdmissionControl;
   readonly sigs = new SigCache();
   readonly validator = new MessageValidator();
   chain!: Chain;
@@ -155,6 +158,10 @@ export class OpenLedgerNode {
       expiryBlocks: 600,
       nonceGapMax: 256,
       seenCacheMax: 200_000,
+    });
+    this.admission = new AdmissionControl({
+      waitMaxMs: config.mempool.admissionWaitMs,
+      backlogMin: config.mempool.admissionBacklogMin,
     });
   }
 
@@ -240,6 +247,7 @@ export class OpenLedgerNode {
     const reloaded = await this.chain.loadPending();
     if (reloaded > 0) this.log.info({ blocks: reloaded }, 'candidate blocks of the next height reloaded');
     // Index each datanet's newest version as soon as it exists (one per datanet per block).
+    this.onCommitted((info) => this.admission.observeCommit(Date.now(), info.block.txs.length));
     this.onCommitted((info) => {
       const newest = new Map<string, { datanet: Uint8Array; version: number }>();
       for (const e of info.result.events) {
@@ -554,10 +562,23 @@ export class OpenLedgerNode {
    * Admission: decode strictly, check chain, signature (cached) and mempool rules. Returns the tx
    * hash, or throws a typed error (CodecError, MempoolError, NodeError) saying why.
    */
-  admitTx(bytes: Uint8Array, hash: Uint8Array = txHash(bytes)): { hash: Uint8Array; outcome: string } {
+  admitTx(
+    bytes: Uint8Array,
+    hash: Uint8Array = txHash(bytes),
+    local = false,
+  ): { hash: Uint8Array; outcome: string } {
     const tx = decodeTx(bytes, TX_BYTES_MAX);
     if (tx.chainId !== this.chainId)
       throw new NodeError('WRONG_CHAIN', `transaction is for chain ${tx.chainId}`);
+    // Backpressure before any costly check, so a refusal is cheap; a tx already held is not new.
+    if (local && !this.mempool.has(toHex(hash))) {
+      try {
+        this.admission.check(this.mempool.size, Date.now(), this.mempool.pendingOf(toHex(txSender(tx))));
+      } catch (e) {
+        this.metrics.txsRefusedBusy.inc();
+        throw e;
+      }
+    }
     if (tx.type === 'attribution.settle')
       throw new NodeError('SYSTEM_TX', 'attribution.settle is built by proposers only');
     if (!this.sigs.check(tx, hash))
@@ -578,7 +599,7 @@ export class OpenLedgerNode {
 
   /** Admits and gossips a transaction submitted locally (RPC). */
   async submitTx(bytes: Uint8Array): Promise<Uint8Array> {
-    const { hash } = this.admitTx(bytes);
+    const { hash } = this.admitTx(bytes, txHash(bytes), true);
     this.txOutbox.push(bytes);
     this.txOutboxBytes += bytes.length;
     if (this.txOutbox.length >= TX_BATCH_MAX || this.txOutboxBytes >= TX_BATCH_BYTES_MAX) this.flushTxs();

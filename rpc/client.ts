@@ -118,6 +118,18 @@ export function buildRequest(
 
 type J = Record<string, any>;
 
+/** The JSON-RPC code of a backpressure refusal (rpc/errors.ts `RPC_ERRORS.BUSY`). */
+export const RPC_BUSY = -32006;
+/** How long `sendRawRetrying` and `Wallet.send` keep retrying a BUSY refusal by default. */
+export const BUSY_RETRY_DEADLINE_MS = 30_000;
+
+/** The node's retry hint when `e` is a BUSY refusal, else null. */
+export function busyRetryAfterMs(e: unknown): number | null {
+  if (!(e instanceof RpcCallError) || e.rpcCode !== RPC_BUSY) return null;
+  const hint = (e.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof hint === 'number' && hint >= 0 && hint <= 60_000 ? hint : 1_000;
+}
+
 export class OpenLedgerClient {
   readonly transport: HttpTransport;
 
@@ -144,6 +156,27 @@ export class OpenLedgerClient {
   // transactions
   sendRaw = (txHex: string, mode: 'sync' | 'commit' = 'sync', timeoutMs?: number) =>
     this.call('ol_sendTransaction', timeoutMs === undefined ? [txHex, mode] : [txHex, mode, timeoutMs]);
+  /**
+   * `sendRaw` that backs off and sends the same bytes again while the node answers BUSY (−32006:
+   * not admitted, nothing kept, nonce still free), waiting the node's `retryAfterMs` hint (with
+   * jitter, so refused clients do not return in lockstep) until `deadlineMs` has passed.
+   */
+  async sendRawRetrying(
+    txHex: string,
+    mode: 'sync' | 'commit' = 'sync',
+    o: { timeoutMs?: number; deadlineMs?: number } = {},
+  ): Promise<J> {
+    const deadline = Date.now() + (o.deadlineMs ?? BUSY_RETRY_DEADLINE_MS);
+    for (;;) {
+      try {
+        return await this.sendRaw(txHex, mode, o.timeoutMs);
+      } catch (e) {
+        const hint = busyRetryAfterMs(e);
+        if (hint === null || Date.now() + hint > deadline) throw e;
+        await new Promise((r) => setTimeout(r, hint + Math.floor(Math.random() * (hint / 2 + 1))));
+      }
+    }
+  }
   simulate = (txHex: string) => this.call('ol_simulateTransaction', [txHex]);
   estimateGas = (txHex: string) => this.call<{ gasUsed: number; code: string }>('ol_estimateGas', [txHex]);
   // datanets
@@ -256,11 +289,21 @@ export class Wallet {
   async send<K extends TxType>(
     type: K,
     body: TxBodies[K],
-    opts: { gasLimit?: number; gasPrice?: bigint; mode?: 'sync' | 'commit'; timeoutMs?: number } = {},
+    opts: {
+      gasLimit?: number;
+      gasPrice?: bigint;
+      mode?: 'sync' | 'commit';
+      timeoutMs?: number;
+      /** How long to keep retrying while the node answers BUSY (0 = do not retry). */
+      busyDeadlineMs?: number;
+    } = {},
   ): Promise<J> {
     const built = await this.build(type, body, opts);
     try {
-      return await this.client.sendRaw(built.hex, opts.mode ?? 'sync', opts.timeoutMs);
+      return await this.client.sendRawRetrying(built.hex, opts.mode ?? 'sync', {
+        timeoutMs: opts.timeoutMs,
+        deadlineMs: opts.busyDeadlineMs,
+      });
     } catch (e) {
       this.resync();
       throw e;

@@ -16,6 +16,7 @@ export const RPC_ERRORS = {
   TIMEOUT: -32003,
   UNAVAILABLE: -32004,
   LIMIT_EXCEEDED: -32005,
+  BUSY: -32006,
 } as const;
 
 export const APPLICATION_ERRORS = [
@@ -39,7 +40,15 @@ export const APPLICATION_ERRORS = [
     code: RPC_ERRORS.LIMIT_EXCEEDED,
     message: 'A configured limit was exceeded (body, batch, concurrency, subscriptions, rate).',
   },
+  {
+    code: RPC_ERRORS.BUSY,
+    message:
+      "Busy: the transaction was not admitted (nothing was kept or gossiped; its nonce is still free) because the mempool holds more than the chain commits soon (data.code BUSY), is full (POOL_FULL) or holds this sender's maximum (SENDER_FULL); send it again after data.retryAfterMs.",
+  },
 ];
+
+/** Mempool refusals that mean "not now" rather than "never": answered with BUSY and a retry hint. */
+export const RETRYABLE_REJECTIONS: ReadonlySet<string> = new Set(['BUSY', 'POOL_FULL', 'SENDER_FULL']);
 
 /** Thrown by handlers to produce a specific JSON-RPC error. */
 export class RpcError extends OlError {
