@@ -26,7 +26,8 @@ import { opsPerSecond, percentile, round } from './_measure.js';
  * - inference receipts settled per second, and catch-up sync of a follower over the loaded chain
  *   and over a second network's chain of empty blocks.
  *
- * `--rate R` runs one fixed-rate window instead of the search. Signing for the load uses
+ * `--rate R` runs one fixed-rate window instead of the search; `--profile DIR` makes validator 1
+ * write a V8 CPU profile (summarise it with `tsx bench/profile.ts FILE`). Signing for the load uses
  * node:crypto (Ed25519 is deterministic: the same signatures noble makes) so the generator keeps up.
  */
 
@@ -345,12 +346,15 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
   for (const name of ['owner', 'alice', 'provider', 'requester']) accounts[name] = '1000000';
   const dirAt = args.indexOf('--dir');
   const logAt = args.indexOf('--log');
+  const profAt = args.indexOf('--profile');
   const net = await LocalNetwork.create({
     validators: 4,
     followers: 1,
     blockTimeMs: 250,
     chainId: 'bench-node',
     accounts,
+    // `--profile DIR`: validator 1 writes a V8 CPU profile there when it stops.
+    ...(profAt >= 0 ? { env: { 1: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${args[profAt + 1]}` } } } : {}),
     ...(dirAt >= 0 ? { dir: args[dirAt + 1] } : {}),
     nodeConfig: { log: { level: logAt >= 0 ? args[logAt + 1] : 'warn' } },
   });
