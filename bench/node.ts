@@ -354,7 +354,7 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
     chainId: 'bench-node',
     accounts,
     // `--profile DIR`: validator 1 writes a V8 CPU profile there when it stops.
-    ...(profAt >= 0 ? { env: { 1: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${args[profAt + 1]}` } } } : {}),
+    ...(profAt >= 0 ? { env: { 1: { OPENLEDGER_EXEC_ARGV: `--cpu-prof --cpu-prof-dir=${args[profAt + 1]}` } } } : {}),
     ...(dirAt >= 0 ? { dir: args[dirAt + 1] } : {}),
     nodeConfig: { log: { level: logAt >= 0 ? args[logAt + 1] : 'warn' } },
   });

@@ -24,8 +24,11 @@ interface Profile {
 const CATEGORIES: [string, RegExp][] = [
   ['idle', /^\(idle\)$/],
   ['gc', /^\(garbage collector\)$/],
-  ['signatures', /noble\/curves|ed25519|sigCache|sigPool|sigWorker|core\/keys/],
-  ['hashing', /noble\/hashes|core\/hash|sha2|blake/],
+  ['signatures', /noble\/curves|ed25519|sigCache|sigPool|sigWorker|core\/keys|internal\/crypto\/(sig|keys)|^verifyOneShot$|^createPublicKey$/],
+  ['hashing', /noble\/hashes|core\/hash|sha2|blake|internal\/crypto\/hash/],
+  ['disk (fs, fsync)', /^fsync$|^fdatasync$|internal\/fs/],
+  ['sockets', /^writev$|^writeBuffer$|internal\/stream|^net$|node:net|internal\/net/],
+  ['module loading', /internal\/modules|^compileSourceTextModule$|hooks|tsx|esbuild/],
   ['codec', /core\/codec|core\/tx|core\/block|msgpackr|wire/],
   ['vm', /\/vm\//],
   ['state/leveldb', /\/state\/|classic-level|abstract-level|level-transcoder/],

@@ -37,7 +37,11 @@ export class NodeProcess {
   start(): void {
     if (this.running) return;
     const log = openSync(join(this.node.home, 'node.log'), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'start', '--home', this.node.home], {
+    // OPENLEDGER_EXEC_ARGV (space-separated): extra Node flags for this process, for the flags
+    // NODE_OPTIONS refuses (e.g. `--cpu-prof --cpu-prof-dir=DIR` in `npm run bench -- node --profile`).
+    const extra = (this.env.OPENLEDGER_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
+    const args = [...extra, '--import', 'tsx', CLI_ENTRY, 'start', '--home', this.node.home];
+    const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       stdio: ['ignore', log, log],
       env: { ...process.env, ...this.env },
