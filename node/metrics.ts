@@ -1,10 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics (prom-client) for one node, served at GET /metrics on their own port. */
 export class NodeMetrics {
   readonly registry = new Registry();
+
+  constructor() {
+    // prom-client's process metrics: resident memory (`process_resident_memory_bytes`), CPU,
+    // heap, GC and event-loop lag (`nodejs_eventloop_lag_p99_seconds`: how long an RPC answer or a
+    // consensus message may wait behind synchronous work such as executing a block).
+    collectDefaultMetrics({ register: this.registry });
+  }
   readonly height = new Gauge({
     name: 'ol_height',
     help: 'last committed height',
