@@ -4,7 +4,7 @@
  * sync and light clients alike).
  */
 
-import { type Commit, commitVote, type Vote, voteSigningBytes } from '../core/block.js';
+import { type Commit, commitVote, VOTE_PRECOMMIT, type Vote, voteSigningBytes } from '../core/block.js';
 import { compareBytes, toHex } from '../core/bytes.js';
 import { ValidationError } from '../core/errors.js';
 import { verifySignature } from '../core/keys.js';
@@ -21,6 +21,30 @@ export function buildCommit(
     .map((v) => ({ validator: v.validator, signature: v.signature }))
     .sort((a, b) => compareBytes(a.validator, b.validator));
   return { height, round, blockHash, signatures };
+}
+
+/**
+ * The certificate `commit` with every precommit of `votes` that is for the same height, round and
+ * block and from a validator not yet in it added (signatures again sorted by validator address).
+ * Used to carry late precommits into the next block's last commit (consensus/README.md, "Complete
+ * certificates"): the votes must come from a checked source (validated gossip or the core); the
+ * result is checked by everyone who receives it with `verifyCommit` anyway. Returns `commit`
+ * itself when nothing was added.
+ */
+export function extendCommit(commit: Commit, votes: readonly Vote[]): Commit {
+  const have = new Set(commit.signatures.map((s) => toHex(s.validator)));
+  const added: { validator: Uint8Array; signature: Uint8Array }[] = [];
+  for (const v of votes) {
+    if (v.kind !== VOTE_PRECOMMIT || v.height !== commit.height || v.round !== commit.round) continue;
+    if (v.blockHash === null || compareBytes(v.blockHash, commit.blockHash) !== 0) continue;
+    const key = toHex(v.validator);
+    if (have.has(key)) continue;
+    have.add(key);
+    added.push({ validator: v.validator, signature: v.signature });
+  }
+  if (added.length === 0) return commit;
+  const signatures = [...commit.signatures, ...added].sort((a, b) => compareBytes(a.validator, b.validator));
+  return { ...commit, signatures };
 }
 
 /** One signature check: `verifySignature(publicKey, message, signature)`. */

@@ -277,6 +277,17 @@ export class ConsensusDriver {
     return out;
   }
 
+  /**
+   * Every precommit the core holds for `blockHash` at (height, round) — after a decision, the
+   * late ones too (a certificate carries all of them, not only the first quorum). Empty when the
+   * core is at another height.
+   */
+  precommitsFor(height: number, round: number, blockHash: Uint8Array): Vote[] {
+    const s = this.state;
+    if (s.height !== height) return [];
+    return [...s.votes.round(round).precommits.votesFor(blockHash)];
+  }
+
   /** Is this message one of ours (by signer address)? */
   isOwn(message: ConsensusMessage): boolean {
     const self = this.state.self;

@@ -163,12 +163,16 @@ export class NodeApi implements ChainApi {
     const h = height ?? this.node.chain.tip.height + 1;
     const set = this.node.valsets.get(h);
     if (set === undefined) return null;
+    const p = currentParams(this.node.state);
+    const window = Number(p.downtimeWindow);
     return {
       height: h,
       totalPower: set.totalPower,
       hash: set.hash(),
+      downtime: { window, missedMax: Number(p.downtimeMissedMax) },
       validators: set.validators.map((v, i) => {
         const rec = this.s.validator(v.address);
+        const missed = this.s.missed(v.address);
         return {
           address: v.address,
           publicKey: v.publicKey,
@@ -179,6 +183,7 @@ export class NodeApi implements ChainApi {
           commissionBps: rec?.commissionBps ?? 0,
           tokens: rec?.tokens ?? 0n,
           jailed: rec?.jailed ?? false,
+          missedBlocks: missed !== undefined && missed.windowSize === window ? missed.count : 0,
         };
       }),
     };

@@ -104,6 +104,8 @@ export interface CommittedInfo {
 export interface ChainFaults {
   /** Test-only: the proposer corrupts the first settle score, so honest validators must refuse it. */
   wrongSettle?: boolean;
+  /** Test-only: this validator broadcasts its precommits this many ms late (a slow validator). */
+  slowPrecommitMs?: number;
 }
 
 interface Candidate {
@@ -142,6 +144,11 @@ export interface ChainDeps {
   publishBlock(bytes: Uint8Array): void;
   fetchBlock(hash: Uint8Array): Promise<Uint8Array | undefined>;
   onCommitted(info: CommittedInfo): void;
+  /**
+   * The most complete certificate this node holds for `height` (the stored one plus precommits
+   * that arrived after the decision), if it has one beyond the stored; the next proposal carries it.
+   */
+  bestCommit?(height: number): Commit | undefined;
   faults?: ChainFaults;
 }
 
@@ -599,6 +606,8 @@ export class Chain implements Application {
   }
 
   private lastCommitFor(height: number): Commit {
+    const best = this.d.bestCommit?.(height);
+    if (best !== undefined) return best;
     const bytes = this.d.blocks.getCommit(height);
     if (bytes === undefined) throw new ChainError('NO_COMMIT', `no commit stored for height ${height}`);
     // Our own stored bytes: a decode failure means a corrupt database, and it throws a typed error.

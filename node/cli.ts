@@ -138,7 +138,11 @@ function requireHome(flags: Record<string, string>): string {
 /** Test-only faults, from the environment so no operator flips them by accident. */
 function faultsFromEnv(): ChainFaults {
   const f = (process.env.OPENLEDGER_TEST_FAULTS ?? '').split(',');
-  return { wrongSettle: f.includes('wrongSettle') };
+  const slow = f.find((x) => x.startsWith('slowPrecommit='));
+  const slowPrecommitMs = slow === undefined ? 0 : Number(slow.slice('slowPrecommit='.length));
+  if (!Number.isSafeInteger(slowPrecommitMs) || slowPrecommitMs < 0 || slowPrecommitMs > 60_000)
+    throw new OlError('BAD_FAULT', `OPENLEDGER_TEST_FAULTS: slowPrecommit=${slow} must be 0..60000 ms`);
+  return { wrongSettle: f.includes('wrongSettle'), slowPrecommitMs };
 }
 
 async function runNode(home: string, flags: Record<string, string>): Promise<number> {

@@ -112,6 +112,13 @@ export const CONFIG_SPEC = {
       max: 600_000,
       doc: 'added to each timeout per round',
     },
+    certificateGraceMs: {
+      type: 'int',
+      default: 100,
+      min: 0,
+      max: 60_000,
+      doc: 'a proposer waits up to this long after the last decision for the remaining precommits, so its last commit carries every timely vote',
+    },
     blockTimeMs: {
       type: 'int',
       default: 1000,

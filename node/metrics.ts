@@ -49,6 +49,12 @@ export class NodeMetrics {
     help: 'RPC transactions refused for backpressure (BUSY: the mempool would take too long to commit)',
     registers: [this.registry],
   });
+  readonly validatorMissedBlocks = new Gauge({
+    name: 'ol_validator_missed_blocks',
+    help: 'commits each validator of the current set missed in the downtime window (jailed past downtimeMissedMax)',
+    labelNames: ['validator'],
+    registers: [this.registry],
+  });
   readonly peers = new Gauge({ name: 'ol_peers', help: 'connected peers', registers: [this.registry] });
   readonly gossipRejected = new Counter({
     name: 'ol_gossip_rejected_total',

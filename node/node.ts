@@ -1,6 +1,11 @@
 import { cpus } from 'node:os';
 import { JobPool } from '../attribution/pool.js';
-import { commitSignatureChecks, type SignatureCheck, verifyCommit } from '../consensus/commit.js';
+import {
+  commitSignatureChecks,
+  extendCommit,
+  type SignatureCheck,
+  verifyCommit,
+} from '../consensus/commit.js';
 import { ConsensusDriver, type DriverEffects } from '../consensus/driver.js';
 import type { CoreInput } from '../consensus/messages.js';
 import { FileSignerStateStore, SignerGuard } from '../consensus/signerGuard.js';
@@ -14,7 +19,14 @@ import {
 import { ValidatorSet } from '../consensus/validatorSet.js';
 import { FileWalBackend, Wal } from '../consensus/wal.js';
 import { addressOf, formatAddress } from '../core/address.js';
-import { type Commit, decodeBlock, decodeCommit, headerHash } from '../core/block.js';
+import {
+  type Commit,
+  decodeBlock,
+  decodeCommit,
+  headerHash,
+  VOTE_PRECOMMIT,
+  type Vote,
+} from '../core/block.js';
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { decodeWire, encodeWire } from '../core/codec.js';
 import { OlError } from '../core/errors.js';
@@ -26,7 +38,7 @@ import { StateDb } from '../state/stateDb.js';
 import { checkTx } from '../vm/execute.js';
 import { type Genesis, genesisState, parseGenesis } from '../vm/genesis.js';
 import { dueJobs } from '../vm/jobs.js';
-import { chainInfo, readStores } from '../vm/readers.js';
+import { chainInfo, currentParams, readStores } from '../vm/readers.js';
 import { AdmissionControl } from './admission.js';
 import { BlockStore } from './blockStore.js';
 import { Chain, type ChainFaults, type CommittedInfo, type Tip } from './chain.js';
@@ -85,6 +97,8 @@ export const SYNC_ON_CONNECT_MS = 100;
 export const REGOSSIP_MS = 1_000;
 /** Validated consensus inputs kept for replay after a restart of the core. */
 export const RECENT_INPUTS_MAX = 4_096;
+/** The near-downtime warning repeats at most this often (blocks). */
+const DOWNTIME_WARN_EVERY = 100;
 /** One block behind with no decision for this long: fetch the decided block and its certificate. */
 export const STALL_MS = 2_000;
 /** A decided block that no peer can serve yet is asked for again this often, this many times. */
@@ -133,6 +147,11 @@ export class OpenLedgerNode {
   private syncing = false;
   private polling = false;
   private recentInputs: CoreInput[] = [];
+  private downtimeWarnedAt = -DOWNTIME_WARN_EVERY;
+  /** The most complete certificate known for the tip (extended with late precommits). */
+  private tipCertificate: Commit | null = null;
+  private tipDecidedAt = 0;
+  private readonly certificateWaiters: (() => void)[] = [];
   private txOutbox: Uint8Array[] = [];
   private txOutboxBytes = 0;
   private txFlushTimer: NodeJS.Timeout | undefined;
@@ -231,6 +250,10 @@ export class OpenLedgerNode {
         metrics: this.metrics,
         publishBlock: (bytes) => void this.p2p?.publish('block', bytes),
         fetchBlock: (hash) => this.fetchBlock(hash),
+        bestCommit: (height) =>
+          this.tipCertificate !== null && this.tipCertificate.height === height
+            ? this.tipCertificate
+            : undefined,
         onCommitted: (info) => {
           for (const l of this.listeners) {
             try {
@@ -248,6 +271,7 @@ export class OpenLedgerNode {
     if (reloaded > 0) this.log.info({ blocks: reloaded }, 'candidate blocks of the next height reloaded');
     // Index each datanet's newest version as soon as it exists (one per datanet per block).
     this.onCommitted((info) => this.admission.observeCommit(Date.now(), info.block.txs.length));
+    this.onCommitted((info) => this.watchDowntime(info.height));
     this.onCommitted((info) => {
       const newest = new Map<string, { datanet: Uint8Array; version: number }>();
       for (const e of info.result.events) {
@@ -394,10 +418,14 @@ export class OpenLedgerNode {
         if (!live()) return;
         // In the [seq, message] envelope that onConsensusMessage expects (a bare message is
         // rejected as DECODE, and only the 1 s re-gossip got through).
-        this.publishConsensus(
-          m.type === 'evidence' ? 'evidence' : 'consensus',
-          encodeConsensusMessage(this.chainId, m),
-        );
+        const send = () =>
+          this.publishConsensus(
+            m.type === 'evidence' ? 'evidence' : 'consensus',
+            encodeConsensusMessage(this.chainId, m),
+          );
+        const slowMs = this.faults.slowPrecommitMs ?? 0;
+        if (slowMs > 0 && m.type === 'vote' && m.vote.kind === VOTE_PRECOMMIT) this.later(slowMs, send);
+        else send();
       },
       scheduleTimeout: (t) => {
         this.log.debug(
@@ -411,10 +439,14 @@ export class OpenLedgerNode {
         this.timers.add(timer);
       },
       buildProposal: (h, round) => {
-        this.chain.prepareProposal({ height: h, round, proposer: this.address! }).then(
-          (blockHash) => live() && this.driver.input({ type: 'proposalBuilt', height: h, round, blockHash }),
-          (e) => this.log.warn({ height: h, round, err: (e as Error).message }, 'could not build a proposal'),
-        );
+        this.certificateSettled(h - 1)
+          .then(() => this.chain.prepareProposal({ height: h, round, proposer: this.address! }))
+          .then(
+            (blockHash) =>
+              live() && this.driver.input({ type: 'proposalBuilt', height: h, round, blockHash }),
+            (e) =>
+              this.log.warn({ height: h, round, err: (e as Error).message }, 'could not build a proposal'),
+          );
       },
       validateValue: (h, round, blockHash) => {
         this.chain.processProposal({ height: h, round, blockHash }).then((valid) => {
@@ -430,12 +462,18 @@ export class OpenLedgerNode {
               ({ validatorUpdates }) => {
                 if (!live()) return;
                 this.log.info({ height: d.height, round: d.round }, 'block committed');
+                this.tipCertificate = d.commit;
+                this.tipDecidedAt = Date.now();
                 // Pause between blocks (like CometBFT's timeout_commit) so blocks come at a steady pace.
                 const now = Date.now();
                 const wait = Math.max(0, this.config.consensus.blockTimeMs - (now - this.lastDecideAt));
                 this.lastDecideAt = now + wait;
                 this.later(wait, () => {
-                  if (live()) this.driver.committed(d.height, validatorUpdates);
+                  if (!live()) return;
+                  // Complete the certificate with the precommits that arrived after the quorum,
+                  // during the pause: the next proposal carries every one of them.
+                  this.extendTipCertificate(this.driver.precommitsFor(d.height, d.round, d.blockHash));
+                  this.driver.committed(d.height, validatorUpdates);
                 });
               },
               (e) => {
@@ -513,6 +551,18 @@ export class OpenLedgerNode {
       height,
       validatorsAt: (h) => this.valsets.get(h) ?? null,
     });
+    if (!r.ok && r.reason === 'HEIGHT_TOO_OLD' && this.tipCertificate?.height === height - 1) {
+      // A late precommit for the block just committed: not for the core any more, but it belongs
+      // in the next block's last commit. Checked like any vote of that height (signature, signer).
+      const late = this.validator.validateBytes(data, {
+        chainId: this.chainId,
+        height: height - 1,
+        validatorsAt: (h) => this.valsets.get(h) ?? null,
+      });
+      if (late.ok && late.message.type === 'vote') {
+        return this.extendTipCertificate([late.message.vote]) ? 'accept' : 'ignore';
+      }
+    }
     if (!r.ok) {
       this.log.trace({ reason: r.reason, detail: r.detail }, 'consensus message rejected');
       this.metrics.consensusMessagesRejected.inc({ reason: r.reason });
@@ -535,6 +585,77 @@ export class OpenLedgerNode {
       this.driver.input(r.input as CoreInput);
     } else if (this.syncing) this.remember(r.input as CoreInput);
     return 'accept';
+  }
+
+  /**
+   * After each commit: every validator's missed commits in the downtime window as a metric, and a
+   * warning (at most every `DOWNTIME_WARN_EVERY` blocks) while this node's validator has missed
+   * at least half of what jails it.
+   */
+  private watchDowntime(height: number): void {
+    const set = this.valsets.get(height + 1);
+    if (set === undefined) return;
+    const stores = readStores(this.state);
+    const p = currentParams(this.state);
+    const window = Number(p.downtimeWindow);
+    const max = Number(p.downtimeMissedMax);
+    this.metrics.validatorMissedBlocks.reset();
+    for (const v of set.validators) {
+      const m = stores.missed(v.address);
+      const count = m !== undefined && m.windowSize === window ? m.count : 0;
+      const label = formatAddress(v.address);
+      this.metrics.validatorMissedBlocks.set({ validator: label }, count);
+      const own = this.address !== null && bytesEqual(v.address, this.address);
+      if (own && count * 2 >= max && height - this.downtimeWarnedAt >= DOWNTIME_WARN_EVERY) {
+        this.downtimeWarnedAt = height;
+        this.log.warn(
+          { missed: count, missedMax: max, window },
+          `this validator missed ${count} of the last ${window} commits; more than ${max} jails it for downtime (check its clock, network and disk)`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Adds checked precommits for the tip's block to its certificate (consensus/commit.ts
+   * `extendCommit`). True when one was added (then worth forwarding: the next proposer needs it).
+   * The committed block and its stored certificate never change; only the next proposal's last
+   * commit grows.
+   */
+  private extendTipCertificate(votes: readonly Vote[]): boolean {
+    const c = this.tipCertificate;
+    if (c === null || c.height !== this.chain.tip.height) return false;
+    const extended = extendCommit(c, votes);
+    if (extended === c) return false;
+    this.tipCertificate = extended;
+    if (extended.signatures.length >= (this.valsets.get(extended.height)?.validators.length ?? 0)) {
+      for (const wake of this.certificateWaiters.splice(0)) wake();
+    }
+    return true;
+  }
+
+  /**
+   * Before proposing h+1: wait until the certificate of h holds every validator's precommit, or
+   * until `consensus.certificateGraceMs` after the decision — whichever comes first. The pause
+   * between blocks usually covers it (then there is no wait at all); when rounds take longer than
+   * the block time, this grace is what lets a validator that voted a little after the quorum still
+   * be counted as present (CometBFT waits `timeout_commit` for the same reason).
+   */
+  private certificateSettled(height: number): Promise<void> {
+    const c = this.tipCertificate;
+    const set = this.valsets.get(height);
+    if (c === null || c.height !== height || set === undefined) return Promise.resolve();
+    if (c.signatures.length >= set.validators.length) return Promise.resolve();
+    const left = this.tipDecidedAt + this.config.consensus.certificateGraceMs - Date.now();
+    if (left <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, left);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.certificateWaiters.push(done);
+    });
   }
 
   /**

@@ -205,6 +205,7 @@ export const RESULT_SCHEMAS = {
     height: INT,
     totalPower: INT,
     hash: HEX,
+    downtime: obj('downtime window', { window: INT, missedMax: INT }),
     validators: arr(
       obj('validator', {
         address: ADDRESS,
@@ -216,6 +217,7 @@ export const RESULT_SCHEMAS = {
         commissionBps: INT,
         tokens: UNITS,
         jailed: BOOL,
+        missedBlocks: INT,
       }),
     ),
   }),
@@ -406,6 +408,8 @@ export interface ValidatorSet {
   height: number;
   totalPower: number;
   hash: Hex;
+  /** Jailed for downtime after missing more than `missedMax` of the last `window` commits. */
+  downtime: { window: number; missedMax: number };
   validators: {
     address: Hex;
     publicKey: Hex;
@@ -416,6 +420,8 @@ export interface ValidatorSet {
     commissionBps: number;
     tokens: Units;
     jailed: boolean;
+    /** Commits missed in the current downtime window (as of the tip). */
+    missedBlocks: number;
   }[];
 }
 export interface StateProof {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildCommit, commitSignatureChecks, verifyCommit } from '../../consensus/commit.js';
-import { VOTE_PRECOMMIT } from '../../core/block.js';
+import { buildCommit, commitSignatureChecks, extendCommit, verifyCommit } from '../../consensus/commit.js';
+import { VOTE_PRECOMMIT, VOTE_PREVOTE } from '../../core/block.js';
 import { verifySignature } from '../../core/keys.js';
 import { CHAIN, hashOf, testKey, validators, vote } from './helpers.js';
 
@@ -23,6 +23,30 @@ describe('commit certificates', () => {
     const c = buildCommit(5, 0, A, precommits([3, 0, 2]));
     expect(c.signatures.map((s) => s.validator)).toEqual([keys[0].address, keys[2].address, keys[3].address]);
     expect(verifyCommit(CHAIN, c, set, { height: 5, blockHash: A })).toBe(3);
+  });
+
+  it('extends a certificate with late precommits for the same block only, sorted, without duplicates', () => {
+    const first = buildCommit(5, 0, A, precommits([2, 0, 1]));
+    const late = vote(keys[3], VOTE_PRECOMMIT, 5, 0, A);
+    const full = extendCommit(first, [
+      late,
+      late, // duplicate
+      vote(keys[0], VOTE_PRECOMMIT, 5, 0, A), // already in
+      vote(keys[3], VOTE_PRECOMMIT, 5, 1, A), // another round
+      vote(keys[3], VOTE_PRECOMMIT, 6, 0, A), // another height
+      vote(keys[3], VOTE_PRECOMMIT, 5, 0, hashOf('B')), // another block
+      vote(keys[3], VOTE_PRECOMMIT, 5, 0, null), // nil
+      vote(keys[3], VOTE_PREVOTE, 5, 0, A), // a prevote
+    ]);
+    expect(full.signatures.map((s) => s.validator)).toEqual(keys.map((k) => k.address).sort(Buffer.compare));
+    expect(verifyCommit(CHAIN, full, set, { height: 5, blockHash: A })).toBe(4);
+    // The original is untouched (a committed block's certificate never changes) and nothing to
+    // add returns it as is.
+    expect(first.signatures).toHaveLength(3);
+    expect(extendCommit(full, [late])).toBe(full);
+    // Same input in any order, same certificate.
+    const other = extendCommit(buildCommit(5, 0, A, precommits([1, 2, 0])), [late]);
+    expect(other).toEqual(full);
   });
 
   it('rejects insufficient power (exactly 2/3 is not enough)', () => {
