@@ -115,10 +115,10 @@ export const TRAINING_PARAMS = {
 /** Defaults of trainer logreg@2 for keys the spec leaves out (measured: README.md, Influence). */
 export const TRAINING_DEFAULTS_V2 = {
   features: 4096,
-  ngram: 2,
+  ngram: 1,
   epochs: 5,
-  lr: FP_ONE / 2,
-  l2: 66,
+  lr: 131, // ≈ 0.002 (Q16 floor of 131.072)
+  l2: 66, // ≈ 0.001
 } as const;
 
 /** Parses a training spec with the defaults of the trainer it names (absent: logreg@1). */
