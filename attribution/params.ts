@@ -117,7 +117,7 @@ export const TRAINING_DEFAULTS_V2 = {
   features: 4096,
   ngram: 1,
   epochs: 5,
-  lr: 98, // ≈ 0.0015 (Q16 floor of 98.304)
+  lr: 65, // ≈ 0.001 (Q16 floor of 65.536)
   l2: 66, // ≈ 0.001
 } as const;
 

@@ -283,7 +283,7 @@ export function measureInfluence(
 }
 
 /** Plants 5 % mislabels; share of (correct test of class c, mislabel of true class c) pairs < 0. */
-function mislabelFigure(ds: Dataset, spec: Param[], method: InfluenceMethod, testsMax: number) {
+export function mislabelFigure(ds: Dataset, spec: Param[], method: InfluenceMethod, testsMax: number) {
   const r = rng(1402);
   const labels = labelSet(ds.train);
   const flipped = new Map<string, string>(); // id hex → true label
