@@ -98,7 +98,17 @@ export const REGOSSIP_MS = 1_000;
 /** Validated consensus inputs kept for replay after a restart of the core. */
 export const RECENT_INPUTS_MAX = 4_096;
 /** The near-downtime warning repeats at most this often (blocks). */
-const DOWNTIME_WARN_EVERY = 100;
+export const DOWNTIME_WARN_EVERY = 100;
+/** A local validator is "near" its downtime limit from this share of `downtimeMissedMax` (%). */
+export const DOWNTIME_WARN_PERCENT = 50;
+
+/**
+ * Should a validator that missed `missed` commits of the window be warned, when more than
+ * `missedMax` jails it? From `DOWNTIME_WARN_PERCENT` % of the limit on (integers only).
+ */
+export function nearDowntimeLimit(missed: number, missedMax: number): boolean {
+  return missed > 0 && missed * 100 >= missedMax * DOWNTIME_WARN_PERCENT;
+}
 /** One block behind with no decision for this long: fetch the decided block and its certificate. */
 export const STALL_MS = 2_000;
 /** A decided block that no peer can serve yet is asked for again this often, this many times. */
@@ -590,7 +600,7 @@ export class OpenLedgerNode {
   /**
    * After each commit: every validator's missed commits in the downtime window as a metric, and a
    * warning (at most every `DOWNTIME_WARN_EVERY` blocks) while this node's validator has missed
-   * at least half of what jails it.
+   * at least `DOWNTIME_WARN_PERCENT` % of what jails it.
    */
   private watchDowntime(height: number): void {
     const set = this.valsets.get(height + 1);
@@ -606,7 +616,7 @@ export class OpenLedgerNode {
       const label = formatAddress(v.address);
       this.metrics.validatorMissedBlocks.set({ validator: label }, count);
       const own = this.address !== null && bytesEqual(v.address, this.address);
-      if (own && count * 2 >= max && height - this.downtimeWarnedAt >= DOWNTIME_WARN_EVERY) {
+      if (own && nearDowntimeLimit(count, max) && height - this.downtimeWarnedAt >= DOWNTIME_WARN_EVERY) {
         this.downtimeWarnedAt = height;
         this.log.warn(
           { missed: count, missedMax: max, window },
