@@ -114,10 +114,10 @@ export const CONFIG_SPEC = {
     },
     certificateGraceMs: {
       type: 'int',
-      default: 100,
+      default: 300,
       min: 0,
       max: 60_000,
-      doc: 'a proposer waits up to this long after the last decision for the remaining precommits, so its last commit carries every timely vote',
+      doc: 'a proposer waits up to this long after the last decision for the precommits of validators that signed the previous certificate, so its last commit carries every timely vote',
     },
     blockTimeMs: {
       type: 'int',

@@ -16,7 +16,7 @@ import {
   encodeConsensusMessage,
   MessageValidator,
 } from '../consensus/validation.js';
-import { ValidatorSet } from '../consensus/validatorSet.js';
+import { addressKey, ValidatorSet } from '../consensus/validatorSet.js';
 import { FileWalBackend, Wal } from '../consensus/wal.js';
 import { addressOf, formatAddress } from '../core/address.js';
 import {
@@ -102,7 +102,35 @@ export const RECENT_INPUTS_MAX = 4_096;
 /** Junk blocks per height sent by the test-only `floodBlocks` attacker (above PROPOSALS_KEPT_MAX). */
 const BLOCK_FLOOD_COUNT = 80;
 /** The near-downtime warning repeats at most this often (blocks). */
-const DOWNTIME_WARN_EVERY = 100;
+export const DOWNTIME_WARN_EVERY = 100;
+/** A local validator is "near" its downtime limit from this share of `downtimeMissedMax` (%). */
+export const DOWNTIME_WARN_PERCENT = 50;
+
+/**
+ * Does `commit` carry the precommit of every member of `set` in `awaited` (`addressKey`s; null:
+ * every member)? The proposer's wait for late precommits ends when it does. Local policy only:
+ * which valid certificate a proposer carries is its choice, and every receiver checks it.
+ */
+export function certificateHasAwaited(
+  commit: Commit,
+  set: ValidatorSet,
+  awaited: ReadonlySet<string> | null,
+): boolean {
+  const signed = new Set(commit.signatures.map((s) => addressKey(s.validator)));
+  for (const v of set.validators) {
+    const key = addressKey(v.address);
+    if ((awaited === null || awaited.has(key)) && !signed.has(key)) return false;
+  }
+  return true;
+}
+
+/**
+ * Should a validator that missed `missed` commits of the window be warned, when more than
+ * `missedMax` jails it? From `DOWNTIME_WARN_PERCENT` % of the limit on (integers only).
+ */
+export function nearDowntimeLimit(missed: number, missedMax: number): boolean {
+  return missed > 0 && missed * 100 >= missedMax * DOWNTIME_WARN_PERCENT;
+}
 /** One block behind with no decision for this long: fetch the decided block and its certificate. */
 export const STALL_MS = 2_000;
 /** A decided block that no peer can serve yet is asked for again this often, this many times. */
@@ -155,6 +183,11 @@ export class OpenLedgerNode {
   /** The most complete certificate known for the tip (extended with late precommits). */
   private tipCertificate: Commit | null = null;
   private tipDecidedAt = 0;
+  /**
+   * Who signed the previous height's certificate as this node last saw it (`addressKey`s): the
+   * validators the next proposer waits for (null: nobody known yet, wait for all).
+   */
+  private awaitedSigners: Set<string> | null = null;
   private readonly certificateWaiters: (() => void)[] = [];
   private txOutbox: Uint8Array[] = [];
   private txOutboxBytes = 0;
@@ -471,6 +504,11 @@ export class OpenLedgerNode {
               ({ validatorUpdates }) => {
                 if (!live()) return;
                 this.log.info({ height: d.height, round: d.round }, 'block committed');
+                const previous = this.tipCertificate;
+                this.awaitedSigners =
+                  previous !== null && previous.height === d.height - 1
+                    ? new Set(previous.signatures.map((s) => addressKey(s.validator)))
+                    : null;
                 this.tipCertificate = d.commit;
                 this.tipDecidedAt = Date.now();
                 // Pause between blocks (like CometBFT's timeout_commit) so blocks come at a steady pace.
@@ -625,7 +663,7 @@ export class OpenLedgerNode {
   /**
    * After each commit: every validator's missed commits in the downtime window as a metric, and a
    * warning (at most every `DOWNTIME_WARN_EVERY` blocks) while this node's validator has missed
-   * at least half of what jails it.
+   * at least `DOWNTIME_WARN_PERCENT` % of what jails it.
    */
   private watchDowntime(height: number): void {
     const set = this.valsets.get(height + 1);
@@ -641,7 +679,7 @@ export class OpenLedgerNode {
       const label = formatAddress(v.address);
       this.metrics.validatorMissedBlocks.set({ validator: label }, count);
       const own = this.address !== null && bytesEqual(v.address, this.address);
-      if (own && count * 2 >= max && height - this.downtimeWarnedAt >= DOWNTIME_WARN_EVERY) {
+      if (own && nearDowntimeLimit(count, max) && height - this.downtimeWarnedAt >= DOWNTIME_WARN_EVERY) {
         this.downtimeWarnedAt = height;
         this.log.warn(
           { missed: count, missedMax: max, window },
@@ -663,24 +701,28 @@ export class OpenLedgerNode {
     const extended = extendCommit(c, votes);
     if (extended === c) return false;
     this.tipCertificate = extended;
-    if (extended.signatures.length >= (this.valsets.get(extended.height)?.validators.length ?? 0)) {
+    const set = this.valsets.get(extended.height);
+    if (set === undefined || certificateHasAwaited(extended, set, this.awaitedSigners)) {
       for (const wake of this.certificateWaiters.splice(0)) wake();
     }
     return true;
   }
 
   /**
-   * Before proposing h+1: wait until the certificate of h holds every validator's precommit, or
-   * until `consensus.certificateGraceMs` after the decision — whichever comes first. The pause
-   * between blocks usually covers it (then there is no wait at all); when rounds take longer than
-   * the block time, this grace is what lets a validator that voted a little after the quorum still
-   * be counted as present (CometBFT waits `timeout_commit` for the same reason).
+   * Before proposing h+1: wait until the certificate of h holds the precommit of every validator
+   * that signed the certificate of h−1 (`certificateHasAwaited`), or until
+   * `consensus.certificateGraceMs` after the decision — whichever comes first. The pause between
+   * blocks usually covers it (then there is no wait at all); when rounds take longer than the
+   * block time, this grace is what lets a validator that voted a little after the quorum still be
+   * counted as present (CometBFT waits `timeout_commit` after every commit for the same reason).
+   * A validator that is down is absent from the previous certificate, so it costs at most one
+   * grace, not one per block.
    */
   private certificateSettled(height: number): Promise<void> {
     const c = this.tipCertificate;
     const set = this.valsets.get(height);
     if (c === null || c.height !== height || set === undefined) return Promise.resolve();
-    if (c.signatures.length >= set.validators.length) return Promise.resolve();
+    if (certificateHasAwaited(c, set, this.awaitedSigners)) return Promise.resolve();
     const left = this.tipDecidedAt + this.config.consensus.certificateGraceMs - Date.now();
     if (left <= 0) return Promise.resolve();
     return new Promise((resolve) => {

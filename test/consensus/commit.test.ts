@@ -49,6 +49,47 @@ describe('commit certificates', () => {
     expect(other).toEqual(full);
   });
 
+  it('a complete certificate with a spliced-in "late" signature of another round, height, block, kind or nil is invalid', () => {
+    // Attack: a proposer adds a fourth signature to a valid 3-of-4 certificate that is really a
+    // precommit of something else. The certificate's signatures are all checked over
+    // (commit.height, commit.round, commit.blockHash), so none of them carries over.
+    const first = buildCommit(5, 0, A, precommits([0, 1, 2]));
+    const splice = (v: ReturnType<typeof vote>) => ({
+      ...first,
+      signatures: [...first.signatures, { validator: v.validator, signature: v.signature }].sort((a, b) =>
+        Buffer.compare(a.validator, b.validator),
+      ),
+    });
+    const forged = [
+      vote(keys[3], VOTE_PRECOMMIT, 5, 1, A), // another round
+      vote(keys[3], VOTE_PRECOMMIT, 4, 0, A), // another height
+      vote(keys[3], VOTE_PRECOMMIT, 5, 0, hashOf('B')), // another block
+      vote(keys[3], VOTE_PRECOMMIT, 5, 0, null), // nil
+      vote(keys[3], VOTE_PREVOTE, 5, 0, A), // a prevote
+    ];
+    for (const v of forged) {
+      expect(code(() => verifyCommit(CHAIN, splice(v), set, { height: 5, blockHash: A }))).toBe(
+        'BAD_SIGNATURE',
+      );
+    }
+    // The honest late precommit makes it complete; a second copy of it, or of an early one, does not.
+    const late = vote(keys[3], VOTE_PRECOMMIT, 5, 0, A);
+    const full = splice(late);
+    expect(verifyCommit(CHAIN, full, set, { height: 5, blockHash: A })).toBe(4);
+    const twice = { ...full, signatures: [...full.signatures, full.signatures[3]] };
+    expect(code(() => verifyCommit(CHAIN, twice, set, { height: 5, blockHash: A }))).toBe('DUPLICATE_SIGNER');
+    // A non-validator's precommit for the right block is refused even in a certificate that
+    // already has a quorum (it would otherwise be counted as a signer).
+    const stranger = vote(testKey('stranger'), VOTE_PRECOMMIT, 5, 0, A);
+    expect(code(() => verifyCommit(CHAIN, splice(stranger), set, { height: 5 }))).toBe('UNKNOWN_VALIDATOR');
+    // extendCommit never produces any of these from the same inputs.
+    expect(extendCommit(first, [...forged, late, late])).toEqual(full);
+    // extendCommit does not know the set: its caller feeds it checked votes only (validated
+    // gossip, the core's tally). Had it not, the result is still refused by every receiver.
+    const unchecked = extendCommit(first, [late, stranger]);
+    expect(code(() => verifyCommit(CHAIN, unchecked, set, { height: 5 }))).toBe('UNKNOWN_VALIDATOR');
+  });
+
   it('rejects insufficient power (exactly 2/3 is not enough)', () => {
     const c = buildCommit(5, 0, A, precommits([0, 1]));
     expect(code(() => verifyCommit(CHAIN, c, set, { height: 5 }))).toBe('INSUFFICIENT_POWER');

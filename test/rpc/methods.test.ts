@@ -278,6 +278,10 @@ describe('chain reads', () => {
     const next = await call('ol_getValidators');
     expect(next.validators).toHaveLength(1);
     expect(next.validators[0].address).toBe(net.layout.nodes[0].address);
+    // The downtime window as of the tip (default genesis parameters) and each validator's misses
+    // in it: a lone validator signs every commit.
+    expect(next.downtime).toEqual({ window: 10_000, missedMax: 5_000 });
+    expect(next.validators[0].missedBlocks).toBe(0);
     const at1 = await call('ol_getValidators', [1]);
     expect(at1.height).toBe(1);
     expect((await callError('ol_getValidators', [10_000_000])).code).toBe(-32001);
