@@ -103,9 +103,15 @@ export interface CoreState {
   validRound: number;
   /** The first proposal of each round from that round's proposer. */
   proposals: Map<number, Proposal>;
-  /** Application verdicts by value key, and the values already asked about. */
+  /**
+   * Final application verdicts by value key, and the values already asked about (true when asked
+   * with `decided`). A transient refusal is not a verdict: it lives in `refusedThisRound` (value
+   * key → the round it arrived in), counts as invalid in that round only, and is asked again
+   * after the next StartRound — so a refusal that depends on the local clock never sticks.
+   */
   validity: Map<string, boolean>;
-  validityAsked: Set<string>;
+  validityAsked: Map<string, boolean>;
+  refusedThisRound: Map<string, number>;
   /** Round for which we asked the application to build a block, or -1. */
   awaitingBuild: number;
   votes: HeightVotes;
@@ -147,7 +153,8 @@ export function createState(p: CoreParams): CoreState {
     validRound: -1,
     proposals: new Map(),
     validity: new Map(),
-    validityAsked: new Set(),
+    validityAsked: new Map(),
+    refusedThisRound: new Map(),
     awaitingBuild: -1,
     votes: new HeightVotes(p.height, p.validators),
     fired: new Set(),
@@ -217,7 +224,7 @@ function handle(s: CoreState, input: CoreInput, out: CoreOutput[]): void {
         s.ignored++;
         return;
       }
-      if (!s.validity.has(valueKey(input.blockHash))) s.validity.set(valueKey(input.blockHash), input.valid);
+      onValidity(s, input.blockHash, input.valid, input.transient === true);
       break;
     case 'commitCertificate':
       onCertificate(s, input.commit, out);
@@ -235,6 +242,11 @@ function startRound(s: CoreState, round: number, out: CoreOutput[]): void {
   assert(round <= ROUND_MAX, 'rounds stop at ROUND_MAX');
   s.round = round; // L12
   s.step = STEP_PROPOSE; // L13
+  // Transient refusals held for the round just left: forget them, so the value is asked again.
+  for (const key of s.refusedThisRound.keys()) s.validityAsked.delete(key);
+  s.refusedThisRound.clear();
+  const early = s.proposals.get(round);
+  if (early !== undefined) askValidity(s, round, early.blockHash, out);
   if (isSelf(s, s.validators.proposer(round).address)) {
     // L14
     if (s.validValue !== null) {
@@ -278,6 +290,30 @@ function onProposalBuilt(
   });
   // Our own block is valid by construction: do not ask the application to re-check it.
   s.validity.set(valueKey(blockHash), true);
+}
+
+/**
+ * `valid(v)` answers. The first final answer for a value is kept (the application answers the
+ * same for the same block every time). A transient refusal makes the value invalid for the
+ * current round only; it is never kept as a verdict.
+ */
+function onValidity(s: CoreState, blockHash: Uint8Array, valid: boolean, transient: boolean): void {
+  const key = valueKey(blockHash);
+  if (s.validity.has(key)) return;
+  if (!valid && transient) {
+    s.refusedThisRound.set(key, s.round);
+    return;
+  }
+  s.validity.set(key, valid);
+  s.refusedThisRound.delete(key);
+}
+
+/** The verdict on a value for the current round: final, or a transient refusal of this round. */
+function validityNow(s: CoreState, blockHash: Uint8Array): boolean | undefined {
+  const key = valueKey(blockHash);
+  const v = s.validity.get(key);
+  if (v !== undefined) return v;
+  return s.refusedThisRound.get(key) === s.round ? false : undefined;
 }
 
 // ---- messages --------------------------------------------------------------------------------
@@ -358,7 +394,7 @@ function onCertificate(s: CoreState, c: Commit, out: CoreOutput[]): void {
     return;
   }
   s.certificate = c;
-  askValidity(s, c.round, c.blockHash, out);
+  askValidity(s, c.round, c.blockHash, out, true);
 }
 
 function buffer(s: CoreState, input: CoreInput): void {
@@ -421,6 +457,8 @@ function evaluate(s: CoreState, out: CoreOutput[]): void {
 /** L49–L54: 2f+1 precommits for id(v) in some round r, and valid(v) → decide v. */
 function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
   const c = s.certificate;
+  if (c !== null && s.validity.get(valueKey(c.blockHash)) === undefined)
+    askValidity(s, c.round, c.blockHash, out, true);
   if (c !== null && s.validity.get(valueKey(c.blockHash)) === true) {
     // L49 on a certificate: its 2f+1 precommits for id(v) were checked by the driver.
     s.decision = { round: c.round, blockHash: c.blockHash, commit: c };
@@ -434,7 +472,7 @@ function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
     if (v === null) continue;
     const valid = s.validity.get(valueKey(v));
     if (valid === undefined) {
-      askValidity(s, r, v, out);
+      askValidity(s, r, v, out, true);
       continue;
     }
     if (!valid) continue; // 2f+1 precommits for an invalid block: more than 1/3 is faulty
@@ -465,7 +503,7 @@ function trySkipRound(s: CoreState, out: CoreOutput[]): boolean {
 function tryPrevoteProposal(s: CoreState, out: CoreOutput[]): boolean {
   const p = s.proposals.get(s.round);
   if (p === undefined) return false;
-  const valid = s.validity.get(valueKey(p.blockHash));
+  const valid = validityNow(s, p.blockHash);
   if (p.polRound === -1) {
     // L22: ⟨PROPOSAL, h, round, v, −1⟩ from proposer(h, round) while step = propose.
     if (valid === undefined) return false;
@@ -558,11 +596,24 @@ function schedule(s: CoreState, kind: TimeoutKind, round: number, out: CoreOutpu
   });
 }
 
-function askValidity(s: CoreState, round: number, blockHash: Uint8Array, out: CoreOutput[]): void {
+/**
+ * Asks `valid(v)` once per value — again when the value has since become decided (2f+1
+ * precommits or a certificate: the application then must not refuse it for clock reasons), and
+ * again after a transient refusal once a new round starts.
+ */
+function askValidity(
+  s: CoreState,
+  round: number,
+  blockHash: Uint8Array,
+  out: CoreOutput[],
+  decided = false,
+): void {
   const key = valueKey(blockHash);
-  if (s.validity.has(key) || s.validityAsked.has(key)) return;
-  s.validityAsked.add(key);
-  out.push({ type: 'validateValue', height: s.height, round, blockHash });
+  if (s.validity.has(key)) return;
+  const asked = s.validityAsked.get(key);
+  if (asked === true || (asked === false && !decided)) return;
+  s.validityAsked.set(key, decided);
+  out.push({ type: 'validateValue', height: s.height, round, blockHash, decided });
 }
 
 function once(s: CoreState, line: number): boolean {
