@@ -81,6 +81,15 @@ export const CLOCK_DRIFT_MS_MAX = 30_000;
 export const BLOCK_OVERHEAD_BYTES = 256 * 1024;
 /** Proposals kept in memory per height (a round each, plus byzantine extras). */
 export const PROPOSALS_KEPT_MAX = 64;
+/**
+ * Unreferenced blocks — gossiped before any validated proposal or certificate asked for them —
+ * kept per (height, named proposer). Anyone can gossip a block naming any proposer (a block is
+ * not signed; its proposal is), so this is what bounds a flood; a block a proposal references is
+ * always admitted, evicting an unreferenced one when the table is full.
+ */
+export const UNREFERENCED_PER_PROPOSER_MAX = 2;
+/** Hashes of blocks refused for lack of room, remembered so a later reference fetches at once. */
+export const REFUSED_HASHES_MAX = 1024;
 /** How long `process` waits for a proposal's block to arrive by gossip before fetching it. */
 export const BLOCK_WAIT_MS = 1_500;
 /** Evidence older than this many heights is dropped rather than proposed. */
@@ -104,6 +113,11 @@ export interface CommittedInfo {
 export interface ChainFaults {
   /** Test-only: the proposer corrupts the first settle score, so honest validators must refuse it. */
   wrongSettle?: boolean;
+  /**
+   * Test-only attacker: after every commit this node gossips `BLOCK_FLOOD_COUNT` distinct junk
+   * blocks for the next height, naming every validator (and strangers) as proposer.
+   */
+  floodBlocks?: boolean;
   /** Test-only: this validator broadcasts its precommits this many ms late (a slow validator). */
   slowPrecommitMs?: number;
 }
@@ -122,6 +136,8 @@ interface Candidate {
    * and results are still checked).
    */
   certified?: boolean;
+  /** Asked for by a validated proposal or certificate (`candidate`), or a requested fetch. */
+  referenced: boolean;
 }
 
 export interface ChainDeps {
@@ -156,6 +172,7 @@ export class Chain implements Application {
   tip: Tip;
   private readonly candidates = new Map<string, Candidate>();
   private readonly waiters = new Map<string, ((c: Candidate) => void)[]>();
+  private readonly refused = new Set<string>();
   private pendingEvidence: Evidence[] = [];
   private lastCommitAt = 0;
   /** Serialises commits (sync and consensus never commit concurrently). */
@@ -194,7 +211,8 @@ export class Chain implements Application {
     let n = 0;
     const stale: Buffer[] = [];
     for await (const [k, v] of this.d.pending.iterator()) {
-      const verdict = this.receiveBlock(new Uint8Array(v));
+      // This node's own stored candidates: admitted as referenced (they are not a peer's flood).
+      const verdict = this.receiveBlock(new Uint8Array(v), true);
       if (verdict === 'accept') n++;
       else if (verdict === 'reject' || this.heightOf(v) <= this.tip.height) stale.push(k);
     }
@@ -211,20 +229,49 @@ export class Chain implements Application {
   }
 
   /** A block received by gossip (or fetched): remembered until its height is decided. */
-  receiveBlock(bytes: Uint8Array): 'accept' | 'ignore' | 'reject' {
+  receiveBlock(bytes: Uint8Array, own = false): 'accept' | 'ignore' | 'reject' {
     let block: Block;
     try {
       block = decodeBlock(bytes);
     } catch {
       return 'reject';
     }
-    if (block.header.chainId !== this.d.chainId) return 'reject';
-    if (block.header.height <= this.tip.height || block.header.height > this.tip.height + 2) return 'ignore';
-    const hash = headerHash(block.header);
+    const h = block.header;
+    if (h.chainId !== this.d.chainId) return 'reject';
+    if (h.height <= this.tip.height || h.height > this.tip.height + 2) return 'ignore';
+    const hash = headerHash(h);
     const key = toHex(hash);
     if (this.candidates.has(key)) return 'ignore';
-    if (this.candidates.size >= PROPOSALS_KEPT_MAX) return 'ignore';
-    const c: Candidate = { block, bytes, hash };
+    const referenced = own || this.waiters.has(key);
+    if (!referenced) {
+      // Unsolicited: only a member of that height's set can be its proposer (a block naming
+      // anyone else is provably not a proposal: the relaying peer is scored down), and each
+      // named proposer gets a few slots, so a flood cannot crowd out the real proposal.
+      const set = this.d.valsets.get(h.height);
+      if (set !== undefined && set.indexOf(h.proposer) < 0) return 'reject';
+      let same = 0;
+      for (const c of this.candidates.values()) {
+        if (
+          !c.referenced &&
+          c.block.header.height === h.height &&
+          bytesEqual(c.block.header.proposer, h.proposer)
+        )
+          same++;
+      }
+      if (same >= UNREFERENCED_PER_PROPOSER_MAX || this.candidates.size >= PROPOSALS_KEPT_MAX) {
+        this.noteRefused(key);
+        return 'ignore';
+      }
+    } else if (this.candidates.size >= PROPOSALS_KEPT_MAX) {
+      // A referenced block always gets in: it evicts the oldest unreferenced one.
+      for (const [k, c] of this.candidates) {
+        if (!c.referenced && c.overlay === undefined) {
+          this.candidates.delete(k);
+          break;
+        }
+      }
+    }
+    const c: Candidate = { block, bytes, hash, referenced };
     this.candidates.set(key, c);
     for (const w of this.waiters.get(key) ?? []) w(c);
     this.waiters.delete(key);
@@ -342,6 +389,7 @@ export class Chain implements Application {
     await this.d.pending.put(hash32(hash), hash32(bytes));
     this.assertNext(height);
     this.candidates.set(toHex(hash), {
+      referenced: true,
       block,
       bytes,
       hash,
@@ -558,8 +606,16 @@ export class Chain implements Application {
       const key = toHex(hash);
       const known = this.candidates.get(key);
       if (known) known.certified = true;
-      else this.candidates.set(key, { block, bytes, hash, certified: true });
-      const ok = await this.processProposal({ height, round: commit.round, blockHash: hash, decided: true });
+      else this.candidates.set(key, { block, bytes, hash, certified: true, referenced: true });
+      const req = { height, round: commit.round, blockHash: hash, decided: true };
+      let ok = await this.processProposal(req);
+      if (!ok) {
+        // A refusal cached before the block was certified never blocks sync: validate it afresh
+        // (signatures are now vouched for by the certificate, the clock is not consulted).
+        const stale = this.candidates.get(key);
+        if (stale) stale.verdict = undefined;
+        ok = await this.processProposal(req);
+      }
       const c = this.candidates.get(key);
       if (!ok || c?.overlay === undefined) {
         throw new ChainError(
@@ -645,10 +701,23 @@ export class Chain implements Application {
     return decodeCommit(bytes);
   }
 
+  private noteRefused(key: string): void {
+    if (this.refused.size >= REFUSED_HASHES_MAX) {
+      const oldest = this.refused.values().next().value;
+      if (oldest !== undefined) this.refused.delete(oldest);
+    }
+    this.refused.add(key);
+  }
+
   private candidate(hash: Uint8Array): Promise<Candidate> {
     const key = toHex(hash);
     const have = this.candidates.get(key);
-    if (have) return Promise.resolve(have);
+    if (have) {
+      have.referenced = true;
+      return Promise.resolve(have);
+    }
+    // Seen and refused for lack of room (a flood): do not wait for gossip, fetch it now.
+    const waitMs = this.refused.has(key) ? 0 : BLOCK_WAIT_MS;
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(key) ?? [];
       let done = false;
@@ -678,7 +747,7 @@ export class Chain implements Application {
             }
           },
         );
-      }, BLOCK_WAIT_MS);
+      }, waitMs);
     });
   }
 
