@@ -61,6 +61,19 @@ export type Step = typeof STEP_PROPOSE | typeof STEP_PREVOTE | typeof STEP_PRECO
 export const FUTURE_INPUTS_MAX = 4 * VALIDATORS_MAX + 16;
 
 /**
+ * Votes are tallied for rounds up to `round + VOTE_ROUNDS_AHEAD_MAX` (like CometBFT's catch-up
+ * rounds). A vote of a round further ahead is not tallied: it only raises its validator's
+ * "highest round seen" (one integer per validator), which is what round skipping (L55) needs, at
+ * most FAR_VOTES_PER_VALIDATOR_ROUND_MAX times per validator per round we are in. So votes held
+ * per height are at most 2 · VALUES_PER_VALIDATOR_MAX · n per round in [0, round + window], and
+ * the rounds below `round` were reached by timeouts or honest round skips, never by what
+ * byzantine validators send; the WAL grows the same way (the driver logs only what the core
+ * keeps).
+ */
+export const VOTE_ROUNDS_AHEAD_MAX = 2;
+export const FAR_VOTES_PER_VALIDATOR_ROUND_MAX = 2;
+
+/**
  * Test-only ways to break one safety rule, so tests can show the simulator's checker catches a
  * broken core. Never set outside tests; `apply` reads them from the state.
  */
@@ -122,6 +135,10 @@ export interface CoreState {
   decisionRounds: Set<number>;
   /** Highest round above ours with f+1 validators' votes (L55), or -1. */
   skipRound: number;
+  /** Per validator index: the highest round above ours it sent any vote for (-1: none). */
+  aheadRound: number[];
+  /** Per validator index: far-ahead votes taken in the current round (FAR_VOTES_PER_VALIDATOR_ROUND_MAX). */
+  farTaken: number[];
   /** A checked commit certificate for this height (block sync), if one arrived. */
   certificate: Commit | null;
   /** Validated inputs of height + 1, replayed when it starts. */
@@ -161,6 +178,8 @@ export function createState(p: CoreParams): CoreState {
     decision: null,
     decisionRounds: new Set(),
     skipRound: -1,
+    aheadRound: new Array(p.validators.size).fill(-1),
+    farTaken: new Array(p.validators.size).fill(0),
     certificate: null,
     future: [],
     ignored: 0,
@@ -184,7 +203,9 @@ export function isRedundant(s: CoreState, input: CoreInput): boolean {
     const v = input.vote;
     if (v.height !== s.height) return false;
     const index = s.validators.indexOf(v.validator);
-    return index >= 0 && s.votes.has(v, index);
+    if (index < 0) return false;
+    if (v.round > s.round + VOTE_ROUNDS_AHEAD_MAX) return !farVoteUseful(s, v, index);
+    return s.votes.has(v, index);
   }
   if (input.type === 'proposal') {
     return input.proposal.height === s.height && s.proposals.has(input.proposal.round);
@@ -242,6 +263,7 @@ function startRound(s: CoreState, round: number, out: CoreOutput[]): void {
   assert(round <= ROUND_MAX, 'rounds stop at ROUND_MAX');
   s.round = round; // L12
   s.step = STEP_PROPOSE; // L13
+  s.farTaken.fill(0);
   // Transient refusals held for the round just left: forget them, so the value is asked again.
   for (const key of s.refusedThisRound.keys()) s.validityAsked.delete(key);
   s.refusedThisRound.clear();
@@ -354,6 +376,16 @@ function onVote(s: CoreState, v: Vote, out: CoreOutput[]): void {
     s.ignored++;
     return;
   }
+  if (v.round > s.round + VOTE_ROUNDS_AHEAD_MAX) {
+    // Beyond the window: not tallied; only evidence that this validator is in a higher round.
+    if (!farVoteUseful(s, v, index)) {
+      s.ignored++;
+      return;
+    }
+    s.farTaken[index]++;
+    noteAhead(s, index, v.round);
+    return;
+  }
   const result = s.votes.add(v, index);
   if (result.status === 'conflict' && result.evidence !== null) {
     out.push({ type: 'evidence', evidence: result.evidence });
@@ -370,6 +402,34 @@ function onVote(s: CoreState, v: Vote, out: CoreOutput[]): void {
   }
   if (v.round > s.round && v.round > s.skipRound && s.validators.isOneThird(rv.seenPower))
     s.skipRound = v.round;
+  if (v.round > s.round) noteAhead(s, index, v.round);
+}
+
+/** A far-ahead vote is taken only if it raises its validator's round, within the per-round quota. */
+function farVoteUseful(s: CoreState, v: Vote, index: number): boolean {
+  return v.round > s.aheadRound[index] && s.farTaken[index] < FAR_VOTES_PER_VALIDATOR_ROUND_MAX;
+}
+
+/**
+ * L55 over rounds beyond the window: validators holding f+1 of the power have sent votes of
+ * rounds ≥ R > round → skip to the highest such R. Algorithm 1 asks for f+1 messages of one round;
+ * starting any round is safe (only the rules of that round sign anything), and at least one
+ * correct validator is in a round ≥ R, so this skips no further than a correct process is.
+ */
+function noteAhead(s: CoreState, index: number, round: number): void {
+  if (round <= s.aheadRound[index]) return;
+  s.aheadRound[index] = round;
+  const ahead: number[] = [];
+  for (let i = 0; i < s.aheadRound.length; i++) if (s.aheadRound[i] > s.round) ahead.push(i);
+  ahead.sort((a, b) => s.aheadRound[b] - s.aheadRound[a] || a - b);
+  let power = 0;
+  for (const i of ahead) {
+    power += s.validators.validators[i].power;
+    if (s.validators.isOneThird(power)) {
+      if (s.aheadRound[i] > s.skipRound) s.skipRound = s.aheadRound[i];
+      return;
+    }
+  }
 }
 
 /** Accepts a certificate of this height whose signers are distinct members holding 2f+1. */

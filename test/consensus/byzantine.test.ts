@@ -6,10 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { ConsensusDriver } from '../../consensus/driver.js';
 import type { CoreOutput } from '../../consensus/messages.js';
 import { MemorySignerStateStore, SignerGuard } from '../../consensus/signerGuard.js';
-import { createState, STEP_COMMIT } from '../../consensus/stateMachine.js';
+import {
+  createState,
+  FAR_VOTES_PER_VALIDATOR_ROUND_MAX,
+  STEP_COMMIT,
+  VOTE_ROUNDS_AHEAD_MAX,
+} from '../../consensus/stateMachine.js';
 import { valueKey } from '../../consensus/voteSet.js';
 import { MemoryWalBackend, scanWal, Wal } from '../../consensus/wal.js';
-import { VOTE_PRECOMMIT, VOTE_PREVOTE } from '../../core/block.js';
+import { ROUND_MAX, VOTE_PRECOMMIT, VOTE_PREVOTE } from '../../core/block.js';
 import { CHAIN, casts, Harness, hashOf, hex, TIMEOUTS, validators, vote } from './helpers.js';
 
 const A = hashOf('A');
@@ -104,5 +109,81 @@ describe('hole 2: a clock-dependent refusal never sticks', () => {
     ]);
     expect(driver.state.validity.get(valueKey(B))).toBe(false);
     expect(driver.state.validity.has(valueKey(A))).toBe(false);
+  });
+});
+
+describe('hole 3: votes are tallied only within a round window', () => {
+  /** A structurally valid vote (the core does not check signatures: validation.ts does). */
+  const unsignedVote = (validator: Uint8Array, kind: 1 | 2, round: number, blockHash: Uint8Array | null) => ({
+    kind,
+    height: 1,
+    round,
+    blockHash,
+    validator,
+    signature: new Uint8Array(64),
+  });
+
+  it('150 validators, 16 byzantine each sending one prevote per round up to ROUND_MAX: memory and WAL stay bounded', () => {
+    const n = 150;
+    const byzantine = 16;
+    const { keys, set } = validators(new Array(n).fill(1));
+    const backend = new MemoryWalBackend();
+    const driver = new ConsensusDriver(
+      createState({
+        chainId: CHAIN,
+        self: null,
+        height: 1,
+        validators: set,
+        nextValidators: set.next([]),
+        timeouts: TIMEOUTS,
+      }),
+      new Wal(backend),
+      new SignerGuard(CHAIN, () => new Uint8Array(64), new MemorySignerStateStore()),
+      {
+        broadcast: () => {},
+        scheduleTimeout: () => {},
+        buildProposal: () => {},
+        validateValue: () => {},
+        decide: () => {},
+        evidence: () => {},
+      },
+    );
+    driver.start();
+    for (let round = 0; round <= ROUND_MAX; round++)
+      for (let b = 0; b < byzantine; b++)
+        driver.input({ type: 'vote', vote: unsignedVote(keys[b].address, VOTE_PREVOTE, round, A) });
+    const s = driver.state;
+    expect(s.round).toBe(0); // 16 of 150 are not f+1: no round skip
+    const held = s.votes.size();
+    // Before the window: 10,001 rounds allocated with 16 votes each (~530 MB with dense sets).
+    expect(held.rounds).toBeLessThanOrEqual(VOTE_ROUNDS_AHEAD_MAX + 1);
+    expect(held.votes).toBeLessThanOrEqual(byzantine * (VOTE_ROUNDS_AHEAD_MAX + 1));
+    expect(s.aheadRound.length).toBe(n);
+    const logged = scanWal(backend.read(1)).inputs.length;
+    expect(logged).toBeLessThanOrEqual(
+      byzantine * (VOTE_ROUNDS_AHEAD_MAX + 1 + FAR_VOTES_PER_VALIDATOR_ROUND_MAX),
+    );
+  });
+
+  it('round skip still works from beyond the window: f+1 validators seen in rounds ≥ R → StartRound(R)', () => {
+    const self = 0;
+    const h = new Harness({ self });
+    h.input({ type: 'start' });
+    h.input({ type: 'vote', vote: unsignedVote(h.keys[1].address, VOTE_PREVOTE, 60, null) });
+    expect(h.state.round).toBe(0);
+    h.input({ type: 'vote', vote: unsignedVote(h.keys[2].address, VOTE_PRECOMMIT, 50, null) });
+    expect(h.state.round).toBe(50);
+    // Now in the window again: votes of round 50–52 are tallied as usual.
+    h.input({ type: 'vote', vote: unsignedVote(h.keys[1].address, VOTE_PREVOTE, 50, null) });
+    expect(h.state.votes.round(50).prevotes.totalVoted).toBe(1);
+  });
+
+  it('one validator cannot buy more than FAR_VOTES_PER_VALIDATOR_ROUND_MAX far-ahead records per round', () => {
+    const h = new Harness({ self: 0 });
+    h.input({ type: 'start' });
+    for (let r = 10; r < 20; r++)
+      h.input({ type: 'vote', vote: unsignedVote(h.keys[3].address, VOTE_PREVOTE, r, null) });
+    expect(h.state.aheadRound[3]).toBe(10 + FAR_VOTES_PER_VALIDATOR_ROUND_MAX - 1);
+    expect(h.state.votes.size().rounds).toBe(0);
   });
 });
