@@ -208,7 +208,8 @@ export function isRedundant(s: CoreState, input: CoreInput): boolean {
     return s.votes.has(v, index);
   }
   if (input.type === 'proposal') {
-    return input.proposal.height === s.height && s.proposals.has(input.proposal.round);
+    const p = input.proposal;
+    return p.height === s.height && (s.proposals.has(p.round) || p.round > s.round + VOTE_ROUNDS_AHEAD_MAX);
   }
   return false;
 }
@@ -356,6 +357,12 @@ function onProposal(s: CoreState, p: Proposal, out: CoreOutput[]): void {
   }
   if (s.proposals.has(p.round)) {
     s.ignored++; // a second proposal of the round: we keep the first, as every honest node does
+    return;
+  }
+  if (p.round > s.round + VOTE_ROUNDS_AHEAD_MAX) {
+    // The round window applies to proposals too: a byzantine proposer cannot make us fetch and
+    // execute blocks for thousands of rounds; its proposer re-gossips it once we get there.
+    s.ignored++;
     return;
   }
   s.proposals.set(p.round, p);

@@ -15,7 +15,7 @@ import {
 import { valueKey } from '../../consensus/voteSet.js';
 import { MemoryWalBackend, scanWal, Wal } from '../../consensus/wal.js';
 import { ROUND_MAX, VOTE_PRECOMMIT, VOTE_PREVOTE } from '../../core/block.js';
-import { CHAIN, casts, Harness, hashOf, hex, TIMEOUTS, validators, vote } from './helpers.js';
+import { CHAIN, casts, Harness, hashOf, hex, proposal, TIMEOUTS, validators, vote } from './helpers.js';
 
 const A = hashOf('A');
 const others = (self: number, n = 4): number[] => [...Array(n).keys()].filter((i) => i !== self);
@@ -185,5 +185,34 @@ describe('hole 3: votes are tallied only within a round window', () => {
       h.input({ type: 'vote', vote: unsignedVote(h.keys[3].address, VOTE_PREVOTE, r, null) });
     expect(h.state.aheadRound[3]).toBe(10 + FAR_VOTES_PER_VALIDATOR_ROUND_MAX - 1);
     expect(h.state.votes.size().rounds).toBe(0);
+  });
+});
+
+describe('audit: proposals', () => {
+  it('a proposal from a non-proposer, with a forged POL round, or far ahead is ignored; a forged POL never gets a prevote', () => {
+    const self = Harness.nonProposerFor([0, 1]);
+    const h = new Harness({ self });
+    h.input({ type: 'start' });
+    const wrong = (h.proposerOf(0) + 1) % 4 === self ? (h.proposerOf(0) + 2) % 4 : (h.proposerOf(0) + 1) % 4;
+    const before = h.state.ignored;
+    expect(h.input({ type: 'proposal', proposal: proposal(h.keys[wrong], 1, 0, A, -1) })).toEqual([]);
+    expect(h.input({ type: 'proposal', proposal: proposal(h.keys[h.proposerOf(0)], 1, 0, A, 0) })).toEqual(
+      [],
+    ); // polRound ≥ round
+    const far = VOTE_ROUNDS_AHEAD_MAX + 1;
+    expect(
+      h.input({ type: 'proposal', proposal: proposal(h.keys[h.proposerOf(far)], 1, far, A, -1) }),
+    ).toEqual([]);
+    expect(h.state.ignored).toBe(before + 3);
+    expect(h.state.proposals.size).toBe(0);
+    // Round 1: the right proposer claims a proof of lock from round 0 that nobody saw.
+    h.input({ type: 'timeout', kind: 'propose', height: 1, round: 0 });
+    h.input({ type: 'timeout', kind: 'precommit', height: 1, round: 0 });
+    const out = h.propose(1, A, 0);
+    h.valid(A);
+    expect(casts([...out, ...h.valid(A)])).toEqual([]); // L28 waits for 2f+1 prevotes of round 0
+    expect(casts(h.input({ type: 'timeout', kind: 'propose', height: 1, round: 1 }))).toEqual([
+      { kind: VOTE_PREVOTE, round: 1, value: null },
+    ]);
   });
 });
