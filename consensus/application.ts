@@ -29,9 +29,18 @@ export interface Application {
   /**
    * Obtain the block with this hash (from gossip or a peer), check it and execute it; true if it
    * is valid (state root, results, settle results all match). False makes us prevote nil.
-   * Must answer the same for the same block every time.
+   * A resolved answer is final and must be the same for the same block every time. A refusal that
+   * depends on the local clock or a passing condition (timestamp beyond the drift bound, a job
+   * runner error, the tip moved during an await, the block not fetched yet) must REJECT the
+   * promise instead: it is fed back as a transient refusal, never cached or logged. `decided`:
+   * the block holds 2f+1 precommits or a checked certificate; never refuse it for clock reasons.
    */
-  processProposal(req: { height: number; round: number; blockHash: Uint8Array }): Promise<boolean>;
+  processProposal(req: {
+    height: number;
+    round: number;
+    blockHash: Uint8Array;
+    decided?: boolean;
+  }): Promise<boolean>;
   /**
    * Durably commit the decided block with its certificate (block, state, indexes in ONE batch,
    * DESIGN §9) and return the validator updates it decided, effective at height + 2.
@@ -44,8 +53,8 @@ export interface Application {
 /**
  * The application part of `DriverEffects`: calls the application and feeds each answer back into
  * the driver. A failure of `commitBlock` is fatal (reported to `onFatal`): the node must stop
- * rather than continue without the block; failures of the other two count as "no answer" (the
- * round's timeouts move on).
+ * rather than continue without the block; a failed prepare counts as "no answer" (the round's
+ * timeouts move on); a failed process is a transient refusal (invalid this round, asked again).
  */
 export function applicationEffects(
   app: Application,
@@ -53,7 +62,7 @@ export function applicationEffects(
   onError: (stage: 'prepare' | 'process' | 'commit', error: unknown) => void,
 ): {
   buildProposal(height: number, round: number): void;
-  validateValue(height: number, round: number, blockHash: Uint8Array): void;
+  validateValue(height: number, round: number, blockHash: Uint8Array, decided: boolean): void;
   decide(d: DecideOutput): void;
 } {
   return {
@@ -65,10 +74,13 @@ export function applicationEffects(
         (e) => onError('prepare', e),
       );
     },
-    validateValue(height, round, blockHash) {
-      app.processProposal({ height, round, blockHash }).then(
+    validateValue(height, round, blockHash, decided) {
+      app.processProposal({ height, round, blockHash, decided }).then(
         (valid) => driver().input({ type: 'valueValidity', height, blockHash, valid }),
-        (e) => onError('process', e),
+        (e) => {
+          onError('process', e);
+          driver().input({ type: 'valueValidity', height, blockHash, valid: false, transient: true });
+        },
       );
     },
     decide(d) {

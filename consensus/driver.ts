@@ -35,7 +35,7 @@ export interface DriverEffects {
   /** Application prepare: answer later with `driver.input({type: 'proposalBuilt', …})`. */
   buildProposal(height: number, round: number): void;
   /** Application process: answer later with `driver.input({type: 'valueValidity', …})`. */
-  validateValue(height: number, round: number, blockHash: Uint8Array): void;
+  validateValue(height: number, round: number, blockHash: Uint8Array, decided: boolean): void;
   /** Application commit: persist block + certificate, then call `driver.committed(height, updates)`. */
   decide(d: DecideOutput): void;
   /** Gossip evidence of equivocation and hand it to the block builder. */
@@ -156,7 +156,7 @@ export class ConsensusDriver {
         this.effects.buildProposal(o.height, o.round);
         return;
       case 'validateValue':
-        this.effects.validateValue(o.height, o.round, o.blockHash);
+        this.effects.validateValue(o.height, o.round, o.blockHash, o.decided);
         return;
       case 'decide':
         this.effects.decide(o);
@@ -313,5 +313,8 @@ function sameHash(a: Uint8Array | null, b: Uint8Array | null): boolean {
  * commit certificate needs no log: it signs nothing, and peers or block sync supply it again.
  */
 function isWalInput(input: CoreInput): input is WalInput {
+  // A transient refusal (clock, job runner, stale height) is not a verdict: never persisted, so
+  // a replay asks the application again instead of refusing the block forever.
+  if (input.type === 'valueValidity' && input.transient === true) return false;
   return input.type !== 'start' && input.type !== 'committed' && input.type !== 'commitCertificate';
 }

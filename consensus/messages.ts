@@ -23,12 +23,19 @@ export type CoreInput =
       readonly round: number;
       readonly blockHash: Uint8Array;
     }
-  /** Application answer to `validateValue`: whether the block with this hash is valid. */
+  /**
+   * Application answer to `validateValue`: whether the block with this hash is valid. `transient`
+   * (only with `valid: false`) marks a refusal that depends on the local clock or a passing
+   * condition (a timestamp beyond the drift bound, a job-runner error, a stale height after an
+   * await): the core treats the value as invalid for the current round only, asks again in the
+   * next round, and the driver never writes such an answer to the WAL.
+   */
   | {
       readonly type: 'valueValidity';
       readonly height: number;
       readonly blockHash: Uint8Array;
       readonly valid: boolean;
+      readonly transient?: boolean;
     }
   /**
    * A commit certificate for the current height, from block sync or a peer that is ahead, whose
@@ -59,12 +66,17 @@ export type CoreOutput =
     }
   /** Ask the application for a block (prepare); answer with `proposalBuilt`. */
   | { readonly type: 'buildProposal'; readonly height: number; readonly round: number }
-  /** Ask the application to check the block with this hash (process); answer with `valueValidity`. */
+  /**
+   * Ask the application to check the block with this hash (process); answer with `valueValidity`.
+   * `decided`: the value holds 2f+1 precommits or a checked certificate, so more than 1/3 honest
+   * stake already accepted its timestamp: the application must not refuse it for clock reasons.
+   */
   | {
       readonly type: 'validateValue';
       readonly height: number;
       readonly round: number;
       readonly blockHash: Uint8Array;
+      readonly decided: boolean;
     }
   /** The height is decided: commit the block with this certificate, then answer with `committed`. */
   | {

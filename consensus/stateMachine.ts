@@ -61,6 +61,19 @@ export type Step = typeof STEP_PROPOSE | typeof STEP_PREVOTE | typeof STEP_PRECO
 export const FUTURE_INPUTS_MAX = 4 * VALIDATORS_MAX + 16;
 
 /**
+ * Votes are tallied for rounds up to `round + VOTE_ROUNDS_AHEAD_MAX` (like CometBFT's catch-up
+ * rounds). A vote of a round further ahead is not tallied: it only raises its validator's
+ * "highest round seen" (one integer per validator), which is what round skipping (L55) needs, at
+ * most FAR_VOTES_PER_VALIDATOR_ROUND_MAX times per validator per round we are in. So votes held
+ * per height are at most 2 · VALUES_PER_VALIDATOR_MAX · n per round in [0, round + window], and
+ * the rounds below `round` were reached by timeouts or honest round skips, never by what
+ * byzantine validators send; the WAL grows the same way (the driver logs only what the core
+ * keeps).
+ */
+export const VOTE_ROUNDS_AHEAD_MAX = 2;
+export const FAR_VOTES_PER_VALIDATOR_ROUND_MAX = 2;
+
+/**
  * Test-only ways to break one safety rule, so tests can show the simulator's checker catches a
  * broken core. Never set outside tests; `apply` reads them from the state.
  */
@@ -103,9 +116,15 @@ export interface CoreState {
   validRound: number;
   /** The first proposal of each round from that round's proposer. */
   proposals: Map<number, Proposal>;
-  /** Application verdicts by value key, and the values already asked about. */
+  /**
+   * Final application verdicts by value key, and the values already asked about (true when asked
+   * with `decided`). A transient refusal is not a verdict: it lives in `refusedThisRound` (value
+   * key → the round it arrived in), counts as invalid in that round only, and is asked again
+   * after the next StartRound — so a refusal that depends on the local clock never sticks.
+   */
   validity: Map<string, boolean>;
-  validityAsked: Set<string>;
+  validityAsked: Map<string, boolean>;
+  refusedThisRound: Map<string, number>;
   /** Round for which we asked the application to build a block, or -1. */
   awaitingBuild: number;
   votes: HeightVotes;
@@ -116,6 +135,10 @@ export interface CoreState {
   decisionRounds: Set<number>;
   /** Highest round above ours with f+1 validators' votes (L55), or -1. */
   skipRound: number;
+  /** Per validator index: the highest round above ours it sent any vote for (-1: none). */
+  aheadRound: number[];
+  /** Per validator index: far-ahead votes taken in the current round (FAR_VOTES_PER_VALIDATOR_ROUND_MAX). */
+  farTaken: number[];
   /** A checked commit certificate for this height (block sync), if one arrived. */
   certificate: Commit | null;
   /** Validated inputs of height + 1, replayed when it starts. */
@@ -147,13 +170,16 @@ export function createState(p: CoreParams): CoreState {
     validRound: -1,
     proposals: new Map(),
     validity: new Map(),
-    validityAsked: new Set(),
+    validityAsked: new Map(),
+    refusedThisRound: new Map(),
     awaitingBuild: -1,
     votes: new HeightVotes(p.height, p.validators),
     fired: new Set(),
     decision: null,
     decisionRounds: new Set(),
     skipRound: -1,
+    aheadRound: new Array(p.validators.size).fill(-1),
+    farTaken: new Array(p.validators.size).fill(0),
     certificate: null,
     future: [],
     ignored: 0,
@@ -177,10 +203,13 @@ export function isRedundant(s: CoreState, input: CoreInput): boolean {
     const v = input.vote;
     if (v.height !== s.height) return false;
     const index = s.validators.indexOf(v.validator);
-    return index >= 0 && s.votes.has(v, index);
+    if (index < 0) return false;
+    if (v.round > s.round + VOTE_ROUNDS_AHEAD_MAX) return !farVoteUseful(s, v, index);
+    return s.votes.has(v, index);
   }
   if (input.type === 'proposal') {
-    return input.proposal.height === s.height && s.proposals.has(input.proposal.round);
+    const p = input.proposal;
+    return p.height === s.height && (s.proposals.has(p.round) || p.round > s.round + VOTE_ROUNDS_AHEAD_MAX);
   }
   return false;
 }
@@ -217,7 +246,7 @@ function handle(s: CoreState, input: CoreInput, out: CoreOutput[]): void {
         s.ignored++;
         return;
       }
-      if (!s.validity.has(valueKey(input.blockHash))) s.validity.set(valueKey(input.blockHash), input.valid);
+      onValidity(s, input.blockHash, input.valid, input.transient === true);
       break;
     case 'commitCertificate':
       onCertificate(s, input.commit, out);
@@ -235,6 +264,12 @@ function startRound(s: CoreState, round: number, out: CoreOutput[]): void {
   assert(round <= ROUND_MAX, 'rounds stop at ROUND_MAX');
   s.round = round; // L12
   s.step = STEP_PROPOSE; // L13
+  s.farTaken.fill(0);
+  // Transient refusals held for the round just left: forget them, so the value is asked again.
+  for (const key of s.refusedThisRound.keys()) s.validityAsked.delete(key);
+  s.refusedThisRound.clear();
+  const early = s.proposals.get(round);
+  if (early !== undefined) askValidity(s, round, early.blockHash, out);
   if (isSelf(s, s.validators.proposer(round).address)) {
     // L14
     if (s.validValue !== null) {
@@ -280,6 +315,30 @@ function onProposalBuilt(
   s.validity.set(valueKey(blockHash), true);
 }
 
+/**
+ * `valid(v)` answers. The first final answer for a value is kept (the application answers the
+ * same for the same block every time). A transient refusal makes the value invalid for the
+ * current round only; it is never kept as a verdict.
+ */
+function onValidity(s: CoreState, blockHash: Uint8Array, valid: boolean, transient: boolean): void {
+  const key = valueKey(blockHash);
+  if (s.validity.has(key)) return;
+  if (!valid && transient) {
+    s.refusedThisRound.set(key, s.round);
+    return;
+  }
+  s.validity.set(key, valid);
+  s.refusedThisRound.delete(key);
+}
+
+/** The verdict on a value for the current round: final, or a transient refusal of this round. */
+function validityNow(s: CoreState, blockHash: Uint8Array): boolean | undefined {
+  const key = valueKey(blockHash);
+  const v = s.validity.get(key);
+  if (v !== undefined) return v;
+  return s.refusedThisRound.get(key) === s.round ? false : undefined;
+}
+
 // ---- messages --------------------------------------------------------------------------------
 
 function onProposal(s: CoreState, p: Proposal, out: CoreOutput[]): void {
@@ -300,6 +359,12 @@ function onProposal(s: CoreState, p: Proposal, out: CoreOutput[]): void {
     s.ignored++; // a second proposal of the round: we keep the first, as every honest node does
     return;
   }
+  if (p.round > s.round + VOTE_ROUNDS_AHEAD_MAX) {
+    // The round window applies to proposals too: a byzantine proposer cannot make us fetch and
+    // execute blocks for thousands of rounds; its proposer re-gossips it once we get there.
+    s.ignored++;
+    return;
+  }
   s.proposals.set(p.round, p);
   askValidity(s, p.round, p.blockHash, out);
 }
@@ -318,6 +383,16 @@ function onVote(s: CoreState, v: Vote, out: CoreOutput[]): void {
     s.ignored++;
     return;
   }
+  if (v.round > s.round + VOTE_ROUNDS_AHEAD_MAX) {
+    // Beyond the window: not tallied; only evidence that this validator is in a higher round.
+    if (!farVoteUseful(s, v, index)) {
+      s.ignored++;
+      return;
+    }
+    s.farTaken[index]++;
+    noteAhead(s, index, v.round);
+    return;
+  }
   const result = s.votes.add(v, index);
   if (result.status === 'conflict' && result.evidence !== null) {
     out.push({ type: 'evidence', evidence: result.evidence });
@@ -334,6 +409,34 @@ function onVote(s: CoreState, v: Vote, out: CoreOutput[]): void {
   }
   if (v.round > s.round && v.round > s.skipRound && s.validators.isOneThird(rv.seenPower))
     s.skipRound = v.round;
+  if (v.round > s.round) noteAhead(s, index, v.round);
+}
+
+/** A far-ahead vote is taken only if it raises its validator's round, within the per-round quota. */
+function farVoteUseful(s: CoreState, v: Vote, index: number): boolean {
+  return v.round > s.aheadRound[index] && s.farTaken[index] < FAR_VOTES_PER_VALIDATOR_ROUND_MAX;
+}
+
+/**
+ * L55 over rounds beyond the window: validators holding f+1 of the power have sent votes of
+ * rounds ≥ R > round → skip to the highest such R. Algorithm 1 asks for f+1 messages of one round;
+ * starting any round is safe (only the rules of that round sign anything), and at least one
+ * correct validator is in a round ≥ R, so this skips no further than a correct process is.
+ */
+function noteAhead(s: CoreState, index: number, round: number): void {
+  if (round <= s.aheadRound[index]) return;
+  s.aheadRound[index] = round;
+  const ahead: number[] = [];
+  for (let i = 0; i < s.aheadRound.length; i++) if (s.aheadRound[i] > s.round) ahead.push(i);
+  ahead.sort((a, b) => s.aheadRound[b] - s.aheadRound[a] || a - b);
+  let power = 0;
+  for (const i of ahead) {
+    power += s.validators.validators[i].power;
+    if (s.validators.isOneThird(power)) {
+      if (s.aheadRound[i] > s.skipRound) s.skipRound = s.aheadRound[i];
+      return;
+    }
+  }
 }
 
 /** Accepts a certificate of this height whose signers are distinct members holding 2f+1. */
@@ -358,7 +461,7 @@ function onCertificate(s: CoreState, c: Commit, out: CoreOutput[]): void {
     return;
   }
   s.certificate = c;
-  askValidity(s, c.round, c.blockHash, out);
+  askValidity(s, c.round, c.blockHash, out, true);
 }
 
 function buffer(s: CoreState, input: CoreInput): void {
@@ -421,6 +524,8 @@ function evaluate(s: CoreState, out: CoreOutput[]): void {
 /** L49–L54: 2f+1 precommits for id(v) in some round r, and valid(v) → decide v. */
 function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
   const c = s.certificate;
+  if (c !== null && s.validity.get(valueKey(c.blockHash)) === undefined)
+    askValidity(s, c.round, c.blockHash, out, true);
   if (c !== null && s.validity.get(valueKey(c.blockHash)) === true) {
     // L49 on a certificate: its 2f+1 precommits for id(v) were checked by the driver.
     s.decision = { round: c.round, blockHash: c.blockHash, commit: c };
@@ -434,7 +539,7 @@ function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
     if (v === null) continue;
     const valid = s.validity.get(valueKey(v));
     if (valid === undefined) {
-      askValidity(s, r, v, out);
+      askValidity(s, r, v, out, true);
       continue;
     }
     if (!valid) continue; // 2f+1 precommits for an invalid block: more than 1/3 is faulty
@@ -465,7 +570,7 @@ function trySkipRound(s: CoreState, out: CoreOutput[]): boolean {
 function tryPrevoteProposal(s: CoreState, out: CoreOutput[]): boolean {
   const p = s.proposals.get(s.round);
   if (p === undefined) return false;
-  const valid = s.validity.get(valueKey(p.blockHash));
+  const valid = validityNow(s, p.blockHash);
   if (p.polRound === -1) {
     // L22: ⟨PROPOSAL, h, round, v, −1⟩ from proposer(h, round) while step = propose.
     if (valid === undefined) return false;
@@ -558,11 +663,24 @@ function schedule(s: CoreState, kind: TimeoutKind, round: number, out: CoreOutpu
   });
 }
 
-function askValidity(s: CoreState, round: number, blockHash: Uint8Array, out: CoreOutput[]): void {
+/**
+ * Asks `valid(v)` once per value — again when the value has since become decided (2f+1
+ * precommits or a certificate: the application then must not refuse it for clock reasons), and
+ * again after a transient refusal once a new round starts.
+ */
+function askValidity(
+  s: CoreState,
+  round: number,
+  blockHash: Uint8Array,
+  out: CoreOutput[],
+  decided = false,
+): void {
   const key = valueKey(blockHash);
-  if (s.validity.has(key) || s.validityAsked.has(key)) return;
-  s.validityAsked.add(key);
-  out.push({ type: 'validateValue', height: s.height, round, blockHash });
+  if (s.validity.has(key)) return;
+  const asked = s.validityAsked.get(key);
+  if (asked === true || (asked === false && !decided)) return;
+  s.validityAsked.set(key, decided);
+  out.push({ type: 'validateValue', height: s.height, round, blockHash, decided });
 }
 
 function once(s: CoreState, line: number): boolean {

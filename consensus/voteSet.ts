@@ -39,24 +39,33 @@ export const VALUES_PER_VALIDATOR_MAX = 3;
 
 interface Tally {
   power: number;
-  votes: (Vote | undefined)[];
+  /** Votes by validator index: sparse, so a round holding one vote costs O(1). */
+  votes: Map<number, Vote>;
 }
+
+const byIndex = (m: ReadonlyMap<number, Vote>): Vote[] =>
+  [...m.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
 
 export class VoteSet {
   readonly kind: VoteKind;
   readonly round: number;
-  private readonly first: (Vote | undefined)[];
-  private readonly valuesOf: number[];
+  private readonly first = new Map<number, Vote>();
+  private readonly valuesOf = new Map<number, number>();
   private readonly caught = new Set<number>();
   private readonly tallies = new Map<string, Tally>();
   /** Power of all validators that voted, whatever for, each counted once. */
   totalVoted = 0;
 
-  constructor(kind: VoteKind, round: number, size: number) {
+  constructor(kind: VoteKind, round: number) {
     this.kind = kind;
     this.round = round;
-    this.first = new Array(size);
-    this.valuesOf = new Array(size).fill(0);
+  }
+
+  /** Votes held (each validator at most VALUES_PER_VALIDATOR_MAX): a structural size. */
+  get held(): number {
+    let n = 0;
+    for (const t of this.tallies.values()) n += t.votes.size;
+    return n;
   }
 
   /** Adds a vote whose signer is validator `index` of `set`; the caller checked kind and round. */
@@ -64,17 +73,18 @@ export class VoteSet {
     assert(vote.kind === this.kind && vote.round === this.round, 'vote belongs to this set');
     const key = valueKey(vote.blockHash);
     const tally = this.tallies.get(key);
-    if (tally?.votes[index] !== undefined) return { status: 'duplicate' };
-    const prior = this.first[index];
+    if (tally?.votes.has(index)) return { status: 'duplicate' };
+    const prior = this.first.get(index);
     const power = set.validators[index].power;
     if (prior === undefined) {
-      this.first[index] = vote;
+      this.first.set(index, vote);
       this.totalVoted += power;
     }
-    if (this.valuesOf[index] < VALUES_PER_VALIDATOR_MAX) {
-      this.valuesOf[index]++;
-      const t = tally ?? { power: 0, votes: new Array(this.first.length) };
-      t.votes[index] = vote;
+    const values = this.valuesOf.get(index) ?? 0;
+    if (values < VALUES_PER_VALIDATOR_MAX) {
+      this.valuesOf.set(index, values + 1);
+      const t = tally ?? { power: 0, votes: new Map() };
+      t.votes.set(index, vote);
       t.power += power;
       this.tallies.set(key, t);
     }
@@ -88,9 +98,8 @@ export class VoteSet {
 
   /** Has this validator's vote for this value already been counted (or set aside)? */
   has(vote: Vote, index: number): boolean {
-    const t = this.tallies.get(valueKey(vote.blockHash));
-    if (t?.votes[index] !== undefined) return true;
-    return this.first[index] !== undefined && this.valuesOf[index] >= VALUES_PER_VALIDATOR_MAX;
+    if (this.tallies.get(valueKey(vote.blockHash))?.votes.has(index)) return true;
+    return this.first.has(index) && (this.valuesOf.get(index) ?? 0) >= VALUES_PER_VALIDATOR_MAX;
   }
 
   powerFor(blockHash: Uint8Array | null): number {
@@ -104,19 +113,19 @@ export class VoteSet {
       if (key !== 'nil' && set.isQuorum(t.power) && (best === null || key < best)) best = key;
     }
     if (best === null) return null;
-    const vote = (this.tallies.get(best) as Tally).votes.find((v) => v !== undefined);
+    const vote = (this.tallies.get(best) as Tally).votes.values().next().value;
     return vote?.blockHash ?? null;
   }
 
   /** The counted votes for `blockHash`, in validator (address) order. */
   votesFor(blockHash: Uint8Array | null): Vote[] {
     const t = this.tallies.get(valueKey(blockHash));
-    return t === undefined ? [] : t.votes.filter((v): v is Vote => v !== undefined);
+    return t === undefined ? [] : byIndex(t.votes);
   }
 
   /** Each validator's first vote, in validator order. */
   all(): Vote[] {
-    return this.first.filter((v): v is Vote => v !== undefined);
+    return byIndex(this.first);
   }
 }
 
@@ -124,20 +133,19 @@ export class VoteSet {
 export class RoundVotes {
   readonly prevotes: VoteSet;
   readonly precommits: VoteSet;
-  private readonly seen: boolean[];
+  private readonly seen = new Set<number>();
   /** Power of the distinct validators with any vote in this round (Algorithm 1 line 55). */
   seenPower = 0;
 
-  constructor(round: number, size: number) {
-    this.prevotes = new VoteSet(1, round, size);
-    this.precommits = new VoteSet(VOTE_PRECOMMIT, round, size);
-    this.seen = new Array(size).fill(false);
+  constructor(round: number) {
+    this.prevotes = new VoteSet(1, round);
+    this.precommits = new VoteSet(VOTE_PRECOMMIT, round);
   }
 
   add(vote: Vote, index: number, set: ValidatorSet): AddVoteResult {
     const result = (vote.kind === VOTE_PRECOMMIT ? this.precommits : this.prevotes).add(vote, index, set);
-    if (result.status === 'added' && !this.seen[index]) {
-      this.seen[index] = true;
+    if (result.status === 'added' && !this.seen.has(index)) {
+      this.seen.add(index);
       this.seenPower += set.validators[index].power;
     }
     return result;
@@ -145,13 +153,15 @@ export class RoundVotes {
 }
 
 /**
- * All votes of one height, by round. Memory is bounded: a validator counts once per (round, kind)
- * and rounds stop at ROUND_MAX, so at most 2 × ROUND_MAX × |validators| votes are held.
+ * All votes of one height, by round, allocated sparsely: a round exists only once a vote of it
+ * is added (reads of an empty round return a shared empty set), and holds only the votes sent.
+ * Which rounds may hold votes is the core's rule (stateMachine.ts, VOTE_ROUNDS_AHEAD_MAX).
  */
 export class HeightVotes {
   readonly height: number;
   readonly set: ValidatorSet;
   private readonly rounds = new Map<number, RoundVotes>();
+  private static readonly EMPTY = new RoundVotes(-1);
 
   constructor(height: number, set: ValidatorSet) {
     this.height = height;
@@ -161,7 +171,12 @@ export class HeightVotes {
   /** Adds a vote of this height from a member of the set (the caller checked both). */
   add(vote: Vote, index: number): AddVoteResult {
     assert(vote.height === this.height, 'vote of this height');
-    return this.round(vote.round).add(vote, index, this.set);
+    let r = this.rounds.get(vote.round);
+    if (r === undefined) {
+      r = new RoundVotes(vote.round);
+      this.rounds.set(vote.round, r);
+    }
+    return r.add(vote, index, this.set);
   }
 
   /** Would adding this vote change nothing (already held, or beyond the per-validator bound)? */
@@ -171,17 +186,20 @@ export class HeightVotes {
     return (vote.kind === VOTE_PRECOMMIT ? r.precommits : r.prevotes).has(vote, index);
   }
 
+  /** The votes of a round (an empty, shared set when none arrived: never allocates). */
   round(round: number): RoundVotes {
-    let r = this.rounds.get(round);
-    if (r === undefined) {
-      r = new RoundVotes(round, this.set.size);
-      this.rounds.set(round, r);
-    }
-    return r;
+    return this.rounds.get(round) ?? HeightVotes.EMPTY;
   }
 
   /** Rounds that hold any vote, ascending. */
   roundsWithVotes(): number[] {
     return [...this.rounds.keys()].sort((a, b) => a - b);
+  }
+
+  /** Structural size for memory bounds: rounds allocated and votes held. */
+  size(): { rounds: number; votes: number } {
+    let votes = 0;
+    for (const r of this.rounds.values()) votes += r.prevotes.held + r.precommits.held;
+    return { rounds: this.rounds.size, votes };
   }
 }

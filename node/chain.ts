@@ -412,16 +412,40 @@ export class Chain implements Application {
     return hash;
   }
 
-  processProposal(req: { height: number; round: number; blockHash: Uint8Array }): Promise<boolean> {
+  /**
+   * `valid(v)` for consensus. Resolves true, or false for a final refusal (a deterministic rule
+   * broken: `INVALID_BLOCK`), and caches that on the candidate. Anything else — a timestamp beyond
+   * `CLOCK_DRIFT_MS_MAX` of the local clock, a job-runner error, the tip moving during an await,
+   * a block not fetched — REJECTS and is not cached: consensus treats it as a transient refusal
+   * (invalid this round, asked again next round), sync retries it. `decided`: the block holds
+   * 2f+1 precommits, so its time is not checked against the local clock.
+   */
+  processProposal(req: {
+    height: number;
+    round: number;
+    blockHash: Uint8Array;
+    decided?: boolean;
+  }): Promise<boolean> {
     const key = toHex(req.blockHash);
     const existing = this.candidates.get(key);
     if (existing?.verdict) return existing.verdict;
-    const verdict = this.validate(req.height, req.blockHash).catch((e) => {
-      this.d.log.warn({ height: req.height, hash: key, err: (e as Error).message }, 'proposal invalid');
-      return false;
+    const verdict = this.validate(req.height, req.blockHash, req.decided === true).catch((e) => {
+      const final = e instanceof ChainError && e.code === 'INVALID_BLOCK';
+      this.d.log.warn(
+        { height: req.height, hash: key, err: (e as Error).message, final },
+        final ? 'proposal invalid' : 'proposal refused for now',
+      );
+      if (final) return false;
+      throw e;
     });
     const c = this.candidates.get(key);
-    if (c) c.verdict = verdict;
+    if (c) {
+      c.verdict = verdict;
+      // A transient refusal must not stick: forget it so the next ask validates again.
+      verdict.catch(() => {
+        if (c.verdict === verdict) c.verdict = undefined;
+      });
+    }
     return verdict;
   }
 
@@ -435,7 +459,7 @@ export class Chain implements Application {
 
   // ---- validation and execution ------------------------------------------------------------
 
-  private async validate(height: number, blockHash: Uint8Array): Promise<boolean> {
+  private async validate(height: number, blockHash: Uint8Array, decided = false): Promise<boolean> {
     this.assertNext(height);
     const c = await this.candidate(blockHash);
     const t0 = performance.now();
@@ -449,7 +473,11 @@ export class Chain implements Application {
     if (h.height !== height) fail(`header says height ${h.height}`);
     if (!bytesEqual(h.parentHash, this.tip.hash)) fail('parent hash is not the tip');
     if (h.timeMs <= this.tip.timeMs) fail('time does not increase');
-    if (h.timeMs > Date.now() + CLOCK_DRIFT_MS_MAX) fail('time is too far in the future');
+    // Clock-dependent, hence transient (BLOCK_TIME_AHEAD, never cached); skipped for a block that
+    // 2f+1 already precommitted or certified: their clocks accepted it, ours may just lag.
+    if (!decided && !c.certified && h.timeMs > Date.now() + CLOCK_DRIFT_MS_MAX) {
+      throw new ChainError('BLOCK_TIME_AHEAD', `block ${height}: time is too far ahead of this node's clock`);
+    }
     const set = this.d.valsets.require(height);
     if (set.indexOf(h.proposer) < 0) fail('proposer is not a validator');
     if (!bytesEqual(h.validatorsHash, set.hash())) fail('validatorsHash mismatch');
@@ -546,7 +574,10 @@ export class Chain implements Application {
     let c = this.candidates.get(key);
     if (c?.overlay === undefined || c.result === undefined) {
       // Decided without our validation (we joined late or the verdict is still running): check now.
-      const ok = await (c?.verdict ?? this.validate(height, blockHash));
+      // A verdict still running may have checked the clock; a decided block is not held to it.
+      const ok = await (c?.verdict ?? this.validate(height, blockHash, true)).catch(() =>
+        this.validate(height, blockHash, true),
+      );
       c = this.candidates.get(key);
       if (!ok || c?.overlay === undefined) {
         throw new ChainError(
@@ -576,7 +607,15 @@ export class Chain implements Application {
       const known = this.candidates.get(key);
       if (known) known.certified = true;
       else this.candidates.set(key, { block, bytes, hash, certified: true, referenced: true });
-      const ok = await this.processProposal({ height, round: commit.round, blockHash: hash });
+      const req = { height, round: commit.round, blockHash: hash, decided: true };
+      let ok = await this.processProposal(req);
+      if (!ok) {
+        // A refusal cached before the block was certified never blocks sync: validate it afresh
+        // (signatures are now vouched for by the certificate, the clock is not consulted).
+        const stale = this.candidates.get(key);
+        if (stale) stale.verdict = undefined;
+        ok = await this.processProposal(req);
+      }
       const c = this.candidates.get(key);
       if (!ok || c?.overlay === undefined) {
         throw new ChainError(

@@ -490,11 +490,24 @@ export class OpenLedgerNode {
               this.log.warn({ height: h, round, err: (e as Error).message }, 'could not build a proposal'),
           );
       },
-      validateValue: (h, round, blockHash) => {
-        this.chain.processProposal({ height: h, round, blockHash }).then((valid) => {
-          this.log.debug({ height: h, round, valid }, 'proposal checked');
-          if (live()) this.driver.input({ type: 'valueValidity', height: h, blockHash, valid });
-        });
+      validateValue: (h, round, blockHash, decided) => {
+        this.chain.processProposal({ height: h, round, blockHash, decided }).then(
+          (valid) => {
+            this.log.debug({ height: h, round, valid }, 'proposal checked');
+            if (live()) this.driver.input({ type: 'valueValidity', height: h, blockHash, valid });
+          },
+          // Clock, job runner, stale tip: invalid for this round only, asked again (never logged).
+          () => {
+            if (live())
+              this.driver.input({
+                type: 'valueValidity',
+                height: h,
+                blockHash,
+                valid: false,
+                transient: true,
+              });
+          },
+        );
       },
       decide: (d) => {
         const attempt = (tries: number): void => {

@@ -10,7 +10,7 @@ describe('vote sets', () => {
   const { keys, set } = validators([1, 2, 3, 4]); // total 10: quorum needs 7, f+1 needs 4
 
   it('tallies power per value and in total; duplicates are harmless', () => {
-    const vs = new VoteSet(VOTE_PREVOTE, 0, set.size);
+    const vs = new VoteSet(VOTE_PREVOTE, 0);
     expect(vs.add(vote(keys[3], VOTE_PREVOTE, 1, 0, A), 3, set)).toEqual({ status: 'added' });
     expect(vs.add(vote(keys[3], VOTE_PREVOTE, 1, 0, A), 3, set)).toEqual({ status: 'duplicate' });
     expect(vs.add(vote(keys[2], VOTE_PREVOTE, 1, 0, null), 2, set)).toEqual({ status: 'added' });
@@ -39,7 +39,7 @@ describe('vote sets', () => {
   });
 
   it('a conflicting vote is evidence, ordered canonically, reported once per validator', () => {
-    const vs = new VoteSet(VOTE_PRECOMMIT, 2, set.size);
+    const vs = new VoteSet(VOTE_PRECOMMIT, 2);
     const va = vote(keys[1], VOTE_PRECOMMIT, 1, 2, A);
     const vb = vote(keys[1], VOTE_PRECOMMIT, 1, 2, B);
     vs.add(vb, 1, set);
@@ -61,7 +61,7 @@ describe('vote sets', () => {
   });
 
   it(`counts at most ${VALUES_PER_VALIDATOR_MAX} values per validator`, () => {
-    const vs = new VoteSet(VOTE_PREVOTE, 0, set.size);
+    const vs = new VoteSet(VOTE_PREVOTE, 0);
     for (let i = 0; i < 6; i++) vs.add(vote(keys[0], VOTE_PREVOTE, 1, 0, hashOf(`v${i}`)), 0, set);
     const counted = [0, 1, 2, 3, 4, 5].filter((i) => vs.powerFor(hashOf(`v${i}`)) > 0);
     expect(counted).toEqual([0, 1, 2]);
