@@ -50,6 +50,9 @@ export const DEFAULT_GAS_LIMIT: Readonly<Record<TxType, number>> = {
   'attribution.settle': 0,
   'gov.propose': 500_000,
   'gov.vote': 200_000,
+  'provider.bond': 200_000,
+  'provider.unbond': 200_000,
+  'inference.challenge': 300_000,
 };
 
 export const units = (s: string): bigint => BigInt(s);

@@ -4,6 +4,7 @@ import { predictLabel } from '../../attribution/jobs.js';
 import { DEFAULT_TOKENIZER, loadTokenizer } from '../../attribution/tokenizer.js';
 import { addressOf, formatAddress } from '../../core/address.js';
 import { bytesEqual, fromHex, toHex } from '../../core/bytes.js';
+import { signReceiptBody } from '../../core/delivery.js';
 import { OlError } from '../../core/errors.js';
 import { sha256 } from '../../core/hash.js';
 import { decodeInferenceRequest, type InferenceRequest, verifyRequestSignature } from '../../core/tx.js';
@@ -58,6 +59,7 @@ export class Provider {
   private readonly client: OpenLedgerClient;
   private wallet!: Wallet;
   readonly address: string;
+  private readonly secretKey: Uint8Array;
   private readonly models = new Map<string, ServedModel>();
   private readonly loading = new Set<string>();
   private server: Server | null = null;
@@ -69,6 +71,7 @@ export class Provider {
   constructor(private readonly o: ProviderOptions) {
     this.client = new OpenLedgerClient(o.rpcUrl, 30_000);
     this.address = formatAddress(addressOf(fromHex(o.key.publicKey, 32)));
+    this.secretKey = fromHex(o.key.secretKey, 32);
   }
 
   async start(): Promise<{ url: string }> {
@@ -246,7 +249,9 @@ export class Provider {
     // One sender, sequential nonces: submissions go out one at a time.
     const sent = (this.sendQueue = this.sendQueue
       .catch(() => {})
-      .then(() => this.wallet.send('inference.receipt', body))) as Promise<J>;
+      .then(() =>
+        this.wallet.send('inference.receipt', signReceiptBody(body, this.secretKey)),
+      )) as Promise<J>;
     const r = await sent;
     this.served++;
     const receipt = toHex(receiptId(addressOf(request.requester), request.nonce));
