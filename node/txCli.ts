@@ -562,7 +562,7 @@ async function signAckCli(flags: Record<string, string>): Promise<number> {
   const request = wrap('request', () => decodeInferenceRequest(fromHex(hex.trim())));
   const outputText = f.text('output', true);
   const outputTokens = f.uint('output-tokens');
-  const allowed = ['from', 'keystore', 'passphrase-file', 'json', 'help'];
+  const allowed = ['from', 'rpc', 'keystore', 'passphrase-file', 'json', 'help'];
   for (const name of Object.keys(flags)) {
     if (!allowed.includes(name) && !f.used.has(name))
       throw new ConfigError('UNKNOWN_FLAG', `tx sign-ack: unknown option --${name} (see --help)`);
