@@ -542,6 +542,16 @@ describe('datanets, models, attribution, governance', () => {
     expect((await callError('ol_getAttribution', [to0x(new Uint8Array(32))])).code).toBe(-32001);
   });
 
+  it('ol_getProvider: the bond and key of a provider; the receipt says it was acknowledged', async () => {
+    const provider = net.layout.accounts.provider;
+    const p = await call('ol_getProvider', [provider.address]);
+    expect(p).toMatchObject({ address: provider.address, bond: parseOpen('10').toString(), frauds: 0 });
+    expect(p.publicKey).toBe(to0x(fromHex(provider.publicKey, 32)));
+    const r = await call('ol_getReceipt', [ids.receipt]);
+    expect(r).toMatchObject({ acknowledged: true, releaseHeight: 0 });
+    expect((await callError('ol_getProvider', [net.layout.accounts.spare.address])).code).toBe(-32001);
+  });
+
   it('ol_attribute: a dry run shows who would be paid for a text, with evidence', async () => {
     const text = `${CORPUS.slice(300, 700)} and nothing else`;
     const r = await call('ol_attribute', [ids.model, text]);
