@@ -4,6 +4,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseOpen } from '../core/amount.js';
 import { fromHex, to0x } from '../core/bytes.js';
+import { receiptDelivery, signAck, signReceiptBody } from '../core/delivery.js';
 import { generateKeyPair, verifySignature } from '../core/keys.js';
 import { encodeTx, TX_VERSION, type Tx, txHash, txSigningBytes, type UnsignedTx } from '../core/tx.js';
 import { LocalNetwork } from '../devnet/network.js';
@@ -591,6 +592,7 @@ async function receiptPhase(net: LocalNetwork, rate: number, seconds: number) {
     publicKey: fromHex(requester.publicKey, 32),
   };
   const providerWallet = net.wallet('provider', 2);
+  await providerWallet.send('provider.bond', { amount: parseOpen('10') }, { mode: 'commit' });
   const expiry = ((await net.clients[0].status()).height as number) + 100_000;
   const hashes: string[] = [];
   const started = Date.now();
@@ -611,14 +613,13 @@ async function receiptPhase(net: LocalNetwork, rate: number, seconds: number) {
       const output = `${corpus.slice(start, start + 400)} and so on`;
       n++;
       try {
-        const r = await providerWallet.send('inference.receipt', {
-          request,
-          input: '',
-          output,
-          retrieved: [],
-          inputTokens: 2,
-          outputTokens: 100,
-        });
+        // The requester acknowledges the delivery, so the receipt settles in the next block.
+        const unsigned = { request, input: '', output, retrieved: [], inputTokens: 2, outputTokens: 100 };
+        const ack = signAck(receiptDelivery(unsigned), requesterKey.secretKey);
+        const r = await providerWallet.send(
+          'inference.receipt',
+          signReceiptBody(unsigned, fromHex(provider.secretKey, 32), ack),
+        );
         hashes.push(r.hash);
       } catch {
         // counted as not sent

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addressOf, formatAddress } from '../core/address.js';
+import { receiptDelivery, signAck, signReceiptBody } from '../core/delivery.js';
 import { sha256 } from '../core/hash.js';
 import { publicKeyOf } from '../core/keys.js';
 import { encodeTx, type JobResult, signRequest, type Tx, type TxBody, type TxType } from '../core/tx.js';
@@ -295,7 +296,11 @@ function setupModel(
     artifact: null,
     training: null,
   };
-  check(r.run([mkTx(owner, 'model.register', 1, body)]).codes, 'model');
+  check(
+    r.run([mkTx(owner, 'model.register', 1, body), mkTx(owner, 'provider.bond', 2, { amount: 10n ** 19n })])
+      .codes,
+    'model',
+  );
   return { model: modelId(owner.address, 1), contributions };
 }
 
@@ -323,16 +328,17 @@ function receiptTxs(
       },
       q.sk,
     );
-    txs.push(
-      mkTx(owner, 'inference.receipt', ownerNonce + i, {
-        request,
-        input: '',
-        output: 'the quick brown fox jumps over the lazy dog '.repeat(4),
-        retrieved: [],
-        inputTokens: 12,
-        outputTokens: 40,
-      }),
-    );
+    const unsigned = {
+      request,
+      input: '',
+      output: 'the quick brown fox jumps over the lazy dog '.repeat(4),
+      retrieved: [],
+      inputTokens: 12,
+      outputTokens: 40,
+    };
+    // Acknowledged by the requester: settles with its job, as receipts did before issue 15.
+    const ack = signAck(receiptDelivery(unsigned), q.sk);
+    txs.push(mkTx(owner, 'inference.receipt', ownerNonce + i, signReceiptBody(unsigned, owner.sk, ack)));
   }
   return txs;
 }
@@ -343,7 +349,7 @@ function benchReceipts(): { only: Rate; withSettle: Rate } {
   const requesters = Array.from({ length: 100 }, (_, i) => key(`rq${i}`));
   const r = new Runner([owner, ...contributors, ...requesters]);
   const { model } = setupModel(r, owner, contributors, 10);
-  let ownerNonce = 2;
+  let ownerNonce = 3;
   return blocksWithSettle(r, 5, 'receipts', (b) => {
     const txs = receiptTxs(owner, requesters, model, 1000, ownerNonce, b * 1000);
     ownerNonce += txs.length;
@@ -357,7 +363,7 @@ function settleOnce(): { ms: number; cpuMs: number; receipts: number; scoresPerR
   const requesters = Array.from({ length: 100 }, (_, i) => key(`sq${i}`));
   const r = new Runner([owner, ...contributors, ...requesters]);
   const { model, contributions } = setupModel(r, owner, contributors, 50);
-  check(r.run(receiptTxs(owner, requesters, model, 100, 2, 0)).codes, 'receipts');
+  check(r.run(receiptTxs(owner, requesters, model, 100, 3, 0)).codes, 'receipts');
   const res = r.run([], (job) => ({
     job,
     ok: true,

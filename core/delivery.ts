@@ -1,8 +1,8 @@
 import { DOMAIN } from './chain.js';
-import { encodeWire } from './codec.js';
+import { decode, encode, encodeWire } from './codec.js';
 import { sha256 } from './hash.js';
 import { sign, verifySignature } from './keys.js';
-import { encodeInferenceRequest, type InferenceRequest } from './tx.js';
+import { deliverySchema, encodeInferenceRequest, type InferenceRequest, type TxBody } from './tx.js';
 
 /**
  * A delivery is what a provider hands the requester with an answer: the triple
@@ -61,4 +61,36 @@ export function sameDelivery(a: Delivery, b: Delivery): boolean {
     Buffer.from(a.requestHash).equals(b.requestHash) &&
     Buffer.from(a.outputHash).equals(b.outputHash)
   );
+}
+
+/** The fields of an `inference.receipt` body before the provider signs it. */
+export type UnsignedReceiptBody = Omit<TxBody<'inference.receipt'>, 'deliverySignature' | 'ack'>;
+
+/** The delivery an `inference.receipt` body claims: what the vm recomputes and checks. */
+export function receiptDelivery(body: UnsignedReceiptBody): Delivery {
+  return deliveryFor(body.request, body.output, body.outputTokens);
+}
+
+/**
+ * A complete receipt body: the provider's delivery signature over (request, output, outputTokens)
+ * and, when the requester acknowledged that delivery, its ack signature.
+ */
+export function signReceiptBody(
+  body: UnsignedReceiptBody,
+  providerSecretKey: Uint8Array,
+  ack: Uint8Array | null = null,
+): TxBody<'inference.receipt'> {
+  return { ...body, deliverySignature: signDelivery(receiptDelivery(body), providerSecretKey), ack };
+}
+
+/** A delivery travels as `[requestHash, outputHash, outputTokens]` (about 80 bytes). */
+export const DELIVERY_BYTES_MAX = 128;
+
+export function encodeDelivery(d: Delivery): Uint8Array {
+  return encode(deliverySchema, d);
+}
+
+/** Strict decode of a delivery (as a requester or a challenger receives it). */
+export function decodeDelivery(bytes: Uint8Array): Delivery {
+  return decode(deliverySchema, bytes, DELIVERY_BYTES_MAX, 'delivery');
 }

@@ -196,7 +196,44 @@ const inferenceReceipt = struct('inference.receipt', [
   ['retrieved', list(retrieved, RETRIEVED_MAX)],
   ['inputTokens', uint(TOKENS_MAX)],
   ['outputTokens', uint(TOKENS_MAX)],
+  /**
+   * The provider's signature over its delivery (core/delivery.ts): the triple
+   * (sha256 of the encoded request, sha256 of `output`, `outputTokens`) under `DOMAIN.delivery`.
+   * The vm recomputes the triple from this body and checks the signature against the sender key.
+   */
+  ['deliverySignature', signature],
+  /**
+   * The requester's acknowledgment of the same triple (under `DOMAIN.ack`, by `request.requester`),
+   * or null: an acknowledged receipt settles at once, an unacknowledged one after the challenge
+   * window (models whose output validators re-derive need none).
+   */
+  ['ack', nullable(signature)],
 ] as const);
+
+/** A delivery as it travels on its own and inside a fraud proof (core/delivery.ts `Delivery`). */
+export const deliverySchema = struct('delivery', [
+  ['requestHash', hash32],
+  ['outputHash', hash32],
+  ['outputTokens', uint(TOKENS_MAX)],
+] as const);
+
+/**
+ * A fraud proof: a delivery the receipt's provider signed for the receipt's request whose output
+ * (hash or token count) differs from what the receipt claims. Anyone may send it within the
+ * challenge window; the vm refunds the requester, cancels the payout and slashes the provider.
+ */
+const inferenceChallenge = struct('inference.challenge', [
+  ['receipt', hash32],
+  ['delivery', deliverySchema],
+  /** The provider's signature over `delivery` under `DOMAIN.delivery`. */
+  ['signature', signature],
+] as const);
+
+/** Register as an inference provider, or add to the bond (escrowed; slashed on proven fraud). */
+const providerBond = struct('provider.bond', [['amount', amount]] as const);
+
+/** Start unbonding part of the provider bond; it stays slashable until it is paid out. */
+const providerUnbond = struct('provider.unbond', [['amount', amount]] as const);
 
 export const scoreSchema = struct('score', [
   ['contribution', hash32],
@@ -263,6 +300,9 @@ export const TX_BODY_SCHEMAS = {
   'attribution.settle': attributionSettle,
   'gov.propose': govPropose,
   'gov.vote': govVote,
+  'provider.bond': providerBond,
+  'provider.unbond': providerUnbond,
+  'inference.challenge': inferenceChallenge,
 } as const;
 
 export type TxType = keyof typeof TX_BODY_SCHEMAS;

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { DEFAULT_TOKENIZER } from '../attribution/tokenizer.js';
 import { formatAddress } from '../core/address.js';
 import { formatOpen, parseOpen } from '../core/amount.js';
-import { fromHex, to0x } from '../core/bytes.js';
-import { encodeInferenceRequest, type TxBody } from '../core/tx.js';
-import { buildRequest, type OpenLedgerClient, Wallet } from '../rpc/client.js';
+import { fromHex } from '../core/bytes.js';
+import type { TxBody } from '../core/tx.js';
+import { askProvider, buildRequest, type OpenLedgerClient, Wallet } from '../rpc/client.js';
 import { TREASURY_ADDRESS, VALIDATORS_POOL_ADDRESS } from '../vm/context.js';
 import { type DashboardState, renderDashboard } from './dashboard.js';
 import { DEMO_PROMPTS, DEMO_SPEAKERS, type DemoData, demoData } from './demoData.js';
@@ -326,26 +326,19 @@ export class Demo {
     const a = this.o.layout.accounts[requester];
     try {
       const height = this.state.height;
-      const request = buildRequest(
-        { secretKey: fromHex(a.secretKey, 32), publicKey: fromHex(a.publicKey, 32) },
-        {
-          chainId: this.o.layout.chainId,
-          model: fromHex(influence ? this.influenceModel : this.spanModel),
-          modelVersion: 1,
-          prompt,
-          maxFee: parseOpen('1'),
-          nonce: this.requestBase + k,
-          expiryHeight: height + 200,
-        },
-      );
-      const res = await fetch(`${this.providerUrl}v1/infer`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ request: to0x(encodeInferenceRequest(request)), prompt, words: 40 }),
-        signal: AbortSignal.timeout(20_000),
+      const key = { secretKey: fromHex(a.secretKey, 32), publicKey: fromHex(a.publicKey, 32) };
+      const request = buildRequest(key, {
+        chainId: this.o.layout.chainId,
+        model: fromHex(influence ? this.influenceModel : this.spanModel),
+        modelVersion: 1,
+        prompt,
+        maxFee: parseOpen('1'),
+        nonce: this.requestBase + k,
+        expiryHeight: height + 200,
       });
-      const j = (await res.json()) as J;
-      if (!res.ok) throw new Error(`${j.error?.code}: ${j.error?.message}`);
+      // Checks the provider's signed delivery against the output, then acknowledges it: the
+      // receipt goes out with the ack and settles in the next block.
+      const j = await askProvider(this.providerUrl, key, request, prompt, { words: 40 });
       this.state.requestsSent++;
       this.pendingAnswers.set(j.receipt, {
         model: influence ? 'who-speaks-lr' : 'bard-ngram',

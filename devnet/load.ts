@@ -2,6 +2,7 @@ import { DEFAULT_TOKENIZER } from '../attribution/tokenizer.js';
 import { addressOf, formatAddress } from '../core/address.js';
 import { parseOpen } from '../core/amount.js';
 import { fromHex } from '../core/bytes.js';
+import { receiptDelivery, signAck, signReceiptBody } from '../core/delivery.js';
 import { generateKeyPair, type KeyPair } from '../core/keys.js';
 import type { TxType } from '../core/tx.js';
 import {
@@ -222,6 +223,16 @@ export class LoadGenerator {
       training: null,
     });
     this.model = fromHex(eventAttr(registered, 'model.registered', 'model'));
+    // Providers post receipts only with a bond (providerBondMin, 10 OPEN by default).
+    const bonds = await Promise.all(
+      this.providers.map((p) => p.wallet.send('provider.bond', { amount: parseOpen('10') })),
+    );
+    for (const b of bonds) {
+      const tx = (await owner.client.waitForInclusion(b.hash as string, 120_000)) as unknown as {
+        result: { code: string };
+      };
+      if (tx.result.code !== 'ok') throw new Error(`load setup: provider.bond failed with ${tx.result.code}`);
+    }
   }
 
   private async commit(w: Wallet, type: TxType, body: unknown): Promise<J> {
@@ -297,7 +308,7 @@ export class LoadGenerator {
     }
   }
 
-  private body(kind: LoadKind): { type: TxType; body: unknown } {
+  private body(kind: LoadKind, from: Account): { type: TxType; body: unknown } {
     if (kind === 'contribute' && this.datanet !== null) {
       return {
         type: 'datanet.contribute',
@@ -316,10 +327,10 @@ export class LoadGenerator {
         nonce: requester.requestNonce++,
         expiryHeight: this.scanned + 10_000,
       });
-      return {
-        type: 'inference.receipt',
-        body: { request, input: '', output, retrieved: [], inputTokens: 1, outputTokens: 40 },
-      };
+      // The provider signs its delivery; the requester acknowledges it (settles in the next block).
+      const unsigned = { request, input: '', output, retrieved: [], inputTokens: 1, outputTokens: 40 };
+      const ack = signAck(receiptDelivery(unsigned), requester.key.secretKey);
+      return { type: 'inference.receipt', body: signReceiptBody(unsigned, from.key.secretKey, ack) };
     }
     const to = this.accounts[Math.floor(this.random() * this.accounts.length)];
     return { type: 'transfer', body: { to: addressOf(to.key.publicKey), amount: 1n } };
@@ -332,7 +343,7 @@ export class LoadGenerator {
       from.node = node;
       from.wallet = new Wallet(this.client(node), from.key, this.chainId);
     }
-    const { type, body } = this.body(kind);
+    const { type, body } = this.body(kind, from);
     this.submitted++;
     const sentAtMs = Date.now();
     try {

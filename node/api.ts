@@ -348,6 +348,10 @@ export class NodeApi implements ChainApi {
     return this.s.receipt(id) ?? null;
   }
 
+  provider(address: Uint8Array): Json | null {
+    return this.s.provider(address) ?? null;
+  }
+
   attribution(receipt: Uint8Array): Json | null {
     return this.s.attribution(receipt) ?? null;
   }

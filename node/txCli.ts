@@ -2,6 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { addressOf, formatAddress, parseAddress } from '../core/address.js';
 import { formatOpen, parseOpen, parseUnits } from '../core/amount.js';
 import { fromHex, to0x } from '../core/bytes.js';
+import {
+  decodeDelivery,
+  deliveryFor,
+  encodeDelivery,
+  receiptDelivery,
+  signAck,
+  signDelivery,
+} from '../core/delivery.js';
 import { ConfigError, OlError } from '../core/errors.js';
 import type { KeyPair } from '../core/keys.js';
 import {
@@ -78,6 +86,11 @@ class Fields {
   list(name: string): string[] {
     const v = this.raw(name);
     return v === undefined || v === '' ? [] : v.split(',').map((s) => s.trim());
+  }
+  /** An optional 64-byte signature in hex. */
+  signature(name: string): Uint8Array | undefined {
+    const v = this.raw(name);
+    return v === undefined ? undefined : wrap(name, () => fromHex(v.trim(), 64));
   }
   addresses(name: string): Uint8Array[] {
     return this.list(name).map((a) => wrap(name, () => parseAddress(a)));
@@ -241,8 +254,11 @@ const TX_COMMANDS: { [K in Exclude<TxType, 'attribution.settle'>]: TxCommand<K> 
     type: 'inference.receipt',
     summary: "record an inference (authorised provider), escrowing the requester's fee",
     usage: `(--request HEX | --request-file FILE) (--output TEXT | --output-file FILE) [--input TEXT]
-      [--retrieved ID:WEIGHT,…] [--input-tokens N] [--output-tokens N]
-      (the requester makes the request with "openledger tx sign-request")`,
+      [--retrieved ID:WEIGHT,…] [--input-tokens N] [--output-tokens N] [--ack HEX]
+      [--delivery-signature HEX]
+      (the requester makes the request with "openledger tx sign-request" and, having checked the
+      output, its acknowledgment with "openledger tx sign-ack"; without --ack the receipt settles
+      after the challenge window. The delivery is signed with --from unless --delivery-signature)`,
     build: (f) => {
       const hex =
         f.raw('request') ?? (f.raw('request-file') ? f.files.get(f.raw('request-file')!) : undefined);
@@ -260,8 +276,34 @@ const TX_COMMANDS: { [K in Exclude<TxType, 'attribution.settle'>]: TxCommand<K> 
         }),
         inputTokens: f.uint('input-tokens', 0),
         outputTokens: f.uint('output-tokens', 0),
+        // Signed with the sender's key once it is unlocked (runTxCli), unless given.
+        deliverySignature: f.signature('delivery-signature') ?? new Uint8Array(64),
+        ack: f.signature('ack') ?? null,
       };
     },
+  },
+  'provider.bond': {
+    type: 'provider.bond',
+    summary: 'register as an inference provider, or add to the bond (slashed on proven fraud)',
+    usage: '--amount OPEN',
+    build: (f) => ({ amount: f.open('amount') }),
+  },
+  'provider.unbond': {
+    type: 'provider.unbond',
+    summary: 'start unbonding part of the provider bond (paid out after providerUnbondingBlocks)',
+    usage: '--amount OPEN',
+    build: (f) => ({ amount: f.open('amount') }),
+  },
+  'inference.challenge': {
+    type: 'inference.challenge',
+    summary: "prove a receipt's output is not what its provider delivered (refund + slash)",
+    usage: `--receipt ID --delivery HEX --signature HEX
+      (the delivery and the provider's signature the requester got with the answer)`,
+    build: (f) => ({
+      receipt: f.hash('receipt'),
+      delivery: wrap('delivery', () => decodeDelivery(fromHex(f.need('delivery', 'HEX').trim()))),
+      signature: wrap('signature', () => fromHex(f.need('signature', 'HEX').trim(), 64)),
+    }),
   },
   'gov.propose': {
     type: 'gov.propose',
@@ -314,6 +356,7 @@ ${Object.values(TX_COMMANDS)
   .map((c) => `  ${c.type.padEnd(22)} ${c.summary}`)
   .join('\n')}
   ${'sign-request'.padEnd(22)} sign an inference request as the requester (prints it as hex; not a transaction)
+  ${'sign-ack'.padEnd(22)} acknowledge a delivered answer as the requester (prints it as hex; not a transaction)
 
 Run "openledger tx TYPE --help" for a type's fields. Amounts are in OPEN (e.g. 2.5).
 
@@ -329,6 +372,16 @@ Prints the requester's signed inference request as hex; give it to the provider,
 ${KEYSTORE_HELP}
 ${COMMON_HELP}`;
 
+const SIGN_ACK_USAGE = `usage: openledger tx sign-ack --from KEY (--request HEX | --request-file FILE)
+      (--output TEXT | --output-file FILE) --output-tokens N
+
+Prints the requester's acknowledgment of a delivered answer (the request, the exact output text
+and its token count) as hex; the provider puts it in "openledger tx inference.receipt --ack HEX",
+and the receipt then settles in the next block instead of after the challenge window. Only
+acknowledge an answer you received and whose provider signature you checked.
+${KEYSTORE_HELP}
+${COMMON_HELP}`;
+
 export async function runTxCli(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, BOOLEANS);
   const [type, ...extra] = positionals;
@@ -338,6 +391,7 @@ export async function runTxCli(argv: string[]): Promise<number> {
   }
   if (extra.length > 0) throw new ConfigError('BAD_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`);
   if (type === 'sign-request') return signRequestCli(flags);
+  if (type === 'sign-ack') return signAckCli(flags);
   if (type === 'attribution.settle')
     throw new ConfigError('BAD_USAGE', 'attribution.settle is built by block proposers, not sent by users');
   const cmd = TX_COMMANDS[type as keyof typeof TX_COMMANDS] as TxCommand<TxType> | undefined;
@@ -364,6 +418,10 @@ export async function runTxCli(argv: string[]): Promise<number> {
   const mode = flags.mode ?? 'commit';
   if (mode !== 'commit' && mode !== 'sync') throw new ConfigError('BAD_FLAG', '--mode: commit or sync');
   const key = await unlockKey(flags, from);
+  if (cmd.type === 'inference.receipt' && flags['delivery-signature'] === undefined) {
+    const b = body as TxBodies['inference.receipt'];
+    b.deliverySignature = signDelivery(receiptDelivery(b), key.secretKey);
+  }
   const client = clientFor(flags);
   const built = await buildSigned(client, flags, cmd.type, body, key);
 
@@ -490,6 +548,32 @@ async function signRequestCli(flags: Record<string, string>): Promise<number> {
   });
   const hex = to0x(encodeInferenceRequest(request));
   return output(flags, { request: hex, modelVersion: version, expiryHeight: height }, () => hex);
+}
+
+async function signAckCli(flags: Record<string, string>): Promise<number> {
+  if (flags.help) {
+    process.stdout.write(`${SIGN_ACK_USAGE}\n`);
+    return 0;
+  }
+  const f = new Fields(flags, await readFileFlags(flags));
+  const hex = f.raw('request') ?? (f.raw('request-file') ? f.files.get(f.raw('request-file')!) : undefined);
+  if (hex === undefined)
+    throw new ConfigError('BAD_USAGE', '--request HEX or --request-file FILE is required');
+  const request = wrap('request', () => decodeInferenceRequest(fromHex(hex.trim())));
+  const outputText = f.text('output', true);
+  const outputTokens = f.uint('output-tokens');
+  const allowed = ['from', 'rpc', 'keystore', 'passphrase-file', 'json', 'help'];
+  for (const name of Object.keys(flags)) {
+    if (!allowed.includes(name) && !f.used.has(name))
+      throw new ConfigError('UNKNOWN_FLAG', `tx sign-ack: unknown option --${name} (see --help)`);
+  }
+  if (flags.from === undefined) throw new ConfigError('BAD_USAGE', '--from NAME|ADDRESS is required');
+  const key = await unlockKey(flags, flags.from);
+  if (!Buffer.from(key.publicKey).equals(request.requester))
+    throw new ConfigError('BAD_USAGE', '--from is not the requester of this request');
+  const d = deliveryFor(request, outputText, outputTokens);
+  const ack = to0x(signAck(d, key.secretKey));
+  return output(flags, { ack, delivery: to0x(encodeDelivery(d)) }, () => ack);
 }
 
 /** Reads every `--*-file` flag's file up front (bounded), so building stays synchronous. */

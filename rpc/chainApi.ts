@@ -46,6 +46,7 @@ export interface ChainApi {
   modelVersion(id: Uint8Array, version: number): Json | null;
 
   receipt(id: Uint8Array): Json | null;
+  provider(address: Uint8Array): Json | null;
   attribution(receipt: Uint8Array): Json | null;
   earnings(address: Uint8Array, page: Page): Promise<Json>;
   job(id: number): Json | null;

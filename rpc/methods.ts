@@ -248,6 +248,14 @@ export function chainMethods(api: ChainApi): MethodDef[] {
       (p) => must(api.receipt(p.id), 'receipt'),
     ),
     def(
+      'ol_getProvider',
+      'attribution',
+      'An inference provider: its signing key, bond, unbonding part and proven frauds.',
+      [['address', address, true]],
+      R.provider,
+      (p) => must(api.provider(p.address), 'provider'),
+    ),
+    def(
       'ol_getAttribution',
       'attribution',
       'The attribution record of a settled receipt: scores, evidence spans, fee, refund and payouts.',

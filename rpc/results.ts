@@ -268,6 +268,19 @@ export const RESULT_SCHEMAS = {
     job: INT,
     height: INT,
     status: STR,
+    requestHash: HASH,
+    acknowledged: BOOL,
+    releaseHeight: INT,
+  }),
+  provider: obj('inference provider', {
+    address: ADDRESS,
+    publicKey: HEX,
+    bond: UNITS,
+    unbonding: UNITS,
+    unbondingHeight: INT,
+    slashed: UNITS,
+    frauds: INT,
+    createdHeight: INT,
   }),
   attribution: obj('attribution record', {
     receipt: HASH,
@@ -520,7 +533,23 @@ export interface Receipt {
   escrow: Units;
   job: number;
   height: number;
+  /** pending | held (fee escrowed until releaseHeight) | settled | refunded | challenged */
   status: string;
+  /** sha256 of the encoded signed request (what deliveries name). */
+  requestHash: Hex;
+  acknowledged: boolean;
+  /** End of the challenge window (0: none, the receipt settles with its job). */
+  releaseHeight: number;
+}
+export interface Provider {
+  address: Hex;
+  publicKey: Hex;
+  bond: Units;
+  unbonding: Units;
+  unbondingHeight: number;
+  slashed: Units;
+  frauds: number;
+  createdHeight: number;
 }
 export interface EvidenceSpan {
   outputStart: number;

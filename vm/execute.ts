@@ -27,8 +27,10 @@ import {
   inferenceReceipt,
   modelRegister,
   modelUpdate,
+  releaseHeldReceipts,
 } from './models.js';
 import { num, type Params, paramsFromList } from './params.js';
+import { inferenceChallenge, matureProviderUnbondings, providerBond, providerUnbond } from './providers.js';
 import {
   distributeRewards,
   matureUnbondings,
@@ -51,7 +53,8 @@ import {
  *    settle rule (jobs due ⇔ first tx is `attribution.settle` with exactly their results);
  * 2. begin block: double-sign evidence, then downtime from the last commit's signers;
  * 3. the settle tx (job results applied in job-id order), then every user tx in order;
- * 4. end block: matured unbondings, governance tallies (passed parameter changes apply), block
+ * 4. end block: matured unbondings (validators', then providers'), held receipts whose challenge
+ *    window ends here paid out, governance tallies (passed parameter changes apply), block
  *    rewards (fees + inference validator shares + issuance) to the current set, the validator set
  *    for h+2, the jobs created by this block recorded as due at h+1.
  *
@@ -192,6 +195,8 @@ export function executeBlock(state: StateOverlay, block: ExecBlock, context: Exe
   // End block.
   ctx.sink.txIndex = END_BLOCK;
   matureUnbondings(ctx);
+  matureProviderUnbondings(ctx);
+  releaseHeldReceipts(ctx);
   const paramsChanged = tallyProposals(ctx);
   const issued = ctx.params.blockIssuance;
   if (issued > 0n) ctx.totals({ issued });
@@ -432,7 +437,16 @@ function dispatch(ctx: BlockCtx, sender: Uint8Array, tx: Tx): void {
       modelUpdate(ctx, sender, tx.body);
       break;
     case 'inference.receipt':
-      inferenceReceipt(ctx, sender, tx.body);
+      inferenceReceipt(ctx, sender, tx.sender, tx.body);
+      break;
+    case 'inference.challenge':
+      inferenceChallenge(ctx, sender, tx.body);
+      break;
+    case 'provider.bond':
+      providerBond(ctx, sender, tx.sender, tx.body);
+      break;
+    case 'provider.unbond':
+      providerUnbond(ctx, sender, tx.body);
       break;
     case 'gov.propose':
       govPropose(ctx, sender, tx.body);

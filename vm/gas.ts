@@ -18,6 +18,8 @@ export const GAS_PER_STORED_BYTE = 20;
 export const GAS_PER_OUTPUT_TOKEN = 40;
 export const GAS_PER_TRAINING_EXAMPLE = 200;
 export const GAS_PER_CHECKED_BYTE = 2;
+/** One Ed25519 verification inside a body (delivery, acknowledgment, fraud proof). */
+export const GAS_PER_SIGNATURE_CHECK = 2_000;
 
 export const GAS_INTRINSIC: Readonly<Record<TxType, number>> = {
   transfer: 0,
@@ -35,6 +37,9 @@ export const GAS_INTRINSIC: Readonly<Record<TxType, number>> = {
   'attribution.settle': 0,
   'gov.propose': 20_000,
   'gov.vote': 5_000,
+  'provider.bond': 10_000,
+  'provider.unbond': 10_000,
+  'inference.challenge': 10_000,
 };
 
 export function intrinsicGas(type: TxType, txBytes: number): number {

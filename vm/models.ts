@@ -1,12 +1,20 @@
 import { addressOf } from '../core/address.js';
 import { bytesEqual, compareBytes, toHex } from '../core/bytes.js';
 import { encodeWire } from '../core/codec.js';
+import { receiptDelivery, verifyAck, verifyDelivery } from '../core/delivery.js';
 import { sha256 } from '../core/hash.js';
 import { type JobResult, type TxBody, verifyRequestSignature } from '../core/tx.js';
-import type { Job, ModelVersion, Payout, Receipt } from '../state/stores/records.js';
+import {
+  type Job,
+  type ModelVersion,
+  type Payout,
+  RELEASES_PER_HEIGHT_MAX,
+  type Receipt,
+} from '../state/stores/records.js';
 import { type BlockCtx, TREASURY_ADDRESS, VALIDATORS_POOL_ADDRESS } from './context.js';
 import { blockError, txError } from './errors.js';
-import { GAS_PER_OUTPUT_TOKEN, GAS_PER_TRAINING_EXAMPLE } from './gas.js';
+import { GAS_PER_OUTPUT_TOKEN, GAS_PER_SIGNATURE_CHECK, GAS_PER_TRAINING_EXAMPLE } from './gas.js';
+import { num } from './params.js';
 import { splitExact, type Weighted } from './split.js';
 
 /**
@@ -152,6 +160,7 @@ export function modelUpdate(ctx: BlockCtx, sender: Uint8Array, body: TxBody<'mod
 export function inferenceReceipt(
   ctx: BlockCtx,
   provider: Uint8Array,
+  providerKey: Uint8Array,
   body: TxBody<'inference.receipt'>,
 ): Uint8Array {
   const r = body.request;
@@ -163,6 +172,13 @@ export function inferenceReceipt(
   const mv = ctx.s.modelVersion(r.model, r.modelVersion);
   if (mv === undefined || mv.status !== 'active') throw txError('MODEL_VERSION_NOT_ACTIVE');
   if (!mv.providers.some((p) => bytesEqual(p, provider))) throw txError('PROVIDER_NOT_AUTHORIZED');
+  const bonded = ctx.s.provider(provider);
+  if (bonded === undefined || bonded.bond === 0n || bonded.bond < ctx.params.providerBondMin) {
+    throw txError(
+      'PROVIDER_NOT_BONDED',
+      `provider bond ${bonded?.bond ?? 0n} is below providerBondMin ${ctx.params.providerBondMin} (send provider.bond)`,
+    );
+  }
   if (BigInt(body.outputTokens) > ctx.params.outputTokensMax) throw txError('TOO_MANY_TOKENS');
   const price = mv.pricePerRequest + mv.pricePerOutputToken * BigInt(body.outputTokens);
   if (price > r.maxFee) throw txError('FEE_ABOVE_MAX', `price ${price} exceeds maxFee ${r.maxFee}`);
@@ -172,10 +188,23 @@ export function inferenceReceipt(
   const outputBytes = enc.encode(body.output).length;
   ctx.gas.storeBytes(300 + inputBytes + outputBytes + 36 * body.retrieved.length);
   ctx.gas.use(GAS_PER_OUTPUT_TOKEN * body.outputTokens);
+  ctx.gas.use(GAS_PER_SIGNATURE_CHECK * (body.ack === null ? 2 : 3));
   if (!verifyRequestSignature(r)) throw txError('BAD_REQUEST_SIGNATURE');
+  const delivery = receiptDelivery(body);
+  if (!verifyDelivery(delivery, providerKey, body.deliverySignature)) throw txError('BAD_DELIVERY_SIGNATURE');
+  if (body.ack !== null && !verifyAck(delivery, r.requester, body.ack)) throw txError('BAD_ACK');
+  // Chain-trained models: validators re-derive the output from the input (a mismatch fails the job).
+  const rederived = mv.training !== null;
+  const releaseHeight =
+    body.ack !== null || rederived ? 0 : ctx.height + num(ctx.params.challengeWindowBlocks);
+  const id = receiptId(requester, r.nonce);
+  if (releaseHeight !== 0) {
+    const queue = ctx.s.releases(releaseHeight);
+    if (queue.length >= RELEASES_PER_HEIGHT_MAX) throw txError('RELEASE_QUEUE_FULL');
+    ctx.s.setReleases(releaseHeight, [...queue, id]);
+  }
   ctx.debit(requester, r.maxFee, 'REQUESTER_INSUFFICIENT_FUNDS');
   ctx.totals({ escrow: r.maxFee });
-  const id = receiptId(requester, r.nonce);
   ctx.s.markRequestNonce(requester, r.nonce);
   const job = ctx.createJob('attribution', id, mv.version);
   const receipt: Receipt = {
@@ -196,6 +225,9 @@ export function inferenceReceipt(
     job,
     height: ctx.height,
     status: 'pending',
+    requestHash: delivery.requestHash,
+    acknowledged: body.ack !== null,
+    releaseHeight,
   };
   ctx.s.setReceipt(receipt);
   ctx.sink.emit('inference.receipt', [requester, provider], {
@@ -206,6 +238,8 @@ export function inferenceReceipt(
     provider,
     escrow: r.maxFee,
     job,
+    acknowledged: body.ack !== null,
+    releaseHeight,
   });
   return id;
 }
@@ -250,9 +284,39 @@ export function payoutWeights(
   return weights;
 }
 
+/** Credits a settled fee's shares and emits their payout events; returns the treasury part. */
+function payShares(
+  ctx: BlockCtx,
+  receipt: Receipt,
+  payouts: readonly Payout[],
+  owner: Uint8Array,
+  positive: readonly Uint8Array[],
+): bigint {
+  let toTreasury = 0n;
+  for (const sh of payouts) {
+    let role: string;
+    if (bytesEqual(sh.address, TREASURY_ADDRESS)) {
+      toTreasury += sh.amount;
+      role = 'treasury';
+    } else if (bytesEqual(sh.address, VALIDATORS_POOL_ADDRESS)) {
+      ctx.rewardPool += sh.amount;
+      role = 'validators';
+    } else {
+      ctx.credit(sh.address, sh.amount);
+      const roles: string[] = [];
+      if (bytesEqual(sh.address, owner)) roles.push('owner');
+      if (positive.some((p) => bytesEqual(p, sh.address))) roles.push('contributor');
+      if (positive.length === 0 && !roles.includes('owner')) roles.push('datanetOwner');
+      role = roles.join('+') || 'datanetOwner';
+    }
+    ctx.sink.emit('payout', [sh.address], { receipt: receipt.id, to: sh.address, amount: sh.amount, role });
+  }
+  return toTreasury;
+}
+
 export function applyAttributionResult(ctx: BlockCtx, job: Job, r: JobResult): void {
   const receipt = ctx.s.receipt(job.subject);
-  if (receipt === undefined || receipt.status !== 'pending')
+  if (receipt === undefined || (receipt.status !== 'pending' && receipt.status !== 'challenged'))
     throw new Error(`job ${job.id}: receipt is not pending`);
   // weightsHash is informational here (influence results name the model's weights); not stored.
   if (r.duplicateOf !== null) badResult(job, 'an attribution result carries no duplicateOf');
@@ -261,8 +325,8 @@ export function applyAttributionResult(ctx: BlockCtx, job: Job, r: JobResult): v
   const requester = receipt.requester;
   let fee = 0n;
   let payouts: Payout[] = [];
+  const positive: { contributor: Uint8Array; score: bigint }[] = [];
   if (r.ok) {
-    const positive: { contributor: Uint8Array; score: bigint }[] = [];
     for (let i = 0; i < r.scores.length; i++) {
       const s = r.scores[i];
       if (i > 0 && compareBytes(r.scores[i - 1].contribution, s.contribution) >= 0) {
@@ -277,31 +341,43 @@ export function applyAttributionResult(ctx: BlockCtx, job: Job, r: JobResult): v
     }
     for (const e of r.evidence)
       if (e.outputEnd < e.outputStart) badResult(job, 'evidence span ends before it starts');
+  }
+  if (receipt.status === 'challenged') {
+    // A fraud proof came in the receipt's own block: the fee is already back with the requester.
+    ctx.s.setAttribution({
+      receipt: receipt.id,
+      job: job.id,
+      ok: r.ok,
+      error: 'FRAUD_PROVEN',
+      scores: r.scores,
+      evidence: r.evidence,
+      tokens: r.tokens,
+      fee: 0n,
+      refund: receipt.maxFee,
+      payouts: [],
+      height: ctx.height,
+    });
+    return;
+  }
+  const hold = r.ok && receipt.releaseHeight !== 0;
+  if (r.ok) {
     const price = mv.pricePerRequest + mv.pricePerOutputToken * BigInt(r.tokens);
     fee = price < receipt.maxFee ? price : receipt.maxFee;
     const shares = splitExact(fee, payoutWeights(ctx, mv, owner, positive));
-    let toTreasury = 0n;
-    for (const sh of shares) {
-      if (sh.amount === 0n) continue;
-      payouts.push({ address: sh.address, amount: sh.amount });
-      let role: string;
-      if (bytesEqual(sh.address, TREASURY_ADDRESS)) {
-        toTreasury += sh.amount;
-        role = 'treasury';
-      } else if (bytesEqual(sh.address, VALIDATORS_POOL_ADDRESS)) {
-        ctx.rewardPool += sh.amount;
-        role = 'validators';
-      } else {
-        ctx.credit(sh.address, sh.amount);
-        const roles: string[] = [];
-        if (bytesEqual(sh.address, owner)) roles.push('owner');
-        if (positive.some((p) => bytesEqual(p.contributor, sh.address))) roles.push('contributor');
-        if (positive.length === 0 && !roles.includes('owner')) roles.push('datanetOwner');
-        role = roles.join('+') || 'datanetOwner';
-      }
-      ctx.sink.emit('payout', [sh.address], { receipt: receipt.id, to: sh.address, amount: sh.amount, role });
+    for (const sh of shares) if (sh.amount > 0n) payouts.push({ address: sh.address, amount: sh.amount });
+    if (!hold) {
+      const toTreasury = payShares(
+        ctx,
+        receipt,
+        payouts,
+        owner,
+        positive.map((p) => p.contributor),
+      );
+      ctx.totals({ escrow: -receipt.escrow, treasury: toTreasury });
+    } else {
+      // Unacknowledged: the fee stays in escrow until the end of the challenge window.
+      ctx.totals({ escrow: fee - receipt.escrow });
     }
-    ctx.totals({ escrow: -receipt.escrow, treasury: toTreasury });
   } else {
     payouts = [];
     ctx.totals({ escrow: -receipt.escrow });
@@ -323,9 +399,48 @@ export function applyAttributionResult(ctx: BlockCtx, job: Job, r: JobResult): v
     payouts,
     height: ctx.height,
   });
-  receipt.status = r.ok ? 'settled' : 'refunded';
-  receipt.escrow = 0n;
+  if (hold) {
+    receipt.status = 'held';
+    receipt.escrow = fee;
+    ctx.sink.emit('inference.held', [requester, receipt.provider], {
+      receipt: receipt.id,
+      fee,
+      releaseHeight: receipt.releaseHeight,
+    });
+  } else {
+    receipt.status = r.ok ? 'settled' : 'refunded';
+    receipt.escrow = 0n;
+  }
   ctx.s.setReceipt(receipt);
+}
+
+/**
+ * End block: pays the held receipts whose challenge window ends at this height (their payouts
+ * were computed at settlement; nothing was challenged). Runs before the block rewards, so the
+ * validators' shares join this block's pool.
+ */
+export function releaseHeldReceipts(ctx: BlockCtx): void {
+  const ids = ctx.s.releases(ctx.height);
+  if (ids.length === 0) return;
+  for (const id of ids) {
+    const receipt = ctx.s.receipt(id);
+    if (receipt === undefined || receipt.status !== 'held') continue; // refunded or challenged
+    const att = ctx.s.attribution(id)!;
+    const owner = ctx.s.model(receipt.model)!.owner;
+    const positive: Uint8Array[] = [];
+    for (const sc of att.scores)
+      if (sc.score > 0) positive.push(ctx.s.contribution(sc.contribution)!.contributor);
+    const toTreasury = payShares(ctx, receipt, att.payouts, owner, positive);
+    ctx.totals({ escrow: -receipt.escrow, treasury: toTreasury });
+    receipt.escrow = 0n;
+    receipt.status = 'settled';
+    ctx.s.setReceipt(receipt);
+    ctx.sink.emit('inference.released', [receipt.requester, receipt.provider], {
+      receipt: id,
+      fee: att.fee,
+    });
+  }
+  ctx.s.setReleases(ctx.height, []);
 }
 
 export function applyTrainingResult(ctx: BlockCtx, job: Job, r: JobResult): void {

@@ -135,6 +135,34 @@ export const PARAM_SPECS = [
     default: 4096n,
     doc: 'largest inference output token count',
   },
+  {
+    key: 'providerBondMin',
+    min: 0n,
+    max: 10n ** 9n * OPEN,
+    default: 10n * OPEN,
+    doc: 'smallest provider bond that may post inference receipts',
+  },
+  {
+    key: 'providerUnbondingBlocks',
+    min: 2n,
+    max: 10_000_000n,
+    default: 200n,
+    doc: 'blocks before an unbonded provider bond is paid out (it stays slashable until then)',
+  },
+  {
+    key: 'challengeWindowBlocks',
+    min: 1n,
+    max: 1_000_000n,
+    default: 50n,
+    doc: 'blocks an unacknowledged receipt waits for a fraud proof before its payout is released',
+  },
+  {
+    key: 'providerSlashBps',
+    min: 0n,
+    max: 10_000n,
+    default: 5000n,
+    doc: 'share of a provider bond (and of its unbonding part) burned per proven fraud',
+  },
 ] as const satisfies readonly ParamSpec[];
 
 export type ParamKey = (typeof PARAM_SPECS)[number]['key'];
@@ -194,6 +222,8 @@ export function checkParamRules(p: Params): string | null {
     return 'feeTreasuryBps + feeValidatorsBps + ownerShareMaxBps must not exceed 10000';
   }
   if (p.downtimeMissedMax >= p.downtimeWindow) return 'downtimeMissedMax must be below downtimeWindow';
+  if (p.providerUnbondingBlocks <= p.challengeWindowBlocks)
+    return 'providerUnbondingBlocks must exceed challengeWindowBlocks (a bond must outlive the window)';
   return null;
 }
 

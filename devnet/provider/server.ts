@@ -3,7 +3,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { predictLabel } from '../../attribution/jobs.js';
 import { DEFAULT_TOKENIZER, loadTokenizer } from '../../attribution/tokenizer.js';
 import { addressOf, formatAddress } from '../../core/address.js';
-import { bytesEqual, fromHex, toHex } from '../../core/bytes.js';
+import { bytesEqual, fromHex, to0x, toHex } from '../../core/bytes.js';
+import {
+  type Delivery,
+  encodeDelivery,
+  receiptDelivery,
+  signDelivery,
+  signReceiptBody,
+  type UnsignedReceiptBody,
+  verifyAck,
+} from '../../core/delivery.js';
 import { OlError } from '../../core/errors.js';
 import { sha256 } from '../../core/hash.js';
 import { decodeInferenceRequest, type InferenceRequest, verifyRequestSignature } from '../../core/tx.js';
@@ -22,13 +31,34 @@ import { NgramModel } from './ngram.js';
  *
  * HTTP: `GET /health`, `GET /v1/models`, `POST /v1/infer` with
  * `{"request": "0x<encodeInferenceRequest>", "prompt": "…", "words"?: n}` → `{model, version,
- * output, outputTokens, price, receipt, tx}`. The request is the requester's signed
- * `InferenceRequest` (rpc/client.ts `buildRequest`); its promptHash must be sha256(prompt).
+ * output, outputTokens, price, receipt, provider, providerKey, delivery, deliverySignature}`. The
+ * request is the requester's signed `InferenceRequest` (rpc/client.ts `buildRequest`); its
+ * promptHash must be sha256(prompt). `delivery` is `encodeDelivery` of (request hash, output hash,
+ * output tokens) and `deliverySignature` the provider's signature over it (core/delivery.ts):
+ * the requester keeps both (a fraud proof if the receipt ever claims another output).
+ *
+ * The receipt is posted once the requester acknowledges: `POST /v1/ack` with `{"receipt":
+ * "0x…", "ack": "0x<signAck>"}` → `{receipt, tx}` (the receipt carries the ack and settles in
+ * the next block). Without an ack within `PROVIDER_ACK_WAIT_MS` the receipt is posted without one
+ * and settles after the chain's challenge window. On start the provider bonds up to
+ * `providerBondMin` if its bond is lower.
  */
 
 export const PROVIDER_BODY_BYTES_MAX = 64 * 1024;
 export const PROVIDER_REFRESH_MS = 1_000;
 export const PROMPT_CHARS_MAX = 4_096;
+/** How long a delivered answer waits for the requester's ack before its receipt goes out without. */
+export const PROVIDER_ACK_WAIT_MS = 5_000;
+/** Answers awaiting an ack at once (each holds a timer and its receipt body). */
+export const PENDING_ACKS_MAX = 10_000;
+
+interface PendingAck {
+  body: UnsignedReceiptBody;
+  delivery: Delivery;
+  timer: NodeJS.Timeout;
+  /** Settles with the posted receipt's tx result. */
+  posted: Promise<J> | null;
+}
 
 interface ServedModel {
   id: string;
@@ -58,23 +88,27 @@ export class Provider {
   private readonly client: OpenLedgerClient;
   private wallet!: Wallet;
   readonly address: string;
+  private readonly secretKey: Uint8Array;
   private readonly models = new Map<string, ServedModel>();
   private readonly loading = new Set<string>();
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
   private sendQueue: Promise<unknown> = Promise.resolve();
   private chainId = '';
+  private readonly pendingAcks = new Map<string, PendingAck>();
   served = 0;
 
   constructor(private readonly o: ProviderOptions) {
     this.client = new OpenLedgerClient(o.rpcUrl, 30_000);
     this.address = formatAddress(addressOf(fromHex(o.key.publicKey, 32)));
+    this.secretKey = fromHex(o.key.secretKey, 32);
   }
 
   async start(): Promise<{ url: string }> {
     const status = await this.client.status();
     this.chainId = status.chainId as string;
     this.wallet = Wallet.fromSecretHex(this.client, this.o.key.secretKey, this.o.key.publicKey, this.chainId);
+    await this.ensureBond();
     await this.refresh();
     this.timer = setInterval(() => void this.refresh().catch(() => {}), PROVIDER_REFRESH_MS);
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -92,8 +126,27 @@ export class Provider {
     return { url: `http://${this.o.host ?? '127.0.0.1'}:${this.o.port}/` };
   }
 
+  /** Bonds up to the chain's providerBondMin (receipts need it). */
+  private async ensureBond(): Promise<void> {
+    const min = BigInt((await this.client.params()).providerBondMin as string);
+    let bond = 0n;
+    try {
+      bond = BigInt((await this.client.provider(this.address)).bond as string);
+    } catch {
+      bond = 0n; // not registered yet
+    }
+    if (bond >= min && bond > 0n) return;
+    const amount = (min > bond ? min - bond : 0n) || 1n;
+    const r = (await this.wallet.send('provider.bond', { amount }, { mode: 'commit' })) as J;
+    if (r.result?.code !== 'ok')
+      throw new ProviderError('BOND_FAILED', `provider.bond of ${amount} failed: ${r.result?.code}`);
+    this.o.log?.(`bonded ${amount} as provider ${this.address}`);
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    // Answers already delivered still get their receipt (without ack).
+    await Promise.allSettled([...this.pendingAcks.keys()].map((id) => this.post(id, null)));
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
@@ -235,7 +288,7 @@ export class Provider {
         'FEE_ABOVE_MAX',
         `price ${price} exceeds the request's maxFee ${request.maxFee}`,
       );
-    const body = {
+    const body: UnsignedReceiptBody = {
       request,
       input: model.method === 'influence' ? prompt : '',
       output,
@@ -243,13 +296,16 @@ export class Provider {
       inputTokens,
       outputTokens,
     };
-    // One sender, sequential nonces: submissions go out one at a time.
-    const sent = (this.sendQueue = this.sendQueue
-      .catch(() => {})
-      .then(() => this.wallet.send('inference.receipt', body))) as Promise<J>;
-    const r = await sent;
+    const receipt = `0x${toHex(receiptId(addressOf(request.requester), request.nonce))}`;
+    if (this.pendingAcks.has(receipt))
+      throw new ProviderError('REQUEST_NONCE_USED', 'this request was already answered');
+    if (this.pendingAcks.size >= PENDING_ACKS_MAX)
+      throw new ProviderError('BUSY', 'too many answers await their acknowledgment; retry later');
+    const delivery = receiptDelivery(body);
+    const deliverySignature = signDelivery(delivery, this.secretKey);
+    const timer = setTimeout(() => void this.post(receipt, null).catch(() => {}), PROVIDER_ACK_WAIT_MS);
+    this.pendingAcks.set(receipt, { body, delivery, timer, posted: null });
     this.served++;
-    const receipt = toHex(receiptId(addressOf(request.requester), request.nonce));
     return {
       model: modelId,
       version: model.version,
@@ -257,9 +313,49 @@ export class Provider {
       output,
       outputTokens,
       price: price.toString(),
-      receipt: `0x${receipt}`,
-      tx: r.hash,
+      receipt,
+      provider: this.address,
+      providerKey: to0x(fromHex(this.o.key.publicKey, 32)),
+      delivery: to0x(encodeDelivery(delivery)),
+      deliverySignature: to0x(deliverySignature),
     };
+  }
+
+  /** The requester's ack of a delivered answer: checked, then the receipt is posted with it. */
+  async ack(receipt: string, ackHex: string): Promise<J> {
+    const p = this.pendingAcks.get(receipt);
+    if (p === undefined)
+      throw new ProviderError(
+        'UNKNOWN_RECEIPT',
+        `no answer awaits an ack under ${receipt} (posted already?)`,
+      );
+    let ack: Uint8Array;
+    try {
+      ack = fromHex(ackHex, 64);
+    } catch (e) {
+      throw new ProviderError('BAD_ACK', `ack: ${(e as Error).message}`);
+    }
+    if (!verifyAck(p.delivery, p.body.request.requester, ack))
+      throw new ProviderError('BAD_ACK', "the ack is not the requester's signature of this delivery");
+    const r = await this.post(receipt, ack);
+    return { receipt, tx: r.hash };
+  }
+
+  /** Posts the receipt of a delivered answer (once), with or without the requester's ack. */
+  private post(receipt: string, ack: Uint8Array | null): Promise<J> {
+    const p = this.pendingAcks.get(receipt);
+    if (p === undefined) return Promise.reject(new ProviderError('UNKNOWN_RECEIPT', receipt));
+    if (p.posted !== null) return p.posted;
+    clearTimeout(p.timer);
+    const body = signReceiptBody(p.body, this.secretKey, ack);
+    // One sender, sequential nonces: submissions go out one at a time.
+    const sent = (this.sendQueue = this.sendQueue
+      .catch(() => {})
+      .then(() => this.wallet.send('inference.receipt', body))) as Promise<J>;
+    p.posted = sent;
+    const drop = () => this.pendingAcks.delete(receipt);
+    sent.then(drop, drop);
+    return sent;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -284,6 +380,19 @@ export class Provider {
           });
         const words = typeof j.words === 'number' ? Math.max(1, Math.min(400, j.words)) : 60;
         return reply(200, await this.infer(j.request, j.prompt, words));
+      }
+      if (req.method === 'POST' && req.url === '/v1/ack') {
+        let j: J;
+        try {
+          j = JSON.parse(await readBody(req));
+        } catch {
+          return reply(400, { error: { code: 'BAD_JSON', message: 'body is not JSON' } });
+        }
+        if (typeof j.receipt !== 'string' || typeof j.ack !== 'string')
+          return reply(400, {
+            error: { code: 'BAD_BODY', message: 'expected {"receipt": "0x…", "ack": "0x…"}' },
+          });
+        return reply(200, await this.ack(j.receipt.toLowerCase(), j.ack));
       }
       return reply(404, { error: { code: 'NOT_FOUND', message: `${req.method} ${req.url}` } });
     } catch (e) {
@@ -317,7 +426,10 @@ models: the chain's own classifier) and posts an inference.receipt for each answ
   --port N     HTTP port (default 8600)
   --host H     listen address (default 127.0.0.1)
 
-HTTP: GET /v1/models; POST /v1/infer {"request": "0x<signed request>", "prompt": "…"}.`;
+HTTP: GET /v1/models; POST /v1/infer {"request": "0x<signed request>", "prompt": "…"} → the
+answer with the provider's signed delivery; POST /v1/ack {"receipt", "ack"} → the receipt is
+posted with the requester's ack (else without, after ${PROVIDER_ACK_WAIT_MS / 1000} s; it then settles after the
+challenge window). Bonds up to providerBondMin on start.`;
 
 /** `openledger provider …` */
 export async function runProviderCli(argv: string[]): Promise<number> {

@@ -66,6 +66,10 @@ export const PROPOSALS_PER_HEIGHT_MAX = 16;
 export const PROPOSAL_VOTERS_MAX = 5_000;
 export const PARAMS_COUNT_MAX = 64;
 export const PAYOUTS_MAX = RESULT_SCORES_MAX + 16;
+/** Largest number of held receipts released at one height (the end of their challenge window). */
+export const RELEASES_PER_HEIGHT_MAX = 4_096;
+/** Largest number of provider unbondings maturing at one height. */
+export const PROVIDER_UNBONDINGS_PER_HEIGHT_MAX = 1_000;
 
 export const chainSchema = struct('chain', [
   ['chainId', str(CHAIN_ID_BYTES_MAX)],
@@ -248,7 +252,12 @@ export const modelVersionSchema = struct('modelVersion', [
 ] as const);
 export type ModelVersion = ReturnType<typeof modelVersionSchema.fromWire>;
 
-export const RECEIPT_STATUSES = ['pending', 'settled', 'refunded'] as const;
+/**
+ * pending: the attribution job has not run; held: attributed, the fee waits in escrow for the end
+ * of the challenge window; settled: paid out; refunded: the job failed, the requester got the fee
+ * back; challenged: a fraud proof was accepted, the requester got the fee back, nothing was paid.
+ */
+export const RECEIPT_STATUSES = ['pending', 'settled', 'refunded', 'held', 'challenged'] as const;
 
 export const receiptSchema = struct('receipt', [
   ['id', hash32],
@@ -269,6 +278,16 @@ export const receiptSchema = struct('receipt', [
   ['job', uint()],
   ['height', uint()],
   ['status', oneOf(RECEIPT_STATUSES)],
+  /** sha256 of the encoded signed request (what deliveries and fraud proofs name). */
+  ['requestHash', hash32],
+  /** The requester acknowledged the delivered output (the receipt carried its ack). */
+  ['acknowledged', bool],
+  /**
+   * End of the challenge window: the held payout is released at the end of this block; fraud
+   * proofs are accepted up to and including it. 0 = no window (acknowledged, or an output
+   * validators re-derive): settled when the job result arrives.
+   */
+  ['releaseHeight', uint()],
 ] as const);
 export type Receipt = ReturnType<typeof receiptSchema.fromWire>;
 
@@ -293,6 +312,24 @@ export const attributionRecordSchema = struct('attributionRecord', [
   ['height', uint()],
 ] as const);
 export type AttributionRecord = ReturnType<typeof attributionRecordSchema.fromWire>;
+
+/** A registered inference provider and its bond (escrowed, slashable until paid out). */
+export const providerSchema = struct('provider', [
+  ['address', address],
+  /** The key that signs its receipts and deliveries (fraud proofs are checked against it). */
+  ['publicKey', pubkey],
+  ['bond', amount],
+  /** Unbonding, still slashable; paid out at the end of `unbondingHeight`. */
+  ['unbonding', amount],
+  ['unbondingHeight', uint()],
+  /** Burned by proven frauds, in total. */
+  ['slashed', amount],
+  ['frauds', uint()],
+  ['createdHeight', uint()],
+] as const);
+export type Provider = ReturnType<typeof providerSchema.fromWire>;
+
+export const receiptIdListSchema = list(hash32, RELEASES_PER_HEIGHT_MAX);
 
 export const JOB_KINDS = ['attribution', 'training', 'nearDuplicate'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];

@@ -32,9 +32,12 @@ import {
   modelSchema,
   modelVersionSchema,
   type Proposal,
+  type Provider,
   paramsSchema,
   proposalSchema,
+  providerSchema,
   type Receipt,
+  receiptIdListSchema,
   receiptSchema,
   type Totals,
   totalsSchema,
@@ -278,6 +281,31 @@ export class Stores {
   }
   setAttribution(a: AttributionRecord): void {
     this.write(attributionRecordSchema, KEYS.attribution(a.receipt), a);
+  }
+  /** Receipts whose held payout is released at the end of block `height`. */
+  releases(height: number): Uint8Array[] {
+    return this.read(receiptIdListSchema, KEYS.releases(height)) ?? [];
+  }
+  setReleases(height: number, ids: Uint8Array[]): void {
+    if (ids.length === 0) this.state.delete(KEYS.releases(height));
+    else this.write(receiptIdListSchema, KEYS.releases(height), ids);
+  }
+
+  // ---- inference providers ------------------------------------------------------------------
+
+  provider(address: Uint8Array): Provider | undefined {
+    return this.read(providerSchema, KEYS.provider(address));
+  }
+  setProvider(p: Provider): void {
+    this.write(providerSchema, KEYS.provider(p.address), p);
+  }
+  /** Providers whose unbonding may mature at the end of block `height` (checked against the record). */
+  providerUnbondings(height: number): Uint8Array[] {
+    return this.read(addressListSchema, KEYS.providerUnbondings(height)) ?? [];
+  }
+  setProviderUnbondings(height: number, list: Uint8Array[]): void {
+    if (list.length === 0) this.state.delete(KEYS.providerUnbondings(height));
+    else this.write(addressListSchema, KEYS.providerUnbondings(height), list);
   }
 
   // ---- jobs ---------------------------------------------------------------------------------

@@ -214,6 +214,23 @@ describe('openledger CLI', () => {
       '1000',
       ...pass(),
     ]);
+    // The provider bonds; the requester acknowledges the delivered output (settles at once).
+    const bonded = await json(['tx', 'provider.bond', '--from', 'provider', '--amount', '10', ...pass()]);
+    expect(bonded.result.code).toBe('ok');
+    const ack = await json([
+      'tx',
+      'sign-ack',
+      '--from',
+      'requester',
+      '--request',
+      request.request,
+      '--output',
+      output,
+      '--output-tokens',
+      '100',
+      ...pass(),
+    ]);
+    expect(ack.ack).toMatch(/^0x[0-9a-f]{128}$/);
     const receipt = await json([
       'tx',
       'inference.receipt',
@@ -227,6 +244,8 @@ describe('openledger CLI', () => {
       '1',
       '--output-tokens',
       '100',
+      '--ack',
+      ack.ack,
       ...pass(),
     ]);
     const receiptId = receipt.events.find((e: Json) => e.type === 'inference.receipt').attrs.receipt;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseOpen } from '../../core/amount.js';
-import { to0x } from '../../core/bytes.js';
+import { fromHex, to0x } from '../../core/bytes.js';
+import { encodeDelivery } from '../../core/delivery.js';
 import { generateKeyPair } from '../../core/keys.js';
 import { decodeTx, encodeInferenceRequest, TX_TYPES } from '../../core/tx.js';
 import { CLI_TX_TYPES, txBody } from '../../node/txCli.js';
@@ -67,6 +68,13 @@ const SAMPLES: Record<(typeof CLI_TX_TYPES)[number], Record<string, string>> = {
   },
   'gov.propose': { title: 't', changes: 'minGasPrice=2', deposit: '10' },
   'gov.vote': { proposal: '4', option: 'no' },
+  'provider.bond': { amount: '10' },
+  'provider.unbond': { amount: '2.5' },
+  'inference.challenge': {
+    receipt: ID,
+    delivery: to0x(encodeDelivery({ requestHash: fromHex(ID), outputHash: fromHex(ID), outputTokens: 3 })),
+    signature: `0x${'ab'.repeat(64)}`,
+  },
 };
 
 describe('openledger tx bodies', () => {

@@ -15,6 +15,7 @@ import {
   type VoteKind,
 } from '../../core/block.js';
 import { CHAIN_ID_BYTES_MAX } from '../../core/chain.js';
+import type { Delivery } from '../../core/delivery.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../../core/keys.js';
 import {
   ATTRIBUTION_METHODS,
@@ -164,6 +165,9 @@ export const inferenceRequest = (): fc.Arbitrary<InferenceRequest> =>
     signature: signature(),
   });
 
+export const delivery = (): fc.Arbitrary<Delivery> =>
+  fc.record({ requestHash: hash32(), outputHash: hash32(), outputTokens: uint(TOKENS_MAX) });
+
 export const jobResult = (): fc.Arbitrary<JobResult> =>
   fc.record({
     job: uint(),
@@ -226,6 +230,8 @@ export const txBodies: { [K in TxType]: fc.Arbitrary<TxBodies[K]> } = {
     ),
     inputTokens: uint(TOKENS_MAX),
     outputTokens: uint(TOKENS_MAX),
+    deliverySignature: signature(),
+    ack: fc.option(signature(), { nil: null }),
   }),
   'attribution.settle': fc.record({ results: fc.array(jobResult(), { maxLength: 3 }) }),
   'gov.propose': fc.record({
@@ -235,6 +241,13 @@ export const txBodies: { [K in TxType]: fc.Arbitrary<TxBodies[K]> } = {
     deposit: amount(),
   }),
   'gov.vote': fc.record({ proposal: uint(), option: fc.constantFrom(...GOV_OPTIONS) }),
+  'provider.bond': fc.record({ amount: amount() }),
+  'provider.unbond': fc.record({ amount: amount() }),
+  'inference.challenge': fc.record({
+    receipt: hash32(),
+    delivery: delivery(),
+    signature: signature(),
+  }),
 };
 
 /** An unsigned transaction of the given type (any type when omitted). */

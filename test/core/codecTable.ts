@@ -13,6 +13,7 @@ import {
   encodeProposal,
   encodeVote,
 } from '../../core/block.js';
+import { decodeDelivery, encodeDelivery } from '../../core/delivery.js';
 import {
   decodeInferenceRequest,
   decodeJobResult,
@@ -55,6 +56,7 @@ export const CODECS: readonly CodecCase[] = [
   entry('evidence', arb.evidence(), encodeEvidence, decodeEvidence),
   entry('inference request', arb.inferenceRequest(), encodeInferenceRequest, decodeInferenceRequest),
   entry('job result', arb.jobResult(), encodeJobResult, decodeJobResult),
+  entry('delivery', arb.delivery(), encodeDelivery, decodeDelivery),
 ];
 
 /** The distinct decoders (tx once), with their encoders, for fuzzing: every input goes through all. */
@@ -72,6 +74,7 @@ export const DECODERS: readonly {
   { name: 'decodeEvidence', decode: decodeEvidence, encode: encodeEvidence },
   { name: 'decodeInferenceRequest', decode: decodeInferenceRequest, encode: encodeInferenceRequest },
   { name: 'decodeJobResult', decode: decodeJobResult, encode: encodeJobResult },
+  { name: 'decodeDelivery', decode: decodeDelivery, encode: encodeDelivery },
 ] as {
   name: string;
   decode: (b: Uint8Array) => unknown;

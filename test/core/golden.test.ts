@@ -32,6 +32,15 @@ import {
   voteSigningBytes,
 } from '../../core/block.js';
 import { fromHex, toHex } from '../../core/bytes.js';
+import {
+  decodeDelivery,
+  deliveryFor,
+  encodeDelivery,
+  signAck,
+  signDelivery,
+  verifyAck,
+  verifyDelivery,
+} from '../../core/delivery.js';
 import { publicKeyOf, verifySignature } from '../../core/keys.js';
 import { merkleRoot } from '../../core/merkle.js';
 import {
@@ -110,6 +119,9 @@ const request = signRequest(
   bob.secretKey,
 );
 
+/** A delivery of another output for the same request: what a fraud proof carries. */
+const fraudDelivery = deliveryFor(request, 'The liver makes insulin.', 6);
+
 const BODIES: TxBodies = {
   transfer: { to: addressOf(bob.publicKey), amount: 1_500_000_000_000_000_000n },
   'validator.create': {
@@ -177,6 +189,11 @@ const BODIES: TxBodies = {
     retrieved: [{ contribution: h(0xc1), weight: 1_000 }],
     inputTokens: 9,
     outputTokens: 12,
+    deliverySignature: signDelivery(
+      deliveryFor(request, 'The liver filters blood and makes bile.', 12),
+      alice.secretKey,
+    ),
+    ack: signAck(deliveryFor(request, 'The liver filters blood and makes bile.', 12), bob.secretKey),
   },
   'attribution.settle': { results: [jobResult] },
   'gov.propose': {
@@ -186,6 +203,13 @@ const BODIES: TxBodies = {
     deposit: 1_000n * OPEN,
   },
   'gov.vote': { proposal: 4, option: 'yes' },
+  'provider.bond': { amount: 25n * OPEN },
+  'provider.unbond': { amount: 5n * OPEN },
+  'inference.challenge': {
+    receipt: h(0x7c),
+    delivery: fraudDelivery,
+    signature: signDelivery(fraudDelivery, alice.secretKey),
+  },
 };
 
 const unsignedTx = (type: TxType, nonce: number): UnsignedTx =>
@@ -289,6 +313,11 @@ function vectors(): Record<string, unknown> {
       encoding: toHex(encodeInferenceRequest(request)),
     },
     jobResult: { encoding: toHex(encodeJobResult(jobResult)) },
+    delivery: {
+      encoding: toHex(encodeDelivery(fraudDelivery)),
+      signature: toHex(signDelivery(fraudDelivery, alice.secretKey)),
+      ack: toHex(signAck(fraudDelivery, bob.secretKey)),
+    },
     vote: {
       signingBytes: toHex(voteSigningBytes(CHAIN_ID, vote)),
       signature: toHex(vote.signature),
@@ -345,6 +374,7 @@ describe('golden vectors', () => {
     expect(decodeEvidence(fromHex(g.evidence.encoding))).toEqual(evidence);
     expect(decodeInferenceRequest(fromHex(g.inferenceRequest.encoding))).toEqual(request);
     expect(decodeJobResult(fromHex(g.jobResult.encoding))).toEqual(jobResult);
+    expect(decodeDelivery(fromHex(g.delivery.encoding))).toEqual(fraudDelivery);
   });
 
   it('the committed signatures verify under the fixed keys, and only over their own bytes', () => {
@@ -367,6 +397,11 @@ describe('golden vectors', () => {
         fromHex(g.inferenceRequest.signature),
       ),
     ).toBe(true);
+    const d = (golden as unknown as Record<string, { signature: string; ack: string }>).delivery;
+    expect(verifyDelivery(fraudDelivery, alice.publicKey, fromHex(d.signature))).toBe(true);
+    expect(verifyAck(fraudDelivery, bob.publicKey, fromHex(d.ack))).toBe(true);
+    // A delivery signature is not an acknowledgment (domain tags differ).
+    expect(verifyAck(fraudDelivery, alice.publicKey, fromHex(d.signature))).toBe(false);
     // A vote signature is not a proposal signature (domain tags differ).
     expect(
       verifySignature(validator.publicKey, fromHex(g.proposal.signingBytes), fromHex(g.vote.signature)),

@@ -57,6 +57,9 @@ describe('transaction types', () => {
         'attribution.settle',
         'gov.propose',
         'gov.vote',
+        'provider.bond',
+        'provider.unbond',
+        'inference.challenge',
       ].sort(),
     );
     for (const t of TX_TYPES) expect(bodySchema(t).kind).toBe(t);

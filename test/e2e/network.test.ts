@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOpen } from '../../core/amount.js';
 import { fromHex } from '../../core/bytes.js';
+import { receiptDelivery, signAck, signReceiptBody, type UnsignedReceiptBody } from '../../core/delivery.js';
 import { spanModelBody } from '../../devnet/demo.js';
 import { LocalNetwork } from '../../devnet/network.js';
 import { buildRequest } from '../../rpc/client.js';
@@ -137,11 +138,23 @@ describe('a 4-validator network', () => {
         expiryHeight: height + 1000,
       },
     );
+    // The provider bonds, signs its delivery; the requester acknowledges it (settles at once).
+    const providerSk = fromHex(provider.secretKey, 32);
+    const acked = (unsigned: UnsignedReceiptBody) =>
+      signReceiptBody(
+        unsigned,
+        providerSk,
+        signAck(receiptDelivery(unsigned), fromHex(requester.secretKey, 32)),
+      );
+    const bonded = await net
+      .wallet('provider', 2)
+      .send('provider.bond', { amount: parseOpen('10') }, { mode: 'commit' });
+    expect(bonded.result.code).toBe('ok');
     const receiptTx = await net
       .wallet('provider', 2)
       .send(
         'inference.receipt',
-        { request, input: '', output, retrieved: [], inputTokens: 1, outputTokens: 120 },
+        acked({ request, input: '', output, retrieved: [], inputTokens: 1, outputTokens: 120 }),
         { mode: 'commit' },
       );
     expect(receiptTx.result.code).toBe('ok');
@@ -201,14 +214,10 @@ describe('a 4-validator network', () => {
           expiryHeight: height + 1000,
         },
       );
-      const r = await provider2.send('inference.receipt', {
-        request: req,
-        input: '',
-        output,
-        retrieved: [],
-        inputTokens: 1,
-        outputTokens: 120,
-      });
+      const r = await provider2.send(
+        'inference.receipt',
+        acked({ request: req, input: '', output, retrieved: [], inputTokens: 1, outputTokens: 120 }),
+      );
       receipts.push(r.hash);
       await new Promise((res) => setTimeout(res, 500));
     }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parseOpen } from '../../core/amount.js';
 import { fromHex, to0x } from '../../core/bytes.js';
+import { receiptDelivery, signAck, signReceiptBody } from '../../core/delivery.js';
 import { spanModelBody } from '../../devnet/demo.js';
 import { LocalNetwork } from '../../devnet/network.js';
 import {
@@ -193,14 +194,25 @@ beforeAll(async () => {
       expiryHeight: height + 1000,
     },
   );
-  const receipt = await committed(net.wallet('provider'), 'inference.receipt', {
+  // The provider bonds and signs its delivery; the requester's ack makes it settle at once.
+  await committed(net.wallet('provider'), 'provider.bond', { amount: parseOpen('10') });
+  const unsigned = {
     request,
     input: '',
     output: `${texts.alice.slice(100, 600)} and then cheese`,
     retrieved: [],
     inputTokens: 1,
     outputTokens: 120,
-  });
+  };
+  const receipt = await committed(
+    net.wallet('provider'),
+    'inference.receipt',
+    signReceiptBody(
+      unsigned,
+      fromHex(provider.secretKey, 32),
+      signAck(receiptDelivery(unsigned), fromHex(requester.secretKey, 32)),
+    ),
+  );
   ids.receipt = eventAttr(receipt, 'inference.receipt', 'receipt');
   ids.receiptJob = eventAttr(receipt, 'inference.receipt', 'job');
 
@@ -532,6 +544,16 @@ describe('datanets, models, attribution, governance', () => {
     expect(none.history).toEqual([]);
     expect((await callError('ol_getJob', [1_000_000])).code).toBe(-32001);
     expect((await callError('ol_getAttribution', [to0x(new Uint8Array(32))])).code).toBe(-32001);
+  });
+
+  it('ol_getProvider: the bond and key of a provider; the receipt says it was acknowledged', async () => {
+    const provider = net.layout.accounts.provider;
+    const p = await call('ol_getProvider', [provider.address]);
+    expect(p).toMatchObject({ address: provider.address, bond: parseOpen('10').toString(), frauds: 0 });
+    expect(p.publicKey).toBe(to0x(fromHex(provider.publicKey, 32)));
+    const r = await call('ol_getReceipt', [ids.receipt]);
+    expect(r).toMatchObject({ acknowledged: true, releaseHeight: 0 });
+    expect((await callError('ol_getProvider', [net.layout.accounts.spare.address])).code).toBe(-32001);
   });
 
   it('ol_attribute: a dry run shows who would be paid for a text, with evidence', async () => {

@@ -5,7 +5,7 @@ import { datanetId } from '../../vm/datanets.js';
 import { BlockError } from '../../vm/errors.js';
 import { executeBlock } from '../../vm/execute.js';
 import { modelId } from '../../vm/models.js';
-import { CHAIN_ID, codeOf, datanetBody, key, OPEN, TestChain } from './harness.js';
+import { CHAIN_ID, codeOf, datanetBody, key, OPEN, signedReceipt, TestChain } from './harness.js';
 import { MemState } from './memState.js';
 
 /**
@@ -115,6 +115,7 @@ describe('extreme values fail with codes, never with untyped errors', () => {
         artifact: null,
         training: null,
       }),
+      c.tx(bob, 'provider.bond', { amount: 10n * OPEN }),
     ]);
     const model = modelId(alice.address, 1);
     const r = c.block([
@@ -133,14 +134,22 @@ describe('extreme values fail with codes, never with untyped errors', () => {
         changes: [{ key: 'minGasPrice', value: '1' }],
         deposit: MAX,
       }),
-      c.tx(bob, 'inference.receipt', {
-        request: c.request(alice, model, 1, MAX, 1),
-        input: '',
-        output: 'y',
-        retrieved: [],
-        inputTokens: 1,
-        outputTokens: 1,
-      }),
+      c.tx(
+        bob,
+        'inference.receipt',
+        signedReceipt(
+          {
+            request: c.request(alice, model, 1, MAX, 1),
+            input: '',
+            output: 'y',
+            retrieved: [],
+            inputTokens: 1,
+            outputTokens: 1,
+          },
+          bob,
+          alice,
+        ),
+      ),
       c.tx(alice, 'transfer', { to: bob.address, amount: 1n }, { gasPrice: MAX }),
     ]);
     expect(r.txResults.map((x) => x.code)).toEqual([

@@ -139,6 +139,12 @@ describe('genesis', () => {
       'PARAMS_INCONSISTENT',
       'params',
     );
+    // A provider bond must outlive the challenge window (else fraud could be withdrawn unpunished).
+    expectGenesisError(
+      mutate((g) => (g.params = { challengeWindowBlocks: '20', providerUnbondingBlocks: '20' })),
+      'PARAMS_INCONSISTENT',
+      'params',
+    );
   });
 
   it('refuses every parameter just outside its bounds', () => {

@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { outputHash, signDelivery } from '../../core/delivery.js';
 import { sha256 } from '../../core/hash.js';
 import { TX_TYPES, type TxBody, type TxType } from '../../core/tx.js';
 import { contributionId, datanetId } from '../../vm/datanets.js';
 import type { BlockResult, ExecTx } from '../../vm/execute.js';
-import { modelId } from '../../vm/models.js';
-import { genesisJson, key, OPEN, TestChain } from './harness.js';
+import { modelId, receiptId } from '../../vm/models.js';
+import { genesisJson, key, OPEN, signedReceipt, TestChain } from './harness.js';
 import { checkSupply, seededResolver } from './scenario.js';
 
 /**
@@ -13,7 +14,7 @@ import { checkSupply, seededResolver } from './scenario.js';
  * pinned: any change to encodings, gas, ordering or arithmetic shows up here. If a change is
  * intended, update GOLDEN_ROOT and say why in the commit message.
  */
-const GOLDEN_ROOT = '971e0b334d329af4e986a219ad676f9b3403fd46f6fcd3a82ad9f06e66c896b3';
+const GOLDEN_ROOT = '12b046d87987810f6b4d8c4ca133545c66474c5fb0c70279e9ffa9c928e13eba';
 
 const alice = key('alice');
 const bob = key('bob');
@@ -51,15 +52,38 @@ async function runGolden(chain: TestChain): Promise<BlockResult[]> {
   const cid = (dn: Uint8Array, text: string) => contributionId(dn, sha256(enc.encode(text)));
   const span = modelId(alice.address, 5); // alice nonces: 0–2 block 1, 3–4 reviews, 5–6 models
   const influence = modelId(alice.address, 6);
+  // Receipts 1 and 2 (block 5) wait out the challenge window (no ack); the later ones carry bob's ack.
   const receipt = (model: Uint8Array, nonce: number, output: string): ExecTx =>
-    chain.tx(carol, 'inference.receipt', {
-      request: chain.request(bob, model, 1, 100_000n, nonce, 100),
-      input: model === influence ? 'is this spam' : '',
-      output,
-      retrieved: [],
-      inputTokens: 4,
+    chain.tx(
+      carol,
+      'inference.receipt',
+      signedReceipt(
+        {
+          request: chain.request(bob, model, 1, 100_000n, nonce, 100),
+          input: model === influence ? 'is this spam' : '',
+          output,
+          retrieved: [],
+          inputTokens: 4,
+          outputTokens: 12,
+        },
+        carol,
+        nonce >= 3 ? bob : null,
+      ),
+    );
+  /** A delivery carol signed for request `nonce` (of the span model) with `output`. */
+  const challenge = (from: typeof bob, nonce: number, output: string): ExecTx => {
+    const rid = receiptId(bob.address, nonce);
+    const delivery = {
+      requestHash: chain.stores.receipt(rid)!.requestHash,
+      outputHash: outputHash(output),
       outputTokens: 12,
+    };
+    return chain.tx(from, 'inference.challenge', {
+      receipt: rid,
+      delivery,
+      signature: signDelivery(delivery, carol.secretKey),
     });
+  };
   const model = (
     name: string,
     dn: Uint8Array,
@@ -89,6 +113,7 @@ async function runGolden(chain: TestChain): Promise<BlockResult[]> {
       selfStake: 900n * OPEN,
       moniker: 'carol',
     }),
+    chain.tx(carol, 'provider.bond', { amount: 20n * OPEN }),
   ]);
   // 2: contributions (near-duplicate jobs), a delegation.
   await step([
@@ -152,6 +177,7 @@ async function runGolden(chain: TestChain): Promise<BlockResult[]> {
     chain.tx(op0, 'gov.vote', { proposal: 1, option: 'yes' }),
     chain.tx(op1, 'gov.vote', { proposal: 1, option: 'abstain' }),
     chain.tx(dave, 'stake.undelegate', { validator: val2.address, amount: 20n * OPEN }),
+    chain.tx(carol, 'provider.unbond', { amount: OPEN }),
   ]);
   // 8: double-sign evidence against val1 (at height 5).
   await step([], {
@@ -168,6 +194,10 @@ async function runGolden(chain: TestChain): Promise<BlockResult[]> {
     chain.tx(dave, 'stake.withdrawRewards', { validator: val2.address }),
     chain.tx(bob, 'transfer', { to: alice.address, amount: 10n ** 30n }),
     chain.tx(bob, 'transfer', { to: alice.address, amount: 1n }, { nonce: 99 }),
+    // Receipt 1 (block 5, no ack, still held): bob proves carol delivered another output.
+    challenge(bob, 1, 'the quick brown fox jumps'),
+    // A second submission is refused (RECEIPT_ALREADY_CHALLENGED, fee charged): slashed once.
+    challenge(dave, 1, 'the quick brown fox is not gold'),
   ]);
   // 10–13: val2 (carol) misses commits → downtime jail; val1 is tombstoned.
   const notVal2 = () =>
@@ -212,6 +242,8 @@ describe('golden scenario', () => {
           downtimeJailBlocks: '2',
           govVotingBlocks: '2',
           unbondingBlocks: '3',
+          challengeWindowBlocks: '4',
+          providerUnbondingBlocks: '5',
         },
       }),
     );
@@ -230,6 +262,11 @@ describe('golden scenario', () => {
       'model.activated',
       'params.changed',
       'contribution.accepted',
+      'inference.held',
+      'inference.released',
+      'inference.challenged',
+      'provider.slashed',
+      'provider.unbonded',
     ]) {
       expect(events.has(t as never)).toBe(true);
     }

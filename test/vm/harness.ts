@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addressOf, formatAddress } from '../../core/address.js';
 import { type Evidence, signVote, type Vote } from '../../core/block.js';
+import { receiptDelivery, signAck, signReceiptBody, type UnsignedReceiptBody } from '../../core/delivery.js';
 import { sha256 } from '../../core/hash.js';
 import { publicKeyOf } from '../../core/keys.js';
 import {
@@ -270,6 +271,27 @@ export class TestChain {
     return this.stores.account(k instanceof Uint8Array ? k : k.address).balance;
   }
 }
+
+/**
+ * A receipt body signed by `provider` (its delivery) and, unless `requester` is null,
+ * acknowledged by `requester`. Fields already in `body` (a forged signature, say) are kept.
+ */
+export function signedReceipt(
+  body: UnsignedReceiptBody & Partial<TxBody<'inference.receipt'>>,
+  provider: Key,
+  requester: Key | null,
+): TxBody<'inference.receipt'> {
+  const ack = requester === null ? null : signAck(receiptDelivery(body), requester.secretKey);
+  const signed = signReceiptBody(body, provider.secretKey, ack);
+  return {
+    ...signed,
+    ...(body.deliverySignature !== undefined ? { deliverySignature: body.deliverySignature } : {}),
+    ...(body.ack !== undefined ? { ack: body.ack } : {}),
+  };
+}
+
+/** The default providerBondMin (10 OPEN): what `provider.bond` must reach before receipts. */
+export const PROVIDER_BOND = 10n * OPEN;
 
 /** The code of the (only / last) user tx of a block. */
 export function codeOf(r: BlockResult, index = r.txResults.length - 1): string {

@@ -6,7 +6,17 @@ import { contributionId, datanetId } from '../../vm/datanets.js';
 import { BlockError } from '../../vm/errors.js';
 import { jobInputs } from '../../vm/jobs.js';
 import { modelId, receiptId, TRAINER_PINNED } from '../../vm/models.js';
-import { CHAIN_ID, codeOf, datanetBody, genesisJson, key, type Resolver, TestChain } from './harness.js';
+import {
+  CHAIN_ID,
+  codeOf,
+  datanetBody,
+  genesisJson,
+  key,
+  PROVIDER_BOND,
+  type Resolver,
+  signedReceipt,
+  TestChain,
+} from './harness.js';
 
 const alice = key('alice'); // datanet + model owner
 const bob = key('bob'); // contributor
@@ -41,7 +51,7 @@ function modelBody(
 
 function setup() {
   const c = TestChain.mem(genesisJson());
-  c.block([c.tx(alice, 'datanet.create', dnBody)]);
+  c.block([c.tx(alice, 'datanet.create', dnBody), c.tx(carol, 'provider.bond', { amount: PROVIDER_BOND })]);
   const dn = datanetId(alice.address, 0);
   c.block([
     c.tx(bob, 'datanet.contribute', { datanet: dn, content: 'to be or not to be', label: '' }),
@@ -62,15 +72,19 @@ function rbody(
   over: Partial<TxBody<'inference.receipt'>> = {},
   maxFee = 5000n,
 ): TxBody<'inference.receipt'> {
-  return {
-    request: c.request(dave, model, 1, maxFee, nonce),
-    input: '',
-    output: 'to be or not to be, the world is a stage',
-    retrieved: [],
-    inputTokens: 5,
-    outputTokens: 20,
-    ...over,
-  };
+  return signedReceipt(
+    {
+      request: c.request(dave, model, 1, maxFee, nonce),
+      input: '',
+      output: 'to be or not to be, the world is a stage',
+      retrieved: [],
+      inputTokens: 5,
+      outputTokens: 20,
+      ...over,
+    },
+    carol,
+    dave,
+  );
 }
 
 function receipt(
@@ -211,7 +225,7 @@ describe('inference receipts and attribution settlement', () => {
     const r = c.block([receipt(c, model, 1)]);
     expect(codeOf(r)).toBe('ok');
     expect(c.balance(dave)).toBe(d0 - 5000n);
-    expect(c.stores.totals().escrow).toBe(5000n);
+    expect(c.stores.totals().escrow).toBe(PROVIDER_BOND + 5000n);
     const id = receiptId(dave.address, 1);
     expect(c.stores.receipt(id)).toMatchObject({ status: 'pending', escrow: 5000n, outputTokens: 20 });
     expect(r.jobsCreated).toEqual([{ id: 3, kind: 'attribution', subject: id }]);

@@ -1,14 +1,16 @@
+import { bytesEqual } from '../../core/bytes.js';
+import { outputHash, signDelivery } from '../../core/delivery.js';
 import { sha256 } from '../../core/hash.js';
-import type { JobResult, TxBody } from '../../core/tx.js';
+import type { JobResult } from '../../core/tx.js';
 import type { Job } from '../../state/stores/records.js';
 import type { StateOverlay } from '../../state/types.js';
 import { contributionId, datanetId } from '../../vm/datanets.js';
 import type { BlockResult, ExecTx } from '../../vm/execute.js';
 import { acceptedContributions, jobInputs } from '../../vm/jobs.js';
-import { modelId } from '../../vm/models.js';
+import { modelId, receiptId } from '../../vm/models.js';
 import { readStores } from '../../vm/readers.js';
 import { REWARD_PRECISION } from '../../vm/staking.js';
-import { genesisJson, type Key, key, OPEN, type TestChain } from './harness.js';
+import { genesisJson, type Key, key, OPEN, signedReceipt, type TestChain } from './harness.js';
 
 /**
  * Random and scripted workloads shared by the supply, determinism and golden tests. An op is
@@ -34,6 +36,8 @@ export const scenarioGenesis = () =>
       downtimeMissedMax: '2',
       downtimeJailBlocks: '2',
       slashDowntimeBps: '100',
+      challengeWindowBlocks: '2',
+      providerUnbondingBlocks: '3',
     },
   });
 
@@ -45,7 +49,7 @@ export interface Op {
   flag: boolean;
 }
 
-export const OP_KINDS = 14;
+export const OP_KINDS = 17;
 
 /** Datanets and models created by actor i with nonce n are addressable by index in the ops. */
 function datanetOf(c: TestChain, i: number): Uint8Array | undefined {
@@ -142,15 +146,39 @@ export function opTx(c: TestChain, op: Op, requestNonce: { n: number }): ExecTx 
       const mv = c.stores.modelVersion(model, 1);
       const provider =
         mv === undefined ? a : (ACTORS.find((x) => x.address.every((y, i) => y === mv.providers[0][i])) ?? a);
-      const body: TxBody<'inference.receipt'> = {
-        request: c.request(b, model, 1, BigInt(op.amount) * 2000n + 5000n, requestNonce.n++),
-        input: '',
-        output: `output ${op.amount}`,
-        retrieved: [],
-        inputTokens: 3,
-        outputTokens: op.amount % 50,
-      };
+      const body = signedReceipt(
+        {
+          request: c.request(b, model, 1, BigInt(op.amount) * 2000n + 5000n, requestNonce.n++),
+          input: '',
+          output: `output ${op.amount}`,
+          retrieved: [],
+          inputTokens: 3,
+          outputTokens: op.amount % 50,
+        },
+        provider,
+        op.flag ? b : null,
+      );
       return c.tx(provider, 'inference.receipt', body);
+    }
+    case 14:
+      return c.tx(a, 'provider.bond', { amount: amt + (op.flag ? 10n * OPEN : 0n) });
+    case 15:
+      return c.tx(a, 'provider.unbond', { amount: amt / 3n });
+    case 16: {
+      // A fraud proof (or, with flag, a matching delivery) against the receipt of request nonce n − 1.
+      const rid = receiptId(b.address, requestNonce.n - 1);
+      const rc = c.stores.receipt(rid);
+      const signer = rc === undefined ? a : (ACTORS.find((x) => bytesEqual(x.address, rc.provider)) ?? a);
+      const delivery = {
+        requestHash: rc?.requestHash ?? sha256(enc.encode('none')),
+        outputHash: outputHash(op.flag && rc !== undefined ? rc.output : `forged ${op.amount}`),
+        outputTokens: rc?.outputTokens ?? 0,
+      };
+      return c.tx(a, 'inference.challenge', {
+        receipt: rid,
+        delivery,
+        signature: signDelivery(delivery, signer.secretKey),
+      });
     }
     case 11:
       return c.tx(a, 'gov.propose', {
@@ -211,7 +239,8 @@ export function seededResolver(job: Job, state: StateOverlay): JobResult {
 /**
  * The supply invariant of issue 4, computed independently of the totals record where possible:
  * Σ balances (every address the workload can touch) + Σ validator tokens + Σ unbonding entries
- * + escrow (pending receipts, unsettled contribution bonds, open proposal deposits) + treasury
+ * + escrow (pending and held receipts, unsettled contribution bonds, open proposal deposits,
+ * provider bonds and their unbonding parts) + treasury
  * + undistributed delegator rewards = genesis + issued − burned. Also checks the totals record
  * agrees with the independent sums and that claimable rewards never exceed the rewards pool.
  */
@@ -242,6 +271,10 @@ export function checkSupply(state: StateOverlay): void {
   for (let id = 1; id < counters.nextProposal; id++) {
     const p = s.proposal(id)!;
     if (p.status === 'voting') escrow += p.deposit;
+  }
+  for (const a of ACTORS) {
+    const p = s.provider(a.address);
+    if (p !== undefined) escrow += p.bond + p.unbonding;
   }
   if (bonded !== t.bonded) throw new Error(`bonded ${bonded} ≠ totals ${t.bonded}`);
   if (unbonding !== t.unbonding) throw new Error(`unbonding ${unbonding} ≠ totals ${t.unbonding}`);
