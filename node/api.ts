@@ -79,8 +79,18 @@ function blockJson(block: Block, full: boolean): Json {
  */
 export const ATTRIBUTE_DRY_RUNS_MAX = 2;
 
+/**
+ * `ol_getEvidenceText` tokenizes each cited contribution (up to 64 KiB, ~50 ms) on the main thread.
+ * A receipt can cite thousands of contributions, so one call maps the ranges of at most this many
+ * distinct contributions (the rest get null contribution ranges; the answer's own ranges are
+ * always there), and at most `EVIDENCE_TEXT_CALLS_MAX` calls run at once (−32005 beyond).
+ */
+export const EVIDENCE_TEXT_CONTRIBUTIONS_MAX = 64;
+export const EVIDENCE_TEXT_CALLS_MAX = 2;
+
 export class NodeApi implements ChainApi {
   private dryRuns = 0;
+  private evidenceTextCalls = 0;
 
   constructor(private readonly node: OpenLedgerNode) {}
 
@@ -539,6 +549,21 @@ export class NodeApi implements ChainApi {
   }
 
   async evidenceText(receiptId: Uint8Array): Promise<Json | null> {
+    if (this.evidenceTextCalls >= EVIDENCE_TEXT_CALLS_MAX) {
+      throw new RpcError(
+        RPC_ERRORS.LIMIT_EXCEEDED,
+        `${EVIDENCE_TEXT_CALLS_MAX} evidence-text calls are already running; retry shortly`,
+      );
+    }
+    this.evidenceTextCalls++;
+    try {
+      return await this.evidenceTextOf(receiptId);
+    } finally {
+      this.evidenceTextCalls--;
+    }
+  }
+
+  private async evidenceTextOf(receiptId: Uint8Array): Promise<Json | null> {
     const s = this.s;
     const r = s.receipt(receiptId);
     const rec = s.attribution(receiptId);
@@ -553,19 +578,35 @@ export class NodeApi implements ChainApi {
       }
     };
     const out = await ranges(r.output, rec.evidence);
-    const spans = [];
+    // One tokenization per cited contribution, for all of its spans (the memo could thrash).
+    const byContribution = new Map<string, number[]>();
     for (const [i, e] of rec.evidence.entries()) {
+      const key = toHex(e.contribution);
+      const list = byContribution.get(key);
+      if (list) list.push(i);
+      else if (byContribution.size < EVIDENCE_TEXT_CONTRIBUTIONS_MAX) byContribution.set(key, [i]);
+    }
+    const inContribution = new Map<number, { start: number; end: number; text: string } | null>();
+    for (const indexes of byContribution.values()) {
+      const first = rec.evidence[indexes[0]];
+      const content = s.contribution(first.contribution) ? s.content(first.contribution) : undefined;
+      if (content === undefined) continue;
+      const rs = await ranges(
+        content,
+        indexes.map((i) => {
+          const e = rec.evidence[i];
+          return { outputStart: e.offset, outputEnd: e.offset + e.outputEnd - e.outputStart };
+        }),
+      );
+      indexes.forEach((i, k) => {
+        const range = rs[k];
+        inContribution.set(i, range ? { ...range, text: content.slice(range.start, range.end) } : null);
+      });
+    }
+    const spans = rec.evidence.map((e, i) => {
       const c = s.contribution(e.contribution);
-      const content = c ? s.content(e.contribution) : undefined;
-      const inC =
-        content === undefined
-          ? null
-          : (
-              await ranges(content, [
-                { outputStart: e.offset, outputEnd: e.offset + e.outputEnd - e.outputStart },
-              ])
-            )[0];
-      spans.push({
+      const inC = inContribution.get(i) ?? null;
+      return {
         outputStart: e.outputStart,
         outputEnd: e.outputEnd,
         start: out[i]?.start ?? null,
@@ -576,9 +617,9 @@ export class NodeApi implements ChainApi {
         offset: e.offset,
         contributionStart: inC?.start ?? null,
         contributionEnd: inC?.end ?? null,
-        contributionText: inC && content !== undefined ? content.slice(inC.start, inC.end) : null,
-      });
-    }
+        contributionText: inC?.text ?? null,
+      };
+    });
     return {
       receipt: receiptId,
       model: r.model,
