@@ -10,6 +10,7 @@ const SYSTEM = [
   'test/devnet/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/rpc/methods.test.ts',
+  'test/explorer/browser.test.ts',
 ];
 
 export default defineConfig({

@@ -30,14 +30,14 @@ export const DEVNET_HELP = `usage: npm run devnet [-- [start] [options]]
 
 start (default): generates keys and a genesis for N validators, starts N node processes on
 127.0.0.1 (each with its own data directory), waits until blocks commit, prints each node's
-JSON-RPC and metrics endpoints, and runs the live demo. Ctrl-C stops every process.
+JSON-RPC and metrics endpoints and the explorer's URL, and runs the live demo. Ctrl-C stops every process.
 
   --validators N     validators to run (default 4, at most ${VALIDATORS_MAX})
   --block-time MS    pause between blocks (default 500)
   --dir DIR          data directory, kept between runs (default: a fresh temporary directory,
                      removed on exit); re-running with the same DIR restarts that network
   --base-port P      node i uses P+3i (p2p), P+3i+1 (JSON-RPC), P+3i+2 (metrics); the demo's
-                     provider uses P+3N (default ${DEFAULT_BASE_PORT})
+                     provider uses P+3N, node0's explorer web app P+3N+1 (default ${DEFAULT_BASE_PORT})
   --no-demo          only the network: no datanets, models, provider or requests
   --help             this text
 
@@ -76,7 +76,7 @@ export function parseDevnetArgs(argv: readonly string[]): DevnetCommand {
   checkFlags(flags, ['validators', 'block-time', 'dir', 'no-demo', 'base-port'], 'devnet');
   const validators = intFlag(flags, 'validators', 4, 1, VALIDATORS_MAX);
   const blockTimeMs = intFlag(flags, 'block-time', 500, 0, 600_000);
-  const basePort = intFlag(flags, 'base-port', DEFAULT_BASE_PORT, 1024, 65535 - 3 * VALIDATORS_MAX - 1);
+  const basePort = intFlag(flags, 'base-port', DEFAULT_BASE_PORT, 1024, 65535 - 3 * VALIDATORS_MAX - 2);
   if (flags.dir === '') throw new ConfigError('BAD_FLAG', '--dir: must not be empty');
   return {
     command: 'start',
@@ -146,6 +146,7 @@ async function status(dir: string): Promise<number> {
         running: alive(pids?.nodes[n.name]),
         rpc: n.rpcUrl,
         metrics: n.metricsUrl,
+        explorer: n.explorerUrl ?? null,
         height: s?.height ?? null,
         peers: s?.peers ?? null,
       };
@@ -239,6 +240,7 @@ async function start(o: StartOptions): Promise<number> {
     p2p: o.basePort + 3 * i,
     rpc: o.basePort + 3 * i + 1,
     metrics: o.basePort + 3 * i + 2,
+    ...(i === 0 ? { explorer: o.basePort + 3 * o.validators + 1 } : {}),
   });
   const providerPort = o.basePort + 3 * o.validators;
   const cleanupDir = async () => {
@@ -252,6 +254,7 @@ async function start(o: StartOptions): Promise<number> {
       await assertPortFree(p.p2p, `node${i} p2p`);
       await assertPortFree(p.rpc, `node${i} JSON-RPC`);
       await assertPortFree(p.metrics, `node${i} metrics`);
+      if (p.explorer !== undefined) await assertPortFree(p.explorer, `node${i} explorer`);
     }
     if (o.demo) await assertPortFree(providerPort, 'demo provider');
     layout =
@@ -338,6 +341,9 @@ async function start(o: StartOptions): Promise<number> {
   say(`first block committed after ${((firstBlockAtMs - startedAtMs) / 1000).toFixed(1)} s`);
   for (const n of layout.nodes)
     say(`  ${n.name}  rpc ${n.rpcUrl}  metrics ${n.metricsUrl}  log ${join(n.home, 'node.log')}`);
+  const explorerUrl = layout.nodes.find((n) => n.explorerUrl)?.explorerUrl ?? null;
+  if (explorerUrl)
+    say(`explorer: ${explorerUrl}  (open it in a browser: blocks, datanets, models, receipts, earnings)`);
   say(
     `status: npm run devnet -- status${o.dir ? ` --dir ${o.dir}` : ''}    stop: Ctrl-C or npm run devnet -- stop`,
   );

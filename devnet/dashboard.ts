@@ -32,6 +32,8 @@ export interface DashboardState {
     payouts: { to: string; amount: bigint }[];
   } | null;
   nodes: { name: string; rpc: string; height: number | null }[];
+  /** The explorer's URL (node0 serves it), or null. */
+  explorer: string | null;
   notes: string[];
 }
 
@@ -58,6 +60,7 @@ export function renderDashboard(
   );
   lines.push('');
   lines.push(`nodes: ${s.nodes.map((n) => `${n.name}@${n.height === null ? 'down' : n.height}`).join('  ')}`);
+  if (s.explorer !== null) lines.push(`explorer: ${s.explorer}  (answers highlighted, who earned what)`);
   lines.push('');
   lines.push(
     `${pad('top earners', 14)}${lpad('earned OPEN', 16)}${lpad('payouts', 10)}${lpad('balance OPEN', 18)}`,

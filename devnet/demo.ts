@@ -116,6 +116,7 @@ export class Demo {
       earners: [],
       lastAnswer: null,
       nodes: o.layout.nodes.map((n) => ({ name: n.name, rpc: n.rpcUrl, height: null })),
+      explorer: o.layout.nodes.find((n) => n.explorerUrl)?.explorerUrl ?? null,
       notes: [],
     };
   }

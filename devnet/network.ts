@@ -24,6 +24,8 @@ export interface NetworkOptions {
   env?: Record<number, Record<string, string>>;
   accounts?: Record<string, string>;
   genesisParams?: Record<string, string>;
+  /** Serve the explorer from node 0 (default false: most tests do not need it; `npm run devnet` does). */
+  explorer?: boolean;
 }
 
 export class LocalNetwork {
@@ -42,7 +44,8 @@ export class LocalNetwork {
   static async create(o: NetworkOptions): Promise<LocalNetwork> {
     const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'ol-net-')));
     const total = o.validators + (o.followers ?? 0);
-    const ports = await freePorts(total * 3);
+    const ports = await freePorts(total * 3 + 1);
+    const explorer = o.explorer ?? false;
     const layout = await setupDevnet({
       dir,
       chainId: o.chainId ?? 'ol-local',
@@ -53,6 +56,7 @@ export class LocalNetwork {
         p2p: ports[i * 3],
         rpc: ports[i * 3 + 1],
         metrics: ports[i * 3 + 2],
+        ...(explorer && i === 0 ? { explorer: ports[total * 3] } : {}),
       })),
       nodeConfig: o.nodeConfig,
       accounts: o.accounts,

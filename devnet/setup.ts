@@ -17,6 +17,8 @@ export interface NodePorts {
   p2p: number;
   rpc: number;
   metrics: number;
+  /** The explorer web app (devnets serve it; `explorer.listen` is off by default for a node). */
+  explorer?: number;
 }
 
 export interface DevnetPlan {
@@ -44,6 +46,8 @@ export interface DevnetNode {
   ports: NodePorts;
   rpcUrl: string;
   metricsUrl: string;
+  /** The explorer's URL, or null when this node does not serve it. */
+  explorerUrl: string | null;
 }
 
 export interface DevnetLayout {
@@ -84,6 +88,7 @@ export async function setupDevnet(plan: DevnetPlan): Promise<DevnetLayout> {
         p2p: { ...((plan.nodeConfig?.p2p as object) ?? {}), listen: `/ip4/127.0.0.1/tcp/${ports.p2p}` },
         rpc: { ...((plan.nodeConfig?.rpc as object) ?? {}), listen: `127.0.0.1:${ports.rpc}` },
         metrics: { listen: `127.0.0.1:${ports.metrics}` },
+        ...(ports.explorer !== undefined ? { explorer: { listen: `127.0.0.1:${ports.explorer}` } } : {}),
         consensus: { ...((plan.nodeConfig?.consensus as object) ?? {}), blockTimeMs: plan.blockTimeMs },
       },
       true,
@@ -99,6 +104,7 @@ export async function setupDevnet(plan: DevnetPlan): Promise<DevnetLayout> {
       ports,
       rpcUrl: `http://127.0.0.1:${ports.rpc}/`,
       metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
+      explorerUrl: ports.explorer !== undefined ? `http://127.0.0.1:${ports.explorer}/` : null,
     });
   }
   // Everyone bootstraps from everyone else: a full mesh on loopback.

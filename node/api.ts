@@ -1,3 +1,6 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { evidenceCharRanges } from '../attribution/evidenceText.js';
 import { predictLabel } from '../attribution/jobs.js';
 import { addressOf, formatAddress } from '../core/address.js';
 import { type Block, decodeBlock, headerHash } from '../core/block.js';
@@ -10,6 +13,7 @@ import { chainMethods, subscriptionMethods } from '../rpc/methods.js';
 import { openRpcDocument } from '../rpc/openrpc.js';
 import { doc } from '../rpc/schema.js';
 import { type MethodDef, RpcServer } from '../rpc/server.js';
+import { StaticSite } from '../rpc/site.js';
 import type { EventValue, VmEvent } from '../vm/events.js';
 import { acceptedContributions } from '../vm/jobs.js';
 import { PARAM_SPECS } from '../vm/params.js';
@@ -76,8 +80,18 @@ function blockJson(block: Block, full: boolean): Json {
  */
 export const ATTRIBUTE_DRY_RUNS_MAX = 2;
 
+/**
+ * `ol_getEvidenceText` tokenizes each cited contribution (up to 64 KiB, ~50 ms) on the main thread.
+ * A receipt can cite thousands of contributions, so one call maps the ranges of at most this many
+ * distinct contributions (the rest get null contribution ranges; the answer's own ranges are
+ * always there), and at most `EVIDENCE_TEXT_CALLS_MAX` calls run at once (−32005 beyond).
+ */
+export const EVIDENCE_TEXT_CONTRIBUTIONS_MAX = 64;
+export const EVIDENCE_TEXT_CALLS_MAX = 2;
+
 export class NodeApi implements ChainApi {
   private dryRuns = 0;
+  private evidenceTextCalls = 0;
 
   constructor(private readonly node: OpenLedgerNode) {}
 
@@ -479,6 +493,160 @@ export class NodeApi implements ChainApi {
     return out;
   }
 
+  blocks(page: Page): PageOf<Json> {
+    const tip = this.node.chain.tip.height;
+    if (page.cursor !== undefined && !/^[0-9]{1,15}$/.test(page.cursor))
+      throw new RpcError(RPC_ERRORS.INVALID_PARAMS, 'bad cursor: pass the "next" of the previous page');
+    const start = Math.min(tip, page.cursor !== undefined ? Number(page.cursor) : tip);
+    const items: Json[] = [];
+    let h = start;
+    for (; h >= 1 && items.length < clamp(page.limit); h--) {
+      const bytes = this.node.blocks.getBlock(h);
+      if (bytes === undefined) break; // pruned below here
+      const b = decodeBlock(bytes);
+      items.push({
+        height: h,
+        hash: headerHash(b.header),
+        timeMs: b.header.timeMs,
+        proposer: b.header.proposer,
+        txCount: b.txs.length,
+        round: b.lastCommit?.round ?? null,
+        signers: b.lastCommit?.signatures.map((sig) => sig.validator) ?? [],
+      });
+    }
+    return { items, next: h >= 1 && items.length > 0 ? String(h) : null };
+  }
+
+  async receipts(filter: { model?: Uint8Array }, page: Page): Promise<PageOf<Json>> {
+    const s = this.s;
+    const r = await this.node.indexer.receiptIds(filter.model, clamp(page.limit), page.cursor);
+    const items = r.items.flatMap((id) => {
+      const rc = s.receipt(id);
+      if (!rc) return [];
+      const rec = s.attribution(id);
+      return [
+        {
+          id,
+          model: rc.model,
+          modelVersion: rc.modelVersion,
+          requester: rc.requester,
+          provider: rc.provider,
+          height: rc.height,
+          status: rc.status,
+          outputTokens: rc.outputTokens,
+          fee: rec?.fee ?? null,
+          settledHeight: rec?.height ?? null,
+        },
+      ];
+    });
+    return { items, next: r.next };
+  }
+
+  async addressEvents(address: Uint8Array, page: Page): Promise<PageOf<Json>> {
+    const r = await this.node.indexer.eventsOf(address, clamp(page.limit), page.cursor);
+    // One decode per block on this page, not one per event.
+    const txHashes = new Map<number, Uint8Array[]>();
+    const txOf = (height: number, index: number): Uint8Array | null => {
+      if (index < 0) return null;
+      let hashes = txHashes.get(height);
+      if (hashes === undefined) {
+        const bytes = this.node.blocks.getBlock(height);
+        hashes = bytes ? decodeBlock(bytes).txs.map((t) => txHash(t)) : [];
+        txHashes.set(height, hashes);
+      }
+      return hashes[index] ?? null;
+    };
+    return {
+      items: r.items.map(({ height, event }) => ({
+        ...(eventJson(event, height) as object),
+        tx: txOf(height, event.txIndex),
+      })),
+      next: r.next,
+    };
+  }
+
+  async evidenceText(receiptId: Uint8Array): Promise<Json | null> {
+    if (this.evidenceTextCalls >= EVIDENCE_TEXT_CALLS_MAX) {
+      throw new RpcError(
+        RPC_ERRORS.LIMIT_EXCEEDED,
+        `${EVIDENCE_TEXT_CALLS_MAX} evidence-text calls are already running; retry shortly`,
+      );
+    }
+    this.evidenceTextCalls++;
+    try {
+      return await this.evidenceTextOf(receiptId);
+    } finally {
+      this.evidenceTextCalls--;
+    }
+  }
+
+  private async evidenceTextOf(receiptId: Uint8Array): Promise<Json | null> {
+    const s = this.s;
+    const r = s.receipt(receiptId);
+    const rec = s.attribution(receiptId);
+    if (!r || !rec) return null;
+    const v = s.modelVersion(r.model, r.modelVersion);
+    const ranges = async (text: string, spans: { outputStart: number; outputEnd: number }[]) => {
+      if (v === undefined || v.method !== 'span') return spans.map(() => null);
+      try {
+        return await evidenceCharRanges(v.params, text, spans);
+      } catch {
+        return spans.map(() => null); // params this mapping cannot read: no highlight, never a guess
+      }
+    };
+    const out = await ranges(r.output, rec.evidence);
+    // One tokenization per cited contribution, for all of its spans (the memo could thrash).
+    const byContribution = new Map<string, number[]>();
+    for (const [i, e] of rec.evidence.entries()) {
+      const key = toHex(e.contribution);
+      const list = byContribution.get(key);
+      if (list) list.push(i);
+      else if (byContribution.size < EVIDENCE_TEXT_CONTRIBUTIONS_MAX) byContribution.set(key, [i]);
+    }
+    const inContribution = new Map<number, { start: number; end: number; text: string } | null>();
+    for (const indexes of byContribution.values()) {
+      const first = rec.evidence[indexes[0]];
+      const content = s.contribution(first.contribution) ? s.content(first.contribution) : undefined;
+      if (content === undefined) continue;
+      const rs = await ranges(
+        content,
+        indexes.map((i) => {
+          const e = rec.evidence[i];
+          return { outputStart: e.offset, outputEnd: e.offset + e.outputEnd - e.outputStart };
+        }),
+      );
+      indexes.forEach((i, k) => {
+        const range = rs[k];
+        inContribution.set(i, range ? { ...range, text: content.slice(range.start, range.end) } : null);
+      });
+    }
+    const spans = rec.evidence.map((e, i) => {
+      const c = s.contribution(e.contribution);
+      const inC = inContribution.get(i) ?? null;
+      return {
+        outputStart: e.outputStart,
+        outputEnd: e.outputEnd,
+        start: out[i]?.start ?? null,
+        end: out[i]?.end ?? null,
+        contribution: e.contribution,
+        contributor: c?.contributor ?? null,
+        datanet: c?.datanet ?? null,
+        offset: e.offset,
+        contributionStart: inC?.start ?? null,
+        contributionEnd: inC?.end ?? null,
+        contributionText: inC?.text ?? null,
+      };
+    });
+    return {
+      receipt: receiptId,
+      model: r.model,
+      modelVersion: r.modelVersion,
+      method: v?.method ?? '',
+      output: r.output,
+      spans,
+    };
+  }
+
   subscribe(kind: SubscriptionKind, filter: Record<string, unknown>, push: (item: Json) => void): () => void {
     if (kind === 'tx') {
       // Already committed: answer at once (after the subscription id has gone out), so a client
@@ -538,11 +706,28 @@ function clamp(limit: number): number {
   return Math.max(1, Math.min(PAGE_LIMIT_MAX, limit));
 }
 
-/** Starts the JSON-RPC server for a node, if `rpc.listen` is set. */
-export async function attachRpc(node: OpenLedgerNode): Promise<RpcServer | null> {
-  if (node.config.rpc.listen === '') return null;
+/**
+ * Methods the explorer's origin answers: every public read. Writes and dry runs are not there
+ * (`ol_sendTransaction`, `ol_simulateTransaction`, `ol_estimateGas`, `ol_attribute`: the last three
+ * execute on the node's CPU or worker pool), so a page served by the explorer — or anyone who can
+ * reach its port — can read the chain and nothing else.
+ */
+export const EXPLORER_EXCLUDED_METHODS: ReadonlySet<string> = new Set([
+  'ol_sendTransaction',
+  'ol_simulateTransaction',
+  'ol_estimateGas',
+  'ol_attribute',
+]);
+
+/** Where `npm ci` (the `prepare` script) puts the built explorer. */
+export const EXPLORER_DIST_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'explorer', 'dist');
+
+function rpcServer(node: OpenLedgerNode, keep: (name: string) => boolean, site?: StaticSite): RpcServer {
   const api = new NodeApi(node);
-  const methods = [...chainMethods(api), ...subscriptionMethods(api, node.config.rpc.subscriptionsMax)];
+  const methods = [
+    ...chainMethods(api),
+    ...subscriptionMethods(api, node.config.rpc.subscriptionsMax),
+  ].filter((m) => keep(m.name));
   const all: MethodDef[] = [
     ...methods,
     {
@@ -554,7 +739,7 @@ export async function attachRpc(node: OpenLedgerNode): Promise<RpcServer | null>
     },
   ];
   const c = node.config.rpc;
-  const server = new RpcServer(
+  return new RpcServer(
     all,
     {
       bodyBytesMax: c.bodyBytesMax,
@@ -566,11 +751,36 @@ export async function attachRpc(node: OpenLedgerNode): Promise<RpcServer | null>
       wsBufferedBytesMax: c.wsBufferedBytesMax,
       httpConnectionsMax: c.httpConnectionsMax,
     },
-    c.cors,
-    node.log.child({ mod: 'rpc' }),
+    site ? [] : c.cors,
+    node.log.child({ mod: site ? 'explorer' : 'rpc' }),
+    site,
   );
-  const { host, port } = hostPort(c.listen);
+}
+
+/** Starts the JSON-RPC server for a node, if `rpc.listen` is set. */
+export async function attachRpc(node: OpenLedgerNode): Promise<RpcServer | null> {
+  if (node.config.rpc.listen === '') return null;
+  const server = rpcServer(node, () => true);
+  const { host, port } = hostPort(node.config.rpc.listen);
   const bound = await server.listen(host, port);
   node.log.info({ rpc: `http://${bound.host}:${bound.port}/` }, 'JSON-RPC listening');
+  return server;
+}
+
+/**
+ * Starts the explorer, if `explorer.listen` is set: the built web app on GET, and the read-only
+ * JSON-RPC methods on POST `/` and WebSocket `/ws` of the same origin (so the page's CSP can say
+ * `connect-src 'self'` and no CORS is needed). Same limits as the RPC server.
+ */
+export async function attachExplorer(
+  node: OpenLedgerNode,
+  dir = EXPLORER_DIST_DIR,
+): Promise<RpcServer | null> {
+  if (node.config.explorer.listen === '') return null;
+  const site = StaticSite.load(dir);
+  const server = rpcServer(node, (name) => !EXPLORER_EXCLUDED_METHODS.has(name), site);
+  const { host, port } = hostPort(node.config.explorer.listen);
+  const bound = await server.listen(host, port);
+  node.log.info({ explorer: `http://${bound.host}:${bound.port}/` }, 'explorer listening');
   return server;
 }

@@ -147,8 +147,17 @@ function faultsFromEnv(): ChainFaults {
 
 async function runNode(home: string, flags: Record<string, string>): Promise<number> {
   const node = await OpenLedgerNode.start({ home, flags, faults: faultsFromEnv() });
-  const { attachRpc } = await import('./api.js');
+  const { attachExplorer, attachRpc } = await import('./api.js');
   const rpc = await attachRpc(node);
+  let explorer: Awaited<ReturnType<typeof attachExplorer>>;
+  try {
+    explorer = await attachExplorer(node);
+  } catch (e) {
+    // Not built, or its port is taken: a configuration error, reported after a clean stop.
+    await rpc?.close();
+    await node.stop();
+    throw e;
+  }
   const { startAdminControl } = await import('./adminControl.js');
   const stopAdmin = startAdminControl(home, node.p2p, node.log);
   return new Promise<number>((resolve) => {
@@ -161,6 +170,7 @@ async function runNode(home: string, flags: Record<string, string>): Promise<num
       force.unref();
       void (async () => {
         stopAdmin();
+        await explorer?.close();
         await rpc?.close();
         await node.stop();
         clearTimeout(force);

@@ -81,6 +81,14 @@ export const CONFIG_SPEC = {
       doc: 'unsent bytes a slow WebSocket may hold before it is closed',
     },
   },
+  explorer: {
+    listen: {
+      type: 'string',
+      default: '',
+      doc: 'explorer web app host:port, read-only JSON-RPC on the same origin ("" disables; devnets turn it on)',
+      pattern: /^$|^[0-9a-zA-Z.\-:[\]]+:\d{1,5}$/,
+    },
+  },
   metrics: {
     listen: {
       type: 'string',

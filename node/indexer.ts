@@ -6,7 +6,9 @@ import { eventFromWire } from './results.js';
 
 /**
  * Query indexes that are not consensus state: events by address (earnings history, address
- * filters), datanets and models in creation order, contributions by datanet and by contributor.
+ * filters), datanets and models in creation order, contributions by datanet and by contributor,
+ * receipts in order and by model (the explorer's model page; added later: a data directory
+ * written before has no receipt index for its old blocks).
  * Built from each block's events and written in the block's atomic commit batch, so an index
  * never runs ahead of or behind the blocks it describes.
  */
@@ -32,6 +34,8 @@ export class Indexer {
     private readonly models: BinarySublevel,
     private readonly contribByDatanet: BinarySublevel,
     private readonly contribByContributor: BinarySublevel,
+    private readonly receipts: BinarySublevel,
+    private readonly receiptsByModel: BinarySublevel,
   ) {}
 
   static async open(state: StateDb): Promise<Indexer> {
@@ -41,6 +45,8 @@ export class Indexer {
       await state.sublevel('ix-models'),
       await state.sublevel('ix-contrib-dn'),
       await state.sublevel('ix-contrib-by'),
+      await state.sublevel('ix-receipts'),
+      await state.sublevel('ix-receipts-model'),
     );
   }
 
@@ -64,6 +70,9 @@ export class Indexer {
       else if (e.type === 'contribution.submitted') {
         put(this.contribByDatanet, concatBytes(id('datanet'), pos), id('contribution'));
         put(this.contribByContributor, concatBytes(id('contributor'), pos), id('contribution'));
+      } else if (e.type === 'inference.receipt') {
+        put(this.receipts, pos, id('receipt'));
+        put(this.receiptsByModel, concatBytes(id('model'), pos), id('receipt'));
       }
     });
     return ops;
@@ -83,6 +92,13 @@ export class Indexer {
 
   async modelIds(limit: number, cursor: string | undefined, keep: (id: Uint8Array) => boolean) {
     return this.scan(this.models, new Uint8Array(0), limit, cursor, (v) => new Uint8Array(v), keep);
+  }
+
+  /** Receipt ids newest first, all or of one model. */
+  async receiptIds(model: Uint8Array | undefined, limit: number, cursor: string | undefined) {
+    return model
+      ? this.scan(this.receiptsByModel, model, limit, cursor, (v) => new Uint8Array(v))
+      : this.scan(this.receipts, new Uint8Array(0), limit, cursor, (v) => new Uint8Array(v));
   }
 
   async contributionIds(
@@ -118,10 +134,11 @@ export class Indexer {
     map: (v: Buffer) => T,
     keep: (v: T) => boolean = () => true,
   ): Promise<Listing<T>> {
-    const lt =
-      cursor !== undefined
-        ? Buffer.from(fromHex(cursor))
-        : Buffer.from(concatBytes(prefix, new Uint8Array(64).fill(0xff)));
+    const end = Buffer.from(concatBytes(prefix, new Uint8Array(64).fill(0xff)));
+    // A cursor from another listing (another address, another model) must not walk into keys of
+    // other prefixes: it is clamped to this prefix's range.
+    const given = cursor !== undefined ? Buffer.from(fromHex(cursor)) : end;
+    const lt = Buffer.compare(given, end) > 0 ? end : given;
     const gte = Buffer.from(prefix);
     const items: T[] = [];
     let next: string | null = null;

@@ -58,6 +58,17 @@ export interface ChainApi {
 
   events(filter: { type?: string; address?: Uint8Array; fromHeight: number; toHeight: number }): Json;
 
+  // ---- indexed, paginated queries for explorers (each page reads at most `limit` index entries
+  // or blocks, never the whole chain)
+  /** Block summaries newest first, from the tip or below the cursor (a height). */
+  blocks(page: Page): PageOf<Json>;
+  /** Receipts newest first, all or of one model. */
+  receipts(filter: { model?: Uint8Array }, page: Page): Promise<PageOf<Json>>;
+  /** Events naming `address`, newest first, each with the hash of its transaction. */
+  addressEvents(address: Uint8Array, page: Page): Promise<PageOf<Json>>;
+  /** A receipt's evidence spans as character ranges of its output and of the cited contributions. */
+  evidenceText(receipt: Uint8Array): Promise<Json | null>;
+
   /** Calls `push` for every matching item until the returned function is called. */
   subscribe(kind: SubscriptionKind, filter: Record<string, unknown>, push: (item: Json) => void): () => void;
 }

@@ -317,6 +317,50 @@ export function chainMethods(api: ChainApi): MethodDef[] {
     def('ol_getParams', 'governance', 'Current chain parameters (decimal strings).', [], R.params, () =>
       api.params(),
     ),
+    // ---- explorer queries (indexed, paginated)
+    def(
+      'ol_listBlocks',
+      'chain',
+      'Block summaries (height, hash, time, proposer, tx count, last-commit signers), newest first; the cursor is a height.',
+      [
+        ['cursor', CURSOR, false],
+        ['limit', LIMIT, false],
+      ],
+      R.blocks,
+      (p) => api.blocks(page(p)),
+    ),
+    def(
+      'ol_listReceipts',
+      'attribution',
+      'Inference receipts newest first, optionally of one model, with the fee once settled.',
+      [
+        ['model', hash32, false],
+        ['cursor', CURSOR, false],
+        ['limit', LIMIT, false],
+      ],
+      R.receipts,
+      (p) => api.receipts({ model: p.model }, page(p)),
+    ),
+    def(
+      'ol_listAddressEvents',
+      'events',
+      'Events that name an address (transfers, stake, contributions, receipts, payouts…), newest first, each with its transaction hash.',
+      [
+        ['address', address, true],
+        ['cursor', CURSOR, false],
+        ['limit', LIMIT, false],
+      ],
+      R.addressEvents,
+      (p) => api.addressEvents(p.address, page(p)),
+    ),
+    def(
+      'ol_getEvidenceText',
+      'attribution',
+      "A settled receipt's evidence spans as UTF-16 character ranges of its output (start..end) and of the cited contribution (contributionStart..contributionEnd, with that text), for highlighting; null ranges where a span does not fit.",
+      [['receipt', hash32, true]],
+      R.evidenceText,
+      async (p) => must(await api.evidenceText(p.receipt), 'attribution record'),
+    ),
     // ---- events
     def(
       'ol_getEvents',

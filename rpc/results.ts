@@ -327,6 +327,69 @@ export const RESULT_SCHEMAS = {
     description: 'parameter → decimal string',
   },
   events: arr(EVENT),
+  blocks: page(
+    'page of block summaries, newest first',
+    obj('block summary', {
+      height: INT,
+      hash: HASH,
+      timeMs: INT,
+      proposer: ADDRESS,
+      txCount: INT,
+      round: orNull(INT),
+      signers: {
+        ...arr(ADDRESS),
+        description: 'validators whose precommits for height − 1 this block carries',
+      },
+    }),
+  ),
+  receipts: page(
+    'page of receipts, newest first',
+    obj('receipt summary', {
+      id: HASH,
+      model: HASH,
+      modelVersion: INT,
+      requester: ADDRESS,
+      provider: ADDRESS,
+      height: INT,
+      status: STR,
+      outputTokens: INT,
+      fee: orNull(UNITS),
+      settledHeight: orNull(INT),
+    }),
+  ),
+  addressEvents: page(
+    'page of events that name an address, newest first',
+    obj('event with its transaction', {
+      type: STR,
+      height: INT,
+      txIndex: INT,
+      tx: orNull(HASH),
+      addresses: arr(ADDRESS),
+      attrs: OBJECT,
+    }),
+  ),
+  evidenceText: obj('evidence spans as text ranges', {
+    receipt: HASH,
+    model: HASH,
+    modelVersion: INT,
+    method: STR,
+    output: STR,
+    spans: arr(
+      obj('span', {
+        outputStart: INT,
+        outputEnd: INT,
+        start: orNull(INT),
+        end: orNull(INT),
+        contribution: HASH,
+        contributor: orNull(ADDRESS),
+        datanet: orNull(HASH),
+        offset: INT,
+        contributionStart: orNull(INT),
+        contributionEnd: orNull(INT),
+        contributionText: orNull(STR),
+      }),
+    ),
+  }),
 } satisfies Record<string, JsonSchema>;
 
 // ---- the same shapes as TypeScript types, for the client --------------------------------------

@@ -4,6 +4,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { OlError } from '../core/errors.js';
 import { RPC_ERRORS, RpcError } from './errors.js';
 import { ParamError, type S, toJson } from './schema.js';
+import type { StaticSite } from './site.js';
 
 /**
  * JSON-RPC 2.0 over HTTP (`POST /`) and WebSocket (`/ws`), per the JSON-RPC 2.0 specification:
@@ -140,6 +141,8 @@ export class RpcServer {
     readonly limits: RpcLimits = DEFAULT_RPC_LIMITS,
     private readonly cors: readonly string[] = [],
     private readonly log: RpcLogger = { warn() {}, debug() {} },
+    /** Static files served on GET (the explorer); without it GET is refused as before. */
+    private readonly site?: StaticSite,
   ) {
     for (const m of methods) this.methods.set(m.name, m);
   }
@@ -319,6 +322,7 @@ export class RpcServer {
       this.setCors(req, res);
       if (req.method === 'OPTIONS') return send(204);
       if (req.url === '/health' && req.method === 'GET') return send(200, { ok: true });
+      if (this.site && (req.method === 'GET' || req.method === 'HEAD')) return this.site.serve(req, res);
       if (req.url !== '/' || req.method !== 'POST') {
         return send(
           req.url === '/' ? 405 : 404,

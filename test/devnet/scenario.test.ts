@@ -165,6 +165,7 @@ describe('demo pieces', () => {
           payouts: [{ to: 'alice', amount: 5n * 10n ** 16n }],
         },
         nodes: [{ name: 'node0', rpc: 'http://x', height: 12 }],
+        explorer: 'http://127.0.0.1:9/',
         notes: ['hello'],
       },
       { formatAmount: (u) => (Number(u) / 1e18).toString() },
@@ -174,5 +175,6 @@ describe('demo pieces', () => {
     expect(text).toContain('first payout after 21.5 s');
     expect(text).toMatch(/alice\s+0\.0500\s+2\s+1000\.0000/);
     expect(text).toContain('paid: alice 0.0500');
+    expect(text).toContain('explorer: http://127.0.0.1:9/');
   });
 });

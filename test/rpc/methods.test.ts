@@ -556,6 +556,56 @@ describe('datanets, models, attribution, governance', () => {
     expect((await callError('ol_getProvider', [net.layout.accounts.spare.address])).code).toBe(-32001);
   });
 
+  it('explorer queries: ol_listBlocks, ol_listReceipts, ol_listAddressEvents, ol_getEvidenceText', async () => {
+    const tip = (await call('ol_status')).height;
+    const blocks = await call('ol_listBlocks', [null, 3]);
+    expect(blocks.items.map((b: Json) => b.height)).toEqual([0, 1, 2].map((i) => blocks.items[0].height - i));
+    expect(blocks.items[0].height).toBeGreaterThanOrEqual(tip);
+    const b = await call('ol_getBlockByHeight', [blocks.items[1].height]);
+    expect(blocks.items[1]).toMatchObject({ hash: b.hash, proposer: b.header.proposer, txCount: b.txCount });
+    expect(blocks.items[1].signers).toEqual(b.lastCommit.signatures.map((x: Json) => x.validator));
+    const older = await call('ol_listBlocks', { cursor: blocks.next, limit: 2 });
+    expect(older.items[0].height).toBe(blocks.items[2].height - 1);
+    expect((await call('ol_listBlocks', ['1', 5])).next).toBeNull();
+    expect((await callError('ol_listBlocks', ['-1'])).code).toBe(-32602);
+
+    const all = await call('ol_listReceipts', []);
+    expect(all.items.map((r: Json) => r.id)).toContain(ids.receipt);
+    const mine = await call('ol_listReceipts', { model: ids.model });
+    const r = mine.items.find((x: Json) => x.id === ids.receipt);
+    const record = await call('ol_getAttribution', [ids.receipt]);
+    expect(r).toMatchObject({
+      model: ids.model,
+      status: 'settled',
+      fee: record.fee,
+      settledHeight: record.height,
+    });
+    expect((await call('ol_listReceipts', { model: to0x(new Uint8Array(32)) })).items).toEqual([]);
+
+    const alice = net.layout.accounts.alice.address;
+    const ev = await call('ol_listAddressEvents', [alice, null, 100]);
+    expect(ev.items.some((e: Json) => e.type === 'payout' && e.attrs.receipt === ids.receipt)).toBe(true);
+    const sub = ev.items.find((e: Json) => e.type === 'contribution.submitted');
+    expect((await call('ol_getTransaction', [sub.tx])).tx.sender).toBe(alice);
+    // Attack: a cursor taken from a higher address's listing must not walk down into other
+    // addresses' events (before the clamp it returned them as this address's).
+    const [low, high] = [alice, net.layout.accounts.bob.address].sort();
+    const highPage = await call('ol_listAddressEvents', [high, null, 1]);
+    expect(highPage.next).not.toBeNull();
+    const wrong = await call('ol_listAddressEvents', [low, highPage.next, 100]);
+    expect(wrong.items.length).toBeGreaterThan(0);
+    for (const e of wrong.items) expect(e.addresses).toContain(low);
+
+    const text = await call('ol_getEvidenceText', [ids.receipt]);
+    expect(text.spans.length).toBe(record.evidence.length);
+    for (const s of text.spans) {
+      expect(s.start).not.toBeNull();
+      // The highlighted characters of the answer are the cited characters of the contribution.
+      expect(text.output.slice(s.start, s.end)).toBe(s.contributionText);
+    }
+    expect((await callError('ol_getEvidenceText', [to0x(new Uint8Array(32))])).code).toBe(-32001);
+  });
+
   it('ol_attribute: a dry run shows who would be paid for a text, with evidence', async () => {
     const text = `${CORPUS.slice(300, 700)} and nothing else`;
     const r = await call('ol_attribute', [ids.model, text]);
