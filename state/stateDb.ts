@@ -1,4 +1,3 @@
-import type { BatchOperation } from 'classic-level';
 import { ClassicLevel } from 'classic-level';
 import { toHex } from '../core/bytes.js';
 import { assert, StorageError, ValidationError } from '../core/errors.js';
@@ -48,7 +47,7 @@ import {
 export type { ExtraOp, OverlayWrite, StateLevel };
 
 import { findLeaf, type ProofResult, proveKey } from './treeRead.js';
-import type { TreeWrite, UpdatePlan } from './treeUpdate.js';
+import type { UpdatePlan } from './treeUpdate.js';
 
 function binarySublevel(db: StateLevel, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
