@@ -1,3 +1,4 @@
+import '../core/nativeCrypto.js';
 import { OlError } from '../core/errors.js';
 import type { JobResult } from '../core/tx.js';
 import { type CorpusRef, type InlineCorpus, registerCorpus } from './corpusCache.js';

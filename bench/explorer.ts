@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOpen } from '../core/amount.js';
 import { fromHex } from '../core/bytes.js';
+import { receiptDelivery, signAck, signReceiptBody } from '../core/delivery.js';
 import { spanModelBody } from '../devnet/demo.js';
 import { LocalNetwork } from '../devnet/network.js';
 import { REPO_ROOT } from '../devnet/processes.js';
@@ -108,6 +109,8 @@ export default async function explorerBench(args: string[]): Promise<Record<stri
     const requester = net.layout.accounts.requester;
     const key = { secretKey: fromHex(requester.secretKey, 32), publicKey: fromHex(requester.publicKey, 32) };
     const pw = net.wallet('provider');
+    const providerSecret = fromHex(net.layout.accounts.provider.secretKey, 32);
+    await pw.send('provider.bond', { amount: parseOpen('10') }, { mode: 'commit' });
     let last = '';
     const t0 = Date.now();
     for (let i = 0; i < receipts; i++) {
@@ -122,16 +125,17 @@ export default async function explorerBench(args: string[]): Promise<Record<stri
         expiryHeight: height + 100_000,
       });
       const start = (i * 37) % 2000;
-      last = (
-        await pw.send('inference.receipt', {
-          request,
-          input: '',
-          output: `${corpus.slice(start, start + 300)} #${i}`,
-          retrieved: [],
-          inputTokens: 1,
-          outputTokens: 80,
-        })
-      ).hash;
+      // The requester acknowledges the provider's signed delivery: the receipt settles next block.
+      const unsigned = {
+        request,
+        input: '',
+        output: `${corpus.slice(start, start + 300)} #${i}`,
+        retrieved: [],
+        inputTokens: 1,
+        outputTokens: 80,
+      };
+      const ack = signAck(receiptDelivery(unsigned), key.secretKey);
+      last = (await pw.send('inference.receipt', signReceiptBody(unsigned, providerSecret, ack))).hash;
       if (i % 500 === 499) {
         await c.waitForInclusion(last, 300_000);
         say(`${i + 1} receipts, height ${(await c.status()).height}`);

@@ -1,4 +1,4 @@
-import { toHex } from './bytes.js';
+import { fromHex, toHex } from './bytes.js';
 import { ValidationError } from './errors.js';
 import { sha256 } from './hash.js';
 
@@ -24,5 +24,5 @@ export function parseAddress(text: string): Uint8Array {
       `not an address: ${JSON.stringify(String(text).slice(0, 60))} (expected 0x followed by 40 hex digits)`,
     );
   }
-  return new Uint8Array(Buffer.from(text.slice(2), 'hex'));
+  return fromHex(text);
 }

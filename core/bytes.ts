@@ -1,12 +1,19 @@
+import { hexToBytes as nobleFromHex, bytesToHex as nobleToHex } from '@noble/hashes/utils.js';
 import { CodecError } from './errors.js';
 
-/** Byte helpers. All functions treat `Buffer` as a plain `Uint8Array`. */
+/**
+ * Byte helpers over plain `Uint8Array` (a `Buffer` passed in is treated as one). No `node:` module
+ * and no `Buffer` here: the client and its imports bundle for a browser.
+ */
 
 const HEX_RE = /^(?:0x)?([0-9a-fA-F]*)$/;
 
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  return nobleToHex(asPlain(bytes));
 }
+
+/** Lowercase hex without `0x` (an alias of `toHex`, named as in @noble). */
+export const bytesToHex = toHex;
 
 /** `0x`-prefixed lowercase hex, the form used on the wire (JSON-RPC) and in logs. */
 export function to0x(bytes: Uint8Array): string {
@@ -22,7 +29,7 @@ export function fromHex(hex: string, expectedLength?: number): Uint8Array {
       `not an even-length hex string: ${JSON.stringify(String(hex).slice(0, 80))}`,
     );
   }
-  const out = new Uint8Array(Buffer.from(m[1], 'hex'));
+  const out = nobleFromHex(m[1]);
   if (expectedLength !== undefined && out.length !== expectedLength) {
     throw new CodecError('BAD_LENGTH', `expected ${expectedLength} bytes of hex, got ${out.length}`);
   }
@@ -61,6 +68,24 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
+}
+
+/** UTF-8 length of a string without encoding it (lone surrogates count as U+FFFD, 3 bytes). */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
 }
 
 /** Decodes UTF-8, rejecting invalid sequences instead of substituting U+FFFD. */

@@ -13,6 +13,13 @@ export const DOMAIN = {
   ack: 'ol/ack/1',
 } as const;
 
+/**
+ * The chain protocol this code speaks: bumped whenever blocks, transactions, signed payloads, state
+ * layout or gossip change in a way older nodes would reject or compute differently. Printed by
+ * `openledger --version`; the block and transaction envelopes carry their own version fields too.
+ */
+export const PROTOCOL_VERSION = 1;
+
 export const CHAIN_ID_BYTES_MAX = 64;
 const CHAIN_ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 

@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { bytesEqual } from './bytes.js';
+import { bytesEqual, utf8Length } from './bytes.js';
 import { CodecError } from './errors.js';
 
 /**
@@ -241,14 +241,14 @@ const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): 
 
 /** UTF-8 length without encoding when the UTF-16 length already proves it small enough. */
 function utf8LengthAtMost(s: string, maxBytes: number): boolean {
-  return s.length * 3 <= maxBytes || Buffer.byteLength(s, 'utf8') <= maxBytes;
+  return s.length * 3 <= maxBytes || utf8Length(s) <= maxBytes;
 }
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v instanceof Uint8Array) return `${v.length} bytes`;
   if (Array.isArray(v)) return `array of ${v.length}`;
-  if (typeof v === 'string') return `string of ${Buffer.byteLength(v, 'utf8')} UTF-8 bytes`;
+  if (typeof v === 'string') return `string of ${utf8Length(v)} UTF-8 bytes`;
   if (typeof v === 'number') return Number.isInteger(v) ? `integer ${v}` : `non-integer number`;
   if (typeof v === 'bigint') return `bigint ${v}`;
   return typeof v;

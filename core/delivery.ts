@@ -1,3 +1,4 @@
+import { bytesEqual } from './bytes.js';
 import { DOMAIN } from './chain.js';
 import { decode, encode, encodeWire } from './codec.js';
 import { sha256 } from './hash.js';
@@ -58,8 +59,8 @@ export function verifyAck(d: Delivery, requesterPublicKey: Uint8Array, signature
 export function sameDelivery(a: Delivery, b: Delivery): boolean {
   return (
     a.outputTokens === b.outputTokens &&
-    Buffer.from(a.requestHash).equals(b.requestHash) &&
-    Buffer.from(a.outputHash).equals(b.outputHash)
+    bytesEqual(a.requestHash, b.requestHash) &&
+    bytesEqual(a.outputHash, b.outputHash)
   );
 }
 

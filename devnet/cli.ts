@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { checkFlags, intFlag, parseArgs } from '../core/args.js';
 import { ConfigError } from '../core/errors.js';
-import { checkFlags, intFlag, parseArgs } from '../node/args.js';
 import { OpenLedgerClient } from '../rpc/client.js';
 import { DEMO_ACCOUNTS, Demo } from './demo.js';
 import { assertPortFree } from './ports.js';
@@ -59,7 +59,11 @@ export type DevnetCommand =
 
 /** Parses the command line; errors name the option. */
 export function parseDevnetArgs(argv: readonly string[]): DevnetCommand {
-  const { flags, positionals } = parseArgs(argv, ['help', 'no-demo', 'json']);
+  const { flags, positionals } = parseArgs(
+    argv,
+    { booleans: ['no-demo', 'json'], strings: ['validators', 'block-time', 'dir', 'base-port'] },
+    'devnet',
+  );
   if (flags.help) return { command: 'help' };
   const command = positionals[0] ?? 'start';
   if (positionals.length > 1)

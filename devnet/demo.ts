@@ -11,7 +11,7 @@ import { askProvider, buildRequest, type OpenLedgerClient, Wallet } from '../rpc
 import { TREASURY_ADDRESS, VALIDATORS_POOL_ADDRESS } from '../vm/context.js';
 import { type DashboardState, renderDashboard } from './dashboard.js';
 import { DEMO_PROMPTS, DEMO_SPEAKERS, type DemoData, demoData } from './demoData.js';
-import { CLI_ENTRY, REPO_ROOT } from './processes.js';
+import { CLI_ENTRY, CLI_EXEC_ARGV, REPO_ROOT } from './processes.js';
 import type { DevnetLayout } from './setup.js';
 
 /**
@@ -283,8 +283,7 @@ export class Demo {
       const child = spawn(
         process.execPath,
         [
-          '--import',
-          'tsx',
+          ...CLI_EXEC_ARGV,
           CLI_ENTRY,
           'provider',
           '--rpc',

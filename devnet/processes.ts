@@ -10,8 +10,46 @@ import type { DevnetNode } from './setup.js';
  * caller fails, via `stopAll` in a finally / afterAll.
  */
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI_ENTRY = join(REPO_ROOT, 'node', 'openledger.ts');
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** Running compiled (dist/devnet/processes.js) rather than from source under tsx. */
+const COMPILED = import.meta.url.endsWith('.js');
+/** The checkout: devnet/.. from source, dist/devnet/../.. when compiled. */
+export const REPO_ROOT = COMPILED ? join(HERE, '..', '..') : join(HERE, '..');
+/**
+ * The `openledger` command, started as a process (a path, not an import: devnet/ sits below cli/).
+ * Compiled devnet code starts compiled nodes; source code starts them under tsx.
+ */
+export const CLI_ENTRY = COMPILED
+  ? join(HERE, '..', 'cli', 'openledger.js')
+  : join(REPO_ROOT, 'cli', 'openledger.ts');
+/** Node flags that run `CLI_ENTRY`: tsx for TypeScript, none for compiled JavaScript. */
+export const CLI_EXEC_ARGV: readonly string[] = COMPILED ? [] : ['--import', 'tsx'];
+
+export interface CliEntry {
+  path: string;
+  execArgv: readonly string[];
+}
+
+/** Polls `ol_status` every `pollMs` until the node answers; resolves with the time it took. */
+export async function waitForRpc(url: string, timeoutMs: number, pollMs = 10): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"jsonrpc":"2.0","id":1,"method":"ol_status"}',
+      });
+      const body = (await res.json()) as { result?: unknown };
+      if (body.result !== undefined) return performance.now() - started;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
 
 export class NodeProcess {
   private child: ChildProcess | null = null;
@@ -24,6 +62,8 @@ export class NodeProcess {
   constructor(
     readonly node: DevnetNode,
     private readonly env: Record<string, string> = {},
+    /** The command to run: this checkout's (default), or e.g. a compiled build elsewhere. */
+    private readonly entry: CliEntry = { path: CLI_ENTRY, execArgv: CLI_EXEC_ARGV },
   ) {}
 
   get pid(): number | undefined {
@@ -40,12 +80,15 @@ export class NodeProcess {
     // OPENLEDGER_EXEC_ARGV (space-separated): extra Node flags for this process, for the flags
     // NODE_OPTIONS refuses (e.g. `--cpu-prof --cpu-prof-dir=DIR` in `npm run bench -- node --profile`).
     const extra = (this.env.OPENLEDGER_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
-    const args = [...extra, '--import', 'tsx', CLI_ENTRY, 'start', '--home', this.node.home];
-    const child = spawn(process.execPath, args, {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, ...this.env },
-    });
+    const child = spawn(
+      process.execPath,
+      [...extra, ...this.entry.execArgv, this.entry.path, 'start', '--home', this.node.home],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...this.env },
+      },
+    );
     closeSync(log);
     this.child = child;
     this.exitCode = null;

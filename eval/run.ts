@@ -1,4 +1,5 @@
 import '../core/polyfill.js';
+import '../core/nativeCrypto.js';
 import { readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -1,3 +1,4 @@
+import '../core/nativeCrypto.js';
 import type { Application } from '../consensus/application.js';
 import { type SignatureVerified, verifyCommit } from '../consensus/commit.js';
 import { evidenceProblem } from '../consensus/validation.js';

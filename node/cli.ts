@@ -1,27 +1,29 @@
+import { checkFlags, parseArgs } from '../core/args.js';
 import { OlError } from '../core/errors.js';
 import { parseGenesis } from '../vm/genesis.js';
-import { checkFlags, parseArgs } from './args.js';
 import type { ChainFaults } from './chain.js';
-import { CLI_COMMANDS } from './cliCommands.js';
 import { describeOptions, flagsToObject } from './config.js';
 import { homePaths, initHome, readGenesisFile, writeGenesisFile } from './home.js';
 import { OpenLedgerNode } from './node.js';
 
 /**
- * `openledger`: the node's command line. Every command has --help; errors say what to do and
- * exit with status 2 (bad usage or input) or 1 (runtime failure).
+ * The node's own commands of `openledger` (init, start, keys); `cli/openledger.ts` composes them
+ * with the client, devnet and provider commands. Every command has --help; errors say what to do
+ * and exit with status 2 (bad usage or input) or 1 (runtime failure).
  */
 
-const USAGE = `usage: openledger <command> [options]
-
-commands:
-  init      create a node's data directory (keys, config, optional genesis)
-  start     run a node from a data directory
-  keys      show this node's keys and peer id
-${CLI_COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
-  help      this text
-
-Run "openledger <command> --help" for a command's options.`;
+/** Flags of init and start besides the config options. */
+const CONFIG_FLAG_PREFIXES = [
+  'moniker',
+  'p2p.',
+  'rpc.',
+  'metrics.',
+  'consensus.',
+  'mempool.',
+  'state.',
+  'attribution.',
+  'log.',
+];
 
 const INIT_HELP = `usage: openledger init --home DIR [--genesis FILE] [--force] [config options]
 
@@ -39,15 +41,8 @@ const KEYS_HELP = `usage: openledger keys --home DIR [--json]
 
 Shows the validator address and public key, and the libp2p peer id of the node in DIR.`;
 
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
-  }
-  const extra = CLI_COMMANDS.find((c) => c.name === command);
-  if (extra) return extra.run(rest);
-  const { flags, positionals } = parseArgs(rest, ['force', 'json', 'help']);
+export async function runNodeCommand(command: string, rest: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(rest, { booleans: ['force', 'json'] }, `openledger ${command}`);
   if (positionals.length > 0)
     throw new OlError('BAD_USAGE', `unexpected argument ${JSON.stringify(positionals[0])}`);
   switch (command) {
@@ -55,22 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       if (flags.help) return print(INIT_HELP);
       checkFlags(
         flags,
-        [
-          'home',
-          'genesis',
-          'force',
-          'json',
-          'help',
-          'moniker',
-          'p2p.',
-          'rpc.',
-          'metrics.',
-          'consensus.',
-          'mempool.',
-          'state.',
-          'attribution.',
-          'log.',
-        ],
+        ['home', 'genesis', 'force', 'json', 'help', ...CONFIG_FLAG_PREFIXES],
         'openledger init',
       );
       const home = requireHome(flags);
@@ -94,13 +74,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'start': {
       if (flags.help) return print(START_HELP);
+      checkFlags(flags, ['home', ...CONFIG_FLAG_PREFIXES], 'openledger start');
       const home = requireHome(flags);
       const { home: _h, ...config } = flags;
       return runNode(home, config);
     }
     case 'keys': {
       if (flags.help) return print(KEYS_HELP);
-      checkFlags(flags, ['home', 'json'], 'openledger keys');
+      checkFlags(flags, ['home', 'json', 'help'], 'openledger keys');
       const home = requireHome(flags);
       const paths = homePaths(home);
       const { readValidatorKey } = await import('./validatorKey.js');
@@ -120,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     default:
-      throw new OlError('BAD_USAGE', `unknown command ${JSON.stringify(command)}; run "openledger help"`);
+      throw new OlError('BAD_USAGE', `not a node command: ${JSON.stringify(command)}`);
   }
 }
 

@@ -1,10 +1,10 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addressOf, formatAddress } from '../core/address.js';
+import { checkFlags, parseArgs } from '../core/args.js';
 import { fromHex } from '../core/bytes.js';
 import { ConfigError } from '../core/errors.js';
 import { generateKeyPair, type KeyPair, publicKeyOf } from '../core/keys.js';
-import { checkFlags, parseArgs } from './args.js';
 import { KEYSTORE_HELP, keystoreDir, output, passphrase } from './clientCli.js';
 import { decryptKey, encryptKey, type KeystoreFile, readKeystore, writeKeystore } from './keystore.js';
 
@@ -31,7 +31,7 @@ ${KEYSTORE_HELP}
 Transactions use a key with "openledger tx TYPE --from NAME|ADDRESS".`;
 
 export async function runKeystoreCli(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, ['json', 'help']);
+  const { flags, positionals } = parseArgs(argv, { booleans: ['json'] }, 'openledger keystore');
   const [sub, ...rest] = positionals;
   if (flags.help || sub === undefined || sub === 'help') {
     process.stdout.write(`${HELP}\n`);

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { parseAddress } from '../core/address.js';
 import { formatOpen } from '../core/amount.js';
+import { parseArgs } from '../core/args.js';
 import { fromHex, to0x } from '../core/bytes.js';
 import { ConfigError } from '../core/errors.js';
 import type { OpenLedgerClient } from '../rpc/client.js';
 import { verifyProof } from '../state/proof.js';
 import { KEYS } from '../state/stores/keys.js';
-import { parseArgs } from './args.js';
 import { COMMON_HELP, clientFor, output, rpcCall } from './clientCli.js';
 import { resolveAddress } from './keysCli.js';
 
@@ -292,7 +292,7 @@ ${COMMON_HELP}`;
 const BOOLEANS = ['json', 'help', 'full', 'content'];
 
 export async function runQueryCli(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, BOOLEANS);
+  const { flags, positionals } = parseArgs(argv, { booleans: BOOLEANS }, 'openledger query');
   const [what, ...args] = positionals;
   if (what === undefined || what === 'help') {
     process.stdout.write(`${HELP}\n`);

@@ -1,3 +1,4 @@
+import '../core/nativeCrypto.js';
 import { verifySignature } from '../core/keys.js';
 
 /**

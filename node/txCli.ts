@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { addressOf, formatAddress, parseAddress } from '../core/address.js';
 import { formatOpen, parseOpen, parseUnits } from '../core/amount.js';
+import { parseArgs } from '../core/args.js';
 import { fromHex, to0x } from '../core/bytes.js';
 import {
   decodeDelivery,
@@ -23,7 +24,6 @@ import {
   type TxType,
 } from '../core/tx.js';
 import { buildRequest, buildTx, DEFAULT_GAS_LIMIT, type OpenLedgerClient } from '../rpc/client.js';
-import { parseArgs } from './args.js';
 import { COMMON_HELP, clientFor, KEYSTORE_HELP, output, rpcCall } from './clientCli.js';
 import { resolveAddress, unlockKey } from './keysCli.js';
 
@@ -383,7 +383,7 @@ ${KEYSTORE_HELP}
 ${COMMON_HELP}`;
 
 export async function runTxCli(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, BOOLEANS);
+  const { flags, positionals } = parseArgs(argv, { booleans: BOOLEANS }, 'openledger tx');
   const [type, ...extra] = positionals;
   if (type === undefined || type === 'help') {
     process.stdout.write(`${HELP}\n`);

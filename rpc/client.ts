@@ -27,6 +27,8 @@ import { verifyProof } from '../state/proof.js';
 import { KEYS } from '../state/stores/keys.js';
 import { HttpTransport, RpcCallError } from './transport.js';
 
+/** Key helpers, so a browser page needs nothing but this module. */
+export { generateKeyPair, publicKeyOf } from '../core/keys.js';
 /**
  * Result shapes (`Account`, `CommittedTx`, `Earnings`, …) as TypeScript types, matching the
  * OpenRPC result schemas. The methods below return loose JSON records (existing callers index

@@ -1,10 +1,12 @@
+import type { BatchOperation, ClassicLevel } from 'classic-level';
 import { toHex } from '../core/bytes.js';
 import { StorageError, ValidationError } from '../core/errors.js';
 import { sha256 } from './digest.js';
 import { EMPTY_ROOT } from './hashSpec.js';
+import type { NodeRef } from './node.js';
 import { makeLeaf } from './node.js';
-import type { ExtraOp, OverlayWrite, StateDb } from './stateDb.js';
-import { planUpdate, type UpdatePlan } from './treeUpdate.js';
+import type { NodeStore } from './nodeStore.js';
+import { planUpdate, type TreeWrite, type UpdatePlan } from './treeUpdate.js';
 import type { StateOverlay } from './types.js';
 
 /** Longest raw state key; typed stores use short namespaced keys, so this only stops misuse. */
@@ -13,6 +15,37 @@ export const STATE_KEY_BYTES_MAX = 1024;
 export const STATE_VALUE_BYTES_MAX = 4 * 1024 * 1024;
 /** Distinct keys one overlay may write: bounds its memory (a block writes far fewer). */
 export const OVERLAY_WRITES_MAX = 2_000_000;
+
+/** The node's LevelDB: binary keys and values at the root; sublevels pick their own encodings. */
+export type StateLevel = ClassicLevel<Buffer, Buffer>;
+/**
+ * A raw LevelDB operation the node adds to a state commit (block, indexes), usually with
+ * `sublevel: stateDb.sublevel('blocks')`. It lands in the same atomic batch as the state.
+ */
+export type ExtraOp = BatchOperation<StateLevel, Buffer | Uint8Array | string, Buffer | Uint8Array | string>;
+
+/** A committed write as the overlay hands it over: the raw key with its tree write. */
+export interface OverlayWrite extends TreeWrite {
+  readonly key: Uint8Array;
+}
+
+/**
+ * What an overlay needs from the database it was opened on; `StateDb` implements it. An interface
+ * here, so overlay.ts does not import stateDb.ts (which imports this file): no import cycle.
+ */
+export interface OverlayBase {
+  get(key: Uint8Array): Uint8Array | undefined;
+  readonly committing: boolean;
+  readonly nodeStore: NodeStore;
+  readonly latestRootRef: NodeRef | null;
+  readonly latestVersion: number | undefined;
+  commitPlan(
+    version: number,
+    plan: UpdatePlan,
+    writes: readonly OverlayWrite[],
+    extraOps: readonly ExtraOp[],
+  ): Promise<Uint8Array>;
+}
 
 /**
  * One block's writes over the latest committed version. Reads see the overlay's own writes first,
@@ -24,14 +57,14 @@ export const OVERLAY_WRITES_MAX = 2_000_000;
  * and every call throws STATE_OVERLAY_STALE).
  */
 export class Overlay implements StateOverlay {
-  readonly #state: StateDb;
+  readonly #state: OverlayBase;
   readonly #baseVersion: number | undefined;
   readonly #writes = new Map<string, OverlayWrite>();
   #plan: UpdatePlan | undefined;
   #closed: 'committed' | 'discarded' | undefined;
 
   /** @internal Use `StateDb.overlay()`. */
-  constructor(state: StateDb, baseVersion: number | undefined) {
+  constructor(state: OverlayBase, baseVersion: number | undefined) {
     this.#state = state;
     this.#baseVersion = baseVersion;
   }

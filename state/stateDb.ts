@@ -1,4 +1,3 @@
-import type { BatchOperation } from 'classic-level';
 import { ClassicLevel } from 'classic-level';
 import { toHex } from '../core/bytes.js';
 import { assert, StorageError, ValidationError } from '../core/errors.js';
@@ -35,22 +34,26 @@ import {
   writeNodeKey,
 } from './node.js';
 import { NodeStore } from './nodeStore.js';
-import { copy, Overlay, STATE_KEY_BYTES_MAX } from './overlay.js';
-import { findLeaf, type ProofResult, proveKey } from './treeRead.js';
-import type { TreeWrite, UpdatePlan } from './treeUpdate.js';
+import {
+  copy,
+  type ExtraOp,
+  Overlay,
+  type OverlayBase,
+  type OverlayWrite,
+  STATE_KEY_BYTES_MAX,
+  type StateLevel,
+} from './overlay.js';
 
-/** The node's LevelDB: binary keys and values at the root; sublevels pick their own encodings. */
-export type StateLevel = ClassicLevel<Buffer, Buffer>;
+export type { ExtraOp, OverlayWrite, StateLevel };
+
+import { findLeaf, type ProofResult, proveKey } from './treeRead.js';
+import type { UpdatePlan } from './treeUpdate.js';
+
 function binarySublevel(db: StateLevel, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
 }
 /** A sublevel of the node's LevelDB with binary keys and values. */
 export type BinarySublevel = ReturnType<typeof binarySublevel>;
-/**
- * A raw LevelDB operation the node adds to a state commit (block, indexes), usually with
- * `sublevel: stateDb.sublevel('blocks')`. It lands in the same atomic batch as the state.
- */
-export type ExtraOp = BatchOperation<StateLevel, Buffer | Uint8Array | string, Buffer | Uint8Array | string>;
 
 /**
  * Pruning work per commit is bounded so a node that enables pruning on a long history catches up
@@ -78,18 +81,13 @@ export interface StateDbOptions {
   readonly sync?: boolean;
 }
 
-/** A committed write as the overlay hands it over: the raw key with its tree write. */
-export interface OverlayWrite extends TreeWrite {
-  readonly key: Uint8Array;
-}
-
 /**
  * The authenticated state on LevelDB: a versioned Jellyfish-style Merkle tree (version = block
  * height) plus a flat latest-value table. Blocks are executed in overlays (`overlay()`), any number
  * at once over the latest version; committing one writes its version in ONE atomic batch, together
  * with whatever extra operations the node adds (the block itself, indexes).
  */
-export class StateDb {
+export class StateDb implements OverlayBase {
   readonly db: StateLevel;
   readonly #ownsDb: boolean;
   readonly #nodes: BinarySublevel;

@@ -1,1 +1,2 @@
 import '../core/polyfill.js';
+import '../core/nativeCrypto.js';

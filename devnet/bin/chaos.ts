@@ -1,7 +1,8 @@
 import '../../core/polyfill.js';
+import '../../core/nativeCrypto.js';
 import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from '../../core/args.js';
 import { OlError } from '../../core/errors.js';
-import { checkFlags, parseArgs } from '../../node/args.js';
 import { runScenario } from '../chaos.js';
 import { parseScenario } from '../scenario.js';
 
@@ -16,12 +17,11 @@ Prints a JSON report on stdout (progress on stderr); exits 1 on any violation, 2
   --out FILE  also write the report to FILE`;
 
 async function main(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, ['help']);
+  const { flags, positionals } = parseArgs(argv, { strings: ['dir', 'out'] }, 'chaos');
   if (flags.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  checkFlags(flags, ['dir', 'out', 'help'], 'chaos');
   const file = positionals[0];
   if (file === undefined || positionals.length > 1)
     throw new OlError('BAD_USAGE', 'give exactly one scenario file (see --help)');

@@ -1,4 +1,5 @@
 import '../../core/polyfill.js';
+import '../../core/nativeCrypto.js';
 import { OlError } from '../../core/errors.js';
 import { runDevnetCli } from '../cli.js';
 

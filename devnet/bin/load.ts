@@ -1,8 +1,9 @@
 import '../../core/polyfill.js';
+import '../../core/nativeCrypto.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { intFlag, parseArgs } from '../../core/args.js';
 import { OlError } from '../../core/errors.js';
-import { checkFlags, intFlag, parseArgs } from '../../node/args.js';
 import { OpenLedgerClient, Wallet } from '../../rpc/client.js';
 import { CURRENT_POINTER } from '../cli.js';
 import { LoadGenerator, parseMix } from '../load.js';
@@ -24,12 +25,15 @@ error code.
   --dir DIR       the devnet directory (for the faucet key and the endpoints)`;
 
 async function main(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, ['help']);
+  const { flags, positionals } = parseArgs(
+    argv,
+    { strings: ['rate', 'duration', 'mix', 'accounts', 'rpc', 'dir'] },
+    'load',
+  );
   if (flags.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  checkFlags(flags, ['rate', 'duration', 'mix', 'accounts', 'rpc', 'dir', 'help'], 'load');
   if (positionals.length > 0) throw new OlError('BAD_USAGE', `unexpected argument ${positionals[0]}`);
   const rate = intFlag(flags, 'rate', 50, 1, 100_000);
   const duration = intFlag(flags, 'duration', 30, 1, 86_400);

@@ -433,13 +433,16 @@ challenge window). Bonds up to providerBondMin on start.`;
 
 /** `openledger provider …` */
 export async function runProviderCli(argv: string[]): Promise<number> {
-  const { parseArgs, checkFlags, intFlag } = await import('../../node/args.js');
-  const { flags, positionals } = parseArgs(argv, ['help']);
+  const { parseArgs, intFlag } = await import('../../core/args.js');
+  const { flags, positionals } = parseArgs(
+    argv,
+    { strings: ['rpc', 'key', 'port', 'host'] },
+    'openledger provider',
+  );
   if (flags.help) {
     process.stdout.write(`${PROVIDER_HELP}\n`);
     return 0;
   }
-  checkFlags(flags, ['rpc', 'key', 'port', 'host', 'help'], 'openledger provider');
   if (positionals.length > 0) throw new ProviderError('BAD_USAGE', `unexpected argument ${positionals[0]}`);
   if (!flags.rpc) throw new ProviderError('BAD_USAGE', '--rpc URL is required (a node JSON-RPC endpoint)');
   if (!flags.key) throw new ProviderError('BAD_USAGE', '--key FILE is required (the provider account key)');

@@ -5,6 +5,7 @@
  */
 
 import '../../core/polyfill.js';
+import '../../core/nativeCrypto.js';
 import { OlError } from '../../core/errors.js';
 import { type CliOptions, HELP, parseCli, replayCommand } from './options.js';
 import { runSimulation, type SimResult } from './simulation.js';

@@ -12,6 +12,8 @@ import {
   publicKeyOf,
   SIGNATURE_BYTES,
   sign,
+  signatureVerifierName,
+  verifyCofactorless,
   verifySignature,
 } from '../../core/keys.js';
 
@@ -63,9 +65,16 @@ const verdicts = (pk: Uint8Array, msg: Uint8Array, sig: Uint8Array) => ({
   noble: nobleVerify(pk, msg, sig),
   openssl: opensslVerify(pk, msg, sig),
   ours: verifySignature(pk, msg, sig),
+  pure: pk.length === PUBLIC_KEY_BYTES && sig.length === SIGNATURE_BYTES && verifyCofactorless(pk, msg, sig),
 });
-const allTrue = { noble: true, openssl: true, ours: true };
-const allFalse = { noble: false, openssl: false, ours: false };
+const allTrue = { noble: true, openssl: true, ours: true, pure: true };
+const allFalse = { noble: false, openssl: false, ours: false, pure: false };
+
+describe('the verifier in use', () => {
+  it('is OpenSSL in node processes (core/nativeCrypto.ts, imported by the test setup as by every entry point)', () => {
+    expect(signatureVerifierName()).toBe('openssl');
+  });
+});
 
 const leToBigint = (b: Uint8Array) => {
   let x = 0n;
@@ -212,6 +221,7 @@ describe('small-order public keys (the 8 torsion points)', () => {
     expect(nobleVerify(publicKey, message, signature, true)).toBe(true);
     expect(nobleVerify(publicKey, message, signature, false)).toBe(false);
     expect(verifySignature(publicKey, message, signature)).toBe(false);
+    expect(verifyCofactorless(publicKey, message, signature)).toBe(false);
     expect(isValidPublicKey(publicKey)).toBe(false);
   });
 });
@@ -286,6 +296,8 @@ describe('a known divergence: torsion in R', () => {
     expect(nobleVerify(pointBytes, message, signature)).toBe(true);
     expect(opensslVerify(pointBytes, message, signature)).toBe(false);
     expect(verifySignature(pointBytes, message, signature)).toBe(false);
+    // The pure verifier a browser (or a process without node:crypto) runs decides as OpenSSL does.
+    expect(verifyCofactorless(pointBytes, message, signature)).toBe(false);
   });
 });
 

@@ -1,0 +1,47 @@
+import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { useHashBackend } from './hash.js';
+import { useSignatureVerifier } from './keys.js';
+
+/**
+ * Node only: installs node:crypto behind core/hash.ts and core/keys.ts on import. Every node entry
+ * point (cli/openledger.ts, the worker threads, the bench, eval and devnet runners) and the vitest
+ * setup import it; the browser client never does. The native functions decide exactly as the pure
+ * defaults (SHA-256 is SHA-256; OpenSSL's Ed25519 check is the cofactorless equation that
+ * `verifyCofactorless` implements), which test/core/keys.test.ts pins on adversarial vectors.
+ */
+
+const digest = (d: Buffer): Uint8Array => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+
+useHashBackend({
+  name: 'node:crypto',
+  sha256: (data) => digest(createHash('sha256').update(data).digest()),
+  sha256Parts: (parts) => {
+    const h = createHash('sha256');
+    for (const p of parts) h.update(p);
+    return digest(h.digest());
+  },
+});
+
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+/** Parsed OpenSSL keys kept for reuse (same bound as core/keys.ts's verdict cache). */
+export const NATIVE_KEY_CACHE_ENTRIES_MAX = 20_000;
+const keyObjects = new Map<string, KeyObject>();
+
+function keyObject(publicKey: Uint8Array): KeyObject {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
+  let k = keyObjects.get(id);
+  if (k === undefined) {
+    k = createPublicKey({
+      key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]),
+      format: 'der',
+      type: 'spki',
+    });
+    if (keyObjects.size >= NATIVE_KEY_CACHE_ENTRIES_MAX) keyObjects.clear();
+    keyObjects.set(id, k);
+  }
+  return k;
+}
+
+useSignatureVerifier(function openssl(publicKey, message, signature) {
+  return verify(null, message, keyObject(publicKey), signature);
+});
