@@ -12,6 +12,7 @@ import { createLibp2p } from 'libp2p';
 import { asPlain } from '../core/bytes.js';
 import { OlError } from '../core/errors.js';
 import { encodeFrame, FrameReader } from './frame.js';
+import { PeerScores } from './peerScore.js';
 import { RateLimiter } from './rateLimit.js';
 
 /**
@@ -105,6 +106,12 @@ export class P2pHost {
   private readonly requestLimiter: RateLimiter;
   private redialTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly penaltyListeners: ((
+    peer: string,
+    points: number,
+    reason: string,
+    banned: boolean,
+  ) => void)[] = [];
 
   private constructor(
     private readonly node: Libp2p<{ pubsub: GossipSub }>,
@@ -113,6 +120,8 @@ export class P2pHost {
     private readonly log: P2pLogger,
     /** Shared with the connection gater, which was built before this instance. */
     private readonly blocked: Set<string>,
+    /** Misbehaviour points and bans (p2p/peerScore.ts), also consulted by the gater. */
+    private readonly scores: PeerScores,
   ) {
     this.gossipLimiter = new RateLimiter(limits.peerGossipPerSec, limits.peerGossipPerSec * 4);
     this.requestLimiter = new RateLimiter(limits.peerRequestsPerSec, limits.peerRequestsPerSec * 4);
@@ -121,7 +130,8 @@ export class P2pHost {
   static async start(cfg: P2pConfig, log: P2pLogger): Promise<P2pHost> {
     const limits = { ...DEFAULT_P2P_LIMITS, ...cfg.limits };
     const blocked = new Set<string>();
-    const deny = (peer: PeerId) => blocked.has(peer.toString());
+    const scores = new PeerScores();
+    const deny = (peer: PeerId) => blocked.has(peer.toString()) || scores.isBanned(peer.toString());
     const node = await createLibp2p({
       privateKey: cfg.privateKey,
       addresses: { listen: cfg.listen },
@@ -152,7 +162,7 @@ export class P2pHost {
         }),
       },
     });
-    const host = new P2pHost(node, cfg, limits, log, blocked);
+    const host = new P2pHost(node, cfg, limits, log, blocked, scores);
     node.addEventListener('peer:connect', (e) => log.debug({ peer: e.detail.toString() }, 'peer connected'));
     node.addEventListener('peer:disconnect', (e) =>
       log.debug({ peer: e.detail.toString() }, 'peer disconnected'),
@@ -291,6 +301,30 @@ export class P2pHost {
     }
   }
 
+  /**
+   * Charges a peer misbehaviour points (p2p/peerScore.ts). Past `PENALTY_POINTS_MAX` it is banned
+   * for `PEER_BAN_MS`: its connections close and new ones are refused both ways. Returns true
+   * when this charge banned it.
+   */
+  penalize(peer: string, points: number, reason: string): boolean {
+    const banned = this.scores.charge(peer, points);
+    for (const l of this.penaltyListeners) l(peer, points, reason, banned);
+    if (banned) {
+      this.log.warn({ peer, reason }, 'peer banned for misbehaviour');
+      void this.node.hangUp(peerIdFromString(peer)).catch(() => {});
+    }
+    return banned;
+  }
+
+  /** Calls `listener` on every penalty (for metrics and logs). */
+  onPenalty(listener: (peer: string, points: number, reason: string, banned: boolean) => void): void {
+    this.penaltyListeners.push(listener);
+  }
+
+  isBanned(peer: string): boolean {
+    return this.scores.isBanned(peer);
+  }
+
   /** Cuts a peer off: existing connections close and new ones are refused, both ways. */
   async blockPeer(peer: string): Promise<void> {
     this.blocked.add(peer);
@@ -329,7 +363,7 @@ export class P2pHost {
           const ma = multiaddr(addr);
           const target = ma.getComponents().find((c) => c.name === 'p2p')?.value;
           if (target === undefined || target === this.peerId) return;
-          if (connected.has(target) || this.blocked.has(target)) return;
+          if (connected.has(target) || this.blocked.has(target) || this.scores.isBanned(target)) return;
           await this.node.dial(ma, { signal: AbortSignal.timeout(5_000) });
         } catch (e) {
           this.log.debug({ addr, err: (e as Error).message }, 'bootstrap dial failed');
