@@ -48,6 +48,7 @@ import { paramsFromList } from '../vm/params.js';
 import { readStores } from '../vm/readers.js';
 import type { BlockStore } from './blockStore.js';
 import type { EarningsIndex } from './earnings.js';
+import { EvidencePool } from './evidencePool.js';
 import type { Indexer } from './indexer.js';
 import type { JobRunner } from './jobRunner.js';
 import type { Logger } from './logger.js';
@@ -197,7 +198,7 @@ export class Chain implements Application {
   private readonly referencesPerRound = new Map<string, number>();
   /** Blocks dropped unreferenced: hash → height and sender (insertion order is age). */
   private readonly dropped = new Map<string, { height: number; from?: string }>();
-  private pendingEvidence: Evidence[] = [];
+  private readonly evidencePool = new EvidencePool();
   private lastCommitAt = 0;
   /** Serialises commits (sync and consensus never commit concurrently). */
   private commitChain: Promise<unknown> = Promise.resolve();
@@ -219,10 +220,9 @@ export class Chain implements Application {
   }
 
   /** Equivocation seen by consensus, to include in the next block this node proposes. */
-  addEvidence(e: Evidence): void {
-    const key = evidenceKey(e);
-    if (this.pendingEvidence.some((x) => evidenceKey(x) === key)) return;
-    this.pendingEvidence.push(e);
+  addEvidence(e: Evidence): boolean {
+    if (e.voteA.height <= this.tip.height - EVIDENCE_HEIGHTS_KEPT) return false;
+    return this.evidencePool.add(e);
   }
 
   /** Resolves when no commit is in flight (the state can be read through a new overlay). */
@@ -446,7 +446,7 @@ export class Chain implements Application {
     //    the evidence age, valid for that height's set, one per validator.
     const maxAge = Number(paramsFromList(readStores(this.d.state).paramValues() ?? []).evidenceMaxAgeBlocks);
     const offenders = new Set<string>();
-    const evidence = this.pendingEvidence.filter((e) => {
+    const evidence = this.evidencePool.list().filter((e) => {
       const h = e.voteA.height;
       if (h >= height || height - h > maxAge) return false;
       const evSet = this.d.valsets.get(h);
@@ -766,10 +766,7 @@ export class Chain implements Application {
       this.dropped.delete(k);
       if (e.from !== undefined) this.d.penalize?.(e.from, UNREFERENCED_BLOCK_PENALTY, 'UNREFERENCED_BLOCK');
     }
-    const included = new Set(block.evidence.map(evidenceKey));
-    this.pendingEvidence = this.pendingEvidence.filter(
-      (e) => !included.has(evidenceKey(e)) && e.voteA.height > height - EVIDENCE_HEIGHTS_KEPT,
-    );
+    this.evidencePool.prune(block.evidence, height - EVIDENCE_HEIGHTS_KEPT);
     this.tip = { height, hash, timeMs: block.header.timeMs, stateRoot: root };
     for (const t of c.execTxs!) {
       if (t.hash) this.d.mempool.removeByHash(toHex(t.hash));
@@ -862,10 +859,6 @@ export function bodyProblem(block: Block): string | null {
   if (!bytesEqual(h.evidenceHash, evidenceHash(block.evidence))) return 'evidenceHash mismatch';
   if (!bytesEqual(h.lastCommitHash, commitHash(block.lastCommit))) return 'lastCommitHash mismatch';
   return null;
-}
-
-function evidenceKey(e: Evidence): string {
-  return `${toHex(e.voteA.signature)}:${toHex(e.voteB.signature)}`;
 }
 
 function sameResult(a: JobResult, b: JobResult): boolean {

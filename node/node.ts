@@ -606,8 +606,9 @@ export class OpenLedgerNode {
       return r.action;
     }
     if (r.message.type === 'evidence') {
-      this.chain.addEvidence(r.message.evidence);
-      return 'accept';
+      // Forwarded only when new to the pool (node/evidencePool.ts): duplicates, second pieces
+      // against one offender and pieces too old to slash are dropped quietly.
+      return this.chain.addEvidence(r.message.evidence) ? 'accept' : 'ignore';
     }
     if (r.message.type === 'proposal') {
       const p = r.message.proposal;

@@ -31,6 +31,10 @@ export const GOSSIP_BYTES_MAX = 10 * 1024 * 1024;
 export const REQUEST_BYTES_MAX = 64 * 1024;
 export const RESPONSE_BYTES_MAX = 32 * 1024 * 1024;
 export const REQUEST_TIMEOUT_MS = 10_000;
+/** Gossip bytes per second accepted from one peer (burst: 4× that), whatever the message count. */
+export const PEER_GOSSIP_BYTES_PER_SEC = 16 * 1024 * 1024;
+/** Response bytes per second served to one peer (burst: 4× that), whatever the request count. */
+export const PEER_RESPONSE_BYTES_PER_SEC = 16 * 1024 * 1024;
 
 export interface P2pLimits {
   gossipBytesMax: number;
@@ -40,6 +44,10 @@ export interface P2pLimits {
   peerGossipPerSec: number;
   /** Requests per second served to one peer (burst: 4× that). */
   peerRequestsPerSec: number;
+  /** Gossip bytes per second accepted from one peer (burst: 4× that). */
+  peerGossipBytesPerSec: number;
+  /** Response bytes per second served to one peer (burst: 4× that). */
+  peerResponseBytesPerSec: number;
   connectionsMax: number;
 }
 
@@ -49,6 +57,8 @@ export const DEFAULT_P2P_LIMITS: P2pLimits = {
   responseBytesMax: RESPONSE_BYTES_MAX,
   peerGossipPerSec: 5_000,
   peerRequestsPerSec: 50,
+  peerGossipBytesPerSec: PEER_GOSSIP_BYTES_PER_SEC,
+  peerResponseBytesPerSec: PEER_RESPONSE_BYTES_PER_SEC,
   connectionsMax: 64,
 };
 
@@ -104,6 +114,8 @@ export class P2pHost {
   };
   private readonly gossipLimiter: RateLimiter;
   private readonly requestLimiter: RateLimiter;
+  private readonly gossipBytesLimiter: RateLimiter;
+  private readonly responseBytesLimiter: RateLimiter;
   private redialTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly penaltyListeners: ((
@@ -125,6 +137,15 @@ export class P2pHost {
   ) {
     this.gossipLimiter = new RateLimiter(limits.peerGossipPerSec, limits.peerGossipPerSec * 4);
     this.requestLimiter = new RateLimiter(limits.peerRequestsPerSec, limits.peerRequestsPerSec * 4);
+    // The burst must admit one message or answer of the largest size, or it could never pass.
+    this.gossipBytesLimiter = new RateLimiter(
+      limits.peerGossipBytesPerSec,
+      Math.max(limits.peerGossipBytesPerSec * 4, limits.gossipBytesMax),
+    );
+    this.responseBytesLimiter = new RateLimiter(
+      limits.peerResponseBytesPerSec,
+      Math.max(limits.peerResponseBytesPerSec * 4, limits.responseBytesMax),
+    );
   }
 
   static async start(cfg: P2pConfig, log: P2pLogger): Promise<P2pHost> {
@@ -212,7 +233,7 @@ export class P2pHost {
         this.stats.gossipRejected++;
         return TopicValidatorResult.Reject;
       }
-      if (!this.gossipLimiter.take(from)) {
+      if (!this.gossipLimiter.take(from) || !this.gossipBytesLimiter.take(from, msg.data.length)) {
         this.stats.rateLimited++;
         this.stats.gossipIgnored++;
         return TopicValidatorResult.Ignore;
@@ -267,6 +288,11 @@ export class P2pHost {
         }
         const request = await readFrame(stream, this.limits.requestBytesMax);
         const response = await handler(request, from);
+        if (!this.responseBytesLimiter.take(from, response.length)) {
+          this.stats.rateLimited++;
+          stream.abort(new P2pError('RATE_LIMITED', 'too many response bytes'));
+          return;
+        }
         await writeFrame(stream, response);
         await stream.close();
         this.stats.requestsServed++;
