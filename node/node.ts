@@ -45,6 +45,7 @@ import { Chain, type ChainFaults, type CommittedInfo, type Tip } from './chain.j
 import { hostPort, loadConfig, type NodeConfig } from './config.js';
 import { EarningsIndex } from './earnings.js';
 import { fileExists } from './fsUtil.js';
+import { FutureGate } from './futureGate.js';
 import { homePaths, readGenesisFile } from './home.js';
 import { Indexer } from './indexer.js';
 import { JobRunner } from './jobRunner.js';
@@ -163,6 +164,8 @@ export class OpenLedgerNode {
   private syncing = false;
   private polling = false;
   private recentInputs: CoreInput[] = [];
+  /** Bounds next-height messages per validator before the core buffers them. */
+  private readonly futureGate = new FutureGate();
   private downtimeWarnedAt = -DOWNTIME_WARN_EVERY;
   /** The most complete certificate known for the tip (extended with late precommits). */
   private tipCertificate: Commit | null = null;
@@ -610,6 +613,7 @@ export class OpenLedgerNode {
       // against one offender and pieces too old to slash are dropped quietly.
       return this.chain.addEvidence(r.message.evidence) ? 'accept' : 'ignore';
     }
+    if (!this.futureGate.admit(r.message, height)) return 'ignore';
     if (r.message.type === 'proposal') {
       const p = r.message.proposal;
       this.chain.reference(p.height, p.round, p.blockHash);
