@@ -49,6 +49,7 @@ import { paramsFromList } from '../vm/params.js';
 import { readStores } from '../vm/readers.js';
 import type { BlockStore } from './blockStore.js';
 import type { EarningsIndex } from './earnings.js';
+import { EvidencePool } from './evidencePool.js';
 import type { Indexer } from './indexer.js';
 import type { JobRunner } from './jobRunner.js';
 import type { Logger } from './logger.js';
@@ -80,17 +81,27 @@ export class ChainError extends OlError {}
 export const CLOCK_DRIFT_MS_MAX = 30_000;
 /** Room left in a block for its header, commit and evidence. */
 export const BLOCK_OVERHEAD_BYTES = 256 * 1024;
-/** Proposals kept in memory per height (a round each, plus byzantine extras). */
+/**
+ * Referenced candidate blocks kept per height (named by a validated proposal or a certificate, or
+ * built here). A block the core asked about is admitted even past it (the core bounds those).
+ */
 export const PROPOSALS_KEPT_MAX = 64;
 /**
- * Unreferenced blocks — gossiped before any validated proposal or certificate asked for them —
- * kept per (height, named proposer). Anyone can gossip a block naming any proposer (a block is
- * not signed; its proposal is), so this is what bounds a flood; a block a proposal references is
- * always admitted, evicting an unreferenced one when the table is full.
+ * Unreferenced blocks (no validated proposal names them yet) held per (height, proposer), for the
+ * proposers of the rounds the node is in or about to enter only: a proposer's block usually
+ * arrives a few milliseconds before its signed proposal.
  */
 export const UNREFERENCED_PER_PROPOSER_MAX = 2;
-/** Hashes of blocks refused for lack of room, remembered so a later reference fetches at once. */
-export const REFUSED_HASHES_MAX = 1024;
+/** An unreferenced block is dropped (and its sender charged) if no proposal names it by then. */
+export const BLOCK_REFERENCE_WAIT_MS = 2_000;
+/** Hashes of blocks dropped unreferenced, remembered so a later proposal fetches them at once. */
+export const DROPPED_BLOCKS_KEPT_MAX = 1_024;
+/** Hashes named by validated proposals, per (height, round) (one honest proposal, plus one). */
+export const REFERENCES_PER_ROUND_MAX = 2;
+/** Points charged to a peer for a block no proposal or certificate ever named. */
+export const UNREFERENCED_BLOCK_PENALTY = 2;
+/** Points charged to a peer for a block whose body does not match its header, or similar. */
+export const BAD_BLOCK_PENALTY = 20;
 /** How long `process` waits for a proposal's block to arrive by gossip before fetching it. */
 export const BLOCK_WAIT_MS = 1_500;
 /** Evidence older than this many heights is dropped rather than proposed. */
@@ -137,9 +148,16 @@ interface Candidate {
    * and results are still checked).
    */
   certified?: boolean;
-  /** Asked for by a validated proposal or certificate (`candidate`), or a requested fetch. */
+  /** Named by a validated proposal or a certificate, asked about by the core, or built here. */
   referenced: boolean;
+  /** The peer it came from (charged if nothing ever names it). */
+  from?: string;
+  /** An unreferenced block's gossip verdict, settled when it is named or dropped. */
+  hold?: { settle(v: 'accept' | 'ignore'): void; timer: NodeJS.Timeout };
 }
+
+/** What the gossip layer should do with a received block (see `Chain.receiveBlock`). */
+export type BlockVerdict = 'accept' | 'ignore' | 'reject' | Promise<'accept' | 'ignore'>;
 
 export interface ChainDeps {
   chainId: string;
@@ -159,7 +177,15 @@ export interface ChainDeps {
   log: Logger;
   metrics: NodeMetrics;
   publishBlock(bytes: Uint8Array): void;
-  fetchBlock(hash: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Asks peers for a block by hash, `prefer` first (the peer that sent it before, if any). */
+  fetchBlock(hash: Uint8Array, prefer?: string): Promise<Uint8Array | undefined>;
+  /** Charges a peer misbehaviour points (p2p/peerScore.ts). */
+  penalize?(peer: string, points: number, reason: string): void;
+  /**
+   * Addresses whose unreferenced blocks of `height` may be held: the proposers of the rounds the
+   * node is in or about to enter. Default: every validator of that height.
+   */
+  expectedProposers?(height: number): readonly Uint8Array[];
   onCommitted(info: CommittedInfo): void;
   /**
    * The most complete certificate this node holds for `height` (the stored one plus precommits
@@ -173,8 +199,12 @@ export class Chain implements Application {
   tip: Tip;
   private readonly candidates = new Map<string, Candidate>();
   private readonly waiters = new Map<string, ((c: Candidate) => void)[]>();
-  private readonly refused = new Set<string>();
-  private pendingEvidence: Evidence[] = [];
+  /** Hashes named by validated proposals: hash → height, and the count per `height:round`. */
+  private readonly references = new Map<string, number>();
+  private readonly referencesPerRound = new Map<string, number>();
+  /** Blocks dropped unreferenced: hash → height and sender (insertion order is age). */
+  private readonly dropped = new Map<string, { height: number; from?: string }>();
+  private readonly evidencePool = new EvidencePool();
   private lastCommitAt = 0;
   /** Serialises commits (sync and consensus never commit concurrently). */
   private commitChain: Promise<unknown> = Promise.resolve();
@@ -196,10 +226,9 @@ export class Chain implements Application {
   }
 
   /** Equivocation seen by consensus, to include in the next block this node proposes. */
-  addEvidence(e: Evidence): void {
-    const key = evidenceKey(e);
-    if (this.pendingEvidence.some((x) => evidenceKey(x) === key)) return;
-    this.pendingEvidence.push(e);
+  addEvidence(e: Evidence): boolean {
+    if (e.voteA.height <= this.tip.height - EVIDENCE_HEIGHTS_KEPT) return false;
+    return this.evidencePool.add(e);
   }
 
   /** Resolves when no commit is in flight (the state can be read through a new overlay). */
@@ -212,8 +241,8 @@ export class Chain implements Application {
     let n = 0;
     const stale: Buffer[] = [];
     for await (const [k, v] of this.d.pending.iterator()) {
-      // This node's own stored candidates: admitted as referenced (they are not a peer's flood).
-      const verdict = this.receiveBlock(new Uint8Array(v), true);
+      // Our own store: blocks this node built or validated, so referenced by definition.
+      const verdict = this.receiveBlock(new Uint8Array(v), { trusted: true });
       if (verdict === 'accept') n++;
       else if (verdict === 'reject' || this.heightOf(v) <= this.tip.height) stale.push(k);
     }
@@ -229,54 +258,138 @@ export class Chain implements Application {
     }
   }
 
-  /** A block received by gossip (or fetched): remembered until its height is decided. */
-  receiveBlock(bytes: Uint8Array, own = false): 'accept' | 'ignore' | 'reject' {
+  /**
+   * A block received by gossip (or fetched), remembered until its height is decided. Admission
+   * (issue 18, hole 1: 64 junk blocks used to fill the table and halt the chain for good):
+   *
+   * - decodable, this chain, height in (tip, tip + 2], body matching its header (tx, evidence and
+   *   last-commit hashes) and a proposer in that height's set — else `reject` (gossipsub scores
+   *   the sender down) and `BAD_BLOCK_PENALTY`;
+   * - named by a validated proposal, asked about by the core, or from our own store → admitted
+   *   and forwarded (`accept`), up to `PROPOSALS_KEPT_MAX` per height (the core's asks always);
+   * - otherwise held, at most `UNREFERENCED_PER_PROPOSER_MAX` per (height, proposer) of the rounds
+   *   in reach (`expectedProposers`): the verdict is a promise that resolves `accept` when a
+   *   proposal names the block within `BLOCK_REFERENCE_WAIT_MS`, else the block is dropped, the
+   *   sender charged `UNREFERENCED_BLOCK_PENALTY` and the verdict is `ignore` (not forwarded, so
+   *   honest relays never carry junk and are never charged for it);
+   * - no slot free → `ignore`; the hash is remembered (`DROPPED_BLOCKS_KEPT_MAX`) so that if a
+   *   proposal names it after all, it is fetched at once, and if the height is decided without
+   *   anything naming it, the sender is charged.
+   */
+  receiveBlock(bytes: Uint8Array, opts: { from?: string; trusted?: boolean } = {}): BlockVerdict {
     let block: Block;
     try {
       block = decodeBlock(bytes);
     } catch {
-      return 'reject';
+      return this.badBlock(opts.from, 'BLOCK_UNDECODABLE');
     }
     const h = block.header;
-    if (h.chainId !== this.d.chainId) return 'reject';
+    if (h.chainId !== this.d.chainId) return this.badBlock(opts.from, 'BLOCK_WRONG_CHAIN');
     if (h.height <= this.tip.height || h.height > this.tip.height + 2) return 'ignore';
+    const set = this.d.valsets.get(h.height);
+    if (set === undefined || set.indexOf(h.proposer) < 0)
+      return this.badBlock(opts.from, 'BLOCK_BAD_PROPOSER');
+    if (bodyProblem(block) !== null) return this.badBlock(opts.from, 'BLOCK_BODY_MISMATCH');
     const hash = headerHash(h);
     const key = toHex(hash);
-    if (this.candidates.has(key)) return 'ignore';
-    const referenced = own || this.waiters.has(key);
-    if (!referenced) {
-      // Unsolicited: only a member of that height's set can be its proposer (a block naming
-      // anyone else is provably not a proposal: the relaying peer is scored down), and each
-      // named proposer gets a few slots, so a flood cannot crowd out the real proposal.
-      const set = this.d.valsets.get(h.height);
-      if (set !== undefined && set.indexOf(h.proposer) < 0) return 'reject';
-      let same = 0;
-      for (const c of this.candidates.values()) {
-        if (
-          !c.referenced &&
-          c.block.header.height === h.height &&
-          bytesEqual(c.block.header.proposer, h.proposer)
-        )
-          same++;
-      }
-      if (same >= UNREFERENCED_PER_PROPOSER_MAX || this.candidates.size >= PROPOSALS_KEPT_MAX) {
-        this.noteRefused(key);
-        return 'ignore';
-      }
-    } else if (this.candidates.size >= PROPOSALS_KEPT_MAX) {
-      // A referenced block always gets in: it evicts the oldest unreferenced one.
-      for (const [k, c] of this.candidates) {
-        if (!c.referenced && c.overlay === undefined) {
-          this.candidates.delete(k);
-          break;
-        }
-      }
+    const known = this.candidates.get(key);
+    if (known !== undefined) return 'ignore';
+    const requested = this.waiters.has(key);
+    const referenced = opts.trusted === true || requested || this.references.has(key);
+    if (referenced) {
+      if (!requested && this.countAt(h.height, (c) => c.referenced) >= PROPOSALS_KEPT_MAX) return 'ignore';
+      this.dropped.delete(key);
+      this.admit({ block, bytes, hash, referenced: true, from: opts.from });
+      return 'accept';
     }
-    const c: Candidate = { block, bytes, hash, referenced };
+    const expected = this.d.expectedProposers?.(h.height) ?? set.validators.map((v) => v.address);
+    const slots = this.countAt(
+      h.height,
+      (c) => !c.referenced && bytesEqual(c.block.header.proposer, h.proposer),
+    );
+    if (!expected.some((a) => bytesEqual(a, h.proposer)) || slots >= UNREFERENCED_PER_PROPOSER_MAX) {
+      this.rememberDropped(key, h.height, opts.from);
+      return 'ignore';
+    }
+    const c: Candidate = { block, bytes, hash, referenced: false, from: opts.from };
+    this.admit(c);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.candidates.get(key) !== c || c.referenced) return;
+        this.candidates.delete(key);
+        this.rememberDropped(key, h.height, undefined);
+        if (c.from !== undefined) this.d.penalize?.(c.from, UNREFERENCED_BLOCK_PENALTY, 'UNREFERENCED_BLOCK');
+        c.hold = undefined;
+        resolve('ignore');
+      }, BLOCK_REFERENCE_WAIT_MS);
+      timer.unref();
+      c.hold = {
+        timer,
+        settle: (v) => {
+          clearTimeout(timer);
+          c.hold = undefined;
+          resolve(v);
+        },
+      };
+    });
+  }
+
+  /**
+   * A validated proposal (right proposer, good signature; consensus/validation.ts) names `hash` at
+   * (height, round): its block is admitted when it arrives, and a held copy is released to gossip.
+   * At most `REFERENCES_PER_ROUND_MAX` hashes per (height, round) are remembered.
+   */
+  reference(height: number, round: number, hash: Uint8Array): void {
+    if (height <= this.tip.height || height > this.tip.height + 2) return;
+    const key = toHex(hash);
+    if (!this.references.has(key)) {
+      const slot = `${height}:${round}`;
+      const n = this.referencesPerRound.get(slot) ?? 0;
+      if (n >= REFERENCES_PER_ROUND_MAX) return;
+      this.referencesPerRound.set(slot, n + 1);
+      this.references.set(key, height);
+    }
+    this.markReferenced(key);
+  }
+
+  private markReferenced(key: string): void {
+    const c = this.candidates.get(key);
+    if (c === undefined || c.referenced) return;
+    c.referenced = true;
+    c.hold?.settle('accept');
+  }
+
+  private admit(c: Candidate): void {
+    const key = toHex(c.hash);
     this.candidates.set(key, c);
     for (const w of this.waiters.get(key) ?? []) w(c);
     this.waiters.delete(key);
-    return 'accept';
+  }
+
+  private countAt(height: number, pred: (c: Candidate) => boolean): number {
+    let n = 0;
+    for (const c of this.candidates.values()) if (c.block.header.height === height && pred(c)) n++;
+    return n;
+  }
+
+  private rememberDropped(key: string, height: number, from: string | undefined): void {
+    const prev = this.dropped.get(key);
+    this.dropped.delete(key);
+    if (this.dropped.size >= DROPPED_BLOCKS_KEPT_MAX) {
+      const oldest = this.dropped.keys().next().value;
+      if (oldest !== undefined) this.dropped.delete(oldest);
+    }
+    this.dropped.set(key, { height, from: from ?? prev?.from });
+  }
+
+  private badBlock(from: string | undefined, reason: string): 'reject' {
+    if (from !== undefined) this.d.penalize?.(from, BAD_BLOCK_PENALTY, reason);
+    return 'reject';
+  }
+
+  /** Releases held gossip verdicts and timers (node shutdown). */
+  close(): void {
+    for (const c of this.candidates.values()) c.hold?.settle('ignore');
   }
 
   /** A proposed or committed block by hash, for peers that ask. */
@@ -339,7 +452,7 @@ export class Chain implements Application {
     //    the evidence age, valid for that height's set, one per validator.
     const maxAge = Number(paramsFromList(readStores(this.d.state).paramValues() ?? []).evidenceMaxAgeBlocks);
     const offenders = new Set<string>();
-    const evidence = this.pendingEvidence.filter((e) => {
+    const evidence = this.evidencePool.list().filter((e) => {
       const h = e.voteA.height;
       if (h >= height || height - h > maxAge) return false;
       const evSet = this.d.valsets.get(h);
@@ -390,10 +503,10 @@ export class Chain implements Application {
     await this.d.pending.put(hash32(hash), hash32(bytes));
     this.assertNext(height);
     this.candidates.set(toHex(hash), {
-      referenced: true,
       block,
       bytes,
       hash,
+      referenced: true,
       execTxs,
       overlay,
       result,
@@ -428,6 +541,11 @@ export class Chain implements Application {
     decided?: boolean;
   }): Promise<boolean> {
     const key = toHex(req.blockHash);
+    // The core asks only about proposals it accepted (right proposer, first of its round) and
+    // values with a quorum or a certificate: the block is referenced from now on.
+    if (req.height > this.tip.height && req.height <= this.tip.height + 2)
+      this.references.set(key, req.height);
+    this.markReferenced(key);
     const existing = this.candidates.get(key);
     if (existing?.verdict) return existing.verdict;
     const verdict = this.validate(req.height, req.blockHash, req.decided === true).catch((e) => {
@@ -606,8 +724,16 @@ export class Chain implements Application {
       );
       const key = toHex(hash);
       const known = this.candidates.get(key);
-      if (known) known.certified = true;
-      else this.candidates.set(key, { block, bytes, hash, certified: true, referenced: true });
+      if (known) {
+        known.certified = true;
+        this.markReferenced(key);
+      } else {
+        // The certificate signs the header only: a body that does not match it is not this block.
+        const problem = bodyProblem(block);
+        if (problem !== null)
+          throw new ChainError('SYNC_BODY_MISMATCH', `block ${height} from sync: ${problem}`);
+        this.admit({ block, bytes, hash, certified: true, referenced: true });
+      }
       const req = { height, round: commit.round, blockHash: hash, decided: true };
       let ok = await this.processProposal(req);
       if (!ok) {
@@ -667,13 +793,25 @@ export class Chain implements Application {
     for (const [k, other] of this.candidates) {
       if (other.block.header.height <= height) {
         if (other !== c) other.overlay?.discard();
+        if (other.hold !== undefined) {
+          other.hold.settle('ignore');
+          if (other.from !== undefined)
+            this.d.penalize?.(other.from, UNREFERENCED_BLOCK_PENALTY, 'UNREFERENCED_BLOCK');
+        }
         this.candidates.delete(k);
       }
     }
-    const included = new Set(block.evidence.map(evidenceKey));
-    this.pendingEvidence = this.pendingEvidence.filter(
-      (e) => !included.has(evidenceKey(e)) && e.voteA.height > height - EVIDENCE_HEIGHTS_KEPT,
-    );
+    for (const [k, h] of this.references) if (h <= height) this.references.delete(k);
+    for (const slot of this.referencesPerRound.keys()) {
+      if (Number(slot.slice(0, slot.indexOf(':'))) <= height) this.referencesPerRound.delete(slot);
+    }
+    // Blocks dropped unreferenced whose height is now decided and that nothing ever named: junk.
+    for (const [k, e] of this.dropped) {
+      if (e.height > height) continue;
+      this.dropped.delete(k);
+      if (e.from !== undefined) this.d.penalize?.(e.from, UNREFERENCED_BLOCK_PENALTY, 'UNREFERENCED_BLOCK');
+    }
+    this.evidencePool.prune(block.evidence, height - EVIDENCE_HEIGHTS_KEPT);
     this.tip = { height, hash, timeMs: block.header.timeMs, stateRoot: root };
     for (const t of c.execTxs!) {
       if (t.hash) this.d.mempool.removeByHash(toHex(t.hash));
@@ -702,23 +840,10 @@ export class Chain implements Application {
     return decodeCommit(bytes);
   }
 
-  private noteRefused(key: string): void {
-    if (this.refused.size >= REFUSED_HASHES_MAX) {
-      const oldest = this.refused.values().next().value;
-      if (oldest !== undefined) this.refused.delete(oldest);
-    }
-    this.refused.add(key);
-  }
-
   private candidate(hash: Uint8Array): Promise<Candidate> {
     const key = toHex(hash);
     const have = this.candidates.get(key);
-    if (have) {
-      have.referenced = true;
-      return Promise.resolve(have);
-    }
-    // Seen and refused for lack of room (a flood): do not wait for gossip, fetch it now.
-    const waitMs = this.refused.has(key) ? 0 : BLOCK_WAIT_MS;
+    if (have) return Promise.resolve(have);
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(key) ?? [];
       let done = false;
@@ -730,25 +855,31 @@ export class Chain implements Application {
       };
       list.push(finish);
       this.waiters.set(key, list);
-      const timer = setTimeout(() => {
-        void this.d.fetchBlock(hash).then(
-          (bytes) => {
-            if (done) return;
-            if (bytes !== undefined && this.receiveBlock(bytes) !== 'reject') {
-              const c = this.candidates.get(key);
-              if (c) return finish(c);
-            }
-            done = true;
-            reject(new ChainError('BLOCK_UNAVAILABLE', `block ${key} did not arrive`));
-          },
-          (e) => {
-            if (!done) {
+      // Seen and dropped before anything named it (a flood held the slots): gossip will not bring
+      // it again, so ask at once, the peer that sent it first.
+      const dropped = this.dropped.get(key);
+      const timer = setTimeout(
+        () => {
+          void this.d.fetchBlock(hash, dropped?.from).then(
+            (bytes) => {
+              if (done) return;
+              if (bytes !== undefined && this.receiveBlock(bytes) !== 'reject') {
+                const c = this.candidates.get(key);
+                if (c) return finish(c);
+              }
               done = true;
-              reject(e);
-            }
-          },
-        );
-      }, waitMs);
+              reject(new ChainError('BLOCK_UNAVAILABLE', `block ${key} did not arrive`));
+            },
+            (e) => {
+              if (!done) {
+                done = true;
+                reject(e);
+              }
+            },
+          );
+        },
+        dropped === undefined ? BLOCK_WAIT_MS : 0,
+      );
     });
   }
 
@@ -766,8 +897,13 @@ export class Chain implements Application {
 
 const hash32 = (h: Uint8Array): Buffer => Buffer.from(h.buffer, h.byteOffset, h.byteLength);
 
-function evidenceKey(e: Evidence): string {
-  return `${toHex(e.voteA.signature)}:${toHex(e.voteB.signature)}`;
+/** Why a block's body does not match its header (tx, evidence, last-commit hashes), or null. */
+export function bodyProblem(block: Block): string | null {
+  const h = block.header;
+  if (!bytesEqual(h.txsHash, txsHash(block.txs))) return 'txsHash mismatch';
+  if (!bytesEqual(h.evidenceHash, evidenceHash(block.evidence))) return 'evidenceHash mismatch';
+  if (!bytesEqual(h.lastCommitHash, commitHash(block.lastCommit))) return 'lastCommitHash mismatch';
+  return null;
 }
 
 function sameResult(a: JobResult, b: JobResult): boolean {

@@ -90,6 +90,17 @@ export class NodeMetrics {
     help: 'blocks applied through sync',
     registers: [this.registry],
   });
+  readonly peerPenalties = new Counter({
+    name: 'ol_peer_penalties_total',
+    help: 'misbehaviour points charged to peers, by reason (node/README.md "Byzantine peers")',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly peersBanned = new Counter({
+    name: 'ol_peers_banned_total',
+    help: 'peers cut off for misbehaviour past p2p PENALTY_POINTS_MAX',
+    registers: [this.registry],
+  });
 
   private server: Server | undefined;
 

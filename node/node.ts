@@ -47,6 +47,7 @@ import { Chain, type ChainFaults, type CommittedInfo, type Tip } from './chain.j
 import { hostPort, loadConfig, type NodeConfig } from './config.js';
 import { EarningsIndex } from './earnings.js';
 import { fileExists } from './fsUtil.js';
+import { FutureGate } from './futureGate.js';
 import { homePaths, readGenesisFile } from './home.js';
 import { Indexer } from './indexer.js';
 import { JobRunner } from './jobRunner.js';
@@ -82,8 +83,24 @@ export class NodeError extends OlError {}
 
 /** Sync asks peers for their status this often, and catches up when one is ahead. */
 export const SYNC_POLL_MS = 1_000;
+/** A sync range request gives up after this long (a peer that never answers is charged). */
+export const SYNC_RANGE_TIMEOUT_MS = 15_000;
+/** Points charged to a peer whose sync answer does not back its status (p2p/peerScore.ts). */
+export const SYNC_BAD_ANSWER_PENALTY = 25;
+
+/** A sync answer that failed, with the peer that gave it. */
+class SyncPeerError extends Error {
+  constructor(
+    readonly peer: string,
+    cause: unknown,
+  ) {
+    super((cause as Error)?.message ?? String(cause));
+  }
+}
+
 /** A block range fetched by sync, with the commit signatures already checked in worker threads. */
 interface FetchedRange {
+  readonly peer: string;
   readonly blocks: BlockWithCommit[];
   readonly verified: Set<string>;
 }
@@ -179,6 +196,8 @@ export class OpenLedgerNode {
   private syncing = false;
   private polling = false;
   private recentInputs: CoreInput[] = [];
+  /** Bounds next-height messages per validator before the core buffers them. */
+  private readonly futureGate = new FutureGate();
   private downtimeWarnedAt = -DOWNTIME_WARN_EVERY;
   /** The most complete certificate known for the tip (extended with late precommits). */
   private tipCertificate: Commit | null = null;
@@ -286,7 +305,9 @@ export class OpenLedgerNode {
         log: this.log,
         metrics: this.metrics,
         publishBlock: (bytes) => void this.p2p?.publish('block', bytes),
-        fetchBlock: (hash) => this.fetchBlock(hash),
+        fetchBlock: (hash, prefer) => this.fetchBlock(hash, prefer),
+        penalize: (peer, points, reason) => this.p2p?.penalize(peer, points, reason),
+        expectedProposers: (height) => this.expectedProposers(height),
         bestCommit: (height) =>
           this.tipCertificate !== null && this.tipCertificate.height === height
             ? this.tipCertificate
@@ -341,8 +362,13 @@ export class OpenLedgerNode {
     this.p2p.subscribe('tx', (data) => this.onGossipTx(data));
     this.p2p.subscribe('consensus', (data) => this.onConsensusMessage(data));
     this.p2p.subscribe('evidence', (data) => this.onConsensusMessage(data));
-    this.p2p.subscribe('block', (data) => {
-      const verdict = this.chain.receiveBlock(data);
+    this.p2p.onPenalty((peer, points, reason, banned) => {
+      this.metrics.peerPenalties.inc({ reason }, points);
+      if (banned) this.metrics.peersBanned.inc();
+      this.log.debug({ peer, points, reason, banned }, 'peer penalised');
+    });
+    this.p2p.subscribe('block', (data, from) => {
+      const verdict = this.chain.receiveBlock(data, { from });
       if (verdict === 'reject') this.metrics.gossipRejected.inc({ topic: 'block' });
       return verdict;
     });
@@ -429,6 +455,19 @@ export class OpenLedgerNode {
   }
 
   // ---- consensus ------------------------------------------------------------------------------
+
+  /**
+   * Proposers whose blocks of `height` may be held before their proposal arrives (node/chain.ts
+   * `receiveBlock`): those of the core's round and the next one, or of rounds 0 and 1 of the next
+   * height.
+   */
+  private expectedProposers(height: number): Uint8Array[] {
+    const set = this.valsets.get(height);
+    if (set === undefined) return [];
+    const core = this.driver?.state;
+    const round = core !== undefined && core.height === height ? core.round : 0;
+    return [set.proposer(round).address, set.proposer(round + 1).address];
+  }
 
   private timeouts(): TimeoutConfig {
     const c = this.config.consensus;
@@ -630,8 +669,14 @@ export class OpenLedgerNode {
       return r.action;
     }
     if (r.message.type === 'evidence') {
-      this.chain.addEvidence(r.message.evidence);
-      return 'accept';
+      // Forwarded only when new to the pool (node/evidencePool.ts): duplicates, second pieces
+      // against one offender and pieces too old to slash are dropped quietly.
+      return this.chain.addEvidence(r.message.evidence) ? 'accept' : 'ignore';
+    }
+    if (!this.futureGate.admit(r.message, height)) return 'ignore';
+    if (r.message.type === 'proposal') {
+      const p = r.message.proposal;
+      this.chain.reference(p.height, p.round, p.blockHash);
     }
     if (r.input !== null && !this.syncing) {
       const m = r.message;
@@ -897,8 +942,11 @@ export class OpenLedgerNode {
     return encodeBlocksResponse(out);
   }
 
-  private async fetchBlock(hash: Uint8Array): Promise<Uint8Array | undefined> {
-    for (const peer of this.p2p.peers()) {
+  private async fetchBlock(hash: Uint8Array, prefer?: string): Promise<Uint8Array | undefined> {
+    const peers = this.p2p.peers();
+    if (prefer !== undefined && peers.includes(prefer))
+      peers.unshift(...peers.splice(peers.indexOf(prefer), 1));
+    for (const peer of peers) {
       try {
         const res = decodeBlocksResponse(
           await this.p2p.request(
@@ -977,10 +1025,13 @@ export class OpenLedgerNode {
                 peer,
                 'blocks',
                 encodeBlocksRequest({ kind: 'range', from, to: st.height, hash: null }),
-                15_000,
+                SYNC_RANGE_TIMEOUT_MS,
               )
               .then(decodeBlocksResponse)
-              .then(async (blocks) => ({ blocks, verified: await this.preverifyCommits(blocks) }));
+              .then(async (blocks) => ({ peer, blocks, verified: await this.preverifyCommits(blocks) }))
+              .catch((e) => {
+                throw new SyncPeerError(peer, e);
+              });
             p.catch(() => {}); // awaited below; a prefetch abandoned by an error must not go unhandled
             return p;
           };
@@ -988,20 +1039,40 @@ export class OpenLedgerNode {
           let turn = tip;
           let next: Promise<FetchedRange> | undefined = fetchRange(tip + 1, turn++);
           let from = tip + 1;
-          while (next !== undefined) {
-            const { blocks, verified } = await next;
-            if (blocks.length === 0) break;
-            from += blocks.length;
-            next = from <= top ? fetchRange(from, turn++) : undefined;
-            // From here until consensus restarts, its inputs are for a height being replaced.
-            this.syncing = true;
-            for (const r of blocks) {
-              if (this.stopped) return;
-              await this.chain.applySynced(r.block, decodeCommit(r.commit), (pk, msg, sig) =>
-                verified.has(signatureKey(pk, msg, sig)),
-              );
-              applied++;
+          try {
+            while (next !== undefined) {
+              const { peer, blocks, verified } = await next;
+              // A peer whose status says it is ahead must prove it: an empty answer, a block of
+              // another height or one whose certificate does not verify is a lie (issue 18, hole 4).
+              if (blocks.length === 0) throw new SyncPeerError(peer, new Error('claimed height not served'));
+              const at = from;
+              from += blocks.length;
+              next = from <= top ? fetchRange(from, turn++) : undefined;
+              for (const [i, r] of blocks.entries()) {
+                if (this.stopped) return;
+                try {
+                  if (decodeBlock(r.block).header.height !== at + i) throw new Error('block out of range');
+                  await this.chain.applySynced(r.block, decodeCommit(r.commit), (pk, msg, sig) =>
+                    verified.has(signatureKey(pk, msg, sig)),
+                  );
+                } catch (e) {
+                  if (this.chain.tip.height >= at + i) continue; // consensus committed it meanwhile
+                  throw new SyncPeerError(peer, e);
+                }
+                // Only now, with a certified block applied, is the core's height stale: from here
+                // until consensus restarts, its inputs are for a height being replaced. A claim
+                // alone never restarts it, so its round timeouts run on.
+                this.syncing = true;
+                applied++;
+              }
             }
+          } catch (e) {
+            if (!(e instanceof SyncPeerError)) throw e;
+            this.peerStatus.delete(e.peer);
+            this.p2p.penalize(e.peer, SYNC_BAD_ANSWER_PENALTY, 'SYNC_BAD_ANSWER');
+            this.log.debug({ peer: e.peer, err: e.message }, 'sync peer did not back its status');
+            if (this.stopped) return;
+            continue; // try the other peers ahead, if any
           }
           if (this.chain.tip.height === tip) break; // no progress: leave it to the next poll
           continue;
@@ -1021,10 +1092,25 @@ export class OpenLedgerNode {
           );
           const first = res[0];
           if (first !== undefined && this.chain.tip.height === tip) {
-            const commit = decodeCommit(first.commit);
-            verifyCommit(this.chainId, commit, this.valsets.require(tip + 1), { height: tip + 1 });
-            this.chain.receiveBlock(first.block);
+            let commit: Commit;
+            try {
+              commit = decodeCommit(first.commit);
+              const blockHash = headerHash(decodeBlock(first.block).header);
+              verifyCommit(this.chainId, commit, this.valsets.require(tip + 1), {
+                height: tip + 1,
+                blockHash,
+              });
+            } catch (e) {
+              this.peerStatus.delete(peer);
+              this.p2p.penalize(peer, SYNC_BAD_ANSWER_PENALTY, 'SYNC_BAD_ANSWER');
+              throw e;
+            }
+            // Certified: admitted whatever the gossip slots hold (its body is checked on admission).
+            this.chain.receiveBlock(first.block, { trusted: true });
             this.driver.input({ type: 'commitCertificate', commit });
+          } else if (first === undefined) {
+            this.peerStatus.delete(peer);
+            this.p2p.penalize(peer, SYNC_BAD_ANSWER_PENALTY, 'SYNC_BAD_ANSWER');
           }
         }
         break;
@@ -1071,6 +1157,7 @@ export class OpenLedgerNode {
     if (this.txFlushTimer !== undefined) clearTimeout(this.txFlushTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.chain?.close();
     const step = async (what: string, fn: () => Promise<unknown> | undefined) => {
       try {
         await fn();

@@ -12,6 +12,7 @@ import { createLibp2p } from 'libp2p';
 import { asPlain } from '../core/bytes.js';
 import { OlError } from '../core/errors.js';
 import { encodeFrame, FrameReader } from './frame.js';
+import { PeerScores } from './peerScore.js';
 import { RateLimiter } from './rateLimit.js';
 
 /**
@@ -30,6 +31,10 @@ export const GOSSIP_BYTES_MAX = 10 * 1024 * 1024;
 export const REQUEST_BYTES_MAX = 64 * 1024;
 export const RESPONSE_BYTES_MAX = 32 * 1024 * 1024;
 export const REQUEST_TIMEOUT_MS = 10_000;
+/** Gossip bytes per second accepted from one peer (burst: 4× that), whatever the message count. */
+export const PEER_GOSSIP_BYTES_PER_SEC = 16 * 1024 * 1024;
+/** Response bytes per second served to one peer (burst: 4× that), whatever the request count. */
+export const PEER_RESPONSE_BYTES_PER_SEC = 16 * 1024 * 1024;
 
 export interface P2pLimits {
   gossipBytesMax: number;
@@ -39,6 +44,10 @@ export interface P2pLimits {
   peerGossipPerSec: number;
   /** Requests per second served to one peer (burst: 4× that). */
   peerRequestsPerSec: number;
+  /** Gossip bytes per second accepted from one peer (burst: 4× that). */
+  peerGossipBytesPerSec: number;
+  /** Response bytes per second served to one peer (burst: 4× that). */
+  peerResponseBytesPerSec: number;
   connectionsMax: number;
 }
 
@@ -48,6 +57,8 @@ export const DEFAULT_P2P_LIMITS: P2pLimits = {
   responseBytesMax: RESPONSE_BYTES_MAX,
   peerGossipPerSec: 5_000,
   peerRequestsPerSec: 50,
+  peerGossipBytesPerSec: PEER_GOSSIP_BYTES_PER_SEC,
+  peerResponseBytesPerSec: PEER_RESPONSE_BYTES_PER_SEC,
   connectionsMax: 64,
 };
 
@@ -103,8 +114,16 @@ export class P2pHost {
   };
   private readonly gossipLimiter: RateLimiter;
   private readonly requestLimiter: RateLimiter;
+  private readonly gossipBytesLimiter: RateLimiter;
+  private readonly responseBytesLimiter: RateLimiter;
   private redialTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly penaltyListeners: ((
+    peer: string,
+    points: number,
+    reason: string,
+    banned: boolean,
+  ) => void)[] = [];
 
   private constructor(
     private readonly node: Libp2p<{ pubsub: GossipSub }>,
@@ -113,15 +132,27 @@ export class P2pHost {
     private readonly log: P2pLogger,
     /** Shared with the connection gater, which was built before this instance. */
     private readonly blocked: Set<string>,
+    /** Misbehaviour points and bans (p2p/peerScore.ts), also consulted by the gater. */
+    private readonly scores: PeerScores,
   ) {
     this.gossipLimiter = new RateLimiter(limits.peerGossipPerSec, limits.peerGossipPerSec * 4);
     this.requestLimiter = new RateLimiter(limits.peerRequestsPerSec, limits.peerRequestsPerSec * 4);
+    // The burst must admit one message or answer of the largest size, or it could never pass.
+    this.gossipBytesLimiter = new RateLimiter(
+      limits.peerGossipBytesPerSec,
+      Math.max(limits.peerGossipBytesPerSec * 4, limits.gossipBytesMax),
+    );
+    this.responseBytesLimiter = new RateLimiter(
+      limits.peerResponseBytesPerSec,
+      Math.max(limits.peerResponseBytesPerSec * 4, limits.responseBytesMax),
+    );
   }
 
   static async start(cfg: P2pConfig, log: P2pLogger): Promise<P2pHost> {
     const limits = { ...DEFAULT_P2P_LIMITS, ...cfg.limits };
     const blocked = new Set<string>();
-    const deny = (peer: PeerId) => blocked.has(peer.toString());
+    const scores = new PeerScores();
+    const deny = (peer: PeerId) => blocked.has(peer.toString()) || scores.isBanned(peer.toString());
     const node = await createLibp2p({
       privateKey: cfg.privateKey,
       addresses: { listen: cfg.listen },
@@ -152,7 +183,7 @@ export class P2pHost {
         }),
       },
     });
-    const host = new P2pHost(node, cfg, limits, log, blocked);
+    const host = new P2pHost(node, cfg, limits, log, blocked, scores);
     node.addEventListener('peer:connect', (e) => log.debug({ peer: e.detail.toString() }, 'peer connected'));
     node.addEventListener('peer:disconnect', (e) =>
       log.debug({ peer: e.detail.toString() }, 'peer disconnected'),
@@ -202,7 +233,7 @@ export class P2pHost {
         this.stats.gossipRejected++;
         return TopicValidatorResult.Reject;
       }
-      if (!this.gossipLimiter.take(from)) {
+      if (!this.gossipLimiter.take(from) || !this.gossipBytesLimiter.take(from, msg.data.length)) {
         this.stats.rateLimited++;
         this.stats.gossipIgnored++;
         return TopicValidatorResult.Ignore;
@@ -257,6 +288,11 @@ export class P2pHost {
         }
         const request = await readFrame(stream, this.limits.requestBytesMax);
         const response = await handler(request, from);
+        if (!this.responseBytesLimiter.take(from, response.length)) {
+          this.stats.rateLimited++;
+          stream.abort(new P2pError('RATE_LIMITED', 'too many response bytes'));
+          return;
+        }
         await writeFrame(stream, response);
         await stream.close();
         this.stats.requestsServed++;
@@ -289,6 +325,30 @@ export class P2pHost {
       if (e instanceof OlError) throw e;
       throw new P2pError('REQUEST_FAILED', `${proto} request to ${peer} failed: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * Charges a peer misbehaviour points (p2p/peerScore.ts). Past `PENALTY_POINTS_MAX` it is banned
+   * for `PEER_BAN_MS`: its connections close and new ones are refused both ways. Returns true
+   * when this charge banned it.
+   */
+  penalize(peer: string, points: number, reason: string): boolean {
+    const banned = this.scores.charge(peer, points);
+    for (const l of this.penaltyListeners) l(peer, points, reason, banned);
+    if (banned) {
+      this.log.warn({ peer, reason }, 'peer banned for misbehaviour');
+      void this.node.hangUp(peerIdFromString(peer)).catch(() => {});
+    }
+    return banned;
+  }
+
+  /** Calls `listener` on every penalty (for metrics and logs). */
+  onPenalty(listener: (peer: string, points: number, reason: string, banned: boolean) => void): void {
+    this.penaltyListeners.push(listener);
+  }
+
+  isBanned(peer: string): boolean {
+    return this.scores.isBanned(peer);
   }
 
   /** Cuts a peer off: existing connections close and new ones are refused, both ways. */
@@ -329,7 +389,7 @@ export class P2pHost {
           const ma = multiaddr(addr);
           const target = ma.getComponents().find((c) => c.name === 'p2p')?.value;
           if (target === undefined || target === this.peerId) return;
-          if (connected.has(target) || this.blocked.has(target)) return;
+          if (connected.has(target) || this.blocked.has(target) || this.scores.isBanned(target)) return;
           await this.node.dial(ma, { signal: AbortSignal.timeout(5_000) });
         } catch (e) {
           this.log.debug({ addr, err: (e as Error).message }, 'bootstrap dial failed');

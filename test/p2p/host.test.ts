@@ -3,6 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame, FrameError, FrameReader } from '../../p2p/frame.js';
 import { P2pError, P2pHost, type Verdict } from '../../p2p/host.js';
+import { PEER_BAN_MS, PENALTY_DECAY_PER_SEC, PENALTY_POINTS_MAX, PeerScores } from '../../p2p/peerScore.js';
 import { RateLimiter } from '../../p2p/rateLimit.js';
 
 const quiet = { info() {}, warn() {}, debug() {} };
@@ -57,6 +58,50 @@ describe('rate limiter', () => {
     for (let i = 0; i < 100; i++) if (rl.take('p')) allowed++;
     expect(allowed).toBe(10);
     expect(rl.take('q')).toBe(true);
+  });
+
+  it('counts bytes as cost: a peer at its byte budget is refused one byte more', () => {
+    let now = 0;
+    const bytes = new RateLimiter(1000, 4000, () => now);
+    expect(bytes.take('p', 4000)).toBe(true);
+    expect(bytes.take('p', 1)).toBe(false);
+    now += 500;
+    expect(bytes.take('p', 500)).toBe(true);
+    expect(bytes.take('p', 1)).toBe(false);
+  });
+
+  it('past its peer limit forgets the least recently seen peer, never everyone (issue 18)', () => {
+    const now = 0;
+    const rl = new RateLimiter(1, 2, () => now, 3);
+    for (const p of ['a', 'b', 'c']) {
+      rl.take(p);
+      rl.take(p);
+      expect(rl.take(p)).toBe(false); // each spent its burst
+    }
+    rl.take('a'); // 'a' seen again: now 'b' is the least recent
+    // Before: the 4th peer cleared every bucket, so 'a' and 'c' got a fresh burst.
+    expect(rl.take('d')).toBe(true);
+    expect(rl.size).toBe(3);
+    expect(rl.take('a')).toBe(false);
+    expect(rl.take('c')).toBe(false);
+    expect(rl.take('b')).toBe(true); // forgotten, so new again ('d' is the one forgotten now)
+  });
+});
+
+describe('peer scores', () => {
+  it('bans at PENALTY_POINTS_MAX, forgives PENALTY_DECAY_PER_SEC, and lifts the ban after PEER_BAN_MS', () => {
+    let now = 0;
+    const s = new PeerScores(() => now);
+    expect(s.charge('p', PENALTY_POINTS_MAX - 1)).toBe(false);
+    expect(s.isBanned('p')).toBe(false);
+    now += 1000; // decays by PENALTY_DECAY_PER_SEC
+    expect(s.score('p')).toBe(PENALTY_POINTS_MAX - 1 - PENALTY_DECAY_PER_SEC);
+    expect(s.charge('p', PENALTY_DECAY_PER_SEC)).toBe(false); // one below the limit again
+    expect(s.charge('p', 1)).toBe(true);
+    expect(s.isBanned('p')).toBe(true);
+    expect(s.banned()).toEqual(['p']);
+    now += PEER_BAN_MS;
+    expect(s.isBanned('p')).toBe(false);
   });
 });
 

@@ -1,0 +1,57 @@
+import type { Evidence } from '../core/block.js';
+import { toHex } from '../core/bytes.js';
+
+/**
+ * Checked double-sign evidence waiting to go into a block this node proposes. Bounded and indexed
+ * (issue 18, hole 5: the pool was an unbounded array scanned on every add, and a validator about
+ * to be slashed could flood valid evidence against itself, each piece forwarded network-wide):
+ *
+ * - one piece per offender: the vm tombstones a validator on its first committed evidence, so a
+ *   second piece against it can never slash anything; a duplicate or a second piece is not kept
+ *   and `add` returns false, so gossip does not forward it;
+ * - at most `EVIDENCE_POOL_MAX` pieces; past it the oldest arrival is forgotten;
+ * - pieces at or below `minHeight` (older than the vm accepts) are pruned after each commit.
+ */
+
+/** Evidence pieces kept at most (one per offender, so far above any validator set). */
+export const EVIDENCE_POOL_MAX = 1_024;
+
+export function evidenceKey(e: Evidence): string {
+  return `${toHex(e.voteA.signature)}:${toHex(e.voteB.signature)}`;
+}
+
+export class EvidencePool {
+  /** Offender address (hex) → its evidence; insertion order is arrival order. */
+  private readonly byOffender = new Map<string, { key: string; evidence: Evidence }>();
+
+  constructor(private readonly max = EVIDENCE_POOL_MAX) {}
+
+  get size(): number {
+    return this.byOffender.size;
+  }
+
+  /** Keeps `e` if it is the first piece against its validator; true when kept (worth forwarding). */
+  add(e: Evidence): boolean {
+    const who = toHex(e.voteA.validator);
+    if (this.byOffender.has(who)) return false;
+    if (this.byOffender.size >= this.max) {
+      const oldest = this.byOffender.keys().next().value;
+      if (oldest !== undefined) this.byOffender.delete(oldest);
+    }
+    this.byOffender.set(who, { key: evidenceKey(e), evidence: e });
+    return true;
+  }
+
+  /** Every piece, in arrival order. */
+  list(): Evidence[] {
+    return [...this.byOffender.values()].map((x) => x.evidence);
+  }
+
+  /** After a commit: drops the pieces the block included and those at or below `minHeight`. */
+  prune(included: readonly Evidence[], minHeight: number): void {
+    const done = new Set(included.map(evidenceKey));
+    for (const [who, x] of this.byOffender) {
+      if (done.has(x.key) || x.evidence.voteA.height <= minHeight) this.byOffender.delete(who);
+    }
+  }
+}

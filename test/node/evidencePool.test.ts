@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { evidenceProblem } from '../../consensus/validation.js';
+import { ValidatorSet } from '../../consensus/validatorSet.js';
+import { addressOf } from '../../core/address.js';
+import { type Evidence, signVote, VOTE_PREVOTE } from '../../core/block.js';
+import { generateKeyPair, type KeyPair } from '../../core/keys.js';
+import { EVIDENCE_POOL_MAX, EvidencePool } from '../../node/evidencePool.js';
+
+const CHAIN = 'evidence-pool';
+
+/** Real double-sign evidence: `kp` prevotes two different blocks at (height, round). */
+function doubleSign(kp: KeyPair, height: number, round = 0): Evidence {
+  const vote = (fill: number) =>
+    signVote(
+      CHAIN,
+      {
+        kind: VOTE_PREVOTE,
+        height,
+        round,
+        blockHash: new Uint8Array(32).fill(fill),
+        validator: addressOf(kp.publicKey),
+      },
+      kp.secretKey,
+    );
+  return { kind: 'duplicateVote', voteA: vote(1), voteB: vote(2) };
+}
+
+describe('evidence pool (issue 18, hole 5)', () => {
+  it('keeps one piece per offender: a validator flooding evidence against itself adds one, and the rest are not forwarded', () => {
+    const kp = generateKeyPair();
+    const set = ValidatorSet.genesis([{ publicKey: kp.publicKey, power: 10 }]);
+    const pool = new EvidencePool();
+    const first = doubleSign(kp, 5);
+    expect(evidenceProblem(CHAIN, first, set)).toBeNull(); // valid evidence, not a strawman
+    expect(pool.add(first)).toBe(true);
+    expect(pool.add(first)).toBe(false); // duplicate
+    for (let r = 1; r <= 500; r++) expect(pool.add(doubleSign(kp, 5, r))).toBe(false);
+    expect(pool.size).toBe(1);
+    expect(pool.list()).toEqual([first]);
+  });
+
+  it(`holds at most EVIDENCE_POOL_MAX (${EVIDENCE_POOL_MAX}) pieces, forgetting the oldest arrival past it`, () => {
+    const pool = new EvidencePool(3);
+    const pieces = [1, 2, 3, 4].map((h) => doubleSign(generateKeyPair(), h));
+    for (const e of pieces.slice(0, 3)) expect(pool.add(e)).toBe(true);
+    expect(pool.size).toBe(3);
+    expect(pool.add(pieces[3])).toBe(true);
+    expect(pool.size).toBe(3);
+    expect(pool.list()).toEqual(pieces.slice(1));
+  });
+
+  it('prunes included pieces and those too old to slash', () => {
+    const pool = new EvidencePool();
+    const [a, b, c] = [10, 20, 30].map((h) => doubleSign(generateKeyPair(), h));
+    for (const e of [a, b, c]) pool.add(e);
+    pool.prune([c], 10);
+    expect(pool.list()).toEqual([b]);
+  });
+});
