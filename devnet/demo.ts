@@ -348,7 +348,7 @@ export class Demo {
       });
     } catch (e) {
       this.state.requestErrors++;
-      const msg = (e as Error).message;
+      const msg = `${(e as { code?: string }).code ?? ''}: ${(e as Error).message}`;
       if (!msg.includes('MODEL_NOT_SERVED') && !msg.includes('fetch failed'))
         this.note(`request failed: ${msg}`);
     }
