@@ -6,6 +6,7 @@ import { receiptDelivery, signAck, signReceiptBody } from '../core/delivery.js';
 import { spanModelBody } from '../devnet/demo.js';
 import { LocalNetwork } from '../devnet/network.js';
 import { REPO_ROOT } from '../devnet/processes.js';
+import { EARNINGS_CHART_PAGES } from '../explorer/app/stats.js';
 import { buildRequest } from '../rpc/client.js';
 import { percentile, round } from './_measure.js';
 
@@ -218,7 +219,8 @@ export default async function explorerBench(args: string[]): Promise<Record<stri
           call('ol_listAddressEvents', [alice, null, 25]),
         ]);
         let next = e.result.next;
-        for (let i = 1; i < 5 && next; i++) next = (await call('ol_getEarnings', [alice, next, 100])).next;
+        for (let i = 1; i < EARNINGS_CHART_PAGES && next; i++)
+          next = (await call('ol_getEarnings', [alice, next, 100])).next;
       },
     };
     const figures: Record<string, { p50Ms: number; maxMs: number }> = {};

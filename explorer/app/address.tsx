@@ -2,10 +2,8 @@ import { Events } from './chain.js';
 import { Chart } from './chart.js';
 import { open, openFloat } from './format.js';
 import { batch, call, type J } from './rpc.js';
+import { EARNINGS_CHART_PAGES } from './stats.js';
 import { A, Addr, Bars, Empty, Failure, Fields, Id, Load, More, useAsync, usePages } from './ui.js';
-
-/** Earnings history pages (100 entries each) the chart reads: the latest 500 index entries. */
-export const EARNINGS_CHART_PAGES = 5;
 
 export function AddressPage({ addr }: { addr: string }) {
   const q = useAsync(async () => {
