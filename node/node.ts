@@ -120,6 +120,11 @@ export const RECENT_INPUTS_MAX = 4_096;
 const BLOCK_FLOOD_COUNT = 80;
 /** The near-downtime warning repeats at most this often (blocks). */
 export const DOWNTIME_WARN_EVERY = 100;
+/**
+ * The next proposer waits for a validator's late precommit while it was seen in one of the last
+ * this many certificates (node/node.ts `recordSigners`).
+ */
+export const CERTIFICATE_AWAIT_BLOCKS = 20;
 /** A local validator is "near" its downtime limit from this share of `downtimeMissedMax` (%). */
 export const DOWNTIME_WARN_PERCENT = 50;
 
@@ -139,6 +144,10 @@ export function certificateHasAwaited(
     if ((awaited === null || awaited.has(key)) && !signed.has(key)) return false;
   }
   return true;
+}
+
+function isMember(set: ValidatorSet, key: string): boolean {
+  return set.indexOf(Buffer.from(key, 'latin1')) >= 0;
 }
 
 /**
@@ -203,10 +212,13 @@ export class OpenLedgerNode {
   private tipCertificate: Commit | null = null;
   private tipDecidedAt = 0;
   /**
-   * Who signed the previous height's certificate as this node last saw it (`addressKey`s): the
-   * validators the next proposer waits for (null: nobody known yet, wait for all).
+   * The validators the next proposer waits for (`addressKey`s; null: wait for all): those in a
+   * certificate (as this node last saw it, late precommits included) of the last
+   * `CERTIFICATE_AWAIT_BLOCKS` heights.
    */
   private awaitedSigners: Set<string> | null = null;
+  /** Per validator, the last height whose certificate it was seen in (or first seen in the set). */
+  private readonly signedAt = new Map<string, number>();
   private readonly certificateWaiters: (() => void)[] = [];
   private txOutbox: Uint8Array[] = [];
   private txOutboxBytes = 0;
@@ -556,11 +568,7 @@ export class OpenLedgerNode {
               ({ validatorUpdates }) => {
                 if (!live()) return;
                 this.log.info({ height: d.height, round: d.round }, 'block committed');
-                const previous = this.tipCertificate;
-                this.awaitedSigners =
-                  previous !== null && previous.height === d.height - 1
-                    ? new Set(previous.signatures.map((s) => addressKey(s.validator)))
-                    : null;
+                this.awaitedSigners = this.recordSigners(d.height);
                 this.tipCertificate = d.commit;
                 this.tipDecidedAt = Date.now();
                 // Pause between blocks (like CometBFT's timeout_commit) so blocks come at a steady pace.
@@ -767,14 +775,40 @@ export class OpenLedgerNode {
   }
 
   /**
+   * On the decision of `height`: who signed the certificates seen so far (the previous tip's, as
+   * extended by late precommits), and so who the proposer of height + 1 waits for.
+   */
+  private recordSigners(height: number): Set<string> | null {
+    const previous = this.tipCertificate;
+    if (previous !== null && previous.height === height - 1) {
+      for (const s of previous.signatures) this.signedAt.set(addressKey(s.validator), previous.height);
+    }
+    const set = this.valsets.get(height);
+    if (set === undefined) return null;
+    const awaited = new Set<string>();
+    for (const v of set.validators) {
+      const key = addressKey(v.address);
+      // A validator not seen yet gets the benefit of the doubt for a full stretch.
+      if (!this.signedAt.has(key)) this.signedAt.set(key, height);
+      if (this.signedAt.get(key)! >= height - CERTIFICATE_AWAIT_BLOCKS) awaited.add(key);
+    }
+    // Bounded by the set: validators that left are forgotten.
+    for (const key of [...this.signedAt.keys()])
+      if (!awaited.has(key) && !isMember(set, key)) this.signedAt.delete(key);
+    return awaited;
+  }
+
+  /**
    * Before proposing h+1: wait until the certificate of h holds the precommit of every validator
-   * that signed the certificate of h−1 (`certificateHasAwaited`), or until
+   * seen in one of the last `CERTIFICATE_AWAIT_BLOCKS` certificates (`certificateHasAwaited`), or until
    * `consensus.certificateGraceMs` after the decision — whichever comes first. The pause between
    * blocks usually covers it (then there is no wait at all); when rounds take longer than the
    * block time, this grace is what lets a validator that voted a little after the quorum still be
    * counted as present (CometBFT waits `timeout_commit` after every commit for the same reason).
-   * A validator that is down is absent from the previous certificate, so it costs at most one
-   * grace, not one per block.
+   * A validator that is down drops out of the awaited after `CERTIFICATE_AWAIT_BLOCKS`, so it costs
+   * at most that many graces, not one per block; a slow one that signs now and then stays awaited
+   * (waiting only for the previous certificate's signers kept a validator that lagged at startup
+   * out: nobody waited for it, so it kept lagging, absent from 61 of the first 150 last commits).
    */
   private certificateSettled(height: number): Promise<void> {
     const c = this.tipCertificate;

@@ -79,6 +79,12 @@ describe('commit certificates carry every timely precommit', () => {
       type: 'validator.jailed',
     });
     expect(events).toHaveLength(0);
+    const slashed = await c.events({
+      fromHeight: 1,
+      toHeight: Math.min(BLOCKS + 1, 1000),
+      type: 'validator.slashed',
+    });
+    expect(slashed).toHaveLength(0);
     const metrics = await (await fetch(net.layout.nodes[0].metricsUrl)).text();
     expect(metrics).toMatch(/ol_validator_missed_blocks\{validator="0x[0-9a-f]{40}"\} \d+/);
   }, 900_000);
