@@ -28,8 +28,11 @@ describe('simulator: named byzantine strategies (issue 18)', () => {
     expect(runs).toBe(200);
   }, 240_000);
 
-  it('mutation test: accepting a proposal from a non-proposer and counting repeated votes are caught as safety violations', () => {
-    const report = runMutationTest({ seedsMax: 10, only: ['noProposerCheck', 'noVoteDedup'] });
+  it('mutation test: accepting a proposal from a non-proposer, skipping the L28 POL check and counting repeated votes are caught as safety violations', () => {
+    const report = runMutationTest({
+      seedsMax: 10,
+      only: ['noProposerCheck', 'noPolCheckL28', 'noVoteDedup'],
+    });
     for (const r of report) {
       expect(r.caught, r.mutant).toBe(true);
       expect(['agreement', 'validity']).toContain(r.kind);
