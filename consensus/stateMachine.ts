@@ -80,7 +80,26 @@ export const FAR_VOTES_PER_VALIDATOR_ROUND_MAX = 2;
 export interface UnsafeTestSwitches {
   /** L23/L29: prevote for any valid proposal, ignoring lockedValue / lockedRound. */
   readonly ignoreLock?: boolean;
+  /** Mutation testing (`npm run sim -- mutate`): remove one core rule. */
+  readonly mutant?: Mutant;
 }
+
+/**
+ * Core rules the mutation test removes one at a time, to show the simulator's checker notices
+ * each (devnet/sim/README.md, "Mutation test"). Test-only, like `ignoreLock`.
+ */
+export const MUTANTS = [
+  'noLockL23', // L23: prevote any valid fresh proposal although locked on another value
+  'noLockL29', // L29: accept a re-proposal whatever the lock
+  'noPolCheckL28', // L28: no 2f+1 prevotes for v in vr needed
+  'noProposerCheck', // accept a proposal from any validator
+  'weakQuorumL36', // L36: lock and precommit on f+1 prevotes instead of 2f+1
+  'weakQuorumL49', // L49: decide on f+1 precommits instead of 2f+1
+  'noVoteDedup', // a validator's repeated vote counts again
+  'noValidValue', // L42–L43: validValue / validRound never updated
+  'noLockUpdate', // L38–L39: lockedValue / lockedRound never set
+] as const;
+export type Mutant = (typeof MUTANTS)[number];
 
 export interface CoreParams {
   readonly chainId: string;
@@ -205,7 +224,7 @@ export function isRedundant(s: CoreState, input: CoreInput): boolean {
     const index = s.validators.indexOf(v.validator);
     if (index < 0) return false;
     if (v.round > s.round + VOTE_ROUNDS_AHEAD_MAX) return !farVoteUseful(s, v, index);
-    return s.votes.has(v, index);
+    return s.unsafe.mutant !== 'noVoteDedup' && s.votes.has(v, index);
   }
   if (input.type === 'proposal') {
     const p = input.proposal;
@@ -351,7 +370,11 @@ function onProposal(s: CoreState, p: Proposal, out: CoreOutput[]): void {
     return;
   }
   // Only the round's proposer may propose, and a proof-of-lock round must precede the round.
-  if (!bytesEqual(p.proposer, s.validators.proposer(p.round).address) || p.polRound >= p.round) {
+  const rightProposer =
+    s.unsafe.mutant === 'noProposerCheck'
+      ? s.validators.indexOf(p.proposer) >= 0
+      : bytesEqual(p.proposer, s.validators.proposer(p.round).address);
+  if (!rightProposer || p.polRound >= p.round) {
     s.ignored++;
     return;
   }
@@ -393,18 +416,18 @@ function onVote(s: CoreState, v: Vote, out: CoreOutput[]): void {
     noteAhead(s, index, v.round);
     return;
   }
-  const result = s.votes.add(v, index);
+  const result = s.votes.add(v, index, s.unsafe.mutant === 'noVoteDedup');
   if (result.status === 'conflict' && result.evidence !== null) {
     out.push({ type: 'evidence', evidence: result.evidence });
   }
-  if (result.status === 'duplicate') return;
+  if (result.status === 'duplicate' && s.unsafe.mutant !== 'noVoteDedup') return;
   // Keep the L49 and L55 candidates up to date, so rule evaluation never scans every round.
   const rv = s.votes.round(v.round);
-  if (
-    v.kind === VOTE_PRECOMMIT &&
-    v.blockHash !== null &&
-    s.validators.isQuorum(rv.precommits.powerFor(v.blockHash))
-  ) {
+  const decisive =
+    s.unsafe.mutant === 'weakQuorumL49'
+      ? s.validators.isOneThird(rv.precommits.powerFor(v.blockHash))
+      : s.validators.isQuorum(rv.precommits.powerFor(v.blockHash));
+  if (v.kind === VOTE_PRECOMMIT && v.blockHash !== null && decisive) {
     s.decisionRounds.add(v.round);
   }
   if (v.round > s.round && v.round > s.skipRound && s.validators.isOneThird(rv.seenPower))
@@ -535,7 +558,7 @@ function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
   }
   for (const r of [...s.decisionRounds].sort((a, b) => a - b)) {
     const precommits = s.votes.round(r).precommits;
-    const v = precommits.quorumValue(s.validators);
+    const v = precommits.quorumValue(s.validators, s.unsafe.mutant === 'weakQuorumL49');
     if (v === null) continue;
     const valid = s.validity.get(valueKey(v));
     if (valid === undefined) {
@@ -575,16 +598,28 @@ function tryPrevoteProposal(s: CoreState, out: CoreOutput[]): boolean {
     // L22: ⟨PROPOSAL, h, round, v, −1⟩ from proposer(h, round) while step = propose.
     if (valid === undefined) return false;
     // L23: valid(v) ∧ (lockedRound = −1 ∨ lockedValue = v).
-    const free = s.unsafe.ignoreLock || s.lockedRound === -1 || sameHash(s.lockedValue, p.blockHash);
+    const free =
+      s.unsafe.ignoreLock ||
+      s.unsafe.mutant === 'noLockL23' ||
+      s.lockedRound === -1 ||
+      sameHash(s.lockedValue, p.blockHash);
     castVote(s, VOTE_PREVOTE, valid && free ? p.blockHash : null, out); // L24 / L26
     s.step = STEP_PREVOTE; // L27
     return true;
   }
   // L28: … AND 2f+1 ⟨PREVOTE, h, vr, id(v)⟩ while step = propose ∧ (vr ≥ 0 ∧ vr < round).
-  if (!s.validators.isQuorum(s.votes.round(p.polRound).prevotes.powerFor(p.blockHash))) return false;
+  if (
+    s.unsafe.mutant !== 'noPolCheckL28' &&
+    !s.validators.isQuorum(s.votes.round(p.polRound).prevotes.powerFor(p.blockHash))
+  )
+    return false;
   if (valid === undefined) return false;
   // L29: valid(v) ∧ (lockedRound ≤ vr ∨ lockedValue = v).
-  const free = s.unsafe.ignoreLock || s.lockedRound <= p.polRound || sameHash(s.lockedValue, p.blockHash);
+  const free =
+    s.unsafe.ignoreLock ||
+    s.unsafe.mutant === 'noLockL29' ||
+    s.lockedRound <= p.polRound ||
+    sameHash(s.lockedValue, p.blockHash);
   castVote(s, VOTE_PREVOTE, valid && free ? p.blockHash : null, out); // L30 / L32
   s.step = STEP_PREVOTE; // L33
   return true;
@@ -595,17 +630,23 @@ function tryLockAndPrecommit(s: CoreState, out: CoreOutput[]): boolean {
   if (s.step < STEP_PREVOTE) return false;
   const p = s.proposals.get(s.round);
   if (p === undefined) return false;
-  if (!s.validators.isQuorum(s.votes.round(s.round).prevotes.powerFor(p.blockHash))) return false;
+  const polka = s.votes.round(s.round).prevotes.powerFor(p.blockHash);
+  if (!(s.unsafe.mutant === 'weakQuorumL36' ? s.validators.isOneThird(polka) : s.validators.isQuorum(polka)))
+    return false;
   if (s.validity.get(valueKey(p.blockHash)) !== true) return false;
   if (!once(s, 36)) return false;
   if (s.step === STEP_PREVOTE) {
-    s.lockedValue = p.blockHash; // L38
-    s.lockedRound = s.round; // L39
+    if (s.unsafe.mutant !== 'noLockUpdate') {
+      s.lockedValue = p.blockHash; // L38
+      s.lockedRound = s.round; // L39
+    }
     castVote(s, VOTE_PRECOMMIT, p.blockHash, out); // L40
     s.step = STEP_PRECOMMIT; // L41
   }
-  s.validValue = p.blockHash; // L42
-  s.validRound = s.round; // L43
+  if (s.unsafe.mutant !== 'noValidValue') {
+    s.validValue = p.blockHash; // L42
+    s.validRound = s.round; // L43
+  }
   return true;
 }
 

@@ -69,11 +69,15 @@ export class VoteSet {
   }
 
   /** Adds a vote whose signer is validator `index` of `set`; the caller checked kind and round. */
-  add(vote: Vote, index: number, set: ValidatorSet): AddVoteResult {
+  add(vote: Vote, index: number, set: ValidatorSet, unsafeNoDedup = false): AddVoteResult {
     assert(vote.kind === this.kind && vote.round === this.round, 'vote belongs to this set');
     const key = valueKey(vote.blockHash);
     const tally = this.tallies.get(key);
-    if (tally?.votes.has(index)) return { status: 'duplicate' };
+    if (tally?.votes.has(index)) {
+      // Mutation test only: a repeat counts its power again.
+      if (unsafeNoDedup) tally.power += set.validators[index].power;
+      return { status: 'duplicate' };
+    }
     const prior = this.first.get(index);
     const power = set.validators[index].power;
     if (prior === undefined) {
@@ -107,10 +111,11 @@ export class VoteSet {
   }
 
   /** The non-nil value holding more than 2/3 of the power, if any (first in value order). */
-  quorumValue(set: ValidatorSet): Uint8Array | null {
+  quorumValue(set: ValidatorSet, unsafeOneThird = false): Uint8Array | null {
     let best: string | null = null;
     for (const [key, t] of this.tallies) {
-      if (key !== 'nil' && set.isQuorum(t.power) && (best === null || key < best)) best = key;
+      const enough = unsafeOneThird ? set.isOneThird(t.power) : set.isQuorum(t.power);
+      if (key !== 'nil' && enough && (best === null || key < best)) best = key;
     }
     if (best === null) return null;
     const vote = (this.tallies.get(best) as Tally).votes.values().next().value;
@@ -142,8 +147,13 @@ export class RoundVotes {
     this.precommits = new VoteSet(VOTE_PRECOMMIT, round);
   }
 
-  add(vote: Vote, index: number, set: ValidatorSet): AddVoteResult {
-    const result = (vote.kind === VOTE_PRECOMMIT ? this.precommits : this.prevotes).add(vote, index, set);
+  add(vote: Vote, index: number, set: ValidatorSet, unsafeNoDedup = false): AddVoteResult {
+    const result = (vote.kind === VOTE_PRECOMMIT ? this.precommits : this.prevotes).add(
+      vote,
+      index,
+      set,
+      unsafeNoDedup,
+    );
     if (result.status === 'added' && !this.seen.has(index)) {
       this.seen.add(index);
       this.seenPower += set.validators[index].power;
@@ -169,14 +179,14 @@ export class HeightVotes {
   }
 
   /** Adds a vote of this height from a member of the set (the caller checked both). */
-  add(vote: Vote, index: number): AddVoteResult {
+  add(vote: Vote, index: number, unsafeNoDedup = false): AddVoteResult {
     assert(vote.height === this.height, 'vote of this height');
     let r = this.rounds.get(vote.round);
     if (r === undefined) {
       r = new RoundVotes(vote.round);
       this.rounds.set(vote.round, r);
     }
-    return r.add(vote, index, this.set);
+    return r.add(vote, index, this.set, unsafeNoDedup);
   }
 
   /** Would adding this vote change nothing (already held, or beyond the per-validator bound)? */

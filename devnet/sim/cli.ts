@@ -7,11 +7,26 @@
 import '../../core/polyfill.js';
 import '../../core/nativeCrypto.js';
 import { OlError } from '../../core/errors.js';
+import { formatMutationReport, runMutationTest } from './mutate.js';
 import { type CliOptions, HELP, parseCli, replayCommand } from './options.js';
 import { runSimulation, type SimResult } from './simulation.js';
 import { summarize } from './summary.js';
 
 function main(argv: string[]): number {
+  if (argv[0] === 'mutate') {
+    const i = argv.indexOf('--seeds');
+    const seeds = i >= 0 ? Number(argv[i + 1]) : 60;
+    if (!Number.isSafeInteger(seeds) || seeds < 1 || seeds > 100_000) {
+      process.stderr.write('sim mutate: --seeds needs an integer in [1, 100000]\n');
+      return 2;
+    }
+    const report = runMutationTest({ seedsMax: seeds, progress: (m) => process.stderr.write(`${m}\n`) });
+    process.stdout.write(formatMutationReport(report));
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return report.every((r) => r.caught && (!r.safety || r.kind === 'agreement' || r.kind === 'validity'))
+      ? 0
+      : 1;
+  }
   let o: CliOptions;
   try {
     o = parseCli(argv);
@@ -38,7 +53,8 @@ function main(argv: string[]): number {
         heights: o.heights,
         scenario,
         delay: o.delay,
-        unsafe: o.unsafeIgnoreLock ? { ignoreLock: true } : undefined,
+        unsafe: { ignoreLock: o.unsafeIgnoreLock, mutant: o.mutant },
+        strategy: o.strategy,
       });
       results.push(result);
       if (!result.ok) failures.push({ result, command: replayCommand(o, seed, scenario) });

@@ -14,7 +14,7 @@ import { valueKey } from '../../consensus/voteSet.js';
 import type { Proposal, Vote } from '../../core/block.js';
 import { toHex } from '../../core/bytes.js';
 
-export type ViolationKind = 'agreement' | 'validity' | 'doubleSign' | 'liveness' | 'exception';
+export type ViolationKind = 'agreement' | 'validity' | 'doubleSign' | 'liveness' | 'memory' | 'exception';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -25,6 +25,13 @@ export interface Violation {
 export interface BlockInfo {
   readonly height: number;
   readonly valid: boolean;
+  /** The round it was built for and the node that built it (validity: the round's proposer). */
+  readonly round?: number;
+  readonly builder?: number;
+  /** Built by a byzantine node dated at the drift edge: some honest clocks refuse it for now. */
+  readonly driftEdge?: boolean;
+  /** Virtual time it was built. */
+  readonly builtMs?: number;
 }
 
 export class Invariants {
@@ -38,6 +45,7 @@ export class Invariants {
     blockHash: Uint8Array,
     timeMs: number,
     block: BlockInfo | undefined,
+    proposerOfRound?: (round: number) => number,
   ): void {
     const key = valueKey(blockHash);
     const prior = this.decided.get(height);
@@ -54,6 +62,16 @@ export class Invariants {
         'validity',
         timeMs,
         `height ${height}: node ${node} decided 0x${toHex(blockHash).slice(0, 16)}…, which is not a valid block of this height`,
+      );
+    } else if (
+      proposerOfRound !== undefined &&
+      block.round !== undefined &&
+      proposerOfRound(block.round) !== block.builder
+    ) {
+      this.fail(
+        'validity',
+        timeMs,
+        `height ${height}: node ${node} decided a block built by node ${block.builder} out of turn (round ${block.round})`,
       );
     }
   }

@@ -2,8 +2,10 @@
  * Command-line options of `npm run sim`, validated with errors that say what to do.
  */
 
+import { MUTANTS, type Mutant } from '../../consensus/stateMachine.js';
 import { ConfigError } from '../../core/errors.js';
 import { type DelayDistribution, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
+import { BYZANTINE_STRATEGIES, type ByzantineStrategy } from './simNode.js';
 import { SIM_HEIGHTS_MAX, SIM_NODES_MAX, validateSimOptions } from './simulation.js';
 
 /** A generous ceiling on one invocation's seeds (10,000 per scenario is the safety target). */
@@ -18,6 +20,8 @@ export interface CliOptions {
   readonly scenarios: readonly ScenarioName[];
   readonly delay?: DelayDistribution;
   readonly unsafeIgnoreLock: boolean;
+  readonly strategy: ByzantineStrategy;
+  readonly mutant?: Mutant;
   readonly json: boolean;
   readonly help: boolean;
 }
@@ -38,7 +42,11 @@ options:
   --heights H        heights every honest node must commit, 1..${SIM_HEIGHTS_MAX} (default 20)
   --scenario NAME    ${SCENARIO_NAMES.join(' | ')} | all (default all: every seed runs every scenario)
   --delay SPEC       override message delays: uniform:MIN:MAX or longtail:MIN:MAX:PERMILLE:TAILMAX (ms)
+  --strategy NAME    what byzantine nodes do: ${BYZANTINE_STRATEGIES.join(' | ')}
+                     (default equivocate; see devnet/sim/README.md)
   --json             print the summary as one JSON line
+  --unsafe-mutant NAME
+                     TEST ONLY: remove one core rule (${MUTANTS.join(', ')})
   --unsafe-ignore-lock
                      TEST ONLY: honest cores ignore their lock (L23/L29), to show the checker
                      catches a broken core
@@ -46,6 +54,7 @@ options:
 
 example:
   npm run sim -- --seeds 1000 --nodes 7 --byzantine 2 --heights 50 --scenario partition
+  npm run sim -- mutate [--seeds N]   the mutation test: each mutant until caught (README)
 `;
 
 function intArg(name: string, value: string | undefined, min: number, max: number): number {
@@ -83,6 +92,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
   let scenarios: readonly ScenarioName[] = SCENARIO_NAMES;
   let delay: DelayDistribution | undefined;
   let unsafeIgnoreLock = false;
+  let strategy: ByzantineStrategy = 'equivocate';
+  let mutant: Mutant | undefined;
   let json = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -126,6 +137,26 @@ export function parseCli(argv: readonly string[]): CliOptions {
       case '--unsafe-ignore-lock':
         unsafeIgnoreLock = true;
         break;
+      case '--strategy': {
+        const v = next() ?? '';
+        if (!(BYZANTINE_STRATEGIES as readonly string[]).includes(v))
+          throw new ConfigError(
+            'BAD_OPTION',
+            `--strategy must be one of ${BYZANTINE_STRATEGIES.join(', ')}; got ${JSON.stringify(v)}`,
+          );
+        strategy = v as ByzantineStrategy;
+        break;
+      }
+      case '--unsafe-mutant': {
+        const v = next() ?? '';
+        if (!(MUTANTS as readonly string[]).includes(v))
+          throw new ConfigError(
+            'BAD_OPTION',
+            `--unsafe-mutant must be one of ${MUTANTS.join(', ')}; got ${JSON.stringify(v)}`,
+          );
+        mutant = v as Mutant;
+        break;
+      }
       case '--json':
         json = true;
         break;
@@ -140,7 +171,20 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (firstSeed + seeds - 1 > 0xffff_ffff) throw new ConfigError('BAD_OPTION', 'seeds run past 2^32 − 1');
   const problem = validateSimOptions({ seed: firstSeed, nodes, byzantine, heights, scenario: scenarios[0] });
   if (problem !== null) throw new ConfigError('BAD_OPTION', problem);
-  return { seeds, firstSeed, nodes, byzantine, heights, scenarios, delay, unsafeIgnoreLock, json, help };
+  return {
+    seeds,
+    firstSeed,
+    nodes,
+    byzantine,
+    heights,
+    scenarios,
+    delay,
+    unsafeIgnoreLock,
+    strategy,
+    mutant,
+    json,
+    help,
+  };
 }
 
 /** The exact command that replays one run. */
@@ -161,6 +205,8 @@ export function replayCommand(o: CliOptions, seed: number, scenario: ScenarioNam
         : `--delay longtail:${d.minMs}:${d.maxMs}:${d.tailPerMille}:${d.tailMaxMs}`,
     );
   }
+  if (o.strategy !== 'equivocate') parts.push(`--strategy ${o.strategy}`);
   if (o.unsafeIgnoreLock) parts.push('--unsafe-ignore-lock');
+  if (o.mutant) parts.push(`--unsafe-mutant ${o.mutant}`);
   return parts.join(' ');
 }

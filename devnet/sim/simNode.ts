@@ -13,16 +13,17 @@
 import { ConsensusDriver, type DecideOutput, type DriverEffects } from '../../consensus/driver.js';
 import type { CoreInput } from '../../consensus/messages.js';
 import { MemorySignerStateStore, SignerGuard } from '../../consensus/signerGuard.js';
-import { createState, type UnsafeTestSwitches } from '../../consensus/stateMachine.js';
+import { createState, type UnsafeTestSwitches, VOTE_ROUNDS_AHEAD_MAX } from '../../consensus/stateMachine.js';
 import type { TimeoutConfig } from '../../consensus/timeouts.js';
 import type { ConsensusMessage } from '../../consensus/validation.js';
 import type { ValidatorSet, ValidatorUpdate } from '../../consensus/validatorSet.js';
-import { valueKey } from '../../consensus/voteSet.js';
+import { VALUES_PER_VALIDATOR_MAX, valueKey } from '../../consensus/voteSet.js';
 import { MemoryWalBackend, Wal } from '../../consensus/wal.js';
 import {
   type Commit,
   type Proposal,
   proposalSigningBytes,
+  ROUND_MAX,
   type Vote,
   voteSigningBytes,
 } from '../../core/block.js';
@@ -31,6 +32,46 @@ import { sha256 } from '../../core/hash.js';
 import type { BlockInfo, Invariants } from './invariants.js';
 import type { Prng } from './prng.js';
 import type { SimKey } from './simKeys.js';
+
+/**
+ * Named byzantine strategies (issue 18). Every strategy runs the byzantine core with its lock
+ * ignored and never relays; on top of that:
+ * - `equivocate`: each peer gets the real message, a conflicting signed one, or nothing (and the
+ *   targeted plan: a polka for a few, precommits for one decider);
+ * - `outOfTurn`: also proposes a fresh valid block in every round, although not its proposer;
+ * - `forgePol`: as proposer in round r > 0, proposes a fresh block claiming a proof of lock from
+ *   round r − 1 that never existed;
+ * - `floodFuture`: with every vote, also signs votes for the next FLOOD_ROUNDS rounds and up to
+ *   ROUND_MAX (round window, bounded memory);
+ * - `withhold`: holds its votes back and releases them all at once a few timeouts later;
+ * - `splitHalves`: its proposals give one block to one half of the peers and another to the rest;
+ * - `driftEdge`: dates its blocks at the clock-drift edge: half of the honest nodes refuse them
+ *   for now (a transient refusal) unless they are decided;
+ * - `amnesia`: equivocates and forgets its signer state and WAL at every commit (as after a
+ *   restart from a wiped disk), so it re-signs earlier steps.
+ */
+export const BYZANTINE_STRATEGIES = [
+  'equivocate',
+  'outOfTurn',
+  'forgePol',
+  'floodFuture',
+  'withhold',
+  'splitHalves',
+  'driftEdge',
+  'amnesia',
+] as const;
+export type ByzantineStrategy = (typeof BYZANTINE_STRATEGIES)[number];
+/** driftEdge: how long (virtual ms) a block dated at the edge looks too early to slow clocks. */
+export const DRIFT_EDGE_MS = 2_000;
+/** floodFuture: votes for this many rounds ahead of each vote, plus one at ROUND_MAX. */
+export const FLOOD_ROUNDS = 40;
+/**
+ * Memory bound checked on every honest node at each commit: votes held for the height stay within
+ * 2 · VALUES_PER_VALIDATOR_MAX · n per round up to round + VOTE_ROUNDS_AHEAD_MAX.
+ */
+export function voteMemoryBound(n: number, round: number): number {
+  return 2 * VALUES_PER_VALIDATOR_MAX * n * (round + VOTE_ROUNDS_AHEAD_MAX + 1);
+}
 
 /** A lagging peer gets at most this many commit certificates per answer. */
 export const CATCHUP_COMMITS_MAX = 16;
@@ -46,15 +87,18 @@ export interface SimWorld {
   readonly gossipIntervalMs: number;
   readonly checker: Invariants;
   readonly unsafe: UnsafeTestSwitches;
+  readonly strategy: ByzantineStrategy;
   now(): number;
   send(from: number, to: number, m: SimMessage): void;
   nodeCount(): number;
   /** Runs `fn` after `delayMs` of virtual time if the node has not crashed since. */
   later(node: SimNode, delayMs: number, fn: () => void): void;
   block(blockHash: Uint8Array): BlockInfo | undefined;
-  newBlock(height: number, round: number, builder: number, valid: boolean): Uint8Array;
+  newBlock(height: number, round: number, builder: number, valid: boolean, driftEdge?: boolean): Uint8Array;
   updatesFor(height: number): ValidatorUpdate[];
   onCommitted(node: SimNode, height: number, round: number): void;
+  /** Node index of a validator address. */
+  indexOf(address: Uint8Array): number;
   /** The colluding byzantine nodes' shared plan for a height. */
   byzantinePlan(height: number): ByzantinePlan;
   stats: { evidence: number; refusals: number; tornTails: number; catchups: number; restarts: number };
@@ -89,8 +133,8 @@ export class SimNode {
   readonly clockRatePerMille: number;
 
   // "Disk": survives crashes.
-  readonly walBackend = new MemoryWalBackend();
-  readonly signerStore = new MemorySignerStateStore();
+  walBackend = new MemoryWalBackend();
+  signerStore = new MemorySignerStateStore();
   readonly chain: ChainEntry[] = [];
   readonly sets = new Map<number, ValidatorSet>();
 
@@ -182,20 +226,49 @@ export class SimNode {
         );
       },
       buildProposal: (height, round) => {
-        const blockHash = w.newBlock(height, round, this.index, true);
+        const drift = this.byzantine && w.strategy === 'driftEdge';
+        const blockHash = w.newBlock(height, round, this.index, true, drift);
         w.later(this, this.rng.range(1, 10), () =>
           this.input({ type: 'proposalBuilt', height, round, blockHash }),
         );
       },
-      validateValue: (height, _round, blockHash) => {
+      validateValue: (height, _round, blockHash, decided) => {
         const info = w.block(blockHash);
         const valid = info?.valid === true && info.height === height;
+        // A block dated at the drift edge: the even-numbered nodes' clocks are behind and refuse
+        // it for DRIFT_EDGE_MS (until their clocks pass its time), unless 2f+1 precommitted it.
+        const tooEarly =
+          valid &&
+          info.driftEdge === true &&
+          !decided &&
+          this.index % 2 === 0 &&
+          w.now() < (info.builtMs ?? 0) + DRIFT_EDGE_MS;
         w.later(this, this.rng.range(1, 10), () =>
-          this.input({ type: 'valueValidity', height, blockHash, valid }),
+          this.input(
+            tooEarly
+              ? { type: 'valueValidity', height, blockHash, valid: false, transient: true }
+              : { type: 'valueValidity', height, blockHash, valid },
+          ),
         );
       },
       decide: (d) => {
-        w.checker.onDecide(this.index, d.height, d.blockHash, w.now(), w.block(d.blockHash));
+        const set = this.sets.get(d.height);
+        const proposerOf = (round: number) =>
+          set === undefined ? -1 : this.world.indexOf(set.proposer(round).address);
+        w.checker.onDecide(this.index, d.height, d.blockHash, w.now(), w.block(d.blockHash), proposerOf);
+        if (this.byzantine && w.strategy === 'forgePol' && proposerOf(d.round + 1) === this.index)
+          this.forgeNextRound(d.height, d.round + 1);
+        if (!this.byzantine && this.driver !== null) {
+          const st = this.driver.state;
+          const held = st.votes.size().votes;
+          const bound = voteMemoryBound(st.validators.size, st.round);
+          if (held > bound)
+            w.checker.fail(
+              'memory',
+              w.now(),
+              `node ${this.index} holds ${held} votes at height ${d.height}, bound ${bound}`,
+            );
+        }
         w.later(this, this.rng.range(1, 5), () => this.commitDone(d));
       },
       evidence: () => {
@@ -223,6 +296,14 @@ export class SimNode {
     this.sets.delete(d.height - 2);
     this.driver.committed(d.height, updates);
     this.world.onCommitted(this, d.height, d.round);
+    if (this.byzantine && this.world.strategy === 'amnesia') {
+      // Restart from a wiped WAL and signer state: it may re-sign anything it signed before.
+      this.crash();
+      this.walBackend = new MemoryWalBackend();
+      this.signerStore = new MemorySignerStateStore();
+      this.boot();
+      return;
+    }
     this.feedPending();
   }
 
@@ -299,8 +380,132 @@ export class SimNode {
 
   // ---- byzantine behaviour ----------------------------------------------------------------------
 
-  /** Equivocates: each peer gets the honest message, a conflicting one, or nothing. */
+  private signedProposal(
+    height: number,
+    round: number,
+    polRound: number,
+    blockHash: Uint8Array,
+  ): ConsensusMessage {
+    const q = { height, round, polRound, blockHash, proposer: this.key.address };
+    return {
+      type: 'proposal',
+      proposal: { ...q, signature: this.key.sign(proposalSigningBytes(this.world.chainId, q)) } as Proposal,
+    };
+  }
+
+  private signedVote(v: Vote, round: number): ConsensusMessage {
+    const u = { kind: v.kind, height: v.height, round, blockHash: v.blockHash, validator: v.validator };
+    return {
+      type: 'vote',
+      vote: { ...u, signature: this.key.sign(voteSigningBytes(this.world.chainId, u)) } as Vote,
+    };
+  }
+
+  private toAll(m: ConsensusMessage): void {
+    this.broadcast(m);
+  }
+
+  /**
+   * forgePol, right after deciding at round − 1 (the honest nodes that did not see the decision
+   * are about to enter `round`): propose a fresh block for `round` with a forged proof of lock
+   * from round − 1 and prevote and precommit it to everyone.
+   */
+  private forgeNextRound(height: number, round: number): void {
+    const blockHash = this.world.newBlock(height, round, this.index, true);
+    this.toAll(this.signedProposal(height, round, round - 1, blockHash));
+    const base = { kind: 1 as const, height, round, blockHash, validator: this.key.address };
+    this.toAll(this.signedVote({ ...base, signature: new Uint8Array(64) }, round));
+    this.toAll(this.signedVote({ ...base, kind: 2, signature: new Uint8Array(64) }, round));
+  }
+
+  private outOfTurnDone = new Set<string>();
+  private withheld: ConsensusMessage[] = [];
+
+  /** The byzantine network layer: the chosen strategy, on top of equivocation. */
   private lie(m: ConsensusMessage): void {
+    const w = this.world;
+    const st = w.strategy;
+    if (st === 'outOfTurn' && m.type === 'vote') {
+      // Propose in this round and the next although not the proposer of either.
+      for (const round of [m.vote.round, m.vote.round + 1]) {
+        const key = `${m.vote.height}/${round}`;
+        if (this.outOfTurnDone.has(key)) continue;
+        this.outOfTurnDone.add(key);
+        if (this.outOfTurnDone.size > 256) this.outOfTurnDone.clear();
+        this.toAll(
+          this.signedProposal(m.vote.height, round, -1, w.newBlock(m.vote.height, round, this.index, true)),
+        );
+      }
+    }
+    if (st === 'forgePol' && m.type === 'proposal' && m.proposal.round > 0) {
+      // Half the time a stale but real proof of lock (the earliest round with a polka for a value
+      // other than its valid value: L29 must refuse it to nodes locked later), otherwise a forged
+      // one (round − 1, no polka for this fresh block: L28 must wait for one). Then prevote and
+      // precommit it to everyone, to complete the quorum a broken rule would allow.
+      const p = m.proposal;
+      let value: Uint8Array | null = null;
+      let vr = p.round - 1;
+      const core = this.driver?.state;
+      if (core !== undefined && this.rng.chance(500)) {
+        for (let r = 0; r < p.round - 1 && value === null; r++) {
+          const v = core.votes.round(r).prevotes.quorumValue(core.validators);
+          if (v !== null && (core.validValue === null || valueKey(v) !== valueKey(core.validValue))) {
+            value = v;
+            vr = r;
+          }
+        }
+      }
+      const blockHash = value ?? w.newBlock(p.height, p.round, this.index, true);
+      this.toAll(this.signedProposal(p.height, p.round, vr, blockHash));
+      const base = {
+        kind: 1 as const,
+        height: p.height,
+        round: p.round,
+        blockHash,
+        validator: this.key.address,
+      };
+      this.toAll(this.signedVote({ ...base, signature: new Uint8Array(64) }, p.round));
+      this.toAll(this.signedVote({ ...base, kind: 2, signature: new Uint8Array(64) }, p.round));
+      return;
+    }
+    if (st === 'floodFuture' && m.type === 'vote') {
+      for (let r = m.vote.round + 1; r <= m.vote.round + FLOOD_ROUNDS; r++)
+        this.toAll(this.signedVote(m.vote, r));
+      this.toAll(this.signedVote(m.vote, ROUND_MAX));
+    }
+    if (st === 'withhold' && m.type === 'vote') {
+      this.withheld.push(m);
+      if (this.withheld.length === 1) {
+        w.later(this, 3 * this.world.timeouts.proposeMs, () => {
+          const all = this.withheld;
+          this.withheld = [];
+          for (const x of all) this.toAll(x);
+        });
+      }
+      return;
+    }
+    if (st === 'splitHalves' && m.type === 'proposal') {
+      const p = m.proposal;
+      const other = this.signedProposal(
+        p.height,
+        p.round,
+        p.polRound,
+        w.newBlock(p.height, p.round, this.index, true),
+      );
+      const n = w.nodeCount();
+      for (let to = 0; to < n; to++)
+        if (to !== this.index) w.send(this.index, to, { type: 'consensus', message: to < n / 2 ? m : other });
+      return;
+    }
+    if (st === 'driftEdge' && m.type === 'proposal') {
+      this.toAll(m); // the block itself is the attack
+      return;
+    }
+    this.equivocate(m);
+  }
+
+  /** Equivocates: each peer gets the honest message, a conflicting one, or nothing. */
+  private equivocate(m: ConsensusMessage): void {
     const w = this.world;
     let other: ConsensusMessage;
     if (m.type === 'proposal') {

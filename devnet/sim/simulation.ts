@@ -16,7 +16,14 @@ import { type BlockInfo, Invariants, type Violation } from './invariants.js';
 import { Prng } from './prng.js';
 import { type DelayDistribution, SCENARIOS, type Scenario, type ScenarioName } from './scenarios.js';
 import { simKey } from './simKeys.js';
-import { type ByzantinePlan, type SimMessage, SimNode, type SimWorld, simBlockHash } from './simNode.js';
+import {
+  type ByzantinePlan,
+  type ByzantineStrategy,
+  type SimMessage,
+  SimNode,
+  type SimWorld,
+  simBlockHash,
+} from './simNode.js';
 
 export const SIM_CHAIN_ID = 'ol-sim';
 /** Fast timeouts: simulated messages take 5–50 ms. */
@@ -54,6 +61,8 @@ export interface SimOptions {
   readonly timeouts?: TimeoutConfig;
   /** Test-only: break a safety rule in honest cores (the checker must then find violations). */
   readonly unsafe?: UnsafeTestSwitches;
+  /** What the byzantine nodes do (simNode.ts, BYZANTINE_STRATEGIES); default 'equivocate'. */
+  readonly strategy?: ByzantineStrategy;
 }
 
 export interface SimResult {
@@ -115,6 +124,7 @@ class Simulation implements SimWorld {
   readonly gossipIntervalMs = SIM_GOSSIP_INTERVAL_MS;
   readonly checker = new Invariants();
   readonly unsafe: UnsafeTestSwitches;
+  readonly strategy: ByzantineStrategy;
   readonly stats = { evidence: 0, refusals: 0, tornTails: 0, catchups: 0, restarts: 0 };
 
   private readonly o: SimOptions;
@@ -145,6 +155,7 @@ class Simulation implements SimWorld {
     this.delay = o.delay ?? this.scenario.delay;
     this.timeouts = o.timeouts ?? SIM_TIMEOUTS;
     this.unsafe = o.unsafe ?? {};
+    this.strategy = o.strategy ?? 'equivocate';
     this.window = livenessWindowMs(this.timeouts);
     const expectedMs = Math.max(SIM_FAULT_PERIOD_MS_MIN, o.heights * SIM_EXPECTED_HEIGHT_MS);
     this.faultEndMs = Math.floor((expectedMs * this.scenario.faultPerMille) / 1000);
@@ -188,6 +199,10 @@ class Simulation implements SimWorld {
     return this.nodes.length;
   }
 
+  indexOf(address: Uint8Array): number {
+    return this.nodes.findIndex((n) => valueKey(n.key.address) === valueKey(address));
+  }
+
   later(node: SimNode, delayMs: number, fn: () => void): void {
     const incarnation = node.incarnation;
     this.at(this.nowMs + delayMs, () => {
@@ -215,9 +230,9 @@ class Simulation implements SimWorld {
     return this.blocks.get(valueKey(blockHash));
   }
 
-  newBlock(height: number, round: number, builder: number, valid: boolean): Uint8Array {
+  newBlock(height: number, round: number, builder: number, valid: boolean, driftEdge = false): Uint8Array {
     const hash = simBlockHash(height, round, builder, this.blockSerial++);
-    this.blocks.set(valueKey(hash), { height, valid });
+    this.blocks.set(valueKey(hash), { height, valid, round, builder, driftEdge, builtMs: this.nowMs });
     return hash;
   }
 
@@ -244,7 +259,9 @@ class Simulation implements SimWorld {
     // Smallest count holding more than 2/3 of equal powers, minus the byzantine votes.
     const quorum = Math.floor((2 * this.nodes.length) / 3) + 1;
     const targets = new Set(honest.slice(0, Math.max(1, quorum - byzantine.size)));
-    const plan: ByzantinePlan = { targeted: rng.chance(500), targets, decider: honest[0] ?? 0, byzantine };
+    // forgePol always sets up the split decision its forged proof of lock then exploits.
+    const targeted = rng.chance(500) || this.strategy === 'forgePol';
+    const plan: ByzantinePlan = { targeted, targets, decider: honest[0] ?? 0, byzantine };
     if (this.plans.size > 1024) this.plans.clear();
     this.plans.set(height, plan);
     return plan;
