@@ -70,6 +70,8 @@ export const DEFAULT_GAS_LIMIT: Readonly<Record<TxType, number>> = {
 
 export const units = (s: string): bigint => BigInt(s);
 export const bytes = (h: string): Uint8Array => fromHex(h);
+/** `0x` hex of bytes (state keys for `stateProof`, …). */
+export const toHex0x = (b: Uint8Array): string => to0x(b);
 
 export interface BuiltTx {
   tx: Tx;
