@@ -241,6 +241,31 @@ function checkValue(path: string, spec: FieldSpec, value: unknown): unknown {
   }
 }
 
+/**
+ * Keys of config files in an old or foreign layout (CometBFT-style names) → what to write instead.
+ * Consulted only for a key that is not accepted, so the error says what to do.
+ */
+export const LEGACY_CONFIG_KEYS: Readonly<Record<string, string>> = {
+  'rpc.laddr': 'is the old name of "rpc.listen": rename it (value host:port, e.g. 127.0.0.1:8545)',
+  'p2p.laddr': 'is the old name of "p2p.listen": rename it (value a multiaddr, e.g. /ip4/0.0.0.0/tcp/26656)',
+  'p2p.persistent_peers':
+    'is the old name of "p2p.bootstrap": rename it (a list of /ip4/HOST/tcp/PORT/p2p/PEERID multiaddrs)',
+  'p2p.seeds': 'is not used: list the peers in "p2p.bootstrap" (multiaddrs with /p2p/PEERID)',
+  'p2p.max_num_inbound_peers': 'is the old name of "p2p.connectionsMax": rename it',
+  log_level: 'is the old name of "log.level": write {"log": {"level": "info"}}',
+  'consensus.timeout_propose':
+    'is the old name of "consensus.timeoutProposeMs": rename it (an integer of milliseconds)',
+  'consensus.timeout_prevote':
+    'is the old name of "consensus.timeoutPrevoteMs": rename it (an integer of milliseconds)',
+  'consensus.timeout_precommit':
+    'is the old name of "consensus.timeoutPrecommitMs": rename it (an integer of milliseconds)',
+  'consensus.timeout_commit':
+    'is the old name of "consensus.blockTimeMs": rename it (an integer of milliseconds)',
+  'mempool.size': 'is the old name of "mempool.txsMax": rename it',
+  instrumentation:
+    'is the old section of "metrics.listen" (prometheus_listen_addr): write {"metrics": {"listen": "127.0.0.1:9464"}}',
+};
+
 /** Merges a parsed JSON object into a config, rejecting unknown keys and bad values. */
 export function applyConfigObject(base: NodeConfig, input: unknown, where = 'config'): NodeConfig {
   const out = structuredClone(base) as Record<string, unknown>;
@@ -257,6 +282,13 @@ export function applyConfigObject(base: NodeConfig, input: unknown, where = 'con
       const path = prefix ? `${prefix}.${k}` : k;
       const s = spec[k];
       if (s === undefined) {
+        const legacy = LEGACY_CONFIG_KEYS[path];
+        if (legacy !== undefined)
+          throw new ConfigError(
+            'OLD_CONFIG_FORMAT',
+            `${where}: ${JSON.stringify(path)} ${legacy} (this is an old or foreign config format)`,
+            { path },
+          );
         throw new ConfigError(
           'UNKNOWN_CONFIG_KEY',
           `${where}: unknown key ${JSON.stringify(path)}; known keys: ${Object.keys(spec).join(', ')}`,

@@ -436,7 +436,7 @@ export async function runTxCli(argv: string[]): Promise<number> {
   }
   const timeoutMs = flags['timeout-ms'] === undefined ? undefined : positiveInt(flags, 'timeout-ms');
   const r = await rpcCall(`sending ${cmd.type}`, () => client.sendRaw(built.hex, mode, timeoutMs));
-  if (mode === 'sync') {
+  if (r.status === 'pending') {
     return output(
       flags,
       r,

@@ -30,11 +30,25 @@ import { HttpTransport, RpcCallError } from './transport.js';
 /** Key helpers, so a browser page needs nothing but this module. */
 export { generateKeyPair, publicKeyOf } from '../core/keys.js';
 /**
- * Result shapes (`Account`, `CommittedTx`, `Earnings`, …) as TypeScript types, matching the
- * OpenRPC result schemas. The methods below return loose JSON records (existing callers index
- * them freely); annotate with these types where you want checking: `(await c.account(a)) as Account`.
+ * Result types: every method below returns the type generated from its OpenRPC result schema
+ * (`OlMethodResults` in rpc/resultTypes.ts; a test fails when the file and the schemas differ).
  */
-export type * from './results.js';
+export type * from './resultTypes.js';
+
+import type { BlockResult, OlMethodResults, SubmittedResult, TransactionResult } from './resultTypes.js';
+
+/** A committed transaction as `ol_getTransaction` and `ol_sendTransaction` (commit mode) return it. */
+export type CommittedTx = Extract<TransactionResult, { status: 'committed' }>;
+/** A decoded transaction (blocks asked with `full`). */
+export type DecodedTx = CommittedTx['tx'];
+/** A block whose `txs` are hashes, or decoded transactions when asked with `full`. */
+export type BlockOf<F extends boolean> = Omit<BlockResult, 'txs'> & {
+  txs: F extends true ? DecodedTx[] : string[];
+};
+/** What `ol_sendTransaction` answers in each mode. */
+export type SubmittedOf<M extends 'sync' | 'commit'> = M extends 'commit'
+  ? CommittedTx
+  : Extract<SubmittedResult, { status: 'pending' }>;
 /** The state-proof verifier (pure, @noble/hashes) and the raw state keys it is used with. */
 export { KEYS, verifyProof };
 
@@ -69,6 +83,8 @@ export const DEFAULT_GAS_LIMIT: Readonly<Record<TxType, number>> = {
 
 export const units = (s: string): bigint => BigInt(s);
 export const bytes = (h: string): Uint8Array => fromHex(h);
+/** `0x` hex of bytes (state keys for `stateProof`, …). */
+export const toHex0x = (b: Uint8Array): string => to0x(b);
 
 export interface BuiltTx {
   tx: Tx;
@@ -251,28 +267,50 @@ export class OpenLedgerClient {
     return this.transport.call<T>(method, params);
   }
 
+  /** An `ol_` method with its result typed from the OpenRPC schema (rpc/resultTypes.ts, generated). */
+  ol<M extends keyof OlMethodResults>(
+    method: M,
+    params: unknown[] | Record<string, unknown>,
+  ): Promise<OlMethodResults[M]> {
+    return this.transport.call<OlMethodResults[M]>(method, params);
+  }
+
   // chain
-  status = () => this.call('ol_status');
-  blockByHeight = (height: number, full = false) => this.call('ol_getBlockByHeight', [height, full]);
-  blockByHash = (hash: string, full = false) => this.call('ol_getBlockByHash', [hash, full]);
-  transaction = (hash: string) => this.call('ol_getTransaction', [hash]);
-  account = (address: string) => this.call('ol_getAccount', [address]);
-  validators = (height?: number) => this.call('ol_getValidators', height === undefined ? [] : [height]);
+  status = () => this.ol('ol_status', []);
+  blockByHeight<F extends boolean = false>(height: number, full?: F): Promise<BlockOf<F>> {
+    return this.ol('ol_getBlockByHeight', [height, full ?? false]) as Promise<BlockOf<F>>;
+  }
+  blockByHash<F extends boolean = false>(hash: string, full?: F): Promise<BlockOf<F>> {
+    return this.ol('ol_getBlockByHash', [hash, full ?? false]) as Promise<BlockOf<F>>;
+  }
+  transaction = (hash: string) => this.ol('ol_getTransaction', [hash]);
+  account = (address: string) => this.ol('ol_getAccount', [address]);
+  validators = (height?: number) => this.ol('ol_getValidators', height === undefined ? [] : [height]);
   stateProof = (keyHex: string, height?: number) =>
-    this.call('ol_getStateProof', height === undefined ? [keyHex] : [keyHex, height]);
+    this.ol('ol_getStateProof', height === undefined ? [keyHex] : [keyHex, height]);
   // transactions
-  sendRaw = (txHex: string, mode: 'sync' | 'commit' = 'sync', timeoutMs?: number) =>
-    this.call('ol_sendTransaction', timeoutMs === undefined ? [txHex, mode] : [txHex, mode, timeoutMs]);
+  /** Mode 'sync' (default): `{hash, status: 'pending'}` after admission; 'commit': the committed tx. */
+  sendRaw<M extends 'sync' | 'commit' = 'sync'>(
+    txHex: string,
+    mode?: M,
+    timeoutMs?: number,
+  ): Promise<SubmittedOf<M>> {
+    const m = mode ?? 'sync';
+    return this.ol(
+      'ol_sendTransaction',
+      timeoutMs === undefined ? [txHex, m] : [txHex, m, timeoutMs],
+    ) as Promise<SubmittedOf<M>>;
+  }
   /**
    * `sendRaw` that backs off and sends the same bytes again while the node answers BUSY (−32006:
    * not admitted, nothing kept, nonce still free), waiting the node's `retryAfterMs` hint (with
    * jitter, so refused clients do not return in lockstep) until `deadlineMs` has passed.
    */
-  async sendRawRetrying(
+  async sendRawRetrying<M extends 'sync' | 'commit' = 'sync'>(
     txHex: string,
-    mode: 'sync' | 'commit' = 'sync',
+    mode?: M,
     o: { timeoutMs?: number; deadlineMs?: number } = {},
-  ): Promise<J> {
+  ): Promise<SubmittedOf<M>> {
     const deadline = Date.now() + (o.deadlineMs ?? BUSY_RETRY_DEADLINE_MS);
     for (;;) {
       try {
@@ -284,34 +322,34 @@ export class OpenLedgerClient {
       }
     }
   }
-  simulate = (txHex: string) => this.call('ol_simulateTransaction', [txHex]);
-  estimateGas = (txHex: string) => this.call<{ gasUsed: number; code: string }>('ol_estimateGas', [txHex]);
+  simulate = (txHex: string) => this.ol('ol_simulateTransaction', [txHex]);
+  estimateGas = (txHex: string) => this.ol('ol_estimateGas', [txHex]);
   // datanets
-  datanet = (id: string) => this.call('ol_getDatanet', [id]);
+  datanet = (id: string) => this.ol('ol_getDatanet', [id]);
   datanets = (q: { owner?: string; tag?: string; cursor?: string; limit?: number } = {}) =>
-    this.call('ol_listDatanets', q);
+    this.ol('ol_listDatanets', q);
   contributions = (
     q: { datanet?: string; contributor?: string; status?: string; cursor?: string; limit?: number } = {},
-  ) => this.call('ol_listContributions', q);
-  contribution = (id: string, content = false) => this.call('ol_getContribution', [id, content]);
+  ) => this.ol('ol_listContributions', q);
+  contribution = (id: string, content = false) => this.ol('ol_getContribution', [id, content]);
   // models
-  model = (id: string) => this.call('ol_getModel', [id]);
-  models = (q: { owner?: string; cursor?: string; limit?: number } = {}) => this.call('ol_listModels', q);
-  modelVersion = (id: string, version: number) => this.call('ol_getModelVersion', [id, version]);
+  model = (id: string) => this.ol('ol_getModel', [id]);
+  models = (q: { owner?: string; cursor?: string; limit?: number } = {}) => this.ol('ol_listModels', q);
+  modelVersion = (id: string, version: number) => this.ol('ol_getModelVersion', [id, version]);
   // inference and attribution
-  receipt = (id: string) => this.call('ol_getReceipt', [id]);
-  provider = (address: string) => this.call('ol_getProvider', [address]);
-  attribution = (receipt: string) => this.call('ol_getAttribution', [receipt]);
+  receipt = (id: string) => this.ol('ol_getReceipt', [id]);
+  provider = (address: string) => this.ol('ol_getProvider', [address]);
+  attribution = (receipt: string) => this.ol('ol_getAttribution', [receipt]);
   earnings = (address: string, q: { cursor?: string; limit?: number } = {}) =>
-    this.call('ol_getEarnings', { address, ...q });
-  job = (id: number) => this.call('ol_getJob', [id]);
-  attribute = (model: string, text: string) => this.call('ol_attribute', [model, text]);
+    this.ol('ol_getEarnings', { address, ...q });
+  job = (id: number) => this.ol('ol_getJob', [id]);
+  attribute = (model: string, text: string) => this.ol('ol_attribute', [model, text]);
   // governance
-  proposal = (id: number) => this.call('ol_getProposal', [id]);
-  proposals = (q: { cursor?: string; limit?: number } = {}) => this.call('ol_listProposals', q);
-  params = () => this.call('ol_getParams');
+  proposal = (id: number) => this.ol('ol_getProposal', [id]);
+  proposals = (q: { cursor?: string; limit?: number } = {}) => this.ol('ol_listProposals', q);
+  params = () => this.ol('ol_getParams', []);
   events = (q: { fromHeight: number; toHeight: number; type?: string; address?: string }) =>
-    this.call<J[]>('ol_getEvents', q);
+    this.ol('ol_getEvents', q);
   discover = () => this.call('rpc.discover');
 
   /**

@@ -67,6 +67,27 @@ function fail(code: string, path: string, why: string): never {
   throw new GenesisError(code, `${path}: ${why}`, { path });
 }
 
+/**
+ * Fields of genesis files in an old or foreign layout (CometBFT's genesis.json) → what to write
+ * instead. Consulted only for a field that is not accepted, so the error says what to do.
+ */
+export const LEGACY_GENESIS_FIELDS: Readonly<Record<string, string>> = {
+  chain_id: 'is the old name of "chainId": rename it',
+  genesis_time:
+    'is an RFC 3339 time; write "genesisTimeMs" instead (integer milliseconds since the epoch, e.g. 1767225600000)',
+  initial_height: 'is not used: OpenLedger chains start at height 1; remove it',
+  app_hash: 'is not used (the state root is computed from the genesis); remove it',
+  app_state:
+    'holds the application state in CometBFT genesis files; move balances to "accounts" ([{address, balance}]) and parameters to "params"',
+  consensus_params:
+    'is not used: block limits and timeouts are "params" (governance) and config.json (consensus.*)',
+  pub_key: 'is the old name of "consensusKey" (0x + 64 hex, the key printed by "openledger keys")',
+  power:
+    'is not used: voting power comes from "selfStake" (base units; 1 OPEN = 10^18); write selfStake instead',
+  name: 'is the old name of "moniker": rename it',
+  address: 'is the old name of "operator" for validators (the account that owns the stake): rename it',
+};
+
 function object(
   v: unknown,
   path: string,
@@ -77,6 +98,13 @@ function object(
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (!required.includes(k) && !optional.includes(k)) {
+      const legacy = LEGACY_GENESIS_FIELDS[k];
+      if (legacy !== undefined)
+        fail(
+          'OLD_GENESIS_FORMAT',
+          path === '' ? k : `${path}.${k}`,
+          `${legacy} (this is an old or foreign genesis format)`,
+        );
       fail(
         'UNKNOWN_FIELD',
         path === '' ? k : `${path}.${k}`,

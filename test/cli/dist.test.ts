@@ -50,6 +50,33 @@ describe('the compiled openledger command', () => {
       expect(existsSync(join(OUT, f)), f).toBe(true);
   });
 
+  it('the compiled pools start their compiled .js workers (no tsx) and get answers from them', async () => {
+    const { SigPool } = await import(join(OUT, 'node', 'sigPool.js'));
+    const { JobPool } = await import(join(OUT, 'attribution', 'pool.js'));
+    const keys = await import(join(OUT, 'core', 'keys.js'));
+    const secret = new Uint8Array(32).fill(3);
+    const publicKey = keys.publicKeyOf(secret);
+    // 64 signatures = SIG_BATCH_MIN: verified in a worker thread, not inline.
+    const items = Array.from({ length: 64 }, (_, i) => {
+      const message = Uint8Array.of(i);
+      return { publicKey, message, signature: keys.sign(message, secret) };
+    });
+    items[5] = { ...items[5], message: Uint8Array.of(200) };
+    const sigs = new SigPool(1);
+    const jobs = new JobPool({ cacheDir: join(dir, 'cache'), threads: 1 });
+    try {
+      const verdicts: boolean[] = await sigs.verifyMany(items);
+      expect(verdicts.filter((v) => !v)).toHaveLength(1);
+      expect(verdicts[5]).toBe(false);
+      // An unknown job kind is a job result (ok: false), computed in the worker.
+      const r = await jobs.run({ job: 1, kind: 'nonsense' });
+      expect(r.ok).toBe(false);
+    } finally {
+      await sigs.close();
+      await jobs.close();
+    }
+  });
+
   it('prints the version and the chain protocol version', () => {
     const r = run(['--version', '--json']);
     expect(r.err).toBe('');

@@ -52,7 +52,9 @@ describe('commit certificates carry every timely precommit', () => {
     let withAll = 0;
     let withSlow = 0;
     for (let h = 2; h <= BLOCKS + 1; h++) {
-      const b = (await c.blockByHeight(h)) as { lastCommit: { signatures: { validator: string }[] } };
+      const b = (await c.blockByHeight(h)) as unknown as {
+        lastCommit: { signatures: { validator: string }[] };
+      };
       const signers = b.lastCommit.signatures.map((s) => s.validator.toLowerCase());
       expect(signers.length).toBeGreaterThanOrEqual(3);
       if (signers.length === 4) withAll++;

@@ -170,9 +170,10 @@ describe('a 4-validator network', () => {
       90_000,
     );
     const alice = net.layout.accounts.alice.address;
-    const paidAlice = record.payouts.find((p: any) => p.address === alice);
+    const paidAlice = record.payouts.find((p) => p.address === alice);
+    if (paidAlice === undefined) throw new Error('alice was not paid');
     expect(BigInt(paidAlice.amount)).toBeGreaterThan(0n);
-    expect(record.payouts.reduce((s: bigint, p: any) => s + BigInt(p.amount), 0n)).toBe(BigInt(record.fee));
+    expect(record.payouts.reduce((s: bigint, p) => s + BigInt(p.amount), 0n)).toBe(BigInt(record.fee));
     // The settled record is the same on every validator, and alice's earnings show it.
     for (const n of VALIDATORS) {
       const theirs = await net.waitFor(

@@ -67,3 +67,26 @@ describe('node config', () => {
     expect(() => hostPort('nope')).toThrow(ConfigError);
   });
 });
+
+describe('config in an old or foreign format', () => {
+  it('names the key and says what to write instead', () => {
+    const old = (input: unknown) => {
+      try {
+        applyConfigObject(defaultConfig(), input, 'config.json');
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return e as ConfigError;
+      }
+      throw new Error('expected a config error');
+    };
+    const e1 = old({ rpc: { laddr: 'tcp://127.0.0.1:26657' } });
+    expect(e1.code).toBe('OLD_CONFIG_FORMAT');
+    expect(e1.message).toBe(
+      'config.json: "rpc.laddr" is the old name of "rpc.listen": rename it (value host:port, e.g. 127.0.0.1:8545) (this is an old or foreign config format)',
+    );
+    expect(old({ p2p: { persistent_peers: 'a@b:1' } }).message).toMatch(/"p2p.bootstrap": rename it/);
+    expect(old({ log_level: 'info' }).message).toMatch(/write \{"log": \{"level": "info"\}\}/);
+    expect(old({ instrumentation: { prometheus: true } }).code).toBe('OLD_CONFIG_FORMAT');
+    expect(old({ rpc: { listenn: 'x' } }).code).toBe('UNKNOWN_CONFIG_KEY');
+  });
+});

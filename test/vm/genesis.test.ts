@@ -164,3 +164,34 @@ describe('genesis', () => {
     }
   });
 });
+
+describe('genesis in an old or foreign format', () => {
+  it('names the field and says what to write instead', () => {
+    const g = mutate((x) => {
+      x.chain_id = x.chainId;
+      delete x.chainId;
+    });
+    expectGenesisError(g, 'OLD_GENESIS_FORMAT', 'chain_id');
+    expect(() => parseGenesis(g)).toThrow(/chain_id: is the old name of "chainId": rename it/);
+    const v = mutate((x) => {
+      x.validators[0].pub_key = x.validators[0].consensusKey;
+      delete x.validators[0].consensusKey;
+    });
+    expect(() => parseGenesis(v)).toThrow(/pub_key: is the old name of "consensusKey"/);
+    const t = mutate((x) => {
+      x.genesis_time = '2026-01-01T00:00:00Z';
+    });
+    expectGenesisError(t, 'OLD_GENESIS_FORMAT', 'genesis_time');
+    expect(() => parseGenesis(t)).toThrow(/write "genesisTimeMs" instead \(integer milliseconds/);
+  });
+
+  it('a field of no known format is still UNKNOWN_FIELD with the expected fields', () => {
+    expectGenesisError(
+      mutate((x) => {
+        x.chainIdd = 1;
+      }),
+      'UNKNOWN_FIELD',
+      'chainIdd',
+    );
+  });
+});
