@@ -102,6 +102,8 @@ export const REFERENCES_PER_ROUND_MAX = 2;
 export const UNREFERENCED_BLOCK_PENALTY = 2;
 /** Points charged to a peer for a block whose body does not match its header, or similar. */
 export const BAD_BLOCK_PENALTY = 20;
+/** Block fetches from peers per (height, proposer) for proposals (see `Chain.candidate`). */
+export const FETCHES_PER_PROPOSER_MAX = 4;
 /** How long `process` waits for a proposal's block to arrive by gossip before fetching it. */
 export const BLOCK_WAIT_MS = 1_500;
 /** Evidence older than this many heights is dropped rather than proposed. */
@@ -156,6 +158,13 @@ interface Candidate {
   hold?: { settle(v: 'accept' | 'ignore'): void; timer: NodeJS.Timeout };
 }
 
+/** Someone waiting for a block of `height` to arrive (see `Chain.candidate`). */
+interface Waiter {
+  height: number;
+  finish(c: Candidate): void;
+  fail(e: Error): void;
+}
+
 /** What the gossip layer should do with a received block (see `Chain.receiveBlock`). */
 export type BlockVerdict = 'accept' | 'ignore' | 'reject' | Promise<'accept' | 'ignore'>;
 
@@ -198,7 +207,9 @@ export interface ChainDeps {
 export class Chain implements Application {
   tip: Tip;
   private readonly candidates = new Map<string, Candidate>();
-  private readonly waiters = new Map<string, ((c: Candidate) => void)[]>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  /** Block fetches started per `height:proposer` (see `candidate`). */
+  private readonly fetches = new Map<string, number>();
   /** Hashes named by validated proposals: hash → height, and the count per `height:round`. */
   private readonly references = new Map<string, number>();
   private readonly referencesPerRound = new Map<string, number>();
@@ -362,8 +373,9 @@ export class Chain implements Application {
   private admit(c: Candidate): void {
     const key = toHex(c.hash);
     this.candidates.set(key, c);
-    for (const w of this.waiters.get(key) ?? []) w(c);
+    const list = this.waiters.get(key) ?? [];
     this.waiters.delete(key);
+    for (const w of list) w.finish(c);
   }
 
   private countAt(height: number, pred: (c: Candidate) => boolean): number {
@@ -548,7 +560,7 @@ export class Chain implements Application {
     this.markReferenced(key);
     const existing = this.candidates.get(key);
     if (existing?.verdict) return existing.verdict;
-    const verdict = this.validate(req.height, req.blockHash, req.decided === true).catch((e) => {
+    const verdict = this.validate(req.height, req.blockHash, req.decided === true, req.round).catch((e) => {
       const final = e instanceof ChainError && e.code === 'INVALID_BLOCK';
       this.d.log.warn(
         { height: req.height, hash: key, err: (e as Error).message, final },
@@ -578,9 +590,14 @@ export class Chain implements Application {
 
   // ---- validation and execution ------------------------------------------------------------
 
-  private async validate(height: number, blockHash: Uint8Array, decided = false): Promise<boolean> {
+  private async validate(
+    height: number,
+    blockHash: Uint8Array,
+    decided = false,
+    round?: number,
+  ): Promise<boolean> {
     this.assertNext(height);
-    const c = await this.candidate(blockHash);
+    const c = await this.candidate(blockHash, height, round);
     const t0 = performance.now();
     const { block } = c;
     const h = block.header;
@@ -802,6 +819,14 @@ export class Chain implements Application {
       }
     }
     for (const [k, h] of this.references) if (h <= height) this.references.delete(k);
+    for (const k of this.fetches.keys()) {
+      if (Number(k.slice(0, k.indexOf(':'))) <= height) this.fetches.delete(k);
+    }
+    for (const list of [...this.waiters.values()]) {
+      for (const w of list) {
+        if (w.height <= height) w.fail(new ChainError('STALE_HEIGHT', `height ${w.height} is decided`));
+      }
+    }
     for (const slot of this.referencesPerRound.keys()) {
       if (Number(slot.slice(0, slot.indexOf(':'))) <= height) this.referencesPerRound.delete(slot);
     }
@@ -840,47 +865,75 @@ export class Chain implements Application {
     return decodeCommit(bytes);
   }
 
-  private candidate(hash: Uint8Array): Promise<Candidate> {
+  /**
+   * The block of `hash`, from the table, by gossip, or fetched from peers after `BLOCK_WAIT_MS`
+   * (at once if it was dropped unreferenced). For a proposal (`round` given), fetches are limited
+   * to `FETCHES_PER_PROPOSER_MAX` per (height, proposer of that round): a byzantine proposer
+   * signing proposals of unknown blocks for thousands of rounds can no longer make the node ask
+   * every peer for each; past the budget the block can still arrive by gossip until the height is
+   * decided. A decided block (`round` undefined) is always fetched.
+   */
+  private candidate(hash: Uint8Array, height: number, round?: number): Promise<Candidate> {
     const key = toHex(hash);
     const have = this.candidates.get(key);
     if (have) return Promise.resolve(have);
+    let budgetKey: string | null = null;
+    if (round !== undefined) {
+      const set = this.d.valsets.get(height);
+      if (set !== undefined) budgetKey = `${height}:${toHex(set.proposer(round).address)}`;
+    }
+    const used = budgetKey === null ? 0 : (this.fetches.get(budgetKey) ?? 0);
+    const mayFetch = used < FETCHES_PER_PROPOSER_MAX;
+    if (budgetKey !== null && mayFetch) this.fetches.set(budgetKey, used + 1);
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(key) ?? [];
       let done = false;
-      const finish = (c: Candidate) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve(c);
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        height,
+        finish: (c: Candidate) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          resolve(c);
+        },
+        fail: (e: Error) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          this.unwait(key, waiter);
+          reject(e);
+        },
       };
-      list.push(finish);
+      list.push(waiter);
       this.waiters.set(key, list);
+      if (!mayFetch) return; // gossip only; failed when the height is decided
       // Seen and dropped before anything named it (a flood held the slots): gossip will not bring
       // it again, so ask at once, the peer that sent it first.
       const dropped = this.dropped.get(key);
-      const timer = setTimeout(
+      timer = setTimeout(
         () => {
           void this.d.fetchBlock(hash, dropped?.from).then(
             (bytes) => {
               if (done) return;
               if (bytes !== undefined && this.receiveBlock(bytes) !== 'reject') {
                 const c = this.candidates.get(key);
-                if (c) return finish(c);
+                if (c) return waiter.finish(c);
               }
-              done = true;
-              reject(new ChainError('BLOCK_UNAVAILABLE', `block ${key} did not arrive`));
+              waiter.fail(new ChainError('BLOCK_UNAVAILABLE', `block ${key} did not arrive`));
             },
-            (e) => {
-              if (!done) {
-                done = true;
-                reject(e);
-              }
-            },
+            (e) => waiter.fail(e as Error),
           );
         },
         dropped === undefined ? BLOCK_WAIT_MS : 0,
       );
     });
+  }
+
+  private unwait(key: string, w: Waiter): void {
+    const list = this.waiters.get(key)?.filter((x) => x !== w) ?? [];
+    if (list.length > 0) this.waiters.set(key, list);
+    else this.waiters.delete(key);
   }
 
   private assertNext(height: number): void {

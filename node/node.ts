@@ -88,14 +88,30 @@ export const SYNC_RANGE_TIMEOUT_MS = 15_000;
 /** Points charged to a peer whose sync answer does not back its status (p2p/peerScore.ts). */
 export const SYNC_BAD_ANSWER_PENALTY = 25;
 
+/** Points charged to a peer whose sync request failed or timed out (it may just be busy). */
+export const SYNC_NO_ANSWER_PENALTY = 10;
+
 /** A sync answer that failed, with the peer that gave it. */
 class SyncPeerError extends Error {
   constructor(
     readonly peer: string,
-    cause: unknown,
+    override readonly cause: unknown,
   ) {
     super((cause as Error)?.message ?? String(cause));
   }
+}
+
+/**
+ * What a failed sync answer costs its peer: provably bad answers (undecodable, out of range, a
+ * certificate that does not verify, a body not matching its header, nothing served for a claimed
+ * height) the full `SYNC_BAD_ANSWER_PENALTY`; no answer in time `SYNC_NO_ANSWER_PENALTY`; a block
+ * that does not execute here nothing (it may be this node's fault, e.g. a transient job error).
+ */
+function syncPenalty(cause: unknown): number {
+  const code = cause instanceof OlError ? cause.code : undefined;
+  if (code === 'SYNC_BLOCK_INVALID' || code === 'STALE_HEIGHT' || code === 'COMMIT_FAILED') return 0;
+  if (code === 'REQUEST_FAILED' || code === 'FRAME_TRUNCATED') return SYNC_NO_ANSWER_PENALTY;
+  return SYNC_BAD_ANSWER_PENALTY;
 }
 
 /** A block range fetched by sync, with the commit signatures already checked in worker threads. */
@@ -1103,7 +1119,8 @@ export class OpenLedgerNode {
           } catch (e) {
             if (!(e instanceof SyncPeerError)) throw e;
             this.peerStatus.delete(e.peer);
-            this.p2p.penalize(e.peer, SYNC_BAD_ANSWER_PENALTY, 'SYNC_BAD_ANSWER');
+            const points = syncPenalty(e.cause);
+            if (points > 0) this.p2p.penalize(e.peer, points, 'SYNC_BAD_ANSWER');
             this.log.debug({ peer: e.peer, err: e.message }, 'sync peer did not back its status');
             if (this.stopped) return;
             continue; // try the other peers ahead, if any
