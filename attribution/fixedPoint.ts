@@ -228,3 +228,94 @@ export function bigFloorDivClamped(num: bigint, den: bigint, max: number): numbe
   const m = BigInt(max);
   return Number(q > m ? m : q < -m ? -m : q);
 }
+
+// ---- wide softmax (training spec logreg@2) -----------------------------------------------------
+//
+// The Q16 softmax above returns exactly 0 and 1 once logits differ by more than ~11 (e^-11 <
+// 2^-16), so the gradient p − y of a confidently classified example is exactly zero: under the
+// round-1 defaults every influence score was 0 (issue 14). The wide softmax keeps logits in Q24
+// and probabilities in Q48: a probability is non-zero down to 2^-48 ≈ e^-33, and exponentials are
+// exact-floor Q52 integers from a Q30 mantissa (relative error ≤ 2^-23: the Q30 ln 2 is off by < 1 ulp per halving), shifted by the ln 2
+// range reduction, i.e. the log-sum-exp form  p_c = e^{z_c − max} / Σ_j e^{z_j − max}  with the
+// normaliser Σ_j kept in BigInt (K·2^52 does not fit a double exactly).
+
+/** Logit / weight scale of logreg@2: Q24. */
+export const WIDE_LOGIT_BITS = 24;
+/** Probability scale of the wide softmax: Q48 (every value ≤ 2^48, exact in a double). */
+export const WIDE_PROB_BITS = 48;
+export const WIDE_PROB_ONE = 2 ** WIDE_PROB_BITS;
+const WIDE_EXP_BITS = 52;
+/** Below e^-36 (< 2^-51) the Q48 probability is 0 whatever the normaliser: skip the series. */
+export const WIDE_EXP_CUTOFF = -36 * 2 ** WIDE_LOGIT_BITS;
+const LN2_Q30 = 744261117; // floor(ln 2 · 2^30)
+
+/**
+ * e^{d / 2^24} for a Q24 d ≤ 0, as floor(· 2^52): ln 2 range reduction in Q30, a 12-term Taylor
+ * series of e^r for r ∈ (−ln 2, 0] in Q30 (as `expNegFp`), then an exact shift. 0 below
+ * WIDE_EXP_CUTOFF. Tested against a BigInt series in test/attribution/fixedPoint.test.ts.
+ */
+export function expNegWide(d: number): number {
+  assert(Number.isSafeInteger(d) && d <= 0, 'expNegWide: d must be a non-positive integer (Q24)');
+  if (d < WIDE_EXP_CUTOFF) return 0;
+  const x30 = d * 64; // Q30; |x30| ≤ 36·2^30 < 2^36: exact
+  const k = floorDiv(-x30, LN2_Q30);
+  const r30 = x30 + k * LN2_Q30; // (−ln2, 0] in Q30
+  let term = 2 ** 30;
+  let sum = term;
+  for (let i = 1; i <= 12; i++) {
+    term = floorDiv(mulQ30(term, r30), i);
+    if (term === 0) break;
+    sum += term;
+  }
+  // sum ∈ (2^29, 2^30]; sum·2^22 ≤ 2^52 exact; dividing by 2^k is exact, then floored.
+  return Math.floor((sum * 2 ** (WIDE_EXP_BITS - 30)) / 2 ** k);
+}
+
+/**
+ * Softmax of Q24 logits into Q48 probabilities, each floored: p_c = ⌊2^48 · E_c / Σ_j E_j⌋ with
+ * E_c = expNegWide(z_c − max z). `skip` (a label index, or −1) is left out of the normaliser and
+ * gets 0: the softmax over the other labels, whose gradient is the influence's test direction.
+ */
+export function softmaxWide(logits: ArrayLike<number>, out: Float64Array | number[], skip = -1): void {
+  const k = logits.length;
+  assert(k >= 1 && out.length >= k, 'softmaxWide: sizes');
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < k; i++) if (i !== skip && logits[i] > max) max = logits[i];
+  assert(max !== Number.NEGATIVE_INFINITY, 'softmaxWide: at least one label');
+  let sum = 0n;
+  for (let i = 0; i < k; i++) {
+    const e = i === skip ? 0 : expNegWide(logits[i] - max);
+    out[i] = e;
+    sum += BigInt(e);
+  }
+  // sum ≥ E(0) = 2^52 > 0.
+  for (let i = 0; i < k; i++) {
+    out[i] = out[i] === 0 ? 0 : Number((BigInt(out[i]) << BigInt(WIDE_PROB_BITS)) / sum);
+  }
+}
+
+/** (1 − a)^n in Q30 for a Q16 a ∈ [0, 1]: `powOneMinusFp` before its final rounding to Q16. */
+export function powOneMinusQ30(a: number, n: number): number {
+  assert(
+    Number.isSafeInteger(a) && a >= 0 && a <= FP_ONE && Number.isSafeInteger(n) && n >= 0,
+    'powOneMinusQ30: range',
+  );
+  let base = (FP_ONE - a) * 16384;
+  let result = 2 ** 30;
+  let e = n;
+  while (e > 0) {
+    if (e % 2 === 1) result = mulQ30(result, base);
+    base = mulQ30(base, base);
+    e = Math.floor(e / 2);
+  }
+  return result;
+}
+
+/** floor(a·b / 2^30) exactly for |a| ≤ 2^37 and 0 ≤ b ≤ 2^30 (a Q30 factor applied to anything). */
+export function mulByQ30(a: number, b: number): number {
+  assert(
+    Number.isSafeInteger(a) && Math.abs(a) <= 2 ** 37 && Number.isSafeInteger(b) && b >= 0 && b <= 2 ** 30,
+    'mulByQ30: range',
+  );
+  return mulQ30(a, b) + 0;
+}

@@ -7,11 +7,14 @@ import {
   dotExact,
   FP_ONE,
   floorDiv,
+  mulByQ30,
   mulFp,
   softmaxFp,
+  softmaxWide,
+  WIDE_PROB_BITS,
 } from './fixedPoint.js';
 import { limitScores } from './scores.js';
-import { type Example, featuresOf, type LrModel, logitsOf } from './training.js';
+import { type Example, featuresOf, type LrModel, logitsOf, type TrainingTrace } from './training.js';
 
 /**
  * Influence of each training example on one prediction of a chain-trained logistic regression
@@ -61,10 +64,24 @@ export function exampleProbabilities(model: LrModel, examples: readonly Example[
   const p = new Int32Array(K);
   for (let i = 0; i < examples.length; i++) {
     logitsOf(model.weights, D, K, examples[i].feats, z);
-    softmaxFp(z, p);
+    softmaxQ16(model, z, p);
     P.set(p, i * K);
   }
   return P;
+}
+
+/**
+ * Q16 probabilities of a model's logits: the Q16 softmax for logreg@1 (its round-1 meaning), the
+ * wide softmax floored to Q16 for logreg@2 (Q24 logits). `skip`: leave that label out (logreg@2).
+ */
+function softmaxQ16(model: LrModel, z: readonly number[], out: Int32Array, skip = -1): void {
+  if (model.trainer === 'logreg@1') {
+    softmaxFp(z, out);
+    return;
+  }
+  const wide = new Float64Array(z.length);
+  softmaxWide(z, wide, skip);
+  for (let c = 0; c < z.length; c++) out[c] = Math.floor(wide[c] / 2 ** (WIDE_PROB_BITS - 16));
 }
 
 /**
@@ -167,9 +184,11 @@ export function influenceRaw(
   let label = 0;
   for (let c = 1; c < K; c++) if (z[c] > z[label]) label = c;
   const pt = new Int32Array(K);
-  softmaxFp(z, pt);
+  // logreg@1: g = ∇L_test = (p − e_ŷ) ⊗ x_test (round 1). logreg@2: the direction of the test
+  // margin m = LSE_{c≠ŷ} z_c − z_ŷ, i.e. q = softmax over the other labels (∇L_test = (1 − p_ŷ)∇m:
+  // the same ranking, and it never saturates).
+  softmaxQ16(model, z, pt, model.trainer === 'logreg@1' ? -1 : label);
 
-  // g = ∇L_test = (p − e_ŷ) ⊗ x_test.
   const g = new Float64Array(dim);
   for (let c = 0; c < K; c++) {
     const gc = pt[c] - (c === label ? FP_ONE : 0);
@@ -283,6 +302,127 @@ export function probabilitiesOf(model: LrModel, tokens: Int32Array): Int32Array 
   const z: number[] = new Array(K).fill(0);
   logitsOf(model.weights, model.features + 1, K, featuresOf(tokens, model.features, model.ngram), z);
   const p = new Int32Array(K);
-  softmaxFp(z, p);
+  softmaxQ16(model, z, p);
   return p;
+}
+
+// ---- sgd-influence@1 ---------------------------------------------------------------------------
+
+/** |u| bound of the backward replay (Q32 entries: real 8): keeps every feature sum below 2^53. */
+export const SGD_INFLUENCE_U_ABS_MAX = 2 ** 35;
+/** Scores of sgd-influence@1 are the margin change in Q32, saturated here. */
+const SGD_SCORE_ABS_MAX = 2 ** 52;
+
+/**
+ * `sgd-influence@1`: the first-order change of the test margin when example i is left out of the
+ * trainer's own SGD run (Hara, Nitanda & Maehara, "Data Cleansing for Models Trained with SGD",
+ * NeurIPS 2019). Exact inverse-Hessian influence (Koh & Liang 2017) assumes the weights are the
+ * optimum of the objective; a few epochs of SGD are not, and leave-one-out retraining with the
+ * chain's trainer disagrees with it (README: Spearman figures). Here the run itself is
+ * differentiated: with u_T = ∇m(θ_T) (m = LSE_{c≠ŷ} z_c − z_ŷ, the test loss up to the positive
+ * factor 1 − p_ŷ), going backwards over the recorded steps t (example j, step η, probabilities p):
+ *
+ *     v = Σ_{f ∈ x_j} u[f, ·]                        (u_{t+1}ᵀ applied to one example's features)
+ *     score_j += η · (p − y_j)ᵀ v                    (removing the step adds η ∇L_j(θ_t))
+ *     u[f, c] −= η · p_c (v_c − pᵀv)   for f ∈ x_j   (u_t = (I − η ∇²L_j(θ_t)) u_{t+1})
+ *
+ * and u ← s_e·u at each epoch's L2 factor s_e. TracIn (Pruthi et al., NeurIPS 2020) is the same sum
+ * with the Hessian factor dropped and u taken at checkpoints; DataInf (Kwon et al., ICLR 2024)
+ * approximates an inverse Hessian we do not need. Cost: one backward pass = one training epoch ×
+ * epochs, O(Σ|x_j| · K · epochs) per prediction. Positive = removing the example raises the test
+ * loss (helpful). Integers only: u in Q32, p in Q48, η in Q16, per-step scalars exact BigInt
+ * products, every product floored; the score is ⌊2^32 · Δm⌋ (a scale common to every example of
+ * one prediction, so payouts, which are relative, do not depend on it).
+ */
+export function sgdInfluenceRaw(
+  model: LrModel,
+  examples: readonly Example[],
+  trace: TrainingTrace,
+  inputTokens: Int32Array,
+): { label: number; raw: number[] } {
+  assert(model.trainer === 'logreg@2' && examples.length > 0, 'sgdInfluence: a logreg@2 model');
+  const K = model.labels.length;
+  const D = model.features + 1;
+  const n = examples.length;
+  const epochs = trace.eta.length;
+  assert(trace.order.length === n * epochs && trace.probs.length === n * epochs * K, 'sgdInfluence: trace');
+  const testFeats = featuresOf(inputTokens, model.features, model.ngram);
+  const z: number[] = new Array(K).fill(0);
+  logitsOf(model.weights, D, K, testFeats, z);
+  let label = 0;
+  for (let c = 1; c < K; c++) if (z[c] > z[label]) label = c;
+  const q = new Float64Array(K);
+  softmaxWide(z, q, label);
+  const u = new Float64Array(K * D); // Q32, feature-major (f·K + c)
+  for (const f of testFeats) {
+    for (let c = 0; c < K; c++) u[f * K + c] = c === label ? -(2 ** 32) : Math.floor(q[c] / 65536);
+  }
+  const layout = flatten(examples, K);
+  const { at, starts } = layout;
+  const contrib: bigint[] = new Array(n).fill(0n);
+  const v = new Float64Array(K);
+  const vb: bigint[] = new Array(K).fill(0n);
+  const pb: bigint[] = new Array(K).fill(0n);
+  const SHIFT_P = BigInt(WIDE_PROB_BITS);
+  const SHIFT_STEP = BigInt(WIDE_PROB_BITS + 16);
+  for (let e = epochs - 1; e >= 0; e--) {
+    const s = trace.shrink[e];
+    for (let i = 0; i < u.length; i++) if (u[i] !== 0) u[i] = mulByQ30(u[i], s);
+    const eta = BigInt(trace.eta[e]);
+    for (let t = (e + 1) * n - 1; t >= e * n; t--) {
+      const j = trace.order[t];
+      const from = starts[j];
+      const to = starts[j + 1];
+      v.fill(0);
+      for (let a = from; a < to; a++) {
+        const o = at[a];
+        for (let c = 0; c < K; c++) v[c] += u[o + c];
+      }
+      const y = examples[j].label;
+      const base = t * K;
+      let others = 0n;
+      let pv = 0n;
+      let gv = 0n;
+      for (let c = 0; c < K; c++) {
+        vb[c] = BigInt(v[c]);
+        pb[c] = BigInt(trace.probs[base + c]);
+        pv += pb[c] * vb[c];
+        if (c !== y) {
+          others += pb[c];
+          gv += pb[c] * vb[c];
+        }
+      }
+      gv -= others * vb[y];
+      contrib[j] += eta * gv;
+      const pvQ32 = pv >> SHIFT_P;
+      let any = false;
+      for (let c = 0; c < K; c++) {
+        const d = Number((eta * pb[c] * (vb[c] - pvQ32)) >> SHIFT_STEP);
+        v[c] = d;
+        if (d !== 0) any = true;
+      }
+      if (!any) continue;
+      for (let a = from; a < to; a++) {
+        const o = at[a];
+        for (let c = 0; c < K; c++) {
+          if (v[c] !== 0) u[o + c] = clampAbs(u[o + c] - v[c], SGD_INFLUENCE_U_ABS_MAX);
+        }
+      }
+    }
+  }
+  // contrib is at scale 2^(16 + 48 + 32); the score at 2^32.
+  const SHIFT_SCORE = BigInt(16 + WIDE_PROB_BITS);
+  const raw = contrib.map((x) => bigFloorDivClamped(x, 1n << SHIFT_SCORE, SGD_SCORE_ABS_MAX));
+  return { label, raw };
+}
+
+/** `sgdInfluenceRaw` in the canonical score form (positive only, limited, sorted by id). */
+export function sgdInfluenceScores(
+  model: LrModel,
+  examples: readonly Example[],
+  trace: TrainingTrace,
+  inputTokens: Int32Array,
+): { label: number; scores: Score[] } {
+  const { label, raw } = sgdInfluenceRaw(model, examples, trace, inputTokens);
+  return { label, scores: limitScores(examples.map((ex, i) => ({ contribution: ex.id, score: raw[i] }))) };
 }

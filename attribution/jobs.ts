@@ -20,15 +20,17 @@ import {
 import type { CorpusView } from './corpusIndex.js';
 import { fuzzyDuplicate, nearDuplicate } from './duplicate.js';
 import { AttributionError } from './errors.js';
-import { exampleProbabilities, influenceScores } from './influence.js';
+import { exampleProbabilities, influenceScores, sgdInfluenceScores } from './influence.js';
 import {
   DUPLICATE_PARAMS,
   INFLUENCE_PARAMS,
+  influenceMethodOf,
   type Parsed,
   parseParams,
+  parseTraining,
   RETRIEVAL_PARAMS,
   SPAN_PARAMS,
-  TRAINING_PARAMS,
+  type TRAINING_PARAMS,
 } from './params.js';
 import { type Retrieved, retrievalAttribution, validateRetrieved } from './retrieval.js';
 import { JOB_OUTPUT_TOKENS_MAX, spanAttribution } from './span.js';
@@ -40,7 +42,9 @@ import {
   predict,
   TRAINING_EXAMPLES_MAX,
   TRAINING_STEPS_MAX,
+  type TrainingTrace,
   trainLr,
+  trainLr2,
 } from './training.js';
 
 /**
@@ -229,20 +233,27 @@ async function runAttribution(spec: AttributionJobSpec, env: JobEnv): Promise<Jo
   if (spec.training === null || spec.training === undefined) {
     throw new AttributionError('TRAINING_MISSING', 'an influence model needs a training spec');
   }
-  const tp = parseParams(spec.training, TRAINING_PARAMS, 'training');
+  const tp = parseTraining(spec.training);
+  const method = influenceMethodOf(ip, tp.trainer); // before any heavy work
   const input = checkText(spec.input, INFERENCE_INPUT_BYTES_MAX, 'input');
   const inTokens = await tokensOf(tp.tokenizer, input, 'input');
   const outTokens = await tokensOf(tp.tokenizer, output, 'output');
   const trained = await trainedModel(env, tp, spec.corpora);
   const { model, examples } = trained;
-  trained.probabilities ??= exampleProbabilities(model, examples);
-  const { label, scores } = influenceScores(
-    model,
-    examples,
-    inTokens,
-    { l2: tp.l2, cgIters: ip.cgIters },
-    trained.probabilities,
-  );
+  let answer: ReturnType<typeof influenceScores>;
+  if (method === 'sgd-influence@1') {
+    answer = sgdInfluenceScores(model, examples, trained.trace!, inTokens);
+  } else {
+    trained.probabilities ??= exampleProbabilities(model, examples);
+    answer = influenceScores(
+      model,
+      examples,
+      inTokens,
+      { l2: tp.l2, cgIters: ip.cgIters },
+      trained.probabilities,
+    );
+  }
+  const { label, scores } = answer;
   if (model.labels[label] !== output) {
     throw new AttributionError(
       'OUTPUT_MISMATCH',
@@ -253,7 +264,7 @@ async function runAttribution(spec: AttributionJobSpec, env: JobEnv): Promise<Jo
 }
 
 async function runTraining(spec: TrainingJobSpec, env: JobEnv): Promise<JobResult> {
-  const tp = parseParams(spec.training, TRAINING_PARAMS, 'training');
+  const tp = parseTraining(spec.training);
   const { model } = await trainedModel(env, tp, spec.corpora);
   return { ...emptyResult(spec.job), weightsHash: model.weightsHash };
 }
@@ -290,7 +301,7 @@ export async function predictLabel(
   input: string,
   env: JobEnv = { cacheDir: null },
 ): Promise<{ label: string; weightsHash: Uint8Array }> {
-  const tp = parseParams(training, TRAINING_PARAMS, 'training');
+  const tp = parseTraining(training);
   const inTokens = await tokensOf(
     tp.tokenizer,
     checkText(input, INFERENCE_INPUT_BYTES_MAX, 'input'),
@@ -308,6 +319,8 @@ interface Trained {
   examples: ReturnType<typeof examplesOf>;
   /** Per-example probabilities, computed on the first influence job (they depend on the model only). */
   probabilities?: Int32Array;
+  /** logreg@2: the recorded SGD run (sgd-influence@1 replays it); null for logreg@1. */
+  trace: TrainingTrace | null;
 }
 const models = new Map<string, Trained>();
 
@@ -341,8 +354,13 @@ async function trainedModel(
   const docs = corpus.documents();
   const labels = checkTrainingWork(docs, tp);
   const examples = examplesOf(docs, labels, tp);
-  const model = trainLr(examples, labels, tp);
-  const entry: Trained = { model, examples };
+  let entry: Trained;
+  if (tp.trainer === 'logreg@2') {
+    const { model, trace } = trainLr2(examples, labels, tp);
+    entry = { model, examples, trace };
+  } else {
+    entry = { model: trainLr(examples, labels, tp), examples, trace: null };
+  }
   models.set(key, entry);
   if (models.size > MODELS_CACHED_MAX) models.delete(models.keys().next().value as string);
   return entry;

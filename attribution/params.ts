@@ -3,6 +3,7 @@ import { AttributionError } from './errors.js';
 import { FP_ONE, parseDecimalFp } from './fixedPoint.js';
 import { isNormalizationName, NORMALIZATIONS, type NormalizationName } from './normalize.js';
 import { checkTokenizerName, DEFAULT_TOKENIZER, type TokenizerName } from './tokenizer.js';
+import { TRAINER_ABSENT, TRAINERS, type TrainerName } from './training.js';
 
 /** `none` = raw tokenizer ids (the round-1 meaning), else a normalisation of normalize.ts. */
 export type NormalizationParam = 'none' | NormalizationName;
@@ -20,6 +21,8 @@ type Field =
   | { kind: 'decimal'; min: number; max: number; default: number } // Q16 bounds
   | { kind: 'tokenizer' }
   | { kind: 'normalization'; default: NormalizationParam }
+  | { kind: 'trainer'; default: TrainerName }
+  | { kind: 'influenceMethod'; default: InfluenceMethod | null }
   | { kind: 'string'; maxBytes: number; default: string };
 
 const tokenizerField: Field = { kind: 'tokenizer' };
@@ -48,15 +51,54 @@ export const RETRIEVAL_PARAMS = {
   retrievalCap: { kind: 'int', min: 1, max: 1_000_000, default: 1_000_000 },
 } as const satisfies Record<string, Field>;
 
+/**
+ * Influence methods (the model's `influenceMethod`):
+ * - `exact-cg@1`: Koh & Liang (2017) influence, −∇L_testᵀ(H + λI)⁻¹∇L_i at the trained weights,
+ *   by CG on the exact Hessian — the round-1 method, the only one for trainer logreg@1;
+ * - `sgd-influence@1`: the first-order effect of leaving example i out of the trainer's own SGD
+ *   run, by replaying the recorded run backwards (Hara, Nitanda & Maehara 2019; TracIn, Pruthi et
+ *   al. 2020, is its special case that ignores the Hessian between checkpoints). logreg@2 only.
+ */
+export const INFLUENCE_METHODS = ['exact-cg@1', 'sgd-influence@1'] as const;
+export type InfluenceMethod = (typeof INFLUENCE_METHODS)[number];
+
 /** Influence attribution (method `influence`): the model's `params`; training keys are separate. */
 export const INFLUENCE_PARAMS = {
-  /** Conjugate-gradient iterations for (H + λI)⁻¹ ∇L(test). */
+  /** Conjugate-gradient iterations for (H + λI)⁻¹ ∇L(test) (`exact-cg@1` only). */
   cgIters: { kind: 'int', min: 1, max: 64, default: 16 },
+  /**
+   * null = the trainer's default: `exact-cg@1` under logreg@1 (round-1 models keep their
+   * results), `sgd-influence@1` under logreg@2 (chosen by measurement, README.md).
+   */
+  influenceMethod: { kind: 'influenceMethod', default: null },
 } as const satisfies Record<string, Field>;
 
-/** A training spec (`model.register` `training`). */
+/** The influence method a model uses: its `influenceMethod`, else its trainer's default. */
+export function influenceMethodOf(
+  ip: Parsed<typeof INFLUENCE_PARAMS>,
+  trainer: TrainerName,
+): InfluenceMethod {
+  const m = ip.influenceMethod ?? (trainer === 'logreg@1' ? 'exact-cg@1' : 'sgd-influence@1');
+  if (m === 'sgd-influence@1' && trainer === 'logreg@1') {
+    throw new AttributionError(
+      'PARAM_INVALID',
+      'influenceMethod=sgd-influence@1 needs the training spec trainer=logreg@2 (logreg@1 records no training trace)',
+      { key: 'influenceMethod', value: m },
+    );
+  }
+  return m;
+}
+
+/**
+ * A training spec (`model.register` `training`). The defaults below are those of trainer
+ * `logreg@1` (absent `trainer`), which every round-1 model was registered under and keeps;
+ * `logreg@2` has its own defaults (TRAINING_DEFAULTS_V2, chosen by measurement; README.md).
+ * Parse with `parseTraining`, which applies the defaults of the spec's trainer.
+ */
 export const TRAINING_PARAMS = {
   tokenizer: tokenizerField,
+  /** Trainer version (training.ts TRAINERS); absent = logreg@1. */
+  trainer: { kind: 'trainer', default: TRAINER_ABSENT },
   /** Hashed feature buckets (a power of two), plus one bias feature. */
   features: { kind: 'pow2', min: 16, max: 65536, default: 4096 },
   /** Token n-grams 1..ngram are hashed into features. */
@@ -69,6 +111,27 @@ export const TRAINING_PARAMS = {
   /** Mixed into the per-epoch example order. */
   seed: { kind: 'string', maxBytes: 64, default: '' },
 } as const satisfies Record<string, Field>;
+
+/** Defaults of trainer logreg@2 for keys the spec leaves out (measured: README.md, Influence). */
+export const TRAINING_DEFAULTS_V2 = {
+  features: 4096,
+  ngram: 1,
+  epochs: 5,
+  lr: 65, // ≈ 0.001 (Q16 floor of 65.536)
+  l2: 66, // ≈ 0.001
+} as const;
+
+/** Parses a training spec with the defaults of the trainer it names (absent: logreg@1). */
+export function parseTraining(params: readonly Param[]): Parsed<typeof TRAINING_PARAMS> {
+  const tp = parseParams(params, TRAINING_PARAMS, 'training');
+  if (tp.trainer === 'logreg@2') {
+    const given = new Set(params.map((p) => p.key));
+    for (const [k, v] of Object.entries(TRAINING_DEFAULTS_V2)) {
+      if (!given.has(k)) (tp as Record<string, unknown>)[k] = v;
+    }
+  }
+  return tp;
+}
 
 /**
  * Near-duplicate check of a new contribution (duplicate.ts). The parameters of a check are the
@@ -93,11 +156,15 @@ export const DUPLICATE_PARAMS = {
 
 type ValueOf<F> = F extends { kind: 'tokenizer' }
   ? TokenizerName
-  : F extends { kind: 'normalization' }
-    ? NormalizationParam
-    : F extends { kind: 'string' }
-      ? string
-      : number;
+  : F extends { kind: 'trainer' }
+    ? TrainerName
+    : F extends { kind: 'influenceMethod' }
+      ? InfluenceMethod | null
+      : F extends { kind: 'normalization' }
+        ? NormalizationParam
+        : F extends { kind: 'string' }
+          ? string
+          : number;
 export type Parsed<S extends Record<string, Field>> = { -readonly [K in keyof S]: ValueOf<S[K]> };
 
 /** Parses sorted params against a table; unknown keys, bad order and bad values are typed errors. */
@@ -150,6 +217,24 @@ function parseValue(key: string, value: string, f: Field, what: string): unknown
         throw new AttributionError(
           'NORMALIZATION_UNKNOWN',
           `${what} param ${key}: unknown normalisation ${JSON.stringify(value)}; use one of ${NORMALIZATION_PARAM_VALUES.join(', ')}`,
+          { key, value },
+        );
+      }
+      return value;
+    case 'trainer':
+      if (!(TRAINERS as readonly string[]).includes(value)) {
+        throw new AttributionError(
+          'TRAINER_UNKNOWN',
+          `${what} param ${key}: unknown trainer ${JSON.stringify(value)}; use one of ${TRAINERS.join(', ')}`,
+          { key, value },
+        );
+      }
+      return value;
+    case 'influenceMethod':
+      if (!(INFLUENCE_METHODS as readonly string[]).includes(value)) {
+        throw new AttributionError(
+          'INFLUENCE_METHOD_UNKNOWN',
+          `${what} param ${key}: unknown influence method ${JSON.stringify(value)}; use one of ${INFLUENCE_METHODS.join(', ')}`,
           { key, value },
         );
       }

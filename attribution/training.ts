@@ -4,7 +4,17 @@ import { assert } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import type { Doc } from './corpusIndex.js';
 import { AttributionError } from './errors.js';
-import { FP_ONE, floorDiv, mulFp, powOneMinusFp, softmaxFp } from './fixedPoint.js';
+import {
+  FP_ONE,
+  floorDiv,
+  mulByQ30,
+  mulFp,
+  powOneMinusFp,
+  powOneMinusQ30,
+  softmaxFp,
+  softmaxWide,
+  WIDE_PROB_BITS,
+} from './fixedPoint.js';
 
 /**
  * Deterministic training of small classifiers: multinomial logistic regression over hashed token
@@ -31,7 +41,25 @@ export const TRAINING_PARAMETERS_MAX = 1 << 20; // labels × (features + 1)
 export const TRAINING_TOKENS_MAX = 10_000_000;
 export const LABELS_MIN = 2;
 
+/**
+ * Trainer versions (the training spec's `trainer`; a model pins it, absent = `logreg@1`):
+ * - `logreg@1` (round 1): Q16 weights and the Q16 softmax, which saturates to exactly 0/1.
+ * - `logreg@2`: Q24 weights, the wide softmax (Q48 probabilities, fixedPoint.ts), the gradient
+ *   of the true label = −Σ of the others (it sums to zero exactly), L2 factor in Q30, and the
+ *   per-step probabilities recorded (`TrainingTrace`) for `sgd-influence@1`.
+ * Old names keep their meaning forever: a model registered under `logreg@1` trains bit-identically.
+ */
+export const TRAINERS = ['logreg@1', 'logreg@2'] as const;
+export type TrainerName = (typeof TRAINERS)[number];
+/** What `trainer` means when a spec does not name one (every model registered before round 2). */
+export const TRAINER_ABSENT: TrainerName = 'logreg@1';
+/** What new registrations pin (vm/models.ts inserts it when a training spec names no trainer). */
+export const TRAINER_CURRENT: TrainerName = 'logreg@2';
+/** Largest training trace of logreg@2 (steps × labels recorded probabilities: 8 bytes each). */
+export const TRAINING_TRACE_VALUES_MAX = 1 << 22;
+
 export interface TrainingOptions {
+  trainer: TrainerName;
   features: number;
   ngram: number;
   epochs: number;
@@ -54,6 +82,20 @@ export interface LrModel {
   /** Q16 weights, row-major [label][feature], features + 1 columns (bias last). */
   weights: Int32Array;
   weightsHash: Uint8Array;
+  /** The trainer that produced it (logit scale: Q16 for logreg@1, Q24 for logreg@2). */
+  trainer: TrainerName;
+}
+
+/**
+ * What logreg@2 records while training, for influence by replaying SGD backwards: the example
+ * index (into the sorted examples) of every step, the Q48 probabilities that step computed
+ * (row-major [step][label]), and per epoch the step size (Q16) and the L2 factor (Q30).
+ */
+export interface TrainingTrace {
+  order: Int32Array;
+  probs: Float64Array;
+  eta: number[];
+  shrink: number[];
 }
 
 /** Hashed binary n-gram features of a token sequence (sorted, distinct, bias last). */
@@ -116,6 +158,12 @@ export function checkTrainingWork(docs: readonly Doc[], opts: TrainingOptions): 
       `labels × (features + 1) = ${labels.length * (opts.features + 1)} > ${TRAINING_PARAMETERS_MAX}`,
     );
   }
+  if (opts.trainer === 'logreg@2' && docs.length * opts.epochs * labels.length > TRAINING_TRACE_VALUES_MAX) {
+    throw new AttributionError(
+      'TRAINING_OVER_LIMIT',
+      `examples × epochs × labels = ${docs.length * opts.epochs * labels.length} > ${TRAINING_TRACE_VALUES_MAX} (the recorded training trace)`,
+    );
+  }
   return labels;
 }
 
@@ -168,6 +216,13 @@ export function trainLr(
   labels: readonly string[],
   opts: TrainingOptions,
 ): LrModel {
+  return opts.trainer === 'logreg@2'
+    ? trainLr2(examples, labels, opts).model
+    : trainLr1(examples, labels, opts);
+}
+
+/** logreg@1, exactly as in round 1. */
+function trainLr1(examples: readonly Example[], labels: readonly string[], opts: TrainingOptions): LrModel {
   const K = labels.length;
   const D = opts.features + 1;
   assert(K >= LABELS_MIN && examples.length > 0, 'trainLr: validated input');
@@ -205,6 +260,80 @@ export function trainLr(
     ngram: opts.ngram,
     weights,
     weightsHash: weightsHashOf(labels, opts, weights),
+    trainer: 'logreg@1',
+  };
+}
+
+/**
+ * logreg@2: the same SGD as logreg@1 (order, step η₀/(e+1), L2 once per epoch as (1 − ηλ)^n) on
+ * Q24 weights with the wide softmax, so that confident examples keep a small non-zero gradient,
+ * and the trace the influence replays. Step of label c: ⌊η·g_c / 2^40⌋ (Q16 · Q48 → Q24).
+ */
+export function trainLr2(
+  examples: readonly Example[],
+  labels: readonly string[],
+  opts: TrainingOptions,
+): { model: LrModel; trace: TrainingTrace } {
+  const K = labels.length;
+  const D = opts.features + 1;
+  assert(K >= LABELS_MIN && examples.length > 0, 'trainLr2: validated input');
+  const n = examples.length;
+  const W = new Float64Array(K * D); // exact integers (Q24)
+  const z: number[] = new Array(K).fill(0);
+  const p = new Float64Array(K);
+  const step = new Float64Array(K);
+  const index = new Map<Example, number>(examples.map((ex, i) => [ex, i]));
+  const order = new Int32Array(n * opts.epochs);
+  const probs = new Float64Array(n * opts.epochs * K);
+  const eta: number[] = [];
+  const shrink: number[] = [];
+  const SHIFT = BigInt(WIDE_PROB_BITS + 16 - 24);
+  let t = 0;
+  for (let e = 0; e < opts.epochs; e++) {
+    const etaE = floorDiv(opts.lr, e + 1);
+    const etaBig = BigInt(etaE);
+    eta.push(etaE);
+    for (const ex of epochOrder(examples, opts.seed, e)) {
+      const feats = ex.feats;
+      logitsOf(W, D, K, feats, z);
+      softmaxWide(z, p);
+      order[t] = index.get(ex)!;
+      probs.set(p, t * K);
+      t++;
+      let others = 0;
+      for (let c = 0; c < K; c++) if (c !== ex.label) others += p[c];
+      for (let c = 0; c < K; c++) {
+        const g = c === ex.label ? -others : p[c]; // Q48; Σ_c g_c = 0 exactly
+        step[c] = g === 0 ? 0 : Number((etaBig * BigInt(g)) >> SHIFT); // floor (BigInt >> floors)
+      }
+      for (let c = 0; c < K; c++) {
+        const s = step[c];
+        if (s === 0) continue;
+        const row = c * D;
+        for (let j = 0; j < feats.length; j++) {
+          const idx = row + feats[j];
+          let w = W[idx] - s;
+          if (w > WEIGHT_ABS_MAX) w = WEIGHT_ABS_MAX;
+          else if (w < -WEIGHT_ABS_MAX) w = -WEIGHT_ABS_MAX;
+          W[idx] = w;
+        }
+      }
+    }
+    const f = powOneMinusQ30(Math.min(FP_ONE, mulFp(etaE, opts.l2)), n);
+    shrink.push(f);
+    for (let i = 0; i < W.length; i++) if (W[i] !== 0) W[i] = mulByQ30(W[i], f);
+  }
+  const weights = Int32Array.from(W);
+  return {
+    model: {
+      labels: [...labels],
+      features: opts.features,
+      ngram: opts.ngram,
+      weights,
+      weightsHash: weightsHashOf(labels, opts, weights),
+      trainer: 'logreg@2',
+    },
+    trace: { order, probs, eta, shrink },
   };
 }
 
@@ -217,7 +346,10 @@ export function weightsHashOf(
   const bytes = new Uint8Array(weights.length * 4);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < weights.length; i++) view.setInt32(i * 4, weights[i], true);
-  return sha256(encodeWire(['ol/lr-weights/1', [...labels], opts.features, opts.ngram, bytes]));
+  if (opts.trainer === 'logreg@1') {
+    return sha256(encodeWire(['ol/lr-weights/1', [...labels], opts.features, opts.ngram, bytes]));
+  }
+  return sha256(encodeWire(['ol/lr-weights/2', opts.trainer, [...labels], opts.features, opts.ngram, bytes]));
 }
 
 /** Deterministic inference: the label with the largest logit, ties to the smaller label index. */

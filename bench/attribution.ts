@@ -5,20 +5,20 @@ import { join } from 'node:path';
 import { Tiktoken } from 'js-tiktoken/lite';
 import { type Contribution, loadRegistered } from '../attribution/corpusCache.js';
 import { CorpusView, type Doc, Segment } from '../attribution/corpusIndex.js';
-import { exampleProbabilities, influenceScores } from '../attribution/influence.js';
+import { exampleProbabilities, influenceScores, sgdInfluenceScores } from '../attribution/influence.js';
 import type { AttributionJobSpec, DuplicateJobSpec } from '../attribution/jobs.js';
 import { wordIds } from '../attribution/normalize.js';
-import { parseParams, SPAN_PARAMS, TRAINING_PARAMS } from '../attribution/params.js';
+import { parseParams, parseTraining, SPAN_PARAMS } from '../attribution/params.js';
 import { JobPool } from '../attribution/pool.js';
 import { spanAttribution } from '../attribution/span.js';
 import { kasaiLcp, saisInPlace } from '../attribution/suffixArray.js';
 import { DEFAULT_TOKENIZER, loadTokenizer, type Tokenizer } from '../attribution/tokenizer.js';
-import { examplesOf, labelSet, trainLr } from '../attribution/training.js';
+import { examplesOf, labelSet, trainLr, trainLr2 } from '../attribution/training.js';
 import { sha256 } from '../core/hash.js';
 import { percentile, round } from './_measure.js';
 
 /**
- * `npm run bench -- attribution [--quick] [--sa-only]`: suffix-array build rate and size, span attribution
+ * `npm run bench -- attribution [--quick] [--sa-only] [--influence-only]`: suffix-array build rate and size, span attribution
  * latency against 1M- and 10M-token corpora (in process and through a worker), LR training and
  * influence time, the tokenizer (our fast path next to js-tiktoken on the same text), the
  * normalised-words index, cold corpus builds end to end, near-duplicate checks per second, and
@@ -172,6 +172,14 @@ export default async function attributionBench(args: string[]): Promise<Record<s
   const loadBefore = loadavg().map((x) => round(x, 2));
   const BIG = quick ? 2_000_000 : 10_000_000;
   const tok = await loadTokenizer(DEFAULT_TOKENIZER);
+  if (args.includes('--influence-only')) {
+    return {
+      quick,
+      influenceOnly: true,
+      loadAverage: { before: loadBefore, after: loadavg().map((x) => round(x, 2)) },
+      ...(await trainingBench(tok, quick)),
+    };
+  }
 
   // ---- data --------------------------------------------------------------------------------
   let t = process.hrtime.bigint();
@@ -442,44 +450,7 @@ export default async function attributionBench(args: string[]): Promise<Record<s
   }
   log(`span through a worker: ${JSON.stringify(worker)}`);
 
-  // ---- training and influence --------------------------------------------------------------
-  const shakespeare = readFileSync(join(FIXTURES, 'tinyshakespeare.txt'), 'utf8');
-  const speechDocs: Doc[] = [];
-  for (const b of shakespeare.split('\n\n')) {
-    const lines = b.trim().split('\n');
-    if (lines.length < 2 || !lines[0].endsWith(':')) continue;
-    const c = lines[0].charCodeAt(0);
-    const label = c < 71 ? 'A-F' : c < 77 ? 'G-L' : c < 83 ? 'M-R' : 'S-Z'; // speaker initial: 4 classes
-    speechDocs.push({
-      id: sha256(Buffer.from(`speech/${speechDocs.length}`)),
-      label,
-      tokens: tok.encode(lines.slice(1).join('\n')),
-    });
-    if (speechDocs.length === 5000) break;
-  }
-  const tp = parseParams([], TRAINING_PARAMS, 'training'); // features 4096, ngram 2, epochs 5
-  const labels = labelSet(speechDocs);
-  t = process.hrtime.bigint();
-  const examples = examplesOf(speechDocs, labels, tp);
-  const featurizeMs = ms(t);
-  t = process.hrtime.bigint();
-  const model = trainLr(examples, labels, tp);
-  const trainMs = ms(t);
-  const avgFeatures = examples.reduce((a, e) => a + e.feats.length, 0) / examples.length;
-  log(
-    `trained ${examples.length} examples × ${tp.features} features × ${tp.epochs} epochs, ${labels.length} labels, in ${Math.round(trainMs)} ms`,
-  );
-  const probes = speechDocs.slice(0, quick ? 5 : 20);
-  t = process.hrtime.bigint();
-  const probabilities = exampleProbabilities(model, examples); // once per model (jobs.ts caches it)
-  const probabilitiesMs = ms(t);
-  influenceScores(model, examples, probes[0].tokens, { l2: tp.l2, cgIters: 16 }, probabilities); // warm-up
-  const inf: number[] = [];
-  for (const d of probes) {
-    const s = process.hrtime.bigint();
-    influenceScores(model, examples, d.tokens, { l2: tp.l2, cgIters: 16 }, probabilities);
-    inf.push(ms(s));
-  }
+  const { training, influence } = await trainingBench(tok, quick);
 
   return {
     quick,
@@ -501,25 +472,99 @@ export default async function attributionBench(args: string[]): Promise<Record<s
     coldBuild,
     duplicates,
     tokenizerSpeed: tokenizer,
+    training,
+    influence,
+    libdivsufsort: libdivsufsort(),
+  };
+}
+
+/**
+ * Training and influence on 5,000 labeled speeches (4 classes): the round-1 defaults (logreg@1,
+ * exact-cg@1 — "today") and the current defaults (logreg@2, sgd-influence@1) in the same run, and
+ * their ratio (issue 14: within 2× of today).
+ */
+async function trainingBench(tok: Awaited<ReturnType<typeof loadTokenizer>>, quick: boolean) {
+  const shakespeare = readFileSync(join(FIXTURES, 'tinyshakespeare.txt'), 'utf8');
+  const speechDocs: Doc[] = [];
+  for (const b of shakespeare.split('\n\n')) {
+    const lines = b.trim().split('\n');
+    if (lines.length < 2 || !lines[0].endsWith(':')) continue;
+    const c = lines[0].charCodeAt(0);
+    const label = c < 71 ? 'A-F' : c < 77 ? 'G-L' : c < 83 ? 'M-R' : 'S-Z'; // speaker initial: 4 classes
+    speechDocs.push({
+      id: sha256(Buffer.from(`speech/${speechDocs.length}`)),
+      label,
+      tokens: tok.encode(lines.slice(1).join('\n')),
+    });
+    if (speechDocs.length === 5000) break;
+  }
+  const labels = labelSet(speechDocs);
+  const probes = speechDocs.slice(0, quick ? 5 : 20);
+  const run = (spec: { key: string; value: string }[]) => {
+    const tp = parseTraining(spec);
+    let t = process.hrtime.bigint();
+    const examples = examplesOf(speechDocs, labels, tp);
+    const featurizeMs = ms(t);
+    t = process.hrtime.bigint();
+    const trained = tp.trainer === 'logreg@2' ? trainLr2(examples, labels, tp) : null;
+    const model = trained ? trained.model : trainLr(examples, labels, tp);
+    const trainMs = ms(t);
+    const avgFeatures = examples.reduce((a, e) => a + e.feats.length, 0) / examples.length;
+    log(
+      `${tp.trainer}: trained ${examples.length} examples × ${tp.features} features × ${tp.epochs} epochs, ${labels.length} labels, in ${Math.round(trainMs)} ms`,
+    );
+    t = process.hrtime.bigint();
+    const probabilities = trained ? null : exampleProbabilities(model, examples); // once per model
+    const probabilitiesMs = ms(t);
+    const one = (tokens: Int32Array) =>
+      trained
+        ? sgdInfluenceScores(model, examples, trained.trace, tokens)
+        : influenceScores(model, examples, tokens, { l2: tp.l2, cgIters: 16 }, probabilities!);
+    one(probes[0].tokens); // warm-up
+    const inf: number[] = [];
+    for (const d of probes) {
+      const s = process.hrtime.bigint();
+      one(d.tokens);
+      inf.push(ms(s));
+    }
+    return {
+      training: {
+        trainer: tp.trainer,
+        examples: examples.length,
+        features: tp.features,
+        ngram: tp.ngram,
+        epochs: tp.epochs,
+        labels: labels.length,
+        avgActiveFeatures: round(avgFeatures, 1),
+        featurizeMs: Math.round(featurizeMs),
+        trainMs: Math.round(trainMs),
+      },
+      influence: {
+        method: trained ? 'sgd-influence@1' : 'exact-cg@1',
+        examples: examples.length,
+        perModelProbabilitiesMs: Math.round(probabilitiesMs),
+        p50Ms: round(percentile(inf, 50)),
+        p99Ms: round(percentile(inf, 99)),
+      },
+    };
+  };
+  const today = run([]); // round-1 defaults
+  const current = run([{ key: 'trainer', value: 'logreg@2' }]);
+  return {
     training: {
-      examples: examples.length,
-      features: tp.features,
-      epochs: tp.epochs,
-      labels: labels.length,
-      avgActiveFeatures: round(avgFeatures, 1),
-      featurizeMs: Math.round(featurizeMs),
-      trainMs: Math.round(trainMs),
+      round1Defaults: today.training,
+      currentDefaults: current.training,
+      ratioTrainMs: round(current.training.trainMs / Math.max(1, today.training.trainMs), 2),
+      goalRatioMax: 2,
       targetMs: 2000,
     },
     influence: {
-      examples: examples.length,
-      cgIters: 16,
-      perModelProbabilitiesMs: Math.round(probabilitiesMs),
-      p50Ms: round(percentile(inf, 50)),
-      p99Ms: round(percentile(inf, 99)),
+      round1Defaults: today.influence,
+      currentDefaults: current.influence,
+      ratioP50: round(current.influence.p50Ms / Math.max(0.001, today.influence.p50Ms), 2),
+      goalRatioMax: 2,
       targetMs: 200,
     },
-    libdivsufsort: libdivsufsort(),
   };
 }
 

@@ -126,6 +126,11 @@ export interface CommittedInfo {
 export interface ChainFaults {
   /** Test-only: the proposer corrupts the first settle score, so honest validators must refuse it. */
   wrongSettle?: boolean;
+  /**
+   * Test-only attacker: after every commit this node gossips `BLOCK_FLOOD_COUNT` distinct junk
+   * blocks for the next height, naming every validator (and strangers) as proposer.
+   */
+  floodBlocks?: boolean;
   /** Test-only: this validator broadcasts its precommits this many ms late (a slow validator). */
   slowPrecommitMs?: number;
 }
@@ -290,10 +295,12 @@ export class Chain implements Application {
     }
     const h = block.header;
     if (h.chainId !== this.d.chainId) return this.badBlock(opts.from, 'BLOCK_WRONG_CHAIN');
-    if (h.height <= this.tip.height || h.height > this.tip.height + 2) return 'ignore';
+    // A proposer outside its height's set is provably junk whenever the set is known (also for a
+    // stale height), so the relaying peer is rejected, not just ignored.
     const set = this.d.valsets.get(h.height);
-    if (set === undefined || set.indexOf(h.proposer) < 0)
+    if (set !== undefined && set.indexOf(h.proposer) < 0)
       return this.badBlock(opts.from, 'BLOCK_BAD_PROPOSER');
+    if (h.height <= this.tip.height || h.height > this.tip.height + 2 || set === undefined) return 'ignore';
     if (bodyProblem(block) !== null) return this.badBlock(opts.from, 'BLOCK_BODY_MISMATCH');
     const hash = headerHash(h);
     const key = toHex(hash);

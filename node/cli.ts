@@ -142,7 +142,7 @@ function faultsFromEnv(): ChainFaults {
   const slowPrecommitMs = slow === undefined ? 0 : Number(slow.slice('slowPrecommit='.length));
   if (!Number.isSafeInteger(slowPrecommitMs) || slowPrecommitMs < 0 || slowPrecommitMs > 60_000)
     throw new OlError('BAD_FAULT', `OPENLEDGER_TEST_FAULTS: slowPrecommit=${slow} must be 0..60000 ms`);
-  return { wrongSettle: f.includes('wrongSettle'), slowPrecommitMs };
+  return { wrongSettle: f.includes('wrongSettle'), floodBlocks: f.includes('floodBlocks'), slowPrecommitMs };
 }
 
 async function runNode(home: string, flags: Record<string, string>): Promise<number> {

@@ -20,9 +20,11 @@ import { ValidatorSet } from '../consensus/validatorSet.js';
 import { FileWalBackend, Wal } from '../consensus/wal.js';
 import { addressOf, formatAddress } from '../core/address.js';
 import {
+  type Block,
   type Commit,
   decodeBlock,
   decodeCommit,
+  encodeBlock,
   headerHash,
   VOTE_PRECOMMIT,
   type Vote,
@@ -130,6 +132,8 @@ export const SYNC_ON_CONNECT_MS = 100;
 export const REGOSSIP_MS = 1_000;
 /** Validated consensus inputs kept for replay after a restart of the core. */
 export const RECENT_INPUTS_MAX = 4_096;
+/** Junk blocks per height sent by the test-only `floodBlocks` attacker (above PROPOSALS_KEPT_MAX). */
+const BLOCK_FLOOD_COUNT = 80;
 /** The near-downtime warning repeats at most this often (blocks). */
 const DOWNTIME_WARN_EVERY = 100;
 /** One block behind with no decision for this long: fetch the decided block and its certificate. */
@@ -309,6 +313,7 @@ export class OpenLedgerNode {
     // Index each datanet's newest version as soon as it exists (one per datanet per block).
     this.onCommitted((info) => this.admission.observeCommit(Date.now(), info.block.txs.length));
     this.onCommitted((info) => this.watchDowntime(info.height));
+    if (this.faults.floodBlocks) this.onCommitted((info) => this.floodBlocksForTest(info.block, info.hash));
     this.onCommitted((info) => {
       const newest = new Map<string, { datanet: Uint8Array; version: number }>();
       for (const e of info.result.events) {
@@ -345,7 +350,11 @@ export class OpenLedgerNode {
       if (banned) this.metrics.peersBanned.inc();
       this.log.debug({ peer, points, reason, banned }, 'peer penalised');
     });
-    this.p2p.subscribe('block', (data, from) => this.chain.receiveBlock(data, { from }));
+    this.p2p.subscribe('block', (data, from) => {
+      const verdict = this.chain.receiveBlock(data, { from });
+      if (verdict === 'reject') this.metrics.gossipRejected.inc({ topic: 'block' });
+      return verdict;
+    });
     await this.p2p.handle('status', async () => encodeStatus(this.status()));
     await this.p2p.handle('blocks', async (req) => this.serveBlocks(req));
 
@@ -646,6 +655,32 @@ export class OpenLedgerNode {
       this.driver.input(r.input as CoreInput);
     } else if (this.syncing) this.remember(r.input as CoreInput);
     return 'accept';
+  }
+
+  /**
+   * Test-only attacker (fault `floodBlocks`): junk blocks at the next height that decode and name
+   * a proposer — each validator of that height in turn, and strangers — as a non-validator peer
+   * would send to fill every honest node's candidate table.
+   */
+  private floodBlocksForTest(tipBlock: Block, tipHash: Uint8Array): void {
+    const height = tipBlock.header.height + 1;
+    const set = this.valsets.get(height);
+    const names = [...(set?.validators.map((v) => v.address) ?? []), new Uint8Array(20).fill(7)];
+    for (let i = 0; i < BLOCK_FLOOD_COUNT; i++) {
+      const junk: Block = {
+        header: {
+          ...tipBlock.header,
+          height,
+          timeMs: tipBlock.header.timeMs + 1 + i,
+          parentHash: tipHash,
+          proposer: names[i % names.length],
+        },
+        txs: [],
+        lastCommit: null,
+        evidence: [],
+      };
+      void this.p2p.publish('block', encodeBlock(junk));
+    }
   }
 
   /**

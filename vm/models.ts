@@ -37,7 +37,27 @@ function sortedByKey(params: readonly { key: string }[]): boolean {
   return true;
 }
 
-function newVersion(ctx: BlockCtx, model: Uint8Array, version: number, f: ModelFields): ModelVersion {
+/**
+ * The trainer a new training spec is pinned to when it names none (attribution/training.ts
+ * TRAINER_CURRENT; a test keeps the two equal). Stored specs are never rewritten: a version
+ * registered before this existed has no `trainer`, which the attribution engine reads as
+ * `logreg@1`, the round-1 trainer, so its weights and influence scores stay bit-identical.
+ */
+export const TRAINER_PINNED = 'logreg@2';
+
+/** A training spec with its trainer pinned: `trainer=TRAINER_PINNED` inserted when absent (sorted). */
+export function pinTrainer(
+  training: TxBody<'model.register'>['training'],
+): TxBody<'model.register'>['training'] {
+  if (training === null || training.some((p) => p.key === 'trainer')) return training;
+  const out = [...training, { key: 'trainer', value: TRAINER_PINNED }];
+  out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out;
+}
+
+function newVersion(ctx: BlockCtx, model: Uint8Array, version: number, given: ModelFields): ModelVersion {
+  if (given.training !== null && !sortedByKey(given.training)) throw txError('BAD_PARAMS');
+  const f: ModelFields = { ...given, training: pinTrainer(given.training) };
   if (f.datanets.length === 0) throw txError('NO_DATANETS');
   let examples = 0;
   for (let i = 0; i < f.datanets.length; i++) {

@@ -6,12 +6,18 @@ import {
   divFp,
   dotExact,
   expNegFp,
+  expNegWide,
   FP_ONE,
   floorDiv,
+  mulByQ30,
   mulFp,
   parseDecimalFp,
   powOneMinusFp,
+  powOneMinusQ30,
   softmaxFp,
+  softmaxWide,
+  WIDE_EXP_CUTOFF,
+  WIDE_PROB_ONE,
 } from '../../attribution/fixedPoint.js';
 
 /** Exact floor(n / d) for BigInts of any sign. */
@@ -161,3 +167,95 @@ describe('fixed point (Q16) against exact BigInt references', () => {
     expect(bigFloorDivToNumber(7n, 2n)).toBe(3);
   });
 });
+
+/** e^(d / 2^24) · 2^52 by a BigInt Taylor series at 2^-120 precision (d ≤ 0), floored. */
+function expWideRef(d: number): bigint {
+  const P = 120n;
+  const xs = (BigInt(d) << P) / (1n << 24n); // d/2^24 at scale 2^120 (d·2^96 exactly)
+  let term = 1n << P;
+  let sum = term;
+  for (let i = 1n; i < 400n; i++) {
+    term = (term * xs) / (i << P);
+    if (term === 0n) break;
+    sum += term;
+  }
+  return sum >> (P - 52n);
+}
+
+describe('wide softmax (logreg@2: Q24 logits, Q48 probabilities) against BigInt references', () => {
+  it('expNegWide is within 2^-23 relative of the exact e^x on [−36, 0], exact at 0, 0 below the cutoff', () => {
+    expect(expNegWide(0)).toBe(2 ** 52);
+    expect(expNegWide(WIDE_EXP_CUTOFF - 1)).toBe(0);
+    expect(expNegWide(WIDE_EXP_CUTOFF)).toBeGreaterThan(0);
+    fc.assert(
+      fc.property(fc.integer({ min: WIDE_EXP_CUTOFF, max: 0 }), (d) => {
+        const got = BigInt(expNegWide(d));
+        const ref = expWideRef(d);
+        const err = got > ref ? got - ref : ref - got;
+        expect(err * (1n << 23n) <= ref + (1n << 23n)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+    // Monotone on a grid.
+    let prev = expNegWide(WIDE_EXP_CUTOFF);
+    for (let d = WIDE_EXP_CUTOFF; d <= 0; d += 7_777_777) {
+      const e = expNegWide(d);
+      expect(e).toBeGreaterThanOrEqual(prev);
+      prev = e;
+    }
+  });
+
+  it('softmaxWide does not saturate where the Q16 softmax does, and stays within 2^-22 relative', () => {
+    // Logits ±15 (issue 14): the Q16 softmax says exactly 1 and 0.
+    const q16 = [0, 0, 0];
+    softmaxFp([15 * FP_ONE, -15 * FP_ONE, 0], q16);
+    expect(q16).toEqual([FP_ONE, 0, 0]);
+    const p = [0, 0, 0];
+    const Q24 = 2 ** 24;
+    softmaxWide([15 * Q24, -15 * Q24, 0], p);
+    expect(p[1]).toBeGreaterThan(0);
+    expect(p[2]).toBeGreaterThan(0);
+    expect(p[0]).toBeLessThan(WIDE_PROB_ONE);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -40 * Q24, max: 40 * Q24 }), { minLength: 2, maxLength: 6 }),
+        (z) => {
+          const out = new Array(z.length).fill(0);
+          softmaxWide(z, out);
+          const max = Math.max(...z);
+          const e = z.map((v) => expWideRef(v - max));
+          const S = e.reduce((a, b) => a + b, 0n);
+          let sum = 0;
+          for (let i = 0; i < z.length; i++) {
+            const ref = (e[i] << 48n) / S;
+            const got = BigInt(out[i]);
+            const err = got > ref ? got - ref : ref - got;
+            expect(err * (1n << 22n) <= ref + (1n << 22n)).toBe(true);
+            sum += out[i];
+          }
+          expect(sum).toBeLessThanOrEqual(WIDE_PROB_ONE);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    // skip: the softmax over the other labels.
+    const q = [0, 0, 0];
+    softmaxWide([30 * Q24, 2 * Q24, 2 * Q24], q, 0);
+    expect(q).toEqual([0, WIDE_PROB_ONE / 2, WIDE_PROB_ONE / 2]);
+  });
+
+  it('golden vectors (any change here changes every logreg@2 model)', () => {
+    const Q24 = 2 ** 24;
+    expect([0, -1, -Q24, -5 * Q24, -20 * Q24, -33 * Q24, -35 * Q24].map(expNegWide)).toEqual(GOLDEN_EXP);
+    const p = [0, 0, 0, 0];
+    softmaxWide([15 * Q24, -15 * Q24, 3 * Q24 + 12345, 0], p);
+    expect(p).toEqual(GOLDEN_SOFTMAX);
+    expect(powOneMinusQ30(33, 480)).toBe(GOLDEN_POW);
+    expect(mulByQ30(-(2 ** 37), 2 ** 30 - 1)).toBe(-(2 ** 37) + 128);
+  });
+});
+
+// Golden vectors of the wide softmax (checked against the BigInt references above when made).
+const GOLDEN_EXP = [4503599627370496, 4503599358935040, 1656781705052160, 30345015296000, 9282610, 20, 2];
+const GOLDEN_SOFTMAX = [281473159903487, 26, 1730703850, 86103290];
+const GOLDEN_POW = 843149766;

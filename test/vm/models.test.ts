@@ -5,7 +5,7 @@ import { TREASURY_ADDRESS, VALIDATORS_POOL_ADDRESS } from '../../vm/context.js';
 import { contributionId, datanetId } from '../../vm/datanets.js';
 import { BlockError } from '../../vm/errors.js';
 import { jobInputs } from '../../vm/jobs.js';
-import { modelId, receiptId } from '../../vm/models.js';
+import { modelId, receiptId, TRAINER_PINNED } from '../../vm/models.js';
 import { CHAIN_ID, codeOf, datanetBody, genesisJson, key, type Resolver, TestChain } from './harness.js';
 
 const alice = key('alice'); // datanet + model owner
@@ -175,6 +175,24 @@ describe('models', () => {
     c.block([], { resolver });
     expect(c.stores.modelVersion(m1, 1)).toMatchObject({ status: 'active', weightsHash: weights });
     expect(c.stores.modelVersion(m2, 1)!.status).toBe('failed');
+  });
+
+  it('a training spec is pinned to the current trainer at registration; a named trainer is kept', () => {
+    const { c, dn } = setup();
+    const body = (training: { key: string; value: string }[]) =>
+      modelBody(dn, 2, { method: 'influence', artifact: null, training });
+    c.block([
+      c.tx(alice, 'model.register', body([{ key: 'epochs', value: '5' }])),
+      c.tx(alice, 'model.register', body([{ key: 'trainer', value: 'logreg@1' }])),
+      c.tx(alice, 'model.register', body([])),
+    ]);
+    const [a, b, d] = [2, 3, 4].map((n) => c.stores.modelVersion(modelId(alice.address, n), 1)!.training);
+    expect(a).toEqual([
+      { key: 'epochs', value: '5' },
+      { key: 'trainer', value: TRAINER_PINNED },
+    ]);
+    expect(b).toEqual([{ key: 'trainer', value: 'logreg@1' }]);
+    expect(d).toEqual([{ key: 'trainer', value: TRAINER_PINNED }]);
   });
 
   it('a successful training result without weights invalidates the block', () => {
