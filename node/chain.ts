@@ -296,10 +296,12 @@ export class Chain implements Application {
     }
     const h = block.header;
     if (h.chainId !== this.d.chainId) return this.badBlock(opts.from, 'BLOCK_WRONG_CHAIN');
-    if (h.height <= this.tip.height || h.height > this.tip.height + 2) return 'ignore';
+    // A proposer outside its height's set is provably junk whenever the set is known (also for a
+    // stale height), so the relaying peer is rejected, not just ignored.
     const set = this.d.valsets.get(h.height);
-    if (set === undefined || set.indexOf(h.proposer) < 0)
+    if (set !== undefined && set.indexOf(h.proposer) < 0)
       return this.badBlock(opts.from, 'BLOCK_BAD_PROPOSER');
+    if (h.height <= this.tip.height || h.height > this.tip.height + 2 || set === undefined) return 'ignore';
     if (bodyProblem(block) !== null) return this.badBlock(opts.from, 'BLOCK_BODY_MISMATCH');
     const hash = headerHash(h);
     const key = toHex(hash);
