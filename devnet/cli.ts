@@ -37,7 +37,7 @@ JSON-RPC and metrics endpoints, and runs the live demo. Ctrl-C stops every proce
   --dir DIR          data directory, kept between runs (default: a fresh temporary directory,
                      removed on exit); re-running with the same DIR restarts that network
   --base-port P      node i uses P+3i (p2p), P+3i+1 (JSON-RPC), P+3i+2 (metrics); the demo's
-                     provider uses P+3N (default ${DEFAULT_BASE_PORT})
+                     gateway uses P+3N, its model server P+3N+1 (default ${DEFAULT_BASE_PORT})
   --no-demo          only the network: no datanets, models, provider or requests
   --help             this text
 
@@ -76,7 +76,7 @@ export function parseDevnetArgs(argv: readonly string[]): DevnetCommand {
   checkFlags(flags, ['validators', 'block-time', 'dir', 'no-demo', 'base-port'], 'devnet');
   const validators = intFlag(flags, 'validators', 4, 1, VALIDATORS_MAX);
   const blockTimeMs = intFlag(flags, 'block-time', 500, 0, 600_000);
-  const basePort = intFlag(flags, 'base-port', DEFAULT_BASE_PORT, 1024, 65535 - 3 * VALIDATORS_MAX - 1);
+  const basePort = intFlag(flags, 'base-port', DEFAULT_BASE_PORT, 1024, 65535 - 3 * VALIDATORS_MAX - 2);
   if (flags.dir === '') throw new ConfigError('BAD_FLAG', '--dir: must not be empty');
   return {
     command: 'start',
@@ -253,7 +253,10 @@ async function start(o: StartOptions): Promise<number> {
       await assertPortFree(p.rpc, `node${i} JSON-RPC`);
       await assertPortFree(p.metrics, `node${i} metrics`);
     }
-    if (o.demo) await assertPortFree(providerPort, 'demo provider');
+    if (o.demo) {
+      await assertPortFree(providerPort, 'demo provider (gateway)');
+      await assertPortFree(providerPort + 1, 'demo model server');
+    }
     layout =
       reuse ??
       (await setupDevnet({

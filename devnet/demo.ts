@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { DEFAULT_TOKENIZER } from '../attribution/tokenizer.js';
 import { formatAddress } from '../core/address.js';
 import { formatOpen, parseOpen } from '../core/amount.js';
-import { fromHex, to0x } from '../core/bytes.js';
-import { encodeInferenceRequest, type TxBody } from '../core/tx.js';
-import { buildRequest, type OpenLedgerClient, Wallet } from '../rpc/client.js';
+import { fromHex } from '../core/bytes.js';
+import type { TxBody } from '../core/tx.js';
+import { type OpenLedgerClient, Wallet } from '../rpc/client.js';
+import { ChainPayer } from '../rpc/openaiPay.js';
 import { TREASURY_ADDRESS, VALIDATORS_POOL_ADDRESS } from '../vm/context.js';
 import { type DashboardState, renderDashboard } from './dashboard.js';
 import { DEMO_PROMPTS, DEMO_SPEAKERS, type DemoData, demoData } from './demoData.js';
@@ -17,8 +18,9 @@ import type { DevnetLayout } from './setup.js';
 /**
  * The live demo: seeds two Datanets from Shakespeare (several contributors; one tries to
  * re-upload someone else's text and is rejected as a near-duplicate), registers a span model and
- * a chain-trained influence model on them, starts the reference provider (`openledger provider`,
- * a separate process), streams signed inference requests to it, and redraws a dashboard every
+ * a chain-trained influence model on them, starts the reference model server (`openledger
+ * model-server`, OpenAI API) and the gateway in front of it (`openledger provider --upstream`),
+ * separate processes, streams paid OpenAI calls to it (rpc/openaiPay.ts `ChainPayer`), and redraws a dashboard every
  * second: height, tx/s, receipts, settlements, and who earned what.
  */
 
@@ -83,8 +85,9 @@ export interface DemoOptions {
 
 export class Demo {
   private stopped = false;
-  private provider: ChildProcess | null = null;
-  private providerExit: Promise<void> = Promise.resolve();
+  private provider: { child: ChildProcess; exit: Promise<void> } | null = null;
+  private modelServer: { child: ChildProcess; exit: Promise<void> } | null = null;
+  private readonly payers = new Map<string, ChainPayer>();
   private timers: NodeJS.Timeout[] = [];
   private readonly state: DashboardState;
   private readonly names = new Map<string, string>();
@@ -270,45 +273,66 @@ export class Demo {
     }
   }
 
+  /**
+   * Starts the reference model server (`openledger model-server`, the built-in models behind
+   * the OpenAI API) and, in front of it, the gateway (`openledger provider --upstream`): the
+   * same two processes a real deployment runs with llama.cpp / vLLM in place of the first.
+   */
   private startProvider(): void {
     const keyFile = join(this.o.layout.dir, 'provider-key.json');
     const a = this.o.layout.accounts.provider;
-    const log = join(this.o.layout.dir, 'provider.log');
+    const rpc = this.o.layout.nodes[0].rpcUrl;
     void writeFile(keyFile, JSON.stringify({ secretKey: a.secretKey, publicKey: a.publicKey }), {
       mode: 0o600,
     }).then(() => {
       if (this.stopped) return;
-      const fd = openSync(log, 'a');
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          CLI_ENTRY,
-          'provider',
-          '--rpc',
-          this.o.layout.nodes[0].rpcUrl,
-          '--key',
-          keyFile,
-          '--port',
-          String(this.o.providerPort),
-        ],
-        { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env: process.env },
-      );
-      closeSync(fd);
-      this.provider = child;
-      this.providerExit = new Promise((resolve) =>
-        child.once('exit', (code) => {
-          this.provider = null;
-          if (!this.stopped) this.onProviderExit?.(code);
-          resolve();
-        }),
-      );
+      this.modelServer = this.spawnChild('model-server.log', [
+        'model-server',
+        '--rpc',
+        rpc,
+        '--port',
+        String(this.modelServerPort),
+        '--provider',
+        a.address,
+      ]);
+      this.provider = this.spawnChild('provider.log', [
+        'provider',
+        '--rpc',
+        rpc,
+        '--key',
+        keyFile,
+        '--port',
+        String(this.o.providerPort),
+        '--upstream',
+        `http://127.0.0.1:${this.modelServerPort}/v1`,
+      ]);
     });
   }
 
+  /** The model server listens next to the gateway. */
+  get modelServerPort(): number {
+    return this.o.providerPort + 1;
+  }
+
+  private spawnChild(logName: string, args: string[]): { child: ChildProcess; exit: Promise<void> } {
+    const fd = openSync(join(this.o.layout.dir, logName), 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', fd, fd],
+      env: process.env,
+    });
+    closeSync(fd);
+    const exit = new Promise<void>((resolve) =>
+      child.once('exit', (code) => {
+        if (!this.stopped) this.onProviderExit?.(code);
+        resolve();
+      }),
+    );
+    return { child, exit };
+  }
+
   get providerPid(): number | undefined {
-    return this.provider?.pid;
+    return this.provider?.child.pid;
   }
 
   get providerUrl(): string {
@@ -325,38 +349,50 @@ export class Demo {
       : `${DEMO_PROMPTS[k % DEMO_PROMPTS.length]} #${k}`;
     const a = this.o.layout.accounts[requester];
     try {
-      const height = this.state.height;
-      const request = buildRequest(
-        { secretKey: fromHex(a.secretKey, 32), publicKey: fromHex(a.publicKey, 32) },
-        {
+      let payer = this.payers.get(requester);
+      if (payer === undefined) {
+        payer = new ChainPayer({
+          client: this.o.clients[0],
+          key: { secretKey: fromHex(a.secretKey, 32), publicKey: fromHex(a.publicKey, 32) },
           chainId: this.o.layout.chainId,
-          model: fromHex(influence ? this.influenceModel : this.spanModel),
-          modelVersion: 1,
-          prompt,
           maxFee: parseOpen('1'),
-          nonce: this.requestBase + k,
-          expiryHeight: height + 200,
+          expiryBlocks: 200,
+          nonceStart: this.requestBase,
+        });
+        this.payers.set(requester, payer);
+      }
+      const model = influence ? this.influenceModel : this.spanModel;
+      // The classifier answers a completions prompt; the generator is chatted with.
+      const res = await payer.fetch(
+        `${this.providerUrl}v1/${influence ? 'completions' : 'chat/completions'}`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(
+            influence
+              ? { model, prompt, max_tokens: 8 }
+              : { model, messages: [{ role: 'user', content: prompt }], max_tokens: 60 },
+          ),
+          signal: AbortSignal.timeout(20_000),
         },
       );
-      const res = await fetch(`${this.providerUrl}v1/infer`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ request: to0x(encodeInferenceRequest(request)), prompt, words: 40 }),
-        signal: AbortSignal.timeout(20_000),
-      });
       const j = (await res.json()) as J;
       if (!res.ok) throw new Error(`${j.error?.code}: ${j.error?.message}`);
       this.state.requestsSent++;
-      this.pendingAnswers.set(j.receipt, {
+      this.pendingAnswers.set(j.openledger.receipt, {
         model: influence ? 'who-speaks-lr' : 'bard-ngram',
         prompt,
-        output: j.output,
+        output: influence ? j.choices[0].text : j.choices[0].message.content,
         requester,
       });
     } catch (e) {
       this.state.requestErrors++;
       const msg = (e as Error).message;
-      if (!msg.includes('MODEL_NOT_SERVED') && !msg.includes('fetch failed'))
+      if (
+        !msg.includes('model_not_found') &&
+        !msg.includes('fetch failed') &&
+        !msg.includes('upstream_unavailable')
+      )
         this.note(`request failed: ${msg}`);
     }
   }
@@ -470,10 +506,11 @@ export class Demo {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    if (this.provider) {
-      this.provider.kill('SIGTERM');
-      const t = setTimeout(() => this.provider?.kill('SIGKILL'), 5_000);
-      await this.providerExit;
+    for (const p of [this.provider, this.modelServer]) {
+      if (p === null || p.child.exitCode !== null) continue;
+      p.child.kill('SIGTERM');
+      const t = setTimeout(() => p.child.kill('SIGKILL'), 5_000);
+      await p.exit;
       clearTimeout(t);
     }
   }

@@ -54,6 +54,8 @@ export const UPSTREAM_TIMEOUT_MS_DEFAULT = 30_000;
 export const EXPIRY_MARGIN_BLOCKS = 2;
 /** Bytes of a non-streaming upstream body / of one SSE event we read at most. */
 export const UPSTREAM_BODY_BYTES_MAX = 256 * 1024;
+/** How long a receipt submission waits out the node's backpressure before it is given up. */
+export const RECEIPT_BUSY_DEADLINE_MS = 10 * 60_000;
 /** Receipt ids remembered to refuse a replayed request (oldest forgotten first). */
 export const SEEN_RECEIPTS_MAX = 100_000;
 
@@ -127,13 +129,15 @@ export class ReceiptPoster {
         : buildTx('transfer', { to: addressOf(this.wallet.key.publicKey), amount: 1n }, this.wallet.key, o)
             .hex;
       try {
-        await this.wallet.client.sendRawRetrying(hex, 'sync');
+        // Backpressure (BUSY, SENDER_FULL, POOL_FULL) is waited out: later nonces queue behind this one.
+        await this.wallet.client.sendRawRetrying(hex, 'sync', { deadlineMs: RECEIPT_BUSY_DEADLINE_MS });
         if (commit) this.posted++;
         else this.fillers++;
       } catch (e) {
         this.failed++;
         this.log?.(`receipt tx (nonce ${n}) refused: ${(e as Error).message}; re-reading the nonce`);
         // Later reservations ask the node again; ones already built past the gap will be refused too.
+        this.wallet.resync();
         this.nonce = null;
       }
     });

@@ -284,6 +284,8 @@ describe('bad input gets the OpenAI error shape, no receipt, and the gateway sta
     const msgs = chat('hello there');
     const ok = canonicalChat(msgs);
     const other = fromHex(to0x(new Uint8Array(32).fill(7)));
+    // Signed by someone else in the requester's name.
+    const stranger = { secretKey: new Uint8Array(32).fill(9), publicKey: requester.publicKey };
     const cases: [string, unknown, string | undefined, number, string][] = [
       ['not json', '{nope', header(good, ok), 400, 'invalid_json'],
       ['messages missing', { model: good }, header(good, ok), 400, 'invalid_type'],
@@ -329,7 +331,7 @@ describe('bad input gets the OpenAI error shape, no receipt, and the gateway sta
       [
         'forged signature',
         { model: good, messages: msgs },
-        header(good, ok).replace(/..$/, '00'),
+        header(good, ok, { key: stranger }),
         401,
         'bad_signature',
       ],
