@@ -88,6 +88,7 @@ export class Demo {
   private provider: { child: ChildProcess; exit: Promise<void> } | null = null;
   private modelServer: { child: ChildProcess; exit: Promise<void> } | null = null;
   private readonly payers = new Map<string, ChainPayer>();
+  private readonly failureKinds = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
   private readonly state: DashboardState;
   private readonly names = new Map<string, string>();
@@ -388,12 +389,12 @@ export class Demo {
     } catch (e) {
       this.state.requestErrors++;
       const msg = (e as Error).message;
-      if (
-        !msg.includes('model_not_found') &&
-        !msg.includes('fetch failed') &&
-        !msg.includes('upstream_unavailable')
-      )
+      // Each kind of failure once (models still loading, gateway starting, …).
+      const kind = msg.split(':')[0];
+      if (!this.failureKinds.has(kind)) {
+        this.failureKinds.add(kind);
         this.note(`request failed: ${msg}`);
+      }
     }
   }
 

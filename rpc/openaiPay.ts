@@ -1,4 +1,4 @@
-import { loadTokenizer } from '../attribution/tokenizer.js';
+import { DEFAULT_TOKENIZER, loadTokenizer } from '../attribution/tokenizer.js';
 import { addressOf, formatAddress } from '../core/address.js';
 import { bytesEqual, fromHex, to0x } from '../core/bytes.js';
 import { deliveryFor, signAck, verifyDelivery } from '../core/delivery.js';
@@ -92,7 +92,7 @@ export class ChainPayer {
         const tokenizer =
           (v.method === 'influence'
             ? training.find((x) => x.key === 'tokenizer')?.value
-            : params.get('tokenizer')) ?? 'cl100k_base';
+            : params.get('tokenizer')) ?? DEFAULT_TOKENIZER;
         return { version: v.version as number, tokenizer, providers: v.providers as string[] };
       });
       p.catch(() => this.modelInfo.delete(model));

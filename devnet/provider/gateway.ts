@@ -113,9 +113,14 @@ export class ReceiptPoster {
   ) {}
 
   async reserve(body: TxBody<'inference.receipt'>): Promise<{ hash: string; commit(): void; abort(): void }> {
-    const base = this.nonce ?? (this.nonce = this.wallet.nextNonce());
-    const n = await base;
-    this.nonce = Promise.resolve(n + 1);
+    // Chain the counter synchronously: concurrent reservations must not read the same nonce.
+    const mine = this.nonce ?? this.wallet.nextNonce();
+    const following = mine.then((x) => x + 1);
+    this.nonce = following;
+    following.catch(() => {
+      if (this.nonce === following) this.nonce = null;
+    });
+    const n = await mine;
     const o = { chainId: this.wallet.chainId, nonce: n };
     const built = buildTx('inference.receipt', body, this.wallet.key, o);
     let decide!: (commit: boolean) => void;

@@ -262,6 +262,28 @@ describe('the OpenAI gateway with the openai SDK', () => {
     expect(s.receipt.output).toBe(text);
   }, 90_000);
 
+  it('concurrent calls each get their own receipt tx nonce: all receipts land (attack: two reservations reading one nonce)', async () => {
+    const before = { posted: gateway.poster.posted, failed: gateway.poster.failed };
+    const n0 = payer.calls.length;
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        openai.chat.completions.create({
+          model: good,
+          messages: chat(`citizen ${i}, speak`),
+          max_tokens: 12,
+        }),
+      ),
+    );
+    const calls = payer.calls.slice(n0);
+    expect(calls.length).toBe(8);
+    await gateway.poster.drain();
+    expect({
+      posted: gateway.poster.posted - before.posted,
+      failed: gateway.poster.failed - before.failed,
+    }).toEqual({ posted: 8, failed: 0 });
+    for (const c of calls) expect((await payer.settled(c.receipt)).matchesDelivery).toBe(true);
+  }, 90_000);
+
   it('completions, streaming and not', async () => {
     const r = await openai.completions.create({ model: good, prompt: 'First Citizen', max_tokens: 30 });
     expect(payer.last!.output).toBe(r.choices[0].text);
