@@ -162,6 +162,8 @@ export class Gateway {
   readonly address: string;
   private readonly models = new Map<string, ChainModel>();
   private readonly seen = new Set<string>();
+  /** maxFee of the calls being answered now, per requester (their receipts are not escrowed yet). */
+  private readonly escrowInFlight = new Map<string, bigint>();
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
   private chainId = '';
@@ -375,11 +377,31 @@ export class Gateway {
       const p = parseCompletionBody(kind, j);
       const c = this.check(p, req.headers[REQUEST_HEADER]);
       this.remember(c.receipt);
+      const requester = formatAddress(addressOf(c.request.requester));
+      let held = false;
       try {
+        // The receipt escrows maxFee from the requester: an account that cannot pay gets nothing.
+        const acct = await this.client.account(requester).catch(() => null);
+        const balance = acct === null ? 0n : BigInt(acct.balance);
+        const inFlight = this.escrowInFlight.get(requester) ?? 0n;
+        if (balance < inFlight + c.request.maxFee)
+          throw oaErr(
+            402,
+            'insufficient_funds',
+            `requester ${requester} holds ${balance}, less than maxFee ${c.request.maxFee} plus ${inFlight} in flight`,
+          );
+        this.escrowInFlight.set(requester, inFlight + c.request.maxFee);
+        held = true;
         await this.serve(p, c, res);
       } catch (e) {
         this.seen.delete(c.receipt);
         throw e;
+      } finally {
+        if (held) {
+          const left = (this.escrowInFlight.get(requester) ?? 0n) - c.request.maxFee;
+          if (left > 0n) this.escrowInFlight.set(requester, left);
+          else this.escrowInFlight.delete(requester);
+        }
       }
     } catch (e) {
       this.refused++;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressOf } from '../../core/address.js';
 import { parseOpen } from '../../core/amount.js';
 import { fromHex, to0x } from '../../core/bytes.js';
-import type { KeyPair } from '../../core/keys.js';
+import { type KeyPair, publicKeyOf } from '../../core/keys.js';
 import { encodeInferenceRequest, signRequest } from '../../core/tx.js';
 import { spanModelBody } from '../../devnet/demo.js';
 import { LocalNetwork } from '../../devnet/network.js';
@@ -394,6 +394,35 @@ describe('bad input gets the OpenAI error shape, no receipt, and the gateway sta
         'max_fee_too_low',
       ],
     ];
+    // A requester with no funds (a fresh key) cannot have the receipt escrow its maxFee.
+    const broke = {
+      secretKey: new Uint8Array(32).fill(11),
+      publicKey: publicKeyOf(new Uint8Array(32).fill(11)),
+    };
+    const brokeHeader = to0x(
+      encodeInferenceRequest(
+        signRequest(
+          {
+            chainId: net.chainId,
+            requester: broke.publicKey,
+            model: fromHex(good, 32),
+            modelVersion: 1,
+            promptHash: promptHashOf(ok),
+            maxFee: parseOpen('1'),
+            nonce: 1,
+            expiryHeight: 1_000_000,
+          },
+          broke.secretKey,
+        ),
+      ),
+    );
+    cases.push([
+      'requester cannot pay',
+      { model: good, messages: msgs },
+      brokeHeader,
+      402,
+      'insufficient_funds',
+    ]);
     for (const [what, body, hdr, status, code] of cases) {
       const r = await post('/chat/completions', body, hdr);
       expect({ what, status: r.status, code: r.j.error?.code }).toEqual({ what, status, code });
