@@ -164,6 +164,10 @@ export class Gateway {
   private readonly seen = new Set<string>();
   /** maxFee of the calls being answered now, per requester (their receipts are not escrowed yet). */
   private readonly escrowInFlight = new Map<string, bigint>();
+  private readonly balances = new Map<string, { height: number; balance: bigint }>();
+  /** Served calls whose maxFee is still held (receipt not yet visible in the balance). */
+  private readonly heldServed: [string, bigint][] = [];
+  private heldServedMark = 0;
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
   private chainId = '';
@@ -214,7 +218,17 @@ export class Gateway {
 
   /** The chain's active models naming this provider (price and tokenizer), and the height. */
   async refresh(): Promise<void> {
-    this.height = (await this.client.status()).height as number;
+    const height = (await this.client.status()).height as number;
+    if (height > this.height + 1) {
+      // Two blocks on, the receipts of served calls are committed (or refused): balances show them.
+      for (const [who, fee] of this.heldServed.splice(0, this.heldServedMark)) {
+        const left = (this.escrowInFlight.get(who) ?? 0n) - fee;
+        if (left > 0n) this.escrowInFlight.set(who, left);
+        else this.escrowInFlight.delete(who);
+      }
+      this.heldServedMark = this.heldServed.length;
+      this.height = height;
+    } else if (this.height === 0) this.height = height;
     let cursor: string | undefined;
     for (let page = 0; page < 50; page++) {
       const r = await this.client.models({ limit: 100, ...(cursor ? { cursor } : {}) });
@@ -381,8 +395,7 @@ export class Gateway {
       let held = false;
       try {
         // The receipt escrows maxFee from the requester: an account that cannot pay gets nothing.
-        const acct = await this.client.account(requester).catch(() => null);
-        const balance = acct === null ? 0n : BigInt(acct.balance);
+        const balance = await this.balanceOf(requester);
         const inFlight = this.escrowInFlight.get(requester) ?? 0n;
         if (balance < inFlight + c.request.maxFee)
           throw oaErr(
@@ -393,6 +406,9 @@ export class Gateway {
         this.escrowInFlight.set(requester, inFlight + c.request.maxFee);
         held = true;
         await this.serve(p, c, res);
+        // Served: its maxFee stays held until the balance is read again at a later height.
+        held = false;
+        this.heldServed.push([requester, c.request.maxFee]);
       } catch (e) {
         this.seen.delete(c.receipt);
         throw e;
@@ -423,6 +439,18 @@ export class Gateway {
         res.end(`data: ${JSON.stringify(err.body())}\n\n`);
       }
     }
+  }
+
+  /** The requester's balance at the current height (read once per height). */
+  private async balanceOf(address: string): Promise<bigint> {
+    const cached = this.balances.get(address);
+    if (cached !== undefined && cached.height === this.height) return cached.balance;
+    const acct = await this.client.account(address).catch(() => null);
+    const balance = acct === null ? 0n : BigInt(acct.balance);
+    this.balances.set(address, { height: this.height, balance });
+    if (this.balances.size > SEEN_RECEIPTS_MAX)
+      this.balances.delete(this.balances.keys().next().value as string);
+    return balance;
   }
 
   private remember(receipt: string): void {
