@@ -36,8 +36,13 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   },
   {
     name: 'provider',
-    summary: 'run the reference inference provider (devnet/provider)',
+    summary: 'run the inference provider / OpenAI-compatible gateway (devnet/provider)',
     run: async (argv) => (await import('../devnet/provider/server.js')).runProviderCli(argv),
+  },
+  {
+    name: 'model-server',
+    summary: 'serve the built-in models over an OpenAI-compatible API (devnet/provider/modelServer.ts)',
+    run: async (argv) => (await import('../devnet/provider/modelServer.js')).runModelServerCli(argv),
   },
   {
     name: 'devnet',

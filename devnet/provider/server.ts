@@ -60,7 +60,7 @@ interface PendingAck {
   posted: Promise<J> | null;
 }
 
-interface ServedModel {
+export interface ServedModel {
   id: string;
   version: number;
   name: string;
@@ -74,7 +74,7 @@ interface ServedModel {
 export class ProviderError extends OlError {}
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON results of the RPC, read field by field
-type J = Record<string, any>;
+export type J = Record<string, any>;
 
 export interface ProviderOptions {
   rpcUrl: string;
@@ -126,21 +126,8 @@ export class Provider {
     return { url: `http://${this.o.host ?? '127.0.0.1'}:${this.o.port}/` };
   }
 
-  /** Bonds up to the chain's providerBondMin (receipts need it). */
   private async ensureBond(): Promise<void> {
-    const min = BigInt((await this.client.params()).providerBondMin as string);
-    let bond = 0n;
-    try {
-      bond = BigInt((await this.client.provider(this.address)).bond as string);
-    } catch {
-      bond = 0n; // not registered yet
-    }
-    if (bond >= min && bond > 0n) return;
-    const amount = (min > bond ? min - bond : 0n) || 1n;
-    const r = (await this.wallet.send('provider.bond', { amount }, { mode: 'commit' })) as J;
-    if (r.result?.code !== 'ok')
-      throw new ProviderError('BOND_FAILED', `provider.bond of ${amount} failed: ${r.result?.code}`);
-    this.o.log?.(`bonded ${amount} as provider ${this.address}`);
+    await ensureProviderBond(this.client, this.wallet, this.address, this.o.log);
   }
 
   async close(): Promise<void> {
@@ -164,7 +151,7 @@ export class Provider {
         if (this.loading.has(key)) continue;
         this.loading.add(key);
         try {
-          const served = await this.load(m, v);
+          const served = await loadBuiltinModel(this.client, m, v);
           this.models.set(m.id, served);
           this.o.log?.(`serving ${served.method} model "${served.name}" ${m.id} v${v.version}`);
         } catch (e) {
@@ -176,70 +163,6 @@ export class Provider {
       if (!r.next) break;
       cursor = r.next;
     }
-  }
-
-  /** Accepted contributions of (datanet, version), with content. */
-  private async corpus(datanet: string, version: number) {
-    const out: { id: Uint8Array; idHex: string; content: string; label: string }[] = [];
-    let cursor: string | undefined;
-    for (;;) {
-      const r = await this.client.contributions({
-        datanet,
-        status: 'accepted',
-        limit: 100,
-        ...(cursor ? { cursor } : {}),
-      });
-      for (const c of r.items as J[]) {
-        if ((c.seq as number) > version) continue;
-        const full = await this.client.contribution(c.id, true);
-        out.push({
-          id: fromHex(c.id),
-          idHex: c.id,
-          content: full.content as string,
-          label: c.label as string,
-        });
-      }
-      if (!r.next) break;
-      cursor = r.next;
-    }
-    return out;
-  }
-
-  private async load(m: J, v: J): Promise<ServedModel> {
-    const params = new Map<string, string>((v.params as J[]).map((p) => [p.key, p.value]));
-    const training = (v.training as J[] | null) ?? [];
-    const tokenizerName =
-      v.method === 'influence'
-        ? (training.find((p) => p.key === 'tokenizer')?.value ?? DEFAULT_TOKENIZER)
-        : (params.get('tokenizer') ?? DEFAULT_TOKENIZER);
-    const pinned = v.datanets as { datanet: string; version: number }[];
-    const corpora = await Promise.all(pinned.map((p) => this.corpus(p.datanet, p.version)));
-    const base = {
-      id: m.id as string,
-      version: v.version as number,
-      name: m.name as string,
-      method: v.method as string,
-      tokenizer: tokenizerName,
-      pricePerRequest: BigInt(v.pricePerRequest),
-      pricePerOutputToken: BigInt(v.pricePerOutputToken),
-    };
-    if (v.method === 'span') {
-      const ngram = new NgramModel(corpora.flat().map((c) => ({ id: c.idHex, content: c.content })));
-      return { ...base, answer: async (prompt, words) => ngram.generate(prompt, words) };
-    }
-    if (v.method === 'influence') {
-      const trainingParams = training.map((p) => ({ key: p.key as string, value: p.value as string }));
-      const inputs = pinned.map((p, i) => ({
-        datanet: fromHex(p.datanet),
-        version: p.version,
-        contributions: corpora[i].map((c) => ({ id: c.id, content: c.content, label: c.label })),
-      }));
-      return {
-        ...base,
-        answer: async (prompt) => (await predictLabel(trainingParams, inputs, prompt)).label,
-      };
-    }
-    throw new ProviderError('METHOD_UNSUPPORTED', `method ${v.method} is not served by this provider`);
   }
 
   listModels(): J[] {
@@ -403,7 +326,72 @@ export class Provider {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+/** Accepted contributions of (datanet, version), with content. */
+export async function corpusOf(client: OpenLedgerClient, datanet: string, version: number) {
+  const out: { id: Uint8Array; idHex: string; content: string; label: string }[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const r = await client.contributions({
+      datanet,
+      status: 'accepted',
+      limit: 100,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const c of r.items as J[]) {
+      if ((c.seq as number) > version) continue;
+      const full = await client.contribution(c.id, true);
+      out.push({
+        id: fromHex(c.id),
+        idHex: c.id,
+        content: full.content as string,
+        label: c.label as string,
+      });
+    }
+    if (!r.next) break;
+    cursor = r.next;
+  }
+  return out;
+}
+
+/** Builds the built-in model (n-gram generator or chain classifier) for a model version read over RPC. */
+export async function loadBuiltinModel(client: OpenLedgerClient, m: J, v: J): Promise<ServedModel> {
+  const params = new Map<string, string>((v.params as J[]).map((p) => [p.key, p.value]));
+  const training = (v.training as J[] | null) ?? [];
+  const tokenizerName =
+    v.method === 'influence'
+      ? (training.find((p) => p.key === 'tokenizer')?.value ?? DEFAULT_TOKENIZER)
+      : (params.get('tokenizer') ?? DEFAULT_TOKENIZER);
+  const pinned = v.datanets as { datanet: string; version: number }[];
+  const corpora = await Promise.all(pinned.map((p) => corpusOf(client, p.datanet, p.version)));
+  const base = {
+    id: m.id as string,
+    version: v.version as number,
+    name: m.name as string,
+    method: v.method as string,
+    tokenizer: tokenizerName,
+    pricePerRequest: BigInt(v.pricePerRequest),
+    pricePerOutputToken: BigInt(v.pricePerOutputToken),
+  };
+  if (v.method === 'span') {
+    const ngram = new NgramModel(corpora.flat().map((c) => ({ id: c.idHex, content: c.content })));
+    return { ...base, answer: async (prompt, words) => ngram.generate(prompt, words) };
+  }
+  if (v.method === 'influence') {
+    const trainingParams = training.map((p) => ({ key: p.key as string, value: p.value as string }));
+    const inputs = pinned.map((p, i) => ({
+      datanet: fromHex(p.datanet),
+      version: p.version,
+      contributions: corpora[i].map((c) => ({ id: c.id, content: c.content, label: c.label })),
+    }));
+    return {
+      ...base,
+      answer: async (prompt) => (await predictLabel(trainingParams, inputs, prompt)).label,
+    };
+  }
+  throw new ProviderError('METHOD_UNSUPPORTED', `method ${v.method} is not served by this provider`);
+}
+
+export async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -429,14 +417,58 @@ models: the chain's own classifier) and posts an inference.receipt for each answ
 HTTP: GET /v1/models; POST /v1/infer {"request": "0x<signed request>", "prompt": "…"} → the
 answer with the provider's signed delivery; POST /v1/ack {"receipt", "ack"} → the receipt is
 posted with the requester's ack (else without, after ${PROVIDER_ACK_WAIT_MS / 1000} s; it then settles after the
-challenge window). Bonds up to providerBondMin on start.`;
+challenge window). Bonds up to providerBondMin on start.
+
+OpenAI-compatible gateway mode (devnet/provider/gateway.ts), in front of any OpenAI-compatible
+model server (llama.cpp server, vLLM, Ollama, TGI, \`openledger model-server\`):
+
+  --upstream URL                         default upstream (e.g. http://127.0.0.1:8080/v1); the
+                                         upstream model name is the chain model id
+  --upstream 0x<model id>=URL[#NAME]     one chain model -> upstream (NAME: its model / LoRA name)
+  --upstream-map FILE                    JSON {"0x<model id>": {"url": "…/v1", "model": "NAME"}}
+  --upstream-timeout-ms N                give up on the upstream after N ms (default 30000)
+
+Serves GET /v1/models, POST /v1/chat/completions, POST /v1/completions (stream or not); the
+signed chain request goes in the x-openledger-request header.`;
+
+/** Bonds up to the chain's providerBondMin (receipts need it); used by the provider and the gateway. */
+export async function ensureProviderBond(
+  client: OpenLedgerClient,
+  wallet: Wallet,
+  address: string,
+  log?: (line: string) => void,
+): Promise<void> {
+  const min = BigInt((await client.params()).providerBondMin as string);
+  let bond = 0n;
+  try {
+    bond = BigInt((await client.provider(address)).bond as string);
+  } catch {
+    bond = 0n; // not registered yet
+  }
+  if (bond >= min && bond > 0n) return;
+  const amount = (min > bond ? min - bond : 0n) || 1n;
+  const r = (await wallet.send('provider.bond', { amount }, { mode: 'commit' })) as J;
+  if (r.result?.code !== 'ok')
+    throw new ProviderError('BOND_FAILED', `provider.bond of ${amount} failed: ${r.result?.code}`);
+  log?.(`bonded ${amount} as provider ${address}`);
+}
 
 /** `openledger provider …` */
 export async function runProviderCli(argv: string[]): Promise<number> {
   const { parseArgs, intFlag } = await import('../../core/args.js');
+  // --upstream may repeat; parseArgs keeps one value per flag, so collect them first.
+  const upstreams: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith('--upstream=')) upstreams.push(argv[i].slice('--upstream='.length));
+    else if (argv[i] === '--upstream') {
+      if (argv[i + 1] === undefined) throw new ProviderError('BAD_USAGE', '--upstream needs a value');
+      upstreams.push(argv[++i]);
+    } else rest.push(argv[i]);
+  }
   const { flags, positionals } = parseArgs(
-    argv,
-    { strings: ['rpc', 'key', 'port', 'host'] },
+    rest,
+    { strings: ['rpc', 'key', 'port', 'host', 'upstream-map', 'upstream-timeout-ms'] },
     'openledger provider',
   );
   if (flags.help) {
@@ -456,7 +488,19 @@ export async function runProviderCli(argv: string[]): Promise<number> {
   }
   const port = intFlag(flags, 'port', 8600, 1, 65535);
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  const p = new Provider({ rpcUrl: flags.rpc, key, port, host: flags.host, log });
+  let p: { start(): Promise<{ url: string }>; close(): Promise<void> };
+  if (upstreams.length > 0 || flags['upstream-map']) {
+    const { Gateway, parseUpstreams, UPSTREAM_TIMEOUT_MS_DEFAULT } = await import('./gateway.js');
+    const u = await parseUpstreams(upstreams, flags['upstream-map']);
+    const upstreamTimeoutMs = intFlag(
+      flags,
+      'upstream-timeout-ms',
+      UPSTREAM_TIMEOUT_MS_DEFAULT,
+      100,
+      600_000,
+    );
+    p = new Gateway({ rpcUrl: flags.rpc, key, port, host: flags.host, log, ...u, upstreamTimeoutMs });
+  } else p = new Provider({ rpcUrl: flags.rpc, key, port, host: flags.host, log });
   const { url } = await p.start();
   log(`provider ${formatAddress(addressOf(fromHex(key.publicKey)))} listening on ${url}`);
   return new Promise<number>((resolve) => {

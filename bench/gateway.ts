@@ -1,0 +1,310 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseOpen } from '../core/amount.js';
+import { fromHex, to0x } from '../core/bytes.js';
+import { encodeInferenceRequest, signRequest } from '../core/tx.js';
+import { spanModelBody } from '../devnet/demo.js';
+import { LocalNetwork } from '../devnet/network.js';
+import { freePort } from '../devnet/ports.js';
+import { CLI_ENTRY, REPO_ROOT } from '../devnet/processes.js';
+import { canonicalChat, promptHashOf, REQUEST_HEADER } from '../rpc/openaiApi.js';
+import { percentile, round } from './_measure.js';
+
+/**
+ * `npm run bench -- gateway [requests=600] [concurrency=50]`: the OpenAI gateway's overhead over
+ * calling its upstream directly. A 1-validator devnet, the reference model server
+ * (`openledger model-server`) and the gateway (`openledger provider --upstream`) as real
+ * processes; this process only generates load: non-streaming chat completions (max_tokens 16)
+ * at `concurrency` in flight, direct to the model server and through the gateway, in alternating
+ * rounds. Chain requests are signed before the clock starts (client cost is not gateway cost).
+ * The gateway's work per call: body validation, request decode + Ed25519 verify, prompt hash,
+ * upstream round trip, metering with the pinned tokenizer, delivery signature, receipt tx
+ * build + signature (submission happens after the response).
+ */
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON
+type J = Record<string, any>;
+
+function waitLine(child: ChildProcess, needle: string, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+      if (out.includes(needle)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited ${code}: ${out}`)));
+  });
+}
+
+const errorCodes: Record<string, number> = {};
+
+async function load(
+  url: string,
+  bodies: string[],
+  headers: (i: number) => Record<string, string>,
+  concurrency: number,
+): Promise<{ lat: number[]; rps: number; errors: number }> {
+  const lat: number[] = [];
+  let next = 0;
+  let errors = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= bodies.length) return;
+        const t = performance.now();
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers(i) },
+          body: bodies[i],
+        });
+        const text = await res.text();
+        lat.push(performance.now() - t);
+        if (!res.ok) {
+          errors++;
+          let code = String(res.status);
+          try {
+            code = JSON.parse(text).error?.code ?? code;
+          } catch {}
+          errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+        }
+      }
+    }),
+  );
+  return { lat, rps: (bodies.length * 1000) / (performance.now() - start), errors };
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks, USER_HZ = 100
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export default async function gatewayBench(args: string[]): Promise<Record<string, unknown>> {
+  const requests = Number(args[0] ?? 600);
+  const concurrency = Number(args[1] ?? 50);
+  const net = await LocalNetwork.create({
+    validators: 1,
+    blockTimeMs: 300,
+    chainId: 'gwbench',
+    accounts: { owner: '1000', alice: '1000', provider: '1000', requester: '1000000' },
+    nodeConfig: { attribution: { workers: 1 }, log: { level: 'warn' } },
+  });
+  const children: ChildProcess[] = [];
+  try {
+    net.start([0]);
+    await net.waitForHeight(2, [0], 120_000);
+    const owner = net.wallet('owner', 0);
+    const created = await owner.send(
+      'datanet.create',
+      {
+        name: 'plays',
+        description: 'plays',
+        license: 'public-domain',
+        tags: [],
+        curation: 'open',
+        curators: [],
+        bond: parseOpen('1'),
+        rejectForfeitBps: 5000,
+        contributionBytesMax: 65536,
+        labels: [],
+      },
+      { mode: 'commit' },
+    );
+    const datanet = created.events.find((e: J) => e.type === 'datanet.created').attrs.datanet as string;
+    const corpus = readFileSync(join(REPO_ROOT, 'devnet', 'data', 'tinyshakespeare.txt'), 'utf8').slice(
+      0,
+      6000,
+    );
+    const c = await net
+      .wallet('alice', 0)
+      .send(
+        'datanet.contribute',
+        { datanet: fromHex(datanet), content: corpus, label: '' },
+        { mode: 'commit' },
+      );
+    const cid = c.events.find((e: J) => e.type === 'contribution.submitted').attrs.contribution;
+    await net.waitFor(
+      'accepted',
+      async () => (await net.clients[0].contribution(cid)).status === 'accepted',
+      60_000,
+    );
+    const version = (await net.clients[0].datanet(datanet)).version as number;
+    const a = net.layout.accounts.provider;
+    const reg = await owner.send(
+      'model.register',
+      spanModelBody('bard', fromHex(datanet), version, fromHex(a.address)),
+      { mode: 'commit' },
+    );
+    const model = reg.events.find((e: J) => e.type === 'model.registered').attrs.model as string;
+
+    const rpc = net.layout.nodes[0].rpcUrl;
+    const [msPort, gwPort] = [await freePort(), await freePort()];
+    const ms = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI_ENTRY, 'model-server', '--rpc', rpc, '--port', String(msPort)],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    children.push(ms);
+    await waitLine(ms, `loaded span model ${model}`, 'model-server');
+    const keyFile = join(net.layout.dir, 'gw-key.json');
+    writeFileSync(keyFile, JSON.stringify({ secretKey: a.secretKey, publicKey: a.publicKey }), {
+      mode: 0o600,
+    });
+    const gw = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CLI_ENTRY,
+        'provider',
+        '--rpc',
+        rpc,
+        '--key',
+        keyFile,
+        '--port',
+        String(gwPort),
+        '--upstream',
+        `http://127.0.0.1:${msPort}/v1`,
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(gw);
+    await waitLine(gw, 'listening', 'gateway');
+
+    const r = net.layout.accounts.requester;
+    const key = { secretKey: fromHex(r.secretKey, 32), publicKey: fromHex(r.publicKey, 32) };
+    const height = (await net.clients[0].status()).height as number;
+    let nonce = 1;
+    const rounds = 2;
+    const total = requests * rounds + concurrency;
+    const bodies: string[] = [];
+    const hdrs: string[] = [];
+    for (let i = 0; i < total; i++) {
+      const messages = [{ role: 'user' as const, content: `Speak of the citizens, number ${i}` }];
+      bodies.push(JSON.stringify({ model, messages, max_tokens: 16 }));
+      const req = signRequest(
+        {
+          chainId: net.chainId,
+          requester: key.publicKey,
+          model: fromHex(model, 32),
+          modelVersion: 1,
+          promptHash: promptHashOf(canonicalChat(messages)),
+          maxFee: parseOpen('0.05'),
+          nonce: nonce++,
+          expiryHeight: height + 100_000,
+        },
+        key.secretKey,
+      );
+      hdrs.push(to0x(encodeInferenceRequest(req)));
+    }
+    const direct = `http://127.0.0.1:${msPort}/v1/chat/completions`;
+    const through = `http://127.0.0.1:${gwPort}/v1/chat/completions`;
+    // Warm-up (JIT, connections, tokenizer).
+    await load(direct, bodies.slice(0, concurrency), () => ({}), concurrency);
+    await load(through, bodies.slice(0, concurrency), (i) => ({ [REQUEST_HEADER]: hdrs[i] }), concurrency);
+    const d: number[] = [];
+    const g: number[] = [];
+    const dRps: number[] = [];
+    const gRps: number[] = [];
+    let errors = 0;
+    let gwCpu = 0;
+    let msCpu = 0;
+    for (let k = 0; k < rounds; k++) {
+      const off = concurrency + k * requests;
+      const slice = bodies.slice(off, off + requests);
+      process.stderr.write(`round ${k + 1}/${rounds}: direct…\n`);
+      const x = await load(direct, slice, () => ({}), concurrency);
+      process.stderr.write(`round ${k + 1}/${rounds}: gateway…\n`);
+      const c0 = [cpuMs(gw.pid), cpuMs(ms.pid)];
+      const y = await load(through, slice, (i) => ({ [REQUEST_HEADER]: hdrs[off + i] }), concurrency);
+      gwCpu += cpuMs(gw.pid) - c0[0];
+      msCpu += cpuMs(ms.pid) - c0[1];
+      d.push(...x.lat);
+      g.push(...y.lat);
+      dRps.push(x.rps);
+      gRps.push(y.rps);
+      errors += x.errors + y.errors;
+    }
+    // One at a time: the latency the gateway adds without queueing.
+    const seqN = Math.min(200, requests);
+    const seqOff = concurrency + rounds * requests;
+    for (let i = 0; i < seqN; i++) {
+      const messages = [{ role: 'user' as const, content: `One at a time, number ${i}` }];
+      bodies.push(JSON.stringify({ model, messages, max_tokens: 16 }));
+      const req = signRequest(
+        {
+          chainId: net.chainId,
+          requester: key.publicKey,
+          model: fromHex(model, 32),
+          modelVersion: 1,
+          promptHash: promptHashOf(canonicalChat(messages)),
+          maxFee: parseOpen('0.05'),
+          nonce: nonce++,
+          expiryHeight: height + 100_000,
+        },
+        key.secretKey,
+      );
+      hdrs.push(to0x(encodeInferenceRequest(req)));
+    }
+    const s1 = await load(direct, bodies.slice(seqOff, seqOff + seqN), () => ({}), 1);
+    const s2 = await load(
+      through,
+      bodies.slice(seqOff, seqOff + seqN),
+      (i) => ({ [REQUEST_HEADER]: hdrs[seqOff + i] }),
+      1,
+    );
+    errors += s1.errors + s2.errors;
+    // Receipts go out after the responses; wait for the gateway's queue to post them.
+    const expected = total + seqN;
+    let posted = 0;
+    for (let t = 0; t < 120; t++) {
+      posted = ((await (await fetch(`http://127.0.0.1:${gwPort}/health`)).json()) as J).posted as number;
+      if (posted >= expected) break;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    const p = (xs: number[], q: number) => round(percentile(xs, q), 2);
+    const avg = (xs: number[]) => round(xs.reduce((s, x) => s + x, 0) / xs.length, 1);
+    return {
+      requests: requests * rounds,
+      concurrency,
+      maxTokens: 16,
+      directP50Ms: p(d, 50),
+      directP99Ms: p(d, 99),
+      gatewayP50Ms: p(g, 50),
+      gatewayP99Ms: p(g, 99),
+      overheadP50Ms: round(percentile(g, 50) - percentile(d, 50), 2),
+      overheadP99Ms: round(percentile(g, 99) - percentile(d, 99), 2),
+      directReqPerS: avg(dRps),
+      gatewayReqPerS: avg(gRps),
+      throughputRatio: round(avg(gRps) / avg(dRps), 3),
+      gatewayCpuMsPerRequest: round(gwCpu / (requests * rounds), 2),
+      upstreamCpuMsPerRequest: round(msCpu / (requests * rounds), 2),
+      sequentialDirectP50Ms: p(s1.lat, 50),
+      sequentialGatewayP50Ms: p(s2.lat, 50),
+      sequentialOverheadP50Ms: round(percentile(s2.lat, 50) - percentile(s1.lat, 50), 2),
+      sequentialOverheadP99Ms: round(percentile(s2.lat, 99) - percentile(s1.lat, 99), 2),
+      errors,
+      errorCodes,
+      receiptsPosted: posted,
+      receiptsExpected: expected,
+    };
+  } finally {
+    for (const ch of children) {
+      if (ch.exitCode !== null) continue;
+      const exited = new Promise((res) => ch.once('exit', res));
+      ch.kill('SIGTERM');
+      await exited;
+    }
+    await net.close();
+  }
+}

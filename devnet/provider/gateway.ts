@@ -1,0 +1,792 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { DEFAULT_TOKENIZER, loadTokenizer } from '../../attribution/tokenizer.js';
+import { addressOf, formatAddress } from '../../core/address.js';
+import { bytesEqual, fromHex, to0x, toHex } from '../../core/bytes.js';
+import { deliveryFor, signDelivery, signReceiptBody } from '../../core/delivery.js';
+import {
+  decodeInferenceRequest,
+  INFERENCE_OUTPUT_BYTES_MAX,
+  type InferenceRequest,
+  type TxBody,
+  verifyRequestSignature,
+} from '../../core/tx.js';
+import { buildTx, OpenLedgerClient, Wallet } from '../../rpc/client.js';
+import {
+  DELIVERY_HEADER,
+  MAX_TOKENS_DEFAULT,
+  modelInput,
+  OpenAiError,
+  type ParsedCompletion,
+  parseCompletionBody,
+  promptHashOf,
+  RECEIPT_HEADER,
+  REQUEST_HEADER,
+  sseData,
+  TX_HEADER,
+} from '../../rpc/openaiApi.js';
+import { receiptId } from '../../vm/models.js';
+import { type J, PROVIDER_BODY_BYTES_MAX, PROVIDER_REFRESH_MS, ProviderError, readBody } from './server.js';
+
+/**
+ * The OpenAI-compatible gateway (`openledger provider --upstream URL`): fronts any
+ * OpenAI-compatible model server (llama.cpp server, vLLM, Ollama, TGI, or the reference
+ * `openledger model-server`) for the chain models that list this provider, and is paid through
+ * the chain.
+ *
+ * Per call, BEFORE the upstream is asked: the body is validated (rpc/openaiApi.ts), the signed
+ * chain request in the `x-openledger-request` header is decoded and its signature, chain id,
+ * expiry (with `EXPIRY_MARGIN_BLOCKS` for inclusion), model and version, prompt hash (over the
+ * canonical prompt) and max fee (which must cover `max_tokens` at the model's price) are checked.
+ * After the upstream answered, the output is metered with the model's pinned tokenizer, the
+ * delivery (request hash, output hash, output tokens) is signed, and the answer goes to the
+ * client with an `openledger` field (receipt id, tx hash, provider key, signed delivery) — on the
+ * body for non-streaming calls, on the last chunk before `[DONE]` for streams.
+ *
+ * The `inference.receipt` tx is built and signed before the answer is written (so its hash can be
+ * returned) but only SUBMITTED once the response has been fully written to the client socket.
+ * If the client goes away first, the reserved nonce is filled with a 1-unit self-transfer so
+ * later receipts are not stuck behind a gap. Submissions go out in nonce order (`ReceiptPoster`).
+ */
+
+export const UPSTREAM_TIMEOUT_MS_DEFAULT = 30_000;
+/** The receipt lands at the earliest in the next block; refuse requests expiring before that. */
+export const EXPIRY_MARGIN_BLOCKS = 2;
+/** Bytes of a non-streaming upstream body / of one SSE event we read at most. */
+export const UPSTREAM_BODY_BYTES_MAX = 256 * 1024;
+/** How long a receipt submission waits out the node's backpressure before it is given up. */
+export const RECEIPT_BUSY_DEADLINE_MS = 10 * 60_000;
+/** Receipt ids remembered to refuse a replayed request (oldest forgotten first). */
+export const SEEN_RECEIPTS_MAX = 100_000;
+
+export interface UpstreamRoute {
+  /** Base URL including `/v1`, e.g. `http://127.0.0.1:8080/v1`. */
+  url: string;
+  /** The upstream's model name (a LoRA adapter name on vLLM, a tag on Ollama, …). */
+  model: string;
+}
+
+export interface GatewayOptions {
+  rpcUrl: string;
+  key: { secretKey: string; publicKey: string };
+  host?: string;
+  port: number;
+  /** Upstream for chain models without a route; the upstream model name is the chain model id. */
+  defaultUpstream?: string;
+  /** Chain model id (0x…) → upstream. */
+  routes?: Map<string, UpstreamRoute>;
+  upstreamTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+interface ChainModel {
+  id: string;
+  version: number;
+  name: string;
+  method: string;
+  tokenizer: string;
+  pricePerRequest: bigint;
+  pricePerOutputToken: bigint;
+}
+
+const oaErr = (
+  status: number,
+  code: string,
+  message: string,
+  param: string | null = null,
+  type = 'invalid_request_error',
+) => new OpenAiError(status, type, code, message, param);
+const upstreamErr = (code: string, message: string, status = 502) =>
+  new OpenAiError(status, 'upstream_error', code, message);
+
+/** Submits pre-built receipts in nonce order, each once its response was written (or a filler). */
+export class ReceiptPoster {
+  private nonce: Promise<number> | null = null;
+  private tail: Promise<void> = Promise.resolve();
+  posted = 0;
+  fillers = 0;
+  failed = 0;
+
+  constructor(
+    private readonly wallet: Wallet,
+    private readonly log?: (line: string) => void,
+  ) {}
+
+  async reserve(body: TxBody<'inference.receipt'>): Promise<{ hash: string; commit(): void; abort(): void }> {
+    // Chain the counter synchronously: concurrent reservations must not read the same nonce.
+    const mine = this.nonce ?? this.wallet.nextNonce();
+    const following = mine.then((x) => x + 1);
+    this.nonce = following;
+    following.catch(() => {
+      if (this.nonce === following) this.nonce = null;
+    });
+    const n = await mine;
+    const o = { chainId: this.wallet.chainId, nonce: n };
+    const built = buildTx('inference.receipt', body, this.wallet.key, o);
+    let decide!: (commit: boolean) => void;
+    const decision = new Promise<boolean>((r) => {
+      decide = r;
+    });
+    this.tail = this.tail.then(async () => {
+      const commit = await decision;
+      const hex = commit
+        ? built.hex
+        : buildTx('transfer', { to: addressOf(this.wallet.key.publicKey), amount: 1n }, this.wallet.key, o)
+            .hex;
+      try {
+        // Backpressure (BUSY, SENDER_FULL, POOL_FULL) is waited out: later nonces queue behind this one.
+        await this.wallet.client.sendRawRetrying(hex, 'sync', { deadlineMs: RECEIPT_BUSY_DEADLINE_MS });
+        if (commit) this.posted++;
+        else this.fillers++;
+      } catch (e) {
+        this.failed++;
+        this.log?.(`receipt tx (nonce ${n}) refused: ${(e as Error).message}; re-reading the nonce`);
+        // Later reservations ask the node again; ones already built past the gap will be refused too.
+        this.wallet.resync();
+        this.nonce = null;
+      }
+    });
+    return { hash: to0x(built.hash), commit: () => decide(true), abort: () => decide(false) };
+  }
+
+  /** Resolves once every reserved slot has been decided and submitted. */
+  drain(): Promise<void> {
+    return this.tail;
+  }
+}
+
+export class Gateway {
+  private readonly client: OpenLedgerClient;
+  private wallet!: Wallet;
+  poster!: ReceiptPoster;
+  readonly address: string;
+  private readonly models = new Map<string, ChainModel>();
+  private readonly seen = new Set<string>();
+  /** maxFee of the calls being answered now, per requester (their receipts are not escrowed yet). */
+  private readonly escrowInFlight = new Map<string, bigint>();
+  private readonly balances = new Map<string, { height: number; balance: bigint }>();
+  /** Served calls whose maxFee is still held (receipt not yet visible in the balance). */
+  private readonly heldServed: [string, bigint][] = [];
+  private heldServedMark = 0;
+  private server: Server | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private chainId = '';
+  private height = 0;
+  url = '';
+  served = 0;
+  refused = 0;
+
+  constructor(private readonly o: GatewayOptions) {
+    this.client = new OpenLedgerClient(o.rpcUrl, 30_000);
+    this.address = formatAddress(addressOf(fromHex(o.key.publicKey, 32)));
+    if (!o.defaultUpstream && (o.routes?.size ?? 0) === 0)
+      throw new ProviderError('BAD_USAGE', 'the gateway needs --upstream URL or an upstream map');
+  }
+
+  async start(): Promise<{ url: string }> {
+    const status = await this.client.status();
+    this.chainId = status.chainId as string;
+    this.wallet = Wallet.fromSecretHex(this.client, this.o.key.secretKey, this.o.key.publicKey, this.chainId);
+    this.poster = new ReceiptPoster(this.wallet, this.o.log);
+    // Receipts need a provider bond (issue 15): bond up to providerBondMin first.
+    const { ensureProviderBond } = await import('./server.js');
+    await ensureProviderBond(this.client, this.wallet, this.wallet.address, this.o.log);
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh().catch(() => {}), PROVIDER_REFRESH_MS);
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 10_000;
+    const host = this.o.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new ProviderError(
+            'PORT_IN_USE',
+            e.code === 'EADDRINUSE' ? `port ${this.o.port} is already in use` : e.message,
+          ),
+        ),
+      );
+      this.server!.listen(this.o.port, host, () => resolve());
+    });
+    const addr = this.server.address();
+    this.url = `http://${host}:${typeof addr === 'object' && addr ? addr.port : this.o.port}/v1`;
+    return { url: this.url };
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.poster?.drain();
+  }
+
+  /** The chain's active models naming this provider (price and tokenizer), and the height. */
+  async refresh(): Promise<void> {
+    const height = (await this.client.status()).height as number;
+    if (height > this.height + 1) {
+      // Two blocks on, the receipts of served calls are committed (or refused): balances show them.
+      for (const [who, fee] of this.heldServed.splice(0, this.heldServedMark)) {
+        const left = (this.escrowInFlight.get(who) ?? 0n) - fee;
+        if (left > 0n) this.escrowInFlight.set(who, left);
+        else this.escrowInFlight.delete(who);
+      }
+      this.heldServedMark = this.heldServed.length;
+      this.height = height;
+    } else if (this.height === 0) this.height = height;
+    let cursor: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const r = await this.client.models({ limit: 100, ...(cursor ? { cursor } : {}) });
+      for (const m of r.items as J[]) {
+        const v = m.latest as J | null;
+        if (v === null || v.status !== 'active' || !(v.providers as string[]).includes(this.address)) {
+          this.models.delete(m.id);
+          continue;
+        }
+        if (!this.routeOf(m.id)) continue;
+        const params = new Map<string, string>((v.params as J[]).map((p) => [p.key, p.value]));
+        const training = (v.training as J[] | null) ?? [];
+        const tokenizer =
+          v.method === 'influence'
+            ? (training.find((p) => p.key === 'tokenizer')?.value ?? DEFAULT_TOKENIZER)
+            : (params.get('tokenizer') ?? DEFAULT_TOKENIZER);
+        await loadTokenizer(tokenizer);
+        if (this.models.get(m.id)?.version !== v.version)
+          this.o.log?.(`gateway: serving ${m.id} v${v.version} via ${this.routeOf(m.id)!.url}`);
+        this.models.set(m.id, {
+          id: m.id,
+          version: v.version,
+          name: m.name,
+          method: v.method,
+          tokenizer,
+          pricePerRequest: BigInt(v.pricePerRequest),
+          pricePerOutputToken: BigInt(v.pricePerOutputToken),
+        });
+      }
+      if (!r.next) break;
+      cursor = r.next;
+    }
+  }
+
+  private routeOf(id: string): UpstreamRoute | undefined {
+    return (
+      this.o.routes?.get(id) ??
+      (this.o.defaultUpstream ? { url: this.o.defaultUpstream, model: id } : undefined)
+    );
+  }
+
+  listModels(): J {
+    return {
+      object: 'list',
+      data: [...this.models.values()].map((m) => ({
+        id: m.id,
+        object: 'model',
+        created: 0,
+        owned_by: this.address,
+        openledger: {
+          name: m.name,
+          version: m.version,
+          method: m.method,
+          tokenizer: m.tokenizer,
+          pricePerRequest: m.pricePerRequest.toString(),
+          pricePerOutputToken: m.pricePerOutputToken.toString(),
+        },
+      })),
+    };
+  }
+
+  /** Every check that needs no upstream; returns what the call needs next. */
+  check(p: ParsedCompletion, header: string | string[] | undefined) {
+    if (typeof header !== 'string' || header.length === 0)
+      throw oaErr(
+        401,
+        'missing_chain_request',
+        `header ${REQUEST_HEADER} (the signed chain inference request, 0x hex) is required`,
+      );
+    let request: InferenceRequest;
+    try {
+      request = decodeInferenceRequest(fromHex(header));
+    } catch (e) {
+      throw oaErr(400, 'invalid_chain_request', `${REQUEST_HEADER}: ${(e as Error).message}`);
+    }
+    if (!verifyRequestSignature(request))
+      throw oaErr(401, 'bad_signature', 'the chain request signature does not verify');
+    if (request.chainId !== this.chainId)
+      throw oaErr(
+        400,
+        'wrong_chain',
+        `the chain request is for chain "${request.chainId}", this gateway serves "${this.chainId}"`,
+      );
+    if (request.expiryHeight < this.height + EXPIRY_MARGIN_BLOCKS)
+      throw oaErr(
+        400,
+        'request_expired',
+        `the chain request expires at height ${request.expiryHeight}; the chain is at ${this.height} and a receipt needs ${EXPIRY_MARGIN_BLOCKS} blocks`,
+      );
+    const modelId = `0x${toHex(request.model)}`;
+    if (p.model !== modelId)
+      throw oaErr(
+        400,
+        'model_mismatch',
+        `body model "${p.model}" is not the chain request's model ${modelId}`,
+        'model',
+      );
+    const model = this.models.get(modelId);
+    if (model === undefined)
+      throw oaErr(404, 'model_not_found', `model ${modelId} is not served by this gateway`, 'model');
+    if (model.version !== request.modelVersion)
+      throw oaErr(
+        400,
+        'model_version',
+        `serving version ${model.version}, the chain request is for ${request.modelVersion}`,
+        'model',
+      );
+    if (!bytesEqual(request.promptHash, promptHashOf(p.prompt)))
+      throw oaErr(
+        400,
+        'prompt_hash_mismatch',
+        'the chain request promptHash is not SHA-256 of the canonical prompt (see rpc/openaiApi.ts)',
+        p.kind === 'chat' ? 'messages' : 'prompt',
+      );
+    if (model.pricePerRequest > request.maxFee)
+      throw oaErr(
+        402,
+        'max_fee_too_low',
+        `maxFee ${request.maxFee} is below the price per request ${model.pricePerRequest}`,
+      );
+    const perTok = model.pricePerOutputToken;
+    const affordable =
+      perTok === 0n ? BigInt(MAX_TOKENS_DEFAULT) : (request.maxFee - model.pricePerRequest) / perTok;
+    let maxTokens =
+      p.maxTokens ??
+      Number(affordable < BigInt(MAX_TOKENS_DEFAULT) ? affordable : BigInt(MAX_TOKENS_DEFAULT));
+    if (maxTokens < 1)
+      throw oaErr(402, 'max_fee_too_low', `maxFee ${request.maxFee} does not pay for one output token`);
+    if (model.pricePerRequest + perTok * BigInt(maxTokens) > request.maxFee)
+      throw oaErr(
+        402,
+        'max_fee_too_low',
+        `maxFee ${request.maxFee} does not cover max_tokens ${maxTokens} at ${perTok} per token plus ${model.pricePerRequest}`,
+        'max_tokens',
+      );
+    maxTokens = Math.min(maxTokens, MAX_TOKENS_DEFAULT * 16);
+    const receipt = to0x(receiptId(addressOf(request.requester), request.nonce));
+    if (this.seen.has(receipt)) throw oaErr(409, 'request_replayed', `receipt ${receipt} was already served`);
+    return { request, model, maxTokens, receipt, route: this.routeOf(modelId)! };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '').split('?')[0];
+    try {
+      if (req.method === 'GET' && path === '/health')
+        return json(res, 200, { ok: true, served: this.served, posted: this.poster.posted });
+      if (req.method === 'GET' && path === '/v1/models') return json(res, 200, this.listModels());
+      const kind =
+        path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completion' : null;
+      if (req.method !== 'POST' || kind === null)
+        throw oaErr(404, 'not_found', `no route ${req.method} ${path}`);
+      let j: unknown;
+      try {
+        j = JSON.parse(await readBody(req));
+      } catch (e) {
+        if ((e as ProviderError).code === 'BODY_TOO_LARGE')
+          throw oaErr(413, 'body_too_large', `body over ${PROVIDER_BODY_BYTES_MAX} bytes`);
+        throw oaErr(400, 'invalid_json', `the body is not JSON: ${(e as Error).message}`);
+      }
+      const p = parseCompletionBody(kind, j);
+      const c = this.check(p, req.headers[REQUEST_HEADER]);
+      this.remember(c.receipt);
+      const requester = formatAddress(addressOf(c.request.requester));
+      let held = false;
+      try {
+        // The receipt escrows maxFee from the requester: an account that cannot pay gets nothing.
+        const balance = await this.balanceOf(requester);
+        const inFlight = this.escrowInFlight.get(requester) ?? 0n;
+        if (balance < inFlight + c.request.maxFee)
+          throw oaErr(
+            402,
+            'insufficient_funds',
+            `requester ${requester} holds ${balance}, less than maxFee ${c.request.maxFee} plus ${inFlight} in flight`,
+          );
+        this.escrowInFlight.set(requester, inFlight + c.request.maxFee);
+        held = true;
+        await this.serve(p, c, res);
+        // Served: its maxFee stays held until the balance is read again at a later height.
+        held = false;
+        this.heldServed.push([requester, c.request.maxFee]);
+      } catch (e) {
+        this.seen.delete(c.receipt);
+        throw e;
+      } finally {
+        if (held) {
+          const left = (this.escrowInFlight.get(requester) ?? 0n) - c.request.maxFee;
+          if (left > 0n) this.escrowInFlight.set(requester, left);
+          else this.escrowInFlight.delete(requester);
+        }
+      }
+    } catch (e) {
+      this.refused++;
+      const err =
+        e instanceof OpenAiError
+          ? e
+          : (e as Error).name === 'TimeoutError'
+            ? upstreamErr(
+                'upstream_timeout',
+                `the upstream did not answer within ${this.o.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS_DEFAULT} ms`,
+                504,
+              )
+            : (e as Error).name === 'AbortError'
+              ? upstreamErr('client_closed', 'the client closed the connection', 499)
+              : oaErr(500, 'internal', (e as Error).message, null, 'server_error');
+      if (!res.headersSent) json(res, err.status, err.body());
+      else if (!res.writableEnded) {
+        // Mid-stream: an error event (the openai SDK raises it), then close. No receipt.
+        res.end(`data: ${JSON.stringify(err.body())}\n\n`);
+      }
+    }
+  }
+
+  /** The requester's balance at the current height (read once per height). */
+  private async balanceOf(address: string): Promise<bigint> {
+    const cached = this.balances.get(address);
+    if (cached !== undefined && cached.height === this.height) return cached.balance;
+    const acct = await this.client.account(address).catch(() => null);
+    const balance = acct === null ? 0n : BigInt(acct.balance);
+    this.balances.set(address, { height: this.height, balance });
+    if (this.balances.size > SEEN_RECEIPTS_MAX)
+      this.balances.delete(this.balances.keys().next().value as string);
+    return balance;
+  }
+
+  private remember(receipt: string): void {
+    if (this.seen.size >= SEEN_RECEIPTS_MAX) this.seen.delete(this.seen.values().next().value as string);
+    this.seen.add(receipt);
+  }
+
+  private async serve(
+    p: ParsedCompletion,
+    c: ReturnType<Gateway['check']>,
+    res: ServerResponse,
+  ): Promise<void> {
+    const abort = new AbortController();
+    const onClose = () => abort.abort();
+    res.once('close', onClose);
+    const signal = AbortSignal.any([
+      abort.signal,
+      AbortSignal.timeout(this.o.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS_DEFAULT),
+    ]);
+    const upstreamBody = {
+      ...p.passthrough,
+      model: c.route.model,
+      ...(p.kind === 'chat' ? { messages: p.messages } : { prompt: p.prompt }),
+      max_tokens: c.maxTokens,
+      stream: p.stream,
+    };
+    let up: Response;
+    try {
+      up = await fetch(`${c.route.url}/${p.kind === 'chat' ? 'chat/completions' : 'completions'}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(upstreamBody),
+        signal,
+      });
+    } catch (e) {
+      if ((e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError') throw e;
+      throw upstreamErr(
+        'upstream_unavailable',
+        `the upstream ${c.route.url} is unreachable: ${(e as Error).cause ?? (e as Error).message}`,
+      );
+    }
+    if (!up.ok) {
+      const text = await readLimited(up, UPSTREAM_BODY_BYTES_MAX).catch(() => '');
+      let msg = text.slice(0, 300);
+      try {
+        msg = JSON.parse(text).error?.message ?? msg;
+      } catch {}
+      throw upstreamErr('upstream_error', `the upstream answered HTTP ${up.status}: ${msg}`);
+    }
+    try {
+      await this.relay(p, c, up, res, onClose);
+    } catch (e) {
+      const name = (e as Error).name;
+      if (e instanceof OpenAiError || name === 'TimeoutError' || name === 'AbortError') throw e;
+      throw upstreamErr(
+        'upstream_closed',
+        `the upstream connection failed before the answer was complete (${(e as Error).message}); no receipt is posted`,
+      );
+    }
+  }
+
+  private async relay(
+    p: ParsedCompletion,
+    c: ReturnType<Gateway['check']>,
+    up: Response,
+    res: ServerResponse,
+    onClose: () => void,
+  ): Promise<void> {
+    const receiptHeaders = { [RECEIPT_HEADER]: c.receipt };
+    if (!p.stream) {
+      const text = await readLimited(up, UPSTREAM_BODY_BYTES_MAX);
+      let u: J;
+      try {
+        u = JSON.parse(text);
+      } catch {
+        throw upstreamErr('upstream_garbage', 'the upstream answer is not JSON');
+      }
+      const choice = u?.choices?.[0];
+      const output = p.kind === 'chat' ? choice?.message?.content : choice?.text;
+      if (typeof output !== 'string')
+        throw upstreamErr(
+          'upstream_garbage',
+          `the upstream answer has no choices[0].${p.kind === 'chat' ? 'message.content' : 'text'} string`,
+        );
+      const paid = await this.settleTerms(p, c, output);
+      const body = {
+        id:
+          typeof u.id === 'string'
+            ? u.id
+            : `${p.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${c.receipt.slice(2, 26)}`,
+        object: p.kind === 'chat' ? 'chat.completion' : 'text_completion',
+        created: typeof u.created === 'number' ? u.created : Math.floor(Date.now() / 1000),
+        model: p.model,
+        choices: [
+          p.kind === 'chat'
+            ? {
+                index: 0,
+                message: { role: 'assistant', content: output },
+                finish_reason: choice.finish_reason ?? 'stop',
+                logprobs: null,
+              }
+            : { index: 0, text: output, finish_reason: choice.finish_reason ?? 'stop', logprobs: null },
+        ],
+        usage: paid.usage,
+        openledger: paid.extra,
+      };
+      res.off('close', onClose);
+      this.deliverThenPost(res, paid.slot);
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        ...receiptHeaders,
+        [TX_HEADER]: paid.extra.tx,
+        [DELIVERY_HEADER]: paid.extra.delivery.signature,
+      });
+      res.end(JSON.stringify(body));
+      return;
+    }
+    // Streaming: forward chunks as they come (model renamed), keep the text, settle at [DONE].
+    if (up.body === null) throw upstreamErr('upstream_garbage', 'the upstream stream has no body');
+    let output = '';
+    let done = false;
+    let last: J | null = null;
+    for await (const data of sseData(up.body, UPSTREAM_BODY_BYTES_MAX)) {
+      if (data === '[DONE]') {
+        done = true;
+        break;
+      }
+      let ch: J;
+      try {
+        ch = JSON.parse(data);
+      } catch {
+        throw upstreamErr('upstream_garbage', 'the upstream sent an SSE event that is not JSON');
+      }
+      if (ch.error)
+        throw upstreamErr(
+          'upstream_error',
+          `the upstream failed mid-stream: ${ch.error.message ?? 'unknown error'}`,
+        );
+      const choice = ch.choices?.[0];
+      if (choice === undefined) continue; // e.g. a usage-only chunk
+      const piece = p.kind === 'chat' ? (choice.delta?.content ?? '') : (choice.text ?? '');
+      if (typeof piece !== 'string')
+        throw upstreamErr('upstream_garbage', 'an upstream chunk has non-string content');
+      output += piece;
+      if (Buffer.byteLength(output) > INFERENCE_OUTPUT_BYTES_MAX)
+        throw upstreamErr(
+          'output_too_long',
+          `the upstream output is over ${INFERENCE_OUTPUT_BYTES_MAX} bytes, more than a receipt can carry`,
+        );
+      last = ch;
+      if (!res.headersSent)
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache',
+          ...receiptHeaders,
+        });
+      if (choice.finish_reason) continue; // re-sent on the final chunk with the openledger field
+      res.write(`data: ${JSON.stringify({ ...ch, model: p.model })}\n\n`);
+    }
+    if (!done)
+      throw upstreamErr(
+        'upstream_closed',
+        'the upstream closed the stream before [DONE]; no receipt is posted',
+      );
+    const paid = await this.settleTerms(p, c, output);
+    if (!res.headersSent)
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        ...receiptHeaders,
+      });
+    const finalChunk = {
+      id: last?.id ?? `chatcmpl-${c.receipt.slice(2, 26)}`,
+      object: p.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
+      created: last?.created ?? Math.floor(Date.now() / 1000),
+      model: p.model,
+      choices: [
+        p.kind === 'chat'
+          ? {
+              index: 0,
+              delta: {},
+              finish_reason: last?.choices?.[0]?.finish_reason ?? 'stop',
+              logprobs: null,
+            }
+          : {
+              index: 0,
+              text: '',
+              finish_reason: last?.choices?.[0]?.finish_reason ?? 'stop',
+              logprobs: null,
+            },
+      ],
+      usage: paid.usage,
+      openledger: paid.extra,
+    };
+    res.off('close', onClose);
+    if (res.destroyed) {
+      paid.slot.abort();
+      throw Object.assign(new Error('client closed'), { name: 'AbortError' });
+    }
+    this.deliverThenPost(res, paid.slot);
+    res.write(`data: ${JSON.stringify(finalChunk)}\n\n`);
+    res.end('data: [DONE]\n\n');
+  }
+
+  /** Meters, prices, signs the delivery and reserves the receipt tx. */
+  private async settleTerms(p: ParsedCompletion, c: ReturnType<Gateway['check']>, output: string) {
+    if (Buffer.byteLength(output) > INFERENCE_OUTPUT_BYTES_MAX)
+      throw upstreamErr(
+        'output_too_long',
+        `the upstream output is over ${INFERENCE_OUTPUT_BYTES_MAX} bytes, more than a receipt can carry`,
+      );
+    const tok = await loadTokenizer(c.model.tokenizer);
+    const outputTokens = tok.encode(output).length;
+    const input = modelInput(p);
+    const inputTokens = tok.encode(p.prompt).length;
+    const price = c.model.pricePerRequest + c.model.pricePerOutputToken * BigInt(outputTokens);
+    if (price > c.request.maxFee)
+      throw upstreamErr(
+        'over_max_fee',
+        `the upstream answer meters ${outputTokens} tokens (${c.model.tokenizer}), price ${price} over maxFee ${c.request.maxFee}; not delivered, no receipt`,
+      );
+    const d = deliveryFor(c.request, output, outputTokens);
+    const signature = signDelivery(d, fromHex(this.o.key.secretKey, 32));
+    // The receipt carries the same signed delivery the client gets; without the requester's ack
+    // it settles after the challenge window (vm/README.md, trust model).
+    const slot = await this.poster.reserve(
+      signReceiptBody(
+        {
+          request: c.request,
+          input: c.model.method === 'influence' ? input : '',
+          output,
+          retrieved: [],
+          inputTokens,
+          outputTokens,
+        },
+        fromHex(this.o.key.secretKey, 32),
+        null,
+      ),
+    );
+    return {
+      slot,
+      usage: {
+        prompt_tokens: inputTokens,
+        completion_tokens: outputTokens,
+        total_tokens: inputTokens + outputTokens,
+      },
+      extra: {
+        receipt: c.receipt,
+        tx: slot.hash,
+        provider: to0x(fromHex(this.o.key.publicKey, 32)),
+        price: price.toString(),
+        delivery: {
+          requestHash: to0x(d.requestHash),
+          outputHash: to0x(d.outputHash),
+          outputTokens,
+          signature: to0x(signature),
+        },
+      },
+    };
+  }
+
+  /** Submits the reserved receipt once `res` is fully written; fills the nonce if it is not. */
+  private deliverThenPost(res: ServerResponse, slot: { commit(): void; abort(): void }): void {
+    res.once('close', () => {
+      if (res.writableFinished) {
+        this.served++;
+        slot.commit();
+      } else slot.abort();
+    });
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function readLimited(r: Response, max: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (r.body === null) return '';
+  for await (const c of r.body) {
+    size += c.length;
+    if (size > max) throw upstreamErr('upstream_garbage', `the upstream answer is over ${max} bytes`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Parses `--upstream` values and an optional `--upstream-map FILE` (JSON
+ * `{"0x<model id>": {"url": "http://…/v1", "model": "upstream-name"}}`). An `--upstream` value
+ * is either `URL` (the default upstream) or `0x<model id>=URL[#upstream-model]`.
+ */
+export async function parseUpstreams(
+  values: string[],
+  mapFile?: string,
+): Promise<{ defaultUpstream?: string; routes: Map<string, UpstreamRoute> }> {
+  const routes = new Map<string, UpstreamRoute>();
+  let defaultUpstream: string | undefined;
+  const checkUrl = (u: string) => {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ProviderError('BAD_USAGE', `upstream "${u}" is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ProviderError('BAD_USAGE', `upstream "${u}" is not http(s)`);
+    return u.replace(/\/+$/, '');
+  };
+  for (const v of values) {
+    const m = /^(0x[0-9a-fA-F]{64})=(.+?)(?:#(.+))?$/.exec(v);
+    if (m) routes.set(m[1].toLowerCase(), { url: checkUrl(m[2]), model: m[3] ?? m[1].toLowerCase() });
+    else if (defaultUpstream !== undefined)
+      throw new ProviderError('BAD_USAGE', 'only one --upstream may be a bare URL (the default)');
+    else defaultUpstream = checkUrl(v);
+  }
+  if (mapFile) {
+    let j: J;
+    try {
+      j = JSON.parse(await readFile(mapFile, 'utf8'));
+    } catch (e) {
+      throw new ProviderError('BAD_USAGE', `--upstream-map ${mapFile}: ${(e as Error).message}`);
+    }
+    for (const [id, r] of Object.entries(j)) {
+      if (!/^0x[0-9a-fA-F]{64}$/.test(id) || typeof r?.url !== 'string' || typeof r?.model !== 'string')
+        throw new ProviderError(
+          'BAD_USAGE',
+          `--upstream-map ${mapFile}: entry "${id}" must be "0x<model id>": {"url", "model"}`,
+        );
+      routes.set(id.toLowerCase(), { url: checkUrl(r.url), model: r.model });
+    }
+  }
+  return { defaultUpstream, routes };
+}
