@@ -37,7 +37,7 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   {
     name: 'provider',
     summary: 'run the inference provider / OpenAI-compatible gateway (devnet/provider)',
-    run: async (argv) => (await import('../devnet/provider/server.js')).runProviderCli(argv),
+    run: async (argv) => (await import('../devnet/provider/cli.js')).runProviderCli(argv),
   },
   {
     name: 'model-server',

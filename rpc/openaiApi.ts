@@ -2,7 +2,7 @@ import { sha256 } from '../core/hash.js';
 
 /**
  * The OpenAI-compatible surface shared by the gateway (gateway.ts), the reference model server
- * (modelServer.ts) and the paying client (rpc/openaiPay.ts): request validation, the canonical
+ * (modelServer.ts) and the paying client (devnet/provider/openaiPay.ts): request validation, the canonical
  * prompt serialisation the chain request's `promptHash` is taken over, and the error shape.
  *
  * Shapes follow the OpenAI API reference (Chat Completions and legacy Completions, `stream: true`

@@ -26,6 +26,7 @@ import {
   TX_HEADER,
 } from '../../rpc/openaiApi.js';
 import { receiptId } from '../../vm/models.js';
+import { ensureProviderBond } from './bond.js';
 import { type J, PROVIDER_BODY_BYTES_MAX, PROVIDER_REFRESH_MS, ProviderError, readBody } from './server.js';
 
 /**
@@ -189,7 +190,6 @@ export class Gateway {
     this.wallet = Wallet.fromSecretHex(this.client, this.o.key.secretKey, this.o.key.publicKey, this.chainId);
     this.poster = new ReceiptPoster(this.wallet, this.o.log);
     // Receipts need a provider bond (issue 15): bond up to providerBondMin first.
-    const { ensureProviderBond } = await import('./server.js');
     await ensureProviderBond(this.client, this.wallet, this.wallet.address, this.o.log);
     await this.refresh();
     this.timer = setInterval(() => void this.refresh().catch(() => {}), PROVIDER_REFRESH_MS);

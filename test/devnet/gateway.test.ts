@@ -14,9 +14,9 @@ import { LocalNetwork } from '../../devnet/network.js';
 import { freePort } from '../../devnet/ports.js';
 import { CLI_ENTRY, REPO_ROOT } from '../../devnet/processes.js';
 import { Gateway } from '../../devnet/provider/gateway.js';
+import { ChainPayer } from '../../devnet/provider/openaiPay.js';
 import { RpcCallError } from '../../rpc/client.js';
 import { canonicalChat, MAX_TOKENS_MAX, promptHashOf, REQUEST_HEADER } from '../../rpc/openaiApi.js';
-import { ChainPayer } from '../../rpc/openaiPay.js';
 import { receiptId } from '../../vm/models.js';
 
 /**

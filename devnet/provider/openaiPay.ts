@@ -1,12 +1,12 @@
-import { DEFAULT_TOKENIZER, loadTokenizer } from '../attribution/tokenizer.js';
-import { addressOf, formatAddress } from '../core/address.js';
-import { bytesEqual, fromHex, to0x } from '../core/bytes.js';
-import { deliveryFor, signAck, verifyDelivery } from '../core/delivery.js';
-import { OlError } from '../core/errors.js';
-import type { KeyPair } from '../core/keys.js';
-import { encodeInferenceRequest, type InferenceRequest, signRequest } from '../core/tx.js';
-import { type OpenLedgerClient, RpcCallError } from './client.js';
-import { parseCompletionBody, promptHashOf, REQUEST_HEADER, sseData } from './openaiApi.js';
+import { DEFAULT_TOKENIZER, loadTokenizer } from '../../attribution/tokenizer.js';
+import { addressOf, formatAddress } from '../../core/address.js';
+import { bytesEqual, fromHex, to0x } from '../../core/bytes.js';
+import { deliveryFor, signAck, verifyDelivery } from '../../core/delivery.js';
+import { OlError } from '../../core/errors.js';
+import type { KeyPair } from '../../core/keys.js';
+import { encodeInferenceRequest, type InferenceRequest, signRequest } from '../../core/tx.js';
+import { type OpenLedgerClient, RpcCallError } from '../../rpc/client.js';
+import { parseCompletionBody, promptHashOf, REQUEST_HEADER, sseData } from '../../rpc/openaiApi.js';
 
 /**
  * Makes the official `openai` SDK pay through the chain:
