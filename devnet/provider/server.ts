@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { predictLabel } from '../../attribution/jobs.js';
 import { DEFAULT_TOKENIZER, loadTokenizer } from '../../attribution/tokenizer.js';

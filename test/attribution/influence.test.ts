@@ -11,6 +11,7 @@ import {
   trainLr,
 } from '../../attribution/training.js';
 import { toHex } from '../../core/bytes.js';
+import { spearman } from '../../eval/attribution/influence.js';
 import { speeches } from './_fixtures.js';
 
 /*
@@ -91,36 +92,6 @@ function newton(
     if (step < 1e-26) break;
   }
   return W;
-}
-
-function ranks(a: readonly number[]): number[] {
-  const idx = a.map((_, i) => i).sort((x, y) => a[x] - a[y]);
-  const r = new Array<number>(a.length);
-  // Average ranks for ties.
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    while (j + 1 < idx.length && a[idx[j + 1]] === a[idx[i]]) j++;
-    for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2;
-    i = j + 1;
-  }
-  return r;
-}
-
-function spearman(a: readonly number[], b: readonly number[]): number {
-  const ra = ranks(a);
-  const rb = ranks(b);
-  const n = a.length;
-  const ma = ra.reduce((x, y) => x + y, 0) / n;
-  const mb = rb.reduce((x, y) => x + y, 0) / n;
-  let s = 0;
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < n; i++) {
-    s += (ra[i] - ma) * (rb[i] - mb);
-    sa += (ra[i] - ma) ** 2;
-    sb += (rb[i] - mb) ** 2;
-  }
-  return s / Math.sqrt(sa * sb);
 }
 
 describe('influence (fixed point) vs leave-one-out retraining', () => {

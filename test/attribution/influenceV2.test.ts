@@ -18,6 +18,7 @@ import {
 import { toHex } from '../../core/bytes.js';
 import { sha256 } from '../../core/hash.js';
 import type { Param } from '../../core/tx.js';
+import { spearman } from '../../eval/attribution/influence.js';
 import { TRAINER_PINNED } from '../../vm/models.js';
 import { speeches } from './_fixtures.js';
 
@@ -38,33 +39,6 @@ function loss(model: ReturnType<typeof trainLr>, feats: Int32Array, label: numbe
   let s = 0;
   for (const v of z) s += Math.exp((v - m) / Q24);
   return Math.log(s) - (z[label] - m) / Q24;
-}
-
-function spearman(a: readonly number[], b: readonly number[]): number {
-  const rank = (x: readonly number[]) => {
-    const idx = x.map((_, i) => i).sort((p, q) => x[p] - x[q]);
-    const r = new Array<number>(x.length);
-    for (let i = 0; i < idx.length; ) {
-      let j = i;
-      while (j + 1 < idx.length && x[idx[j + 1]] === x[idx[i]]) j++;
-      for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2;
-      i = j + 1;
-    }
-    return r;
-  };
-  const [ra, rb] = [rank(a), rank(b)];
-  const n = a.length;
-  const ma = ra.reduce((x, y) => x + y, 0) / n;
-  const mb = rb.reduce((x, y) => x + y, 0) / n;
-  let s = 0;
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < n; i++) {
-    s += (ra[i] - ma) * (rb[i] - mb);
-    sa += (ra[i] - ma) ** 2;
-    sb += (rb[i] - mb) ** 2;
-  }
-  return s / Math.sqrt(sa * sb);
 }
 
 describe('trainer logreg@2 and sgd-influence@1', () => {

@@ -3,19 +3,16 @@
  * first; every test here failed on the code before its fix.
  */
 import { describe, expect, it } from 'vitest';
-import { ConsensusDriver } from '../../consensus/driver.js';
 import type { CoreOutput } from '../../consensus/messages.js';
-import { MemorySignerStateStore, SignerGuard } from '../../consensus/signerGuard.js';
 import {
-  createState,
   FAR_VOTES_PER_VALIDATOR_ROUND_MAX,
   STEP_COMMIT,
   VOTE_ROUNDS_AHEAD_MAX,
 } from '../../consensus/stateMachine.js';
 import { valueKey } from '../../consensus/voteSet.js';
-import { MemoryWalBackend, scanWal, Wal } from '../../consensus/wal.js';
+import { MemoryWalBackend, scanWal } from '../../consensus/wal.js';
 import { ROUND_MAX, VOTE_PRECOMMIT, VOTE_PREVOTE } from '../../core/block.js';
-import { CHAIN, casts, Harness, hashOf, hex, proposal, TIMEOUTS, validators, vote } from './helpers.js';
+import { casts, Harness, hashOf, hex, observerDriver, proposal, validators, vote } from './helpers.js';
 
 const A = hashOf('A');
 const others = (self: number, n = 4): number[] => [...Array(n).keys()].filter((i) => i !== self);
@@ -80,26 +77,7 @@ describe('hole 2: a clock-dependent refusal never sticks', () => {
   it('a final refusal is kept (deterministic rules); a transient one is never written to the WAL', () => {
     const { set } = validators([1, 1, 1, 1]);
     const backend = new MemoryWalBackend();
-    const driver = new ConsensusDriver(
-      createState({
-        chainId: CHAIN,
-        self: null,
-        height: 1,
-        validators: set,
-        nextValidators: set.next([]),
-        timeouts: TIMEOUTS,
-      }),
-      new Wal(backend),
-      new SignerGuard(CHAIN, () => new Uint8Array(64), new MemorySignerStateStore()),
-      {
-        broadcast: () => {},
-        scheduleTimeout: () => {},
-        buildProposal: () => {},
-        validateValue: () => {},
-        decide: () => {},
-        evidence: () => {},
-      },
-    );
+    const driver = observerDriver(set, backend);
     driver.start();
     const B = hashOf('B');
     driver.input({ type: 'valueValidity', height: 1, blockHash: A, valid: false, transient: true });
@@ -128,26 +106,7 @@ describe('hole 3: votes are tallied only within a round window', () => {
     const byzantine = 16;
     const { keys, set } = validators(new Array(n).fill(1));
     const backend = new MemoryWalBackend();
-    const driver = new ConsensusDriver(
-      createState({
-        chainId: CHAIN,
-        self: null,
-        height: 1,
-        validators: set,
-        nextValidators: set.next([]),
-        timeouts: TIMEOUTS,
-      }),
-      new Wal(backend),
-      new SignerGuard(CHAIN, () => new Uint8Array(64), new MemorySignerStateStore()),
-      {
-        broadcast: () => {},
-        scheduleTimeout: () => {},
-        buildProposal: () => {},
-        validateValue: () => {},
-        decide: () => {},
-        evidence: () => {},
-      },
-    );
+    const driver = observerDriver(set, backend);
     driver.start();
     for (let round = 0; round <= ROUND_MAX; round++)
       for (let b = 0; b < byzantine; b++)

@@ -7,7 +7,7 @@ import type { ConsensusMessage } from '../../consensus/validation.js';
 import { MemoryWalBackend, scanWal, Wal } from '../../consensus/wal.js';
 import { VOTE_PREVOTE } from '../../core/block.js';
 import { sign } from '../../core/keys.js';
-import { CHAIN, hashOf, TIMEOUTS, validators, vote } from './helpers.js';
+import { CHAIN, hashOf, observerDriver, TIMEOUTS, validators, vote } from './helpers.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -165,26 +165,7 @@ describe('driver with an application', () => {
   it('drops repeated gossip before the WAL', () => {
     const { keys, set } = validators([1, 1, 1, 1]);
     const backend = new MemoryWalBackend();
-    const driver = new ConsensusDriver(
-      createState({
-        chainId: CHAIN,
-        self: null,
-        height: 1,
-        validators: set,
-        nextValidators: set.next([]),
-        timeouts: TIMEOUTS,
-      }),
-      new Wal(backend),
-      new SignerGuard(CHAIN, () => new Uint8Array(64), new MemorySignerStateStore()),
-      {
-        broadcast: () => {},
-        scheduleTimeout: () => {},
-        buildProposal: () => {},
-        validateValue: () => {},
-        decide: () => {},
-        evidence: () => {},
-      },
-    );
+    const driver = observerDriver(set, backend);
     driver.start();
     const v = vote(keys[1], VOTE_PREVOTE, 1, 0, hashOf('A'));
     for (let i = 0; i < 5; i++) driver.input({ type: 'vote', vote: v });

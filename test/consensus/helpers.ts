@@ -3,10 +3,13 @@
  * and proposals, and a harness that drives the pure core input by input.
  */
 
+import { ConsensusDriver } from '../../consensus/driver.js';
 import type { CoreInput, CoreOutput } from '../../consensus/messages.js';
+import { MemorySignerStateStore, SignerGuard } from '../../consensus/signerGuard.js';
 import { apply, type CoreState, createState, type UnsafeTestSwitches } from '../../consensus/stateMachine.js';
 import type { TimeoutConfig } from '../../consensus/timeouts.js';
 import { ValidatorSet } from '../../consensus/validatorSet.js';
+import { type MemoryWalBackend, Wal } from '../../consensus/wal.js';
 import { addressOf } from '../../core/address.js';
 import { type Proposal, signProposal, signVote, type Vote, type VoteKind } from '../../core/block.js';
 import { encodeWire } from '../../core/codec.js';
@@ -165,3 +168,27 @@ export function casts(outputs: CoreOutput[]): { kind: number; round: number; val
 }
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** A non-validating driver at height 1 over `set`, logging to `backend`, whose effects do nothing. */
+export function observerDriver(set: ValidatorSet, backend: MemoryWalBackend): ConsensusDriver {
+  return new ConsensusDriver(
+    createState({
+      chainId: CHAIN,
+      self: null,
+      height: 1,
+      validators: set,
+      nextValidators: set.next([]),
+      timeouts: TIMEOUTS,
+    }),
+    new Wal(backend),
+    new SignerGuard(CHAIN, () => new Uint8Array(64), new MemorySignerStateStore()),
+    {
+      broadcast: () => {},
+      scheduleTimeout: () => {},
+      buildProposal: () => {},
+      validateValue: () => {},
+      decide: () => {},
+      evidence: () => {},
+    },
+  );
+}
