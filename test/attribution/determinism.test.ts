@@ -49,8 +49,8 @@ const GOLDEN: Record<number, string> = {
   11: 'ffd4e38b2ec6fcf3cf3040486aa3aaa12b41161523890e57816db29470610f66',
   12: '23b15afce91bf124d58f7a5c5439d4a50e4a8f0497a164e5438e8c85f44f4748',
   // Issue 14 (trainer logreg@2, sgd-influence@1; jobs 1–12 unchanged).
-  13: 'fe464448456034ac3df3d904699b24fe941bef89c161a531f9063017b7965f0b',
-  14: '441ab8e6212c8c065aeef607d0000dfaf6b0f5c4a9b637f0b5486959d787d926',
+  13: '2ef300a16b3288c730fe33eb955cf3c2dd914638a9ec7a32e5970cbb134216ca',
+  14: 'a8b515cbd37a58e76e8e9a1a9de34da01ddc61e58fe8fdf89e43ef32fa4b7447',
 };
 
 const hashOf = (r: JobResult) => toHex(sha256(encode(jobResultSchema, r)));
