@@ -397,7 +397,8 @@ export function sgdInfluenceRaw(
       const pvQ32 = pv >> SHIFT_P;
       let any = false;
       for (let c = 0; c < K; c++) {
-        const d = Number((eta * pb[c] * (vb[c] - pvQ32)) >> SHIFT_STEP);
+        // Saturated like u itself, so that u − d stays an exact integer for hostile specs.
+        const d = clampAbs(Number((eta * pb[c] * (vb[c] - pvQ32)) >> SHIFT_STEP), SGD_INFLUENCE_U_ABS_MAX);
         v[c] = d;
         if (d !== 0) any = true;
       }

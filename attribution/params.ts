@@ -116,7 +116,7 @@ export const TRAINING_PARAMS = {
 export const TRAINING_DEFAULTS_V2 = {
   features: 4096,
   ngram: 1,
-  epochs: 5,
+  epochs: 3,
   lr: 65, // ≈ 0.001 (Q16 floor of 65.536)
   l2: 66, // ≈ 0.001
 } as const;

@@ -266,7 +266,7 @@ export function measureInfluence(
   let mislabelNegativeShare = Number.NaN;
   let pairs = 0;
   if (opts.mislabels !== false) {
-    ({ share: mislabelNegativeShare, pairs } = mislabelFigure(ds, spec, method, opts.tests));
+    ({ share: mislabelNegativeShare, pairs } = mislabelFigure(ds, spec, method, opts.tests * 2));
   }
   return {
     examples: n,
@@ -301,7 +301,7 @@ export function mislabelFigure(ds: Dataset, spec: Param[], method: InfluenceMeth
   let negative = 0;
   let used = 0;
   for (const d of shuffle(ds.test, r)) {
-    if (used >= testsMax * 2) break;
+    if (used >= testsMax) break;
     const { label, raw } = scoresOf(t, method, d.tokens, P);
     if (t.labels[label] !== d.label) continue; // correctly classified only
     used++;

@@ -193,5 +193,23 @@ export function jobMix(
       corpora: [corpus('plays', WORDS)],
       contribution: { id: idOf('bad params'), content: 'x', label: '' },
     },
+    // Round 2, issue 14: the trainer new registrations pin (logreg@2, sgd-influence@1).
+    {
+      kind: 'training',
+      job: 13,
+      training: [{ key: 'trainer', value: 'logreg@2' }],
+      corpora: [corpus('speeches')],
+    },
+    {
+      kind: 'attribution',
+      job: 14,
+      method: 'influence',
+      params: [],
+      training: [{ key: 'trainer', value: 'logreg@2' }],
+      corpora: [corpus('speeches')],
+      input: HELD_OUT.content,
+      output: 'JULIET', // what the logreg@2 model predicts (the test checks ok)
+      retrieved: [],
+    },
   ];
 }

@@ -48,6 +48,9 @@ const GOLDEN: Record<number, string> = {
   10: '8185db969f4b5762767044c21fc054bbce0b07605f6ceefa3cd7df507bdb0570',
   11: 'ffd4e38b2ec6fcf3cf3040486aa3aaa12b41161523890e57816db29470610f66',
   12: '23b15afce91bf124d58f7a5c5439d4a50e4a8f0497a164e5438e8c85f44f4748',
+  // Issue 14 (trainer logreg@2, sgd-influence@1; jobs 1–12 unchanged).
+  13: '2ef300a16b3288c730fe33eb955cf3c2dd914638a9ec7a32e5970cbb134216ca',
+  14: 'a8b515cbd37a58e76e8e9a1a9de34da01ddc61e58fe8fdf89e43ef32fa4b7447',
 };
 
 const hashOf = (r: JobResult) => toHex(sha256(encode(jobResultSchema, r)));
@@ -125,6 +128,9 @@ describe('determinism across workers, caches, segmentation and order', () => {
     expect(byJob.get(10)!.scores.length).toBeGreaterThan(0); // a lower-cased quote still credits
     expect(byJob.get(11)!.scores.length).toBeGreaterThan(0);
     expect(byJob.get(12)).toMatchObject({ ok: false, error: 'NORMALIZATION_UNKNOWN' });
+    // logreg@2: the influence job names the training job's weights and pays someone.
+    expect(byJob.get(14)).toMatchObject({ ok: true, weightsHash: byJob.get(13)!.weightsHash });
+    expect(byJob.get(14)!.scores.length).toBeGreaterThan(0);
   });
 
   it('1 worker + cold disk cache, 3 workers + incrementally built (segmented) cache in shuffled order, warm cache', async () => {

@@ -331,6 +331,15 @@ describe('jobs: bad input becomes a typed failure before heavy work', () => {
     const a = await runJob(job);
     expect(a.ok).toBe(true);
     expect(await runJob(job)).toEqual(a);
+    // The same hostile spec under logreg@2 (Q24 weights, wide softmax, sgd-influence@1; also exact-cg@1).
+    const training2 = [...training, { key: 'trainer', value: 'logreg@2' }];
+    const label2 = (await predictLabel(training2, [small], input)).label;
+    for (const params of [[], [{ key: 'influenceMethod', value: 'exact-cg@1' }]]) {
+      const job2 = span({ method: 'influence', params, training: training2, input, output: label2 });
+      const b = await runJob(job2);
+      expect(b.ok).toBe(true);
+      expect(await runJob(job2)).toEqual(b);
+    }
   });
 
   it('adversarial repetitive text stays cheap in span and duplicate jobs', async () => {
