@@ -43,6 +43,9 @@ export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new AssertionError(message);
 }
 
+/** Exit status of the `openledger` command for damaged or full storage (sysexits EX_IOERR). */
+export const EXIT_STORAGE_FAILED = 74;
+
 /** errno codes of a full file system (ENOSPC) or a full quota (EDQUOT). */
 const DISK_FULL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
 /** How LevelDB (and the C library) word the same in a message: "IO error: FILE: No space left on device". */

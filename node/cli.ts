@@ -1,5 +1,5 @@
 import { checkFlags, parseArgs } from '../core/args.js';
-import { OlError } from '../core/errors.js';
+import { EXIT_STORAGE_FAILED, OlError } from '../core/errors.js';
 import { parseGenesis } from '../vm/genesis.js';
 import type { ChainFaults } from './chain.js';
 import { describeOptions, flagsToObject } from './config.js';
@@ -117,9 +117,6 @@ function requireHome(flags: Record<string, string>): string {
 }
 
 /** Test-only faults, from the environment so no operator flips them by accident. */
-/** Exit status of `openledger start` stopped by a full disk (sysexits EX_IOERR). */
-export const EXIT_STORAGE_FAILED = 74;
-
 function faultsFromEnv(): ChainFaults {
   const f = (process.env.OPENLEDGER_TEST_FAULTS ?? '').split(',');
   const slow = f.find((x) => x.startsWith('slowPrecommit='));

@@ -12,6 +12,7 @@ import { diskFullError, type StorageError } from '../core/errors.js';
 import { type KeyPair, sign } from '../core/keys.js';
 import { P2pHost } from '../p2p/host.js';
 import { loadOrCreateNodeKey, peerIdOf } from '../p2p/nodeKey.js';
+import { corruptionError } from '../state/levelRecovery.js';
 import { StateDb } from '../state/stateDb.js';
 import { type Genesis, genesisState, parseGenesis } from '../vm/genesis.js';
 import { dueJobs } from '../vm/jobs.js';
@@ -152,7 +153,7 @@ export class OpenLedgerNode {
       await node.open();
     } catch (e) {
       await node.stop();
-      throw e;
+      throw diskFullError(e) ?? corruptionError(e, paths.db) ?? e;
     }
     return node;
   }
@@ -414,13 +415,13 @@ export class OpenLedgerNode {
   }
 
   /**
-   * True when `e` is a full disk: logged once as fatal and passed to the `onFatal` listeners.
+   * True when `e` is a full disk (or a damaged database table): logged once as fatal and passed to the `onFatal` listeners.
    * Retrying would only spin (every write fails the same way) and a half-working validator is
    * worse than a stopped one, so the node stops; each block is one atomic batch, so nothing
    * committed is damaged and it starts cleanly once space is freed.
    */
   storageFailed(e: unknown): boolean {
-    const full = diskFullError(e);
+    const full = diskFullError(e) ?? corruptionError(e, this.paths.db);
     if (full === null) return false;
     if (this.fatal === null) {
       this.fatal = full;

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_STORAGE_FAILED } from '../../core/errors.js';
 import { LocalNetwork } from '../../devnet/network.js';
-import { EXIT_STORAGE_FAILED } from '../../node/cli.js';
 
 /**
  * Issue 18, disk faults: a validator whose database's file system fills up during commit stops
