@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { EQUIVOCATION_FAULTS, type EquivocationFault } from '../node/equivocator.js';
 import { LOAD_ACCOUNTS_MAX, LOAD_KINDS, LOAD_RATE_MAX, type LoadMix } from './load.js';
 
 /**
@@ -38,16 +39,12 @@ export interface Perturbation {
 
 /**
  * Byzantine validators a scenario can name (`"byzantine": [{"node": 3, "strategy": "equivocate"}]`):
- * each runs the node's test-only fault of that name (OPENLEDGER_TEST_FAULTS, node/testFaults.ts):
+ * each runs the node's test-only fault of that name (OPENLEDGER_TEST_FAULTS, node/equivocator.ts):
  * `equivocate` signs a conflicting second vote for every vote and a second proposal for every
  * proposal, `equivocateVotes` / `equivocateProposals` only one of the two.
  */
-export const BYZANTINE_SCENARIO_STRATEGIES = [
-  'equivocate',
-  'equivocateVotes',
-  'equivocateProposals',
-] as const;
-export type ByzantineScenarioStrategy = (typeof BYZANTINE_SCENARIO_STRATEGIES)[number];
+export const BYZANTINE_SCENARIO_STRATEGIES = EQUIVOCATION_FAULTS;
+export type ByzantineScenarioStrategy = EquivocationFault;
 
 export interface Scenario {
   name: string;
