@@ -52,6 +52,7 @@ import { readStores } from '../vm/readers.js';
 import { evidenceMaxAge } from '../vm/staking.js';
 import type { BlockStore } from './blockStore.js';
 import type { EarningsIndex } from './earnings.js';
+import type { Equivocation } from './equivocator.js';
 import { EvidencePool } from './evidencePool.js';
 import type { Indexer } from './indexer.js';
 import type { JobRunner } from './jobRunner.js';
@@ -137,6 +138,8 @@ export interface ChainFaults {
   floodBlocks?: boolean;
   /** Test-only: this validator broadcasts its precommits this many ms late (a slow validator). */
   slowPrecommitMs?: number;
+  /** Test-only byzantine validator: it double-signs votes and/or proposals (node/equivocator.ts). */
+  equivocate?: Equivocation;
 }
 
 interface Candidate {

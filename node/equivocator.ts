@@ -2,6 +2,7 @@ import type { ConsensusMessage } from '../consensus/validation.js';
 import { signProposal, signVote } from '../core/block.js';
 import { encodeWire } from '../core/codec.js';
 import { sha256 } from '../core/hash.js';
+import type { KeyPair } from '../core/keys.js';
 
 /**
  * Test-only byzantine validator (issue 18; faults `equivocate`, `equivocateVotes`,
@@ -62,4 +63,14 @@ export function conflictingMessage(
     };
   }
   return null;
+}
+
+/** The twin maker the consensus runner calls on each own message, or null (honest, or no key). */
+export function equivocator(
+  chainId: string,
+  mode: Equivocation | undefined,
+  key: KeyPair | null,
+): ((m: ConsensusMessage) => ConsensusMessage | null) | null {
+  if (mode === undefined || key === null) return null;
+  return (m) => conflictingMessage(chainId, m, key.secretKey, mode);
 }

@@ -48,7 +48,7 @@ describe('simulator: named byzantine strategies (issue 18)', () => {
 
   it('mutation test: accepting a proposal from a non-proposer, skipping the L28 POL check, counting repeated votes and ignoring the lock at L29 are caught as safety violations', () => {
     const report = runMutationTest({
-      seedsMax: 10,
+      seedsMax: 20,
       only: ['noProposerCheck', 'noPolCheckL28', 'noVoteDedup', 'noLockL29'],
     });
     expect(report).toHaveLength(4);
