@@ -10,28 +10,36 @@ import { LocalNetwork } from '../../devnet/network.js';
  * committing, never fork, turn the double signing into evidence (a duplicate vote or a duplicate
  * proposal, whichever an honest proposer holds first), commit it, slash and tombstone the
  * equivocator, which then leaves the validator set, and keep committing with three.
+ *
+ * A second network runs `equivocateProposals` only, so the evidence must be a duplicate proposal:
+ * on the code before double-proposal evidence existed, that validator was never punished (the
+ * second proposal of a round was silently ignored).
  */
 
-let net: LocalNetwork;
 const BYZANTINE = 3;
 
-beforeAll(async () => {
-  net = await LocalNetwork.create({
-    validators: 4,
-    blockTimeMs: 200,
-    chainId: 'equivocator',
-    env: { [BYZANTINE]: { OPENLEDGER_TEST_FAULTS: 'equivocate' } },
-    nodeConfig: { log: { level: 'warn' } },
-  });
-  net.start();
-  await net.waitForHeight(2, [0, 1, 2], 120_000);
-}, 180_000);
+describe.each([
+  { fault: 'equivocate', kinds: ['duplicateVote', 'duplicateProposal'] },
+  { fault: 'equivocateProposals', kinds: ['duplicateProposal'] },
+])('a validator with the fault $fault', ({ fault, kinds }) => {
+  let net: LocalNetwork;
 
-afterAll(async () => {
-  await net?.close();
-}, 60_000);
+  beforeAll(async () => {
+    net = await LocalNetwork.create({
+      validators: 4,
+      blockTimeMs: 200,
+      chainId: `byz-${fault}`.toLowerCase().slice(0, 30),
+      env: { [BYZANTINE]: { OPENLEDGER_TEST_FAULTS: fault } },
+      nodeConfig: { log: { level: 'warn' } },
+    });
+    net.start();
+    await net.waitForHeight(2, [0, 1, 2], 120_000);
+  }, 180_000);
 
-describe('a validator that double-signs votes and proposals', () => {
+  afterAll(async () => {
+    await net?.close();
+  }, 60_000);
+
   it('is slashed and tombstoned through committed evidence; the chain keeps committing without a fork', async () => {
     const address = net.layout.nodes[BYZANTINE].address.toLowerCase();
     const c = net.clients[0];
@@ -46,7 +54,7 @@ describe('a validator that double-signs votes and proposals', () => {
     expect(report?.violations).toEqual([]);
     const punished = report!.reports[0];
     expect(punished.evidenceHeight).not.toBeNull();
-    expect(['duplicateVote', 'duplicateProposal']).toContain(punished.evidenceKind);
+    expect(kinds).toContain(punished.evidenceKind);
     const at = punished.evidenceHeight as number;
     const events = (await c.events({ fromHeight: at, toHeight: at, address })) as unknown as {
       type: string;
@@ -56,7 +64,9 @@ describe('a validator that double-signs votes and proposals', () => {
       expect.arrayContaining(['validator.slashed', 'validator.jailed']),
     );
     const slashed = events.find((e) => e.type === 'validator.slashed')!;
-    expect(['doubleSign', 'doubleProposal']).toContain(slashed.attrs.reason);
+    expect(slashed.attrs.reason).toBe(
+      punished.evidenceKind === 'duplicateVote' ? 'doubleSign' : 'doubleProposal',
+    );
     // The three honest validators keep committing after the equivocator left the set.
     const from = (await c.status()).height as number;
     await net.waitForHeight(from + 8, [0, 1, 2], 120_000);
