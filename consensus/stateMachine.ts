@@ -32,7 +32,9 @@
 
 import {
   type Commit,
+  encodeProposal,
   type Proposal,
+  proposalsDiffer,
   ROUND_MAX,
   VALIDATORS_MAX,
   VOTE_PRECOMMIT,
@@ -40,7 +42,7 @@ import {
   type Vote,
   type VoteKind,
 } from '../core/block.js';
-import { bytesEqual } from '../core/bytes.js';
+import { bytesEqual, compareBytes } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
 import type { CoreInput, CoreOutput } from './messages.js';
 import { type TimeoutConfig, type TimeoutKind, timeoutMs } from './timeouts.js';
@@ -135,6 +137,8 @@ export interface CoreState {
   validRound: number;
   /** The first proposal of each round from that round's proposer. */
   proposals: Map<number, Proposal>;
+  /** Rounds whose proposer was caught signing a second, different proposal (evidence sent once). */
+  proposalConflicts: Set<number>;
   /**
    * Final application verdicts by value key, and the values already asked about (true when asked
    * with `decided`). A transient refusal is not a verdict: it lives in `refusedThisRound` (value
@@ -188,6 +192,7 @@ export function createState(p: CoreParams): CoreState {
     validValue: null,
     validRound: -1,
     proposals: new Map(),
+    proposalConflicts: new Set(),
     validity: new Map(),
     validityAsked: new Map(),
     refusedThisRound: new Map(),
@@ -228,7 +233,12 @@ export function isRedundant(s: CoreState, input: CoreInput): boolean {
   }
   if (input.type === 'proposal') {
     const p = input.proposal;
-    return p.height === s.height && (s.proposals.has(p.round) || p.round > s.round + VOTE_ROUNDS_AHEAD_MAX);
+    if (p.height !== s.height) return false;
+    if (p.round > s.round + VOTE_ROUNDS_AHEAD_MAX) return true;
+    const first = s.proposals.get(p.round);
+    if (first === undefined) return false;
+    // A second, different proposal from the round's proposer is evidence (once per round).
+    return s.proposalConflicts.has(p.round) || !isDoubleProposal(first, p);
   }
   return false;
 }
@@ -365,7 +375,7 @@ function onProposal(s: CoreState, p: Proposal, out: CoreOutput[]): void {
     buffer(s, { type: 'proposal', proposal: p });
     return;
   }
-  if (p.height !== s.height || s.step === STEP_COMMIT) {
+  if (p.height !== s.height) {
     s.ignored++;
     return;
   }
@@ -378,8 +388,22 @@ function onProposal(s: CoreState, p: Proposal, out: CoreOutput[]): void {
     s.ignored++;
     return;
   }
-  if (s.proposals.has(p.round)) {
-    s.ignored++; // a second proposal of the round: we keep the first, as every honest node does
+  const first = s.proposals.get(p.round);
+  if (first !== undefined) {
+    // A second proposal of the round: we keep the first, as every honest node does. If the
+    // proposer signed different bytes for one (height, round), that is proof it is byzantine
+    // (its signer guard would have refused, consensus/signerGuard.ts): evidence, once per round,
+    // the pair ordered by encoding so every node produces the same bytes.
+    if (!s.proposalConflicts.has(p.round) && isDoubleProposal(first, p)) {
+      s.proposalConflicts.add(p.round);
+      const [proposalA, proposalB] =
+        compareBytes(encodeProposal(first), encodeProposal(p)) < 0 ? [first, p] : [p, first];
+      out.push({ type: 'evidence', evidence: { kind: 'duplicateProposal', proposalA, proposalB } });
+    } else s.ignored++;
+    return;
+  }
+  if (s.step === STEP_COMMIT) {
+    s.ignored++;
     return;
   }
   if (p.round > s.round + VOTE_ROUNDS_AHEAD_MAX) {
@@ -749,6 +773,11 @@ function once(s: CoreState, line: number): boolean {
 
 function isSelf(s: CoreState, address: Uint8Array): boolean {
   return s.self !== null && bytesEqual(s.self, address);
+}
+
+/** Same signer, different signed bytes (the round is the same by construction of the callers). */
+function isDoubleProposal(first: Proposal, p: Proposal): boolean {
+  return bytesEqual(first.proposer, p.proposer) && proposalsDiffer(first, p);
 }
 
 function sameHash(a: Uint8Array | null, b: Uint8Array): boolean {

@@ -8,9 +8,11 @@
 
 import {
   type Evidence,
+  evidenceHeight,
   evidenceSchema,
   type Proposal,
   proposalSchema,
+  proposalsDiffer,
   VOTE_BYTES_MAX,
   type Vote,
   verifyProposalSignature,
@@ -142,7 +144,7 @@ export class MessageValidator {
 
   private check(message: ConsensusMessage, ctx: ValidationContext): ValidationResult {
     if (message.type === 'evidence') {
-      const set = ctx.validatorsAt(message.evidence.voteA.height);
+      const set = ctx.validatorsAt(evidenceHeight(message.evidence));
       if (set === null)
         return this.fail('HEIGHT_TOO_OLD', 'ignore', 'evidence for a height without a known set');
       const problem = evidenceProblem(ctx.chainId, message.evidence, set);
@@ -195,10 +197,13 @@ export class MessageValidator {
 }
 
 /**
- * Why `e` is not valid duplicate-vote evidence against `set`, or null when it is: two votes by one
- * member at one (height, round, kind) for different values, both correctly signed.
+ * Why `e` is not valid evidence against `set` (the set of the offence's height), or null when it
+ * is. Duplicate votes: two votes by one member at one (height, round, kind) for different values,
+ * both correctly signed. Duplicate proposals: two proposals by the proposer of one (height, round)
+ * that sign different bytes (another block or another polRound), both correctly signed.
  */
 export function evidenceProblem(chainId: string, e: Evidence, set: ValidatorSet): string | null {
+  if (e.kind === 'duplicateProposal') return duplicateProposalProblem(chainId, e.proposalA, e.proposalB, set);
   const a = e.voteA;
   const b = e.voteB;
   if (a.height !== b.height || a.round !== b.round || a.kind !== b.kind)
@@ -214,5 +219,24 @@ export function evidenceProblem(chainId: string, e: Evidence, set: ValidatorSet)
   const key = set.validators[index].publicKey;
   if (!verifyVoteSignature(chainId, a, key) || !verifyVoteSignature(chainId, b, key))
     return 'bad vote signature';
+  return null;
+}
+
+function duplicateProposalProblem(
+  chainId: string,
+  a: Proposal,
+  b: Proposal,
+  set: ValidatorSet,
+): string | null {
+  if (a.height !== b.height || a.round !== b.round) return 'proposals are not at one height/round';
+  if (!bytesEqual(a.proposer, b.proposer)) return 'proposals are from different proposers';
+  if (!proposalsDiffer(a, b)) return 'proposals are the same';
+  const index = set.indexOf(a.proposer);
+  if (index < 0) return 'signer is not a validator at that height';
+  if (!bytesEqual(set.proposer(a.round).address, a.proposer))
+    return `signer is not the proposer of round ${a.round}`;
+  const key = set.validators[index].publicKey;
+  if (!verifyProposalSignature(chainId, a, key) || !verifyProposalSignature(chainId, b, key))
+    return 'bad proposal signature';
   return null;
 }

@@ -1,3 +1,4 @@
+import { bytesEqual } from './bytes.js';
 import { CHAIN_ID_BYTES_MAX, DOMAIN } from './chain.js';
 import {
   bytesMax,
@@ -9,6 +10,7 @@ import {
   list,
   nullable,
   oneOf,
+  type Schema,
   str,
   struct,
   uint,
@@ -36,8 +38,8 @@ export const VOTE_BYTES_MAX = 512;
 export const PROPOSAL_BYTES_MAX = 512;
 export const COMMIT_BYTES_MAX = 128 * 1024;
 export const HEADER_BYTES_MAX = 4096;
-/** Two votes and the kind tag. */
-export const EVIDENCE_BYTES_MAX = 2 * VOTE_BYTES_MAX;
+/** Two votes or two proposals and the kind tag. */
+export const EVIDENCE_BYTES_MAX = 2 * Math.max(VOTE_BYTES_MAX, PROPOSAL_BYTES_MAX);
 
 const hash32 = bytesN(32);
 const address = bytesN(20);
@@ -107,18 +109,72 @@ export const commitSchema = struct('commit', [
 ] as const);
 export type Commit = ReturnType<typeof commitSchema.fromWire>;
 
-export const EVIDENCE_KINDS = ['duplicateVote'] as const;
+export const EVIDENCE_KINDS = ['duplicateVote', 'duplicateProposal'] as const;
+export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
 /** Two conflicting signed votes by one validator at one (height, round, kind). */
-export const evidenceSchema = struct('evidence', [
-  ['kind', oneOf(EVIDENCE_KINDS)],
+export interface DuplicateVoteEvidence {
+  kind: 'duplicateVote';
+  voteA: Vote;
+  voteB: Vote;
+}
+/**
+ * Two different signed proposals by one proposer for one (height, round) (issue 18). An honest
+ * proposer signs one proposal per round (its signer guard refuses a second, `CONFLICT`).
+ */
+export interface DuplicateProposalEvidence {
+  kind: 'duplicateProposal';
+  proposalA: Proposal;
+  proposalB: Proposal;
+}
+export type Evidence = DuplicateVoteEvidence | DuplicateProposalEvidence;
+
+const evidenceKind = oneOf(EVIDENCE_KINDS);
+const duplicateVoteSchema = struct('duplicateVote', [
+  ['kind', evidenceKind],
   ['voteA', voteSchema],
   ['voteB', voteSchema],
 ] as const);
-export type Evidence = Omit<ReturnType<typeof evidenceSchema.fromWire>, 'voteA' | 'voteB'> & {
-  voteA: Vote;
-  voteB: Vote;
+const duplicateProposalSchema = struct('duplicateProposal', [
+  ['kind', evidenceKind],
+  ['proposalA', proposalSchema],
+  ['proposalB', proposalSchema],
+] as const);
+
+/**
+ * `[kind, a, b]`: the kind string chooses the schema of the pair (votes or proposals). The
+ * duplicate-vote encoding is the one of the first version (one kind only), so older blocks decode.
+ */
+export const evidenceSchema: Schema<Evidence> = {
+  kind: 'evidence',
+  toWire(e) {
+    if (typeof e === 'object' && e !== null && e.kind === 'duplicateProposal')
+      return duplicateProposalSchema.toWire(e);
+    return duplicateVoteSchema.toWire(e as DuplicateVoteEvidence);
+  },
+  fromWire(w, path) {
+    const kind = Array.isArray(w) ? evidenceKind.fromWire(w[0], `${path}.kind`) : 'duplicateVote';
+    if (kind === 'duplicateProposal')
+      return duplicateProposalSchema.fromWire(w, path) as DuplicateProposalEvidence;
+    return duplicateVoteSchema.fromWire(w, path) as DuplicateVoteEvidence;
+  },
 };
+
+/** The height of the offence. */
+export const evidenceHeight = (e: Evidence): number =>
+  e.kind === 'duplicateProposal' ? e.proposalA.height : e.voteA.height;
+/** The address of the validator that signed both messages. */
+export const evidenceOffender = (e: Evidence): Uint8Array =>
+  e.kind === 'duplicateProposal' ? e.proposalA.proposer : e.voteA.validator;
+/** The two signatures: they identify one piece of evidence. */
+export const evidenceSignatures = (e: Evidence): [Uint8Array, Uint8Array] =>
+  e.kind === 'duplicateProposal'
+    ? [e.proposalA.signature, e.proposalB.signature]
+    : [e.voteA.signature, e.voteB.signature];
+
+/** True when two proposals sign different bytes (another block or another polRound). */
+export const proposalsDiffer = (a: UnsignedProposal, b: UnsignedProposal): boolean =>
+  a.polRound !== b.polRound || !bytesEqual(a.blockHash, b.blockHash);
 
 export const blockSchema = struct('block', [
   ['header', headerSchema],
@@ -127,7 +183,7 @@ export const blockSchema = struct('block', [
   ['lastCommit', nullable(commitSchema)],
   ['evidence', list(evidenceSchema, EVIDENCE_PER_BLOCK_MAX)],
 ] as const);
-export type Block = Omit<ReturnType<typeof blockSchema.fromWire>, 'evidence'> & { evidence: Evidence[] };
+export type Block = ReturnType<typeof blockSchema.fromWire>;
 
 // ---- encode / decode / hash ----------------------------------------------------------------
 
@@ -155,7 +211,7 @@ export const commitHash = (c: Commit | null): Uint8Array =>
 
 export const encodeEvidence = (e: Evidence): Uint8Array => encode(evidenceSchema, e);
 export const decodeEvidence = (b: Uint8Array): Evidence =>
-  decode(evidenceSchema, b, EVIDENCE_BYTES_MAX, 'evidence') as Evidence;
+  decode(evidenceSchema, b, EVIDENCE_BYTES_MAX, 'evidence');
 export const evidenceHash = (list: readonly Evidence[]): Uint8Array => merkleRoot(list.map(encodeEvidence));
 
 /** Merkle root over the tx hashes of a block. */

@@ -1,8 +1,14 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADMIN_ENV, ADMIN_FILE } from '../node/adminControl.js';
 import { OpenLedgerClient } from '../rpc/client.js';
-import { type CheckReport, checkNetwork, type Violation } from './checker.js';
+import {
+  type CheckReport,
+  checkEquivocators,
+  checkNetwork,
+  type EquivocatorReport,
+  type Violation,
+} from './checker.js';
 import { LoadGenerator, type LoadReport } from './load.js';
 import { LocalNetwork } from './network.js';
 import type { Perturbation, Scenario } from './scenario.js';
@@ -29,6 +35,10 @@ export interface ChaosReport {
   timeline: { atSec: number; action: string; nodes: number[]; groups: number[][]; height: number | null }[];
   progress: { after: string; fromHeight: number; reached: boolean; seconds: number }[];
   check: CheckReport;
+  /** The scenario's byzantine validators: evidence committed against each, and whether it left the set. */
+  byzantine: (EquivocatorReport & { node: number; strategy: string })[];
+  /** Peak resident memory (VmHWM, MiB) of each node process at the end, null where unreadable. */
+  maxRssMiB: Record<string, number | null>;
   violations: Violation[];
 }
 
@@ -42,6 +52,8 @@ export async function runScenario(
   const startedAt = new Date();
   const env: Record<number, Record<string, string>> = {};
   for (let i = 0; i < s.validators; i++) env[i] = { [ADMIN_ENV]: '1' };
+  // Byzantine validators run the node's test-only fault of their strategy's name.
+  for (const b of s.byzantine) env[b.node].OPENLEDGER_TEST_FAULTS = b.strategy;
   const net = await LocalNetwork.create({
     validators: s.validators,
     blockTimeMs: s.blockTimeMs,
@@ -139,7 +151,20 @@ export async function runScenario(
         ...load.addresses(),
       ],
     });
-    const all = [...violations, ...check.violations];
+    const honestRef = net.clients.findIndex((_, i) => !s.byzantine.some((b) => b.node === i));
+    const equivocators = await checkEquivocators(
+      net.clients[honestRef],
+      s.byzantine.map((b) => net.layout.nodes[b.node].address),
+      check.checkedUpTo,
+    );
+    const byzantine = s.byzantine.map((b, i) => ({
+      node: b.node,
+      strategy: b.strategy,
+      ...equivocators.reports[i],
+    }));
+    const maxRssMiB: Record<string, number | null> = {};
+    for (const [i, n] of net.layout.nodes.entries()) maxRssMiB[n.name] = await peakRssMiB(net.procs[i].pid);
+    const all = [...violations, ...check.violations, ...equivocators.violations];
     return {
       scenario: s.name,
       ok: all.length === 0,
@@ -149,6 +174,8 @@ export async function runScenario(
       timeline,
       progress,
       check,
+      byzantine,
+      maxRssMiB,
       violations: all,
     };
   } finally {
@@ -223,6 +250,18 @@ async function restoreAll(net: LocalNetwork, state: NodeState[]): Promise<void> 
     if (s === 'paused') net.procs[i].signal('SIGCONT');
     if (s === 'down') net.start([i]);
     state[i] = 'up';
+  }
+}
+
+/** VmHWM of a live process from /proc (Linux), in MiB; null elsewhere or once it exited. */
+async function peakRssMiB(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    return m === null ? null : Math.round(Number(m[1]) / 1024);
+  } catch {
+    return null;
   }
 }
 

@@ -21,7 +21,7 @@ import { accountSchema, totalsSchema } from '../state/stores/records.js';
  */
 
 export interface Violation {
-  check: 'reachable' | 'agreement' | 'acknowledged' | 'settlement' | 'supply' | 'progress';
+  check: 'reachable' | 'agreement' | 'acknowledged' | 'settlement' | 'supply' | 'progress' | 'evidence';
   detail: string;
 }
 
@@ -77,6 +77,63 @@ async function retry<T>(fn: () => Promise<T>, tries = 3): Promise<T> {
       await new Promise((r) => setTimeout(r, 300 * k));
     }
   }
+}
+
+export interface EquivocatorReport {
+  /** The validator address (0x hex). */
+  address: string;
+  /** First height whose block carries evidence against it, or null. */
+  evidenceHeight: number | null;
+  /** The kind of that evidence (duplicateVote | duplicateProposal). */
+  evidenceKind: string | null;
+  /** Whether it is still in the validator set of the next height (a tombstoned one is not). */
+  inValidatorSet: boolean;
+}
+
+/**
+ * For validators known to equivocate: was evidence against each committed (scanning blocks
+ * 1..upTo on `client`), and did it leave the validator set? A missing piece is an `evidence`
+ * violation: an equivocation that goes unpunished.
+ */
+export async function checkEquivocators(
+  client: OpenLedgerClient,
+  addresses: readonly string[],
+  upTo: number,
+  concurrency = 8,
+): Promise<{ reports: EquivocatorReport[]; violations: Violation[] }> {
+  const wanted = addresses.map((a) => a.toLowerCase());
+  const found = new Map<string, { height: number; kind: string }>();
+  const heights = Array.from({ length: upTo }, (_, i) => i + 1);
+  const blocks = await pool(heights, concurrency, (h) => retry(() => client.blockByHeight(h)));
+  blocks.forEach((b, i) => {
+    for (const e of ((b as unknown as J).evidence ?? []) as J[]) {
+      const pair = e.kind === 'duplicateProposal' ? (e.proposalA as J)?.proposer : (e.voteA as J)?.validator;
+      const who = String(pair).toLowerCase();
+      if (wanted.includes(who) && !found.has(who)) found.set(who, { height: i + 1, kind: String(e.kind) });
+    }
+  });
+  const set = (await retry(() => client.validators())) as unknown as { validators: { address: string }[] };
+  const members = new Set(set.validators.map((v) => String(v.address).toLowerCase()));
+  const reports = wanted.map((address) => ({
+    address,
+    evidenceHeight: found.get(address)?.height ?? null,
+    evidenceKind: found.get(address)?.kind ?? null,
+    inValidatorSet: members.has(address),
+  }));
+  const violations: Violation[] = [];
+  for (const r of reports) {
+    if (r.evidenceHeight === null)
+      violations.push({
+        check: 'evidence',
+        detail: `no evidence against equivocator ${r.address} in blocks 1..${upTo}`,
+      });
+    else if (r.inValidatorSet)
+      violations.push({
+        check: 'evidence',
+        detail: `equivocator ${r.address} is still a validator after evidence at height ${r.evidenceHeight}`,
+      });
+  }
+  return { reports, violations };
 }
 
 export async function checkNetwork(input: CheckInput): Promise<CheckReport> {

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { EQUIVOCATION_FAULTS, type EquivocationFault } from '../node/equivocator.js';
 import { LOAD_ACCOUNTS_MAX, LOAD_KINDS, LOAD_RATE_MAX, type LoadMix } from './load.js';
 
 /**
@@ -36,6 +37,15 @@ export interface Perturbation {
   groups: number[][];
 }
 
+/**
+ * Byzantine validators a scenario can name (`"byzantine": [{"node": 3, "strategy": "equivocate"}]`):
+ * each runs the node's test-only fault of that name (OPENLEDGER_TEST_FAULTS, node/equivocator.ts):
+ * `equivocate` signs a conflicting second vote for every vote and a second proposal for every
+ * proposal, `equivocateVotes` / `equivocateProposals` only one of the two.
+ */
+export const BYZANTINE_SCENARIO_STRATEGIES = EQUIVOCATION_FAULTS;
+export type ByzantineScenarioStrategy = EquivocationFault;
+
 export interface Scenario {
   name: string;
   description: string;
@@ -48,6 +58,8 @@ export interface Scenario {
   load: { rate: number; mix: LoadMix; accounts: number };
   genesisParams: Record<string, string>;
   perturbations: Perturbation[];
+  /** Validators that misbehave for the whole run (fewer than a third of them). */
+  byzantine: { node: number; strategy: ByzantineScenarioStrategy }[];
 }
 
 export class ScenarioError extends ConfigError {}
@@ -109,6 +121,7 @@ export function parseScenario(input: unknown): Scenario {
       'load',
       'genesisParams',
       'perturbations',
+      'byzantine',
     ],
     '',
   );
@@ -193,6 +206,27 @@ export function parseScenario(input: unknown): Scenario {
       }
     }
   }
+  const byzantine: Scenario['byzantine'] = [];
+  if (o.byzantine !== undefined) {
+    if (!Array.isArray(o.byzantine)) fail('byzantine', 'must be a list of {node, strategy}');
+    for (const [i, raw] of (o.byzantine as unknown[]).entries()) {
+      const path = `byzantine[${i}]`;
+      const b = obj(raw, path);
+      onlyKeys(b, ['node', 'strategy'], path);
+      const node = int(b.node, `${path}.node`, 0, validators - 1);
+      const strategy = str(b.strategy, `${path}.strategy`, 32) as ByzantineScenarioStrategy;
+      if (!BYZANTINE_SCENARIO_STRATEGIES.includes(strategy))
+        fail(
+          `${path}.strategy`,
+          `unknown strategy ${JSON.stringify(strategy)} (${BYZANTINE_SCENARIO_STRATEGIES.join(', ')})`,
+        );
+      if (byzantine.some((x) => x.node === node)) fail(`${path}.node`, `node ${node} is listed twice`);
+      byzantine.push({ node, strategy });
+    }
+    // Equal powers: f byzantine of n need 3f < n, or nothing can be checked.
+    if (3 * byzantine.length >= validators)
+      fail('byzantine', `${byzantine.length} of ${validators} validators is not fewer than a third`);
+  }
   return {
     name,
     description,
@@ -204,5 +238,6 @@ export function parseScenario(input: unknown): Scenario {
     load: { rate, mix, accounts },
     genesisParams,
     perturbations: order.map((x) => x.p),
+    byzantine,
   };
 }

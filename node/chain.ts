@@ -16,6 +16,8 @@ import {
   encodeBlock,
   encodeCommit,
   evidenceHash,
+  evidenceHeight,
+  evidenceOffender,
   type Header,
   headerHash,
   txsHash,
@@ -47,8 +49,10 @@ import {
 import { dueJobs } from '../vm/jobs.js';
 import { paramsFromList } from '../vm/params.js';
 import { readStores } from '../vm/readers.js';
+import { evidenceMaxAge } from '../vm/staking.js';
 import type { BlockStore } from './blockStore.js';
 import type { EarningsIndex } from './earnings.js';
+import type { Equivocation } from './equivocator.js';
 import { EvidencePool } from './evidencePool.js';
 import type { Indexer } from './indexer.js';
 import type { JobRunner } from './jobRunner.js';
@@ -134,6 +138,8 @@ export interface ChainFaults {
   floodBlocks?: boolean;
   /** Test-only: this validator broadcasts its precommits this many ms late (a slow validator). */
   slowPrecommitMs?: number;
+  /** Test-only byzantine validator: it double-signs votes and/or proposals (node/equivocator.ts). */
+  equivocate?: Equivocation;
 }
 
 interface Candidate {
@@ -238,7 +244,10 @@ export class Chain implements Application {
 
   /** Equivocation seen by consensus, to include in the next block this node proposes. */
   addEvidence(e: Evidence): boolean {
-    if (e.voteA.height <= this.tip.height - EVIDENCE_HEIGHTS_KEPT) return false;
+    if (evidenceHeight(e) <= this.tip.height - EVIDENCE_HEIGHTS_KEPT) return false;
+    // A tombstoned validator cannot be punished again (the vm refuses the block,
+    // EVIDENCE_ALREADY_PUNISHED): not kept, not forwarded.
+    if (readStores(this.d.state).validator(evidenceOffender(e))?.tombstoned === true) return false;
     return this.evidencePool.add(e);
   }
 
@@ -463,15 +472,18 @@ export class Chain implements Application {
     }
 
     // 3. Evidence the vm will accept (vm/staking.ts processEvidence): from an earlier height within
-    //    the evidence age, valid for that height's set, one per validator.
-    const maxAge = Number(paramsFromList(readStores(this.d.state).paramValues() ?? []).evidenceMaxAgeBlocks);
+    //    the evidence age, valid for that height's set, one per validator, not yet tombstoned.
+    const stores = readStores(this.d.state);
+    const maxAge = evidenceMaxAge(paramsFromList(stores.paramValues() ?? []));
     const offenders = new Set<string>();
     const evidence = this.evidencePool.list().filter((e) => {
-      const h = e.voteA.height;
+      const h = evidenceHeight(e);
       if (h >= height || height - h > maxAge) return false;
       const evSet = this.d.valsets.get(h);
       if (evSet === undefined || evidenceProblem(this.d.chainId, e, evSet) !== null) return false;
-      const who = toHex(e.voteA.validator);
+      const offender = evidenceOffender(e);
+      if (stores.validator(offender)?.tombstoned === true) return false;
+      const who = toHex(offender);
       if (offenders.has(who)) return false;
       offenders.add(who);
       return true;
@@ -634,7 +646,7 @@ export class Chain implements Application {
       });
     }
     for (const e of block.evidence) {
-      const evSet = this.d.valsets.get(e.voteA.height);
+      const evSet = this.d.valsets.get(evidenceHeight(e));
       if (evSet === undefined) fail('evidence for an unknown height');
       const problem = evidenceProblem(this.d.chainId, e, evSet!);
       if (problem !== null) fail(`bad evidence: ${problem}`);

@@ -3,6 +3,7 @@ import { EXIT_STORAGE_FAILED, OlError } from '../core/errors.js';
 import { parseGenesis } from '../vm/genesis.js';
 import type { ChainFaults } from './chain.js';
 import { describeOptions, flagsToObject } from './config.js';
+import { equivocationFrom } from './equivocator.js';
 import { homePaths, initHome, readGenesisFile, writeGenesisFile } from './home.js';
 import { OpenLedgerNode } from './node.js';
 
@@ -123,7 +124,12 @@ function faultsFromEnv(): ChainFaults {
   const slowPrecommitMs = slow === undefined ? 0 : Number(slow.slice('slowPrecommit='.length));
   if (!Number.isSafeInteger(slowPrecommitMs) || slowPrecommitMs < 0 || slowPrecommitMs > 60_000)
     throw new OlError('BAD_FAULT', `OPENLEDGER_TEST_FAULTS: slowPrecommit=${slow} must be 0..60000 ms`);
-  return { wrongSettle: f.includes('wrongSettle'), floodBlocks: f.includes('floodBlocks'), slowPrecommitMs };
+  return {
+    wrongSettle: f.includes('wrongSettle'),
+    floodBlocks: f.includes('floodBlocks'),
+    slowPrecommitMs,
+    equivocate: equivocationFrom(f) ?? undefined,
+  };
 }
 
 async function runNode(home: string, flags: Record<string, string>): Promise<number> {

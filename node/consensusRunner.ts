@@ -3,7 +3,7 @@ import type { CoreInput } from '../consensus/messages.js';
 import { SignerGuard } from '../consensus/signerGuard.js';
 import { type CoreState, createState } from '../consensus/stateMachine.js';
 import type { TimeoutConfig } from '../consensus/timeouts.js';
-import { encodeConsensusMessage } from '../consensus/validation.js';
+import { type ConsensusMessage, encodeConsensusMessage } from '../consensus/validation.js';
 import type { Wal } from '../consensus/wal.js';
 import { VOTE_PRECOMMIT } from '../core/block.js';
 import { encodeWire } from '../core/codec.js';
@@ -59,6 +59,11 @@ export interface ConsensusRunnerDeps {
   readonly timers: Timers;
   readonly p2p: Pick<P2pHost, 'publish'>;
   readonly faults: ChainFaults;
+  /**
+   * Test-only byzantine validator (fault `equivocate…`, node/equivocator.ts): the signed
+   * conflicting twin of an own message, published right after it; null for honest nodes.
+   */
+  readonly equivocate?: ((m: ConsensusMessage) => ConsensusMessage | null) | null;
   readonly log: Logger;
   /** Validated gossip inputs of `height` and later, replayed into a restarted core. */
   replayInputs(height: number): CoreInput[];
@@ -128,6 +133,8 @@ export class ConsensusRunner {
         const slowMs = faults.slowPrecommitMs ?? 0;
         if (slowMs > 0 && m.type === 'vote' && m.vote.kind === VOTE_PRECOMMIT) timers.later(slowMs, send);
         else send();
+        const twin = this.deps.equivocate?.(m) ?? null;
+        if (twin !== null) this.publish('consensus', encodeConsensusMessage(chainId, twin));
       },
       scheduleTimeout: (t) => {
         log.debug({ kind: t.kind, height: t.height, round: t.round, ms: t.durationMs }, 'timeout scheduled');

@@ -1,4 +1,4 @@
-import type { Evidence } from '../core/block.js';
+import { type Evidence, evidenceHeight, evidenceOffender, evidenceSignatures } from '../core/block.js';
 import { toHex } from '../core/bytes.js';
 
 /**
@@ -17,7 +17,8 @@ import { toHex } from '../core/bytes.js';
 export const EVIDENCE_POOL_MAX = 1_024;
 
 export function evidenceKey(e: Evidence): string {
-  return `${toHex(e.voteA.signature)}:${toHex(e.voteB.signature)}`;
+  const [a, b] = evidenceSignatures(e);
+  return `${toHex(a)}:${toHex(b)}`;
 }
 
 export class EvidencePool {
@@ -32,7 +33,7 @@ export class EvidencePool {
 
   /** Keeps `e` if it is the first piece against its validator; true when kept (worth forwarding). */
   add(e: Evidence): boolean {
-    const who = toHex(e.voteA.validator);
+    const who = toHex(evidenceOffender(e));
     if (this.byOffender.has(who)) return false;
     if (this.byOffender.size >= this.max) {
       const oldest = this.byOffender.keys().next().value;
@@ -51,7 +52,7 @@ export class EvidencePool {
   prune(included: readonly Evidence[], minHeight: number): void {
     const done = new Set(included.map(evidenceKey));
     for (const [who, x] of this.byOffender) {
-      if (done.has(x.key) || x.evidence.voteA.height <= minHeight) this.byOffender.delete(who);
+      if (done.has(x.key) || evidenceHeight(x.evidence) <= minHeight) this.byOffender.delete(who);
     }
   }
 }

@@ -24,6 +24,7 @@ import { hostPort, loadConfig, type NodeConfig } from './config.js';
 import { ConsensusRunner, expectedProposers, REGOSSIP_MS } from './consensusRunner.js';
 import { DowntimeWatch } from './downtime.js';
 import { EarningsIndex } from './earnings.js';
+import { equivocator } from './equivocator.js';
 import { NodeError } from './errors.js';
 import { fileExists } from './fsUtil.js';
 import { GossipIntake } from './gossipIntake.js';
@@ -341,6 +342,7 @@ export class OpenLedgerNode {
       timers: this.timers,
       p2p: this.p2p,
       faults: this.faults,
+      equivocate: equivocator(this.chainId, this.faults.equivocate, this.validatorKey),
       log: this.log,
       replayInputs: (height) => intake.replayFrom(height),
       createdAtMs: this.createdAtMs,

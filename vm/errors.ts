@@ -120,7 +120,12 @@ export const BLOCK_ERRORS = {
   BAD_SETTLE:
     'the settle tx envelope is wrong (sender, gasPrice, nonce) or its results do not match the due jobs',
   BAD_JOB_RESULT: 'a job result breaks the rules of its kind (unknown contribution, duplicate score, …)',
-  BAD_EVIDENCE: 'evidence is malformed, unsigned, for an unknown validator or too old',
+  BAD_EVIDENCE:
+    'evidence is malformed, unsigned, not conflicting, for an unknown validator or a future height',
+  EVIDENCE_TOO_OLD:
+    'the offence is older than evidenceMaxAgeBlocks or unbondingBlocks (whichever is smaller)',
+  EVIDENCE_ALREADY_PUNISHED:
+    'the offender is already tombstoned (a second piece of evidence slashes nothing)',
   BLOCK_GAS_EXCEEDED: 'the sum of tx gas limits exceeds blockGasLimit',
   NOT_INITIALISED: 'the state has no genesis',
 } as const;

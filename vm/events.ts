@@ -18,9 +18,10 @@ export const EVENT_TYPES = {
   'rewards.withdrawn': 'validator, delegator, amount',
   commission: 'validator, operator, amount',
   'block.rewards': 'amount (fees + issuance + inference validator shares), issued',
-  'validator.jailed': 'validator, reason (downtime | doubleSign), jailedUntil',
+  'validator.jailed': 'validator, reason (downtime | doubleSign | doubleProposal), jailedUntil',
   'validator.unjailed': 'validator',
-  'validator.slashed': 'validator, amount (burned, bonded + unbonding), reason',
+  'validator.slashed':
+    'validator, amount (burned, bonded + unbonding), reason (downtime | doubleSign | doubleProposal)',
   'validator.setChanged': 'height (effective), size',
   'datanet.created': 'datanet, owner',
   'contribution.submitted': 'contribution, datanet, contributor, bond, job',

@@ -1,5 +1,10 @@
 import { addressOf } from '../core/address.js';
-import { type Evidence, verifyVoteSignature } from '../core/block.js';
+import {
+  type Evidence,
+  proposalsDiffer,
+  verifyProposalSignature,
+  verifyVoteSignature,
+} from '../core/block.js';
 import { bytesEqual, compareBytes } from '../core/bytes.js';
 import { isValidPublicKey } from '../core/keys.js';
 import type { TxBody } from '../core/tx.js';
@@ -285,48 +290,101 @@ export function slash(
   });
 }
 
-/** Double-sign evidence (begin block): verify, slash, tombstone. Bad evidence invalidates the block. */
+/**
+ * The oldest offence height `height` still punishes: evidence is accepted while its age
+ * (`height − offence height`) is at most `evidenceMaxAgeBlocks` and at most `unbondingBlocks`
+ * (issue 18: with 1,000 vs 100 by default, evidence could arrive after the stake bonded at the
+ * offence had unbonded and been paid out). Within the unbonding period every unbonding entry created
+ * after the offence is still queued (it completes at creation + unbondingBlocks > offence +
+ * unbondingBlocks ≥ height), so slashing reaches all of the stake that was bonded at the offence.
+ */
+export function evidenceMaxAge(params: { evidenceMaxAgeBlocks: bigint; unbondingBlocks: bigint }): number {
+  return Math.min(num(params.evidenceMaxAgeBlocks), num(params.unbondingBlocks)); // exact on integers
+}
+
+/**
+ * Double-sign evidence (begin block): duplicate votes or duplicate proposals; verify, slash,
+ * tombstone. Bad evidence invalidates the block with a typed `BlockError`: `BAD_EVIDENCE`
+ * (malformed, unsigned, not conflicting, unknown validator, future height), `EVIDENCE_TOO_OLD`
+ * (`evidenceMaxAge`), `EVIDENCE_ALREADY_PUNISHED` (the validator is tombstoned: a second piece
+ * could slash nothing, so a proposer must not pad blocks with it).
+ */
 export function processEvidence(ctx: BlockCtx, evidence: readonly Evidence[]): void {
+  const maxAge = evidenceMaxAge(ctx.params);
   for (const [i, e] of evidence.entries()) {
-    const a = e.voteA;
-    const b = e.voteB;
     const where = `evidence[${i}]`;
-    if (e.kind !== 'duplicateVote') throw blockError('BAD_EVIDENCE', `${where}: unknown kind`);
-    if (
-      !bytesEqual(a.validator, b.validator) ||
-      a.height !== b.height ||
-      a.round !== b.round ||
-      a.kind !== b.kind
-    ) {
+    let height: number;
+    let offender: Uint8Array;
+    let round: number;
+    if (e.kind === 'duplicateVote') {
+      const a = e.voteA;
+      const b = e.voteB;
+      if (
+        !bytesEqual(a.validator, b.validator) ||
+        a.height !== b.height ||
+        a.round !== b.round ||
+        a.kind !== b.kind
+      ) {
+        throw blockError(
+          'BAD_EVIDENCE',
+          `${where}: the votes are not from one validator at one (height, round, kind)`,
+        );
+      }
+      const sameHash =
+        (a.blockHash === null && b.blockHash === null) ||
+        (a.blockHash !== null && b.blockHash !== null && bytesEqual(a.blockHash, b.blockHash));
+      if (sameHash) throw blockError('BAD_EVIDENCE', `${where}: the votes do not conflict`);
+      [height, offender, round] = [a.height, a.validator, a.round];
+    } else if (e.kind === 'duplicateProposal') {
+      const a = e.proposalA;
+      const b = e.proposalB;
+      if (!bytesEqual(a.proposer, b.proposer) || a.height !== b.height || a.round !== b.round) {
+        throw blockError(
+          'BAD_EVIDENCE',
+          `${where}: the proposals are not from one proposer at one (height, round)`,
+        );
+      }
+      if (!proposalsDiffer(a, b)) throw blockError('BAD_EVIDENCE', `${where}: the proposals are the same`);
+      [height, offender, round] = [a.height, a.proposer, a.round];
+    } else {
+      throw blockError('BAD_EVIDENCE', `${where}: unknown kind`);
+    }
+    if (height >= ctx.height) {
       throw blockError(
         'BAD_EVIDENCE',
-        `${where}: the votes are not from one validator at one (height, round, kind)`,
+        `${where}: height ${height} is not below the block height ${ctx.height}`,
       );
     }
-    const sameHash =
-      (a.blockHash === null && b.blockHash === null) ||
-      (a.blockHash !== null && b.blockHash !== null && bytesEqual(a.blockHash, b.blockHash));
-    if (sameHash) throw blockError('BAD_EVIDENCE', `${where}: the votes do not conflict`);
-    if (a.height >= ctx.height || ctx.height - a.height > num(ctx.params.evidenceMaxAgeBlocks)) {
-      throw blockError('BAD_EVIDENCE', `${where}: height ${a.height} is in the future or too old`);
+    if (ctx.height - height > maxAge) {
+      throw blockError(
+        'EVIDENCE_TOO_OLD',
+        `${where}: offence at height ${height} is ${ctx.height - height} blocks old; at most ${maxAge} (min of evidenceMaxAgeBlocks and unbondingBlocks)`,
+      );
     }
-    const v = ctx.s.validator(a.validator);
+    const v = ctx.s.validator(offender);
     if (v === undefined) throw blockError('BAD_EVIDENCE', `${where}: unknown validator`);
-    if (
-      !verifyVoteSignature(ctx.chainId, a, v.consensusKey) ||
-      !verifyVoteSignature(ctx.chainId, b, v.consensusKey)
-    ) {
-      throw blockError('BAD_EVIDENCE', `${where}: a vote signature does not verify`);
+    const signed =
+      e.kind === 'duplicateVote'
+        ? verifyVoteSignature(ctx.chainId, e.voteA, v.consensusKey) &&
+          verifyVoteSignature(ctx.chainId, e.voteB, v.consensusKey)
+        : verifyProposalSignature(ctx.chainId, e.proposalA, v.consensusKey) &&
+          verifyProposalSignature(ctx.chainId, e.proposalB, v.consensusKey);
+    if (!signed) throw blockError('BAD_EVIDENCE', `${where}: a signature does not verify`);
+    if (v.tombstoned) {
+      throw blockError(
+        'EVIDENCE_ALREADY_PUNISHED',
+        `${where}: validator 0x${Buffer.from(v.address).toString('hex')} is already tombstoned (round ${round} of height ${height})`,
+      );
     }
-    if (v.tombstoned) continue; // already punished for good
-    slash(ctx, v, ctx.params.slashDoubleSignBps, a.height, 'doubleSign');
+    const reason = e.kind === 'duplicateVote' ? 'doubleSign' : 'doubleProposal';
+    slash(ctx, v, ctx.params.slashDoubleSignBps, height, reason);
     v.tombstoned = true;
     if (!v.jailed || v.jailedUntil !== FOREVER) {
       v.jailed = true;
       v.jailedUntil = FOREVER;
       ctx.sink.emit('validator.jailed', [v.address, v.operator], {
         validator: v.address,
-        reason: 'doubleSign',
+        reason,
         jailedUntil: FOREVER,
       });
     }

@@ -31,8 +31,8 @@ export const MUTANT_PLANS: readonly MutantPlan[] = [
   {
     mutant: 'noLockL29',
     safety: true,
-    strategies: ['forgePol', 'equivocate'],
-    scenarios: ['partition', 'chaos'],
+    strategies: ['hiddenPolka'],
+    scenarios: ['trap'],
   },
   {
     mutant: 'noPolCheckL28',

@@ -58,11 +58,13 @@ export interface Scenario {
    * ignores its lock fork the chain.
    */
   readonly isolateDecider: boolean;
+  /** How long (virtual ms, drawn in [min, max]) the decider stays cut off; capped at the fault end. */
+  readonly isolateDeciderMs: readonly [number, number];
   /** Honest validators' powers change every this many heights (0: never), testing h+2 updates. */
   readonly powerChangeEvery: number;
 }
 
-export const SCENARIO_NAMES = ['none', 'loss', 'partition', 'crash', 'skew', 'chaos'] as const;
+export const SCENARIO_NAMES = ['none', 'loss', 'partition', 'crash', 'skew', 'chaos', 'trap'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 const BASE_DELAY: DelayDistribution = { kind: 'uniform', minMs: 5, maxMs: 50 };
@@ -81,6 +83,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     faultPerMille: 0,
     powerChangeEvery: 0,
     isolateDecider: false,
+    isolateDeciderMs: [0, 0],
   },
   loss: {
     name: 'loss',
@@ -95,6 +98,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     faultPerMille: 0,
     powerChangeEvery: 0,
     isolateDecider: false,
+    isolateDeciderMs: [0, 0],
   },
   partition: {
     name: 'partition',
@@ -110,6 +114,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     faultPerMille: 600,
     powerChangeEvery: 0,
     isolateDecider: true,
+    isolateDeciderMs: [500, 1500],
   },
   crash: {
     name: 'crash',
@@ -125,6 +130,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     faultPerMille: 600,
     powerChangeEvery: 0,
     isolateDecider: false,
+    isolateDeciderMs: [0, 0],
   },
   skew: {
     name: 'skew',
@@ -139,6 +145,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     faultPerMille: 0,
     powerChangeEvery: 0,
     isolateDecider: false,
+    isolateDeciderMs: [0, 0],
   },
   chaos: {
     name: 'chaos',
@@ -154,5 +161,22 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     faultPerMille: 700,
     powerChangeEvery: 3,
     isolateDecider: true,
+    isolateDeciderMs: [500, 1500],
+  },
+  trap: {
+    name: 'trap',
+    description:
+      'adversarial scheduling only: the honest node the byzantine nodes made decide alone is cut off for 10–12 s (before GST the adversary controls delays); 5–50 ms delays; heal at 5× the expected run',
+    delay: BASE_DELAY,
+    dropPerMille: 0,
+    duplicatePerMille: 0,
+    randomPartitions: 0,
+    scriptedPartitions: [],
+    crashes: 0,
+    clockRatePerMille: [1000, 1000],
+    faultPerMille: 5000,
+    powerChangeEvery: 0,
+    isolateDecider: true,
+    isolateDeciderMs: [10_000, 12_000],
   },
 };

@@ -48,7 +48,8 @@ import type { SimKey } from './simKeys.js';
  * - `driftEdge`: dates its blocks at the clock-drift edge: half of the honest nodes refuse them
  *   for now (a transient refusal) unless they are decided;
  * - `amnesia`: equivocates and forgets its signer state and WAL at every commit (as after a
- *   restart from a wiped disk), so it re-signs earlier steps.
+ *   restart from a wiped disk), so it re-signs earlier steps;
+ * - `hiddenPolka`: the lock-breaking attack on L29 (see `hiddenPolka` below); honest otherwise.
  */
 export const BYZANTINE_STRATEGIES = [
   'equivocate',
@@ -59,6 +60,7 @@ export const BYZANTINE_STRATEGIES = [
   'splitHalves',
   'driftEdge',
   'amnesia',
+  'hiddenPolka',
 ] as const;
 export type ByzantineStrategy = (typeof BYZANTINE_STRATEGIES)[number];
 /** driftEdge: how long (virtual ms) a block dated at the edge looks too early to slow clocks. */
@@ -101,7 +103,14 @@ export interface SimWorld {
   indexOf(address: Uint8Array): number;
   /** The colluding byzantine nodes' shared plan for a height. */
   byzantinePlan(height: number): ByzantinePlan;
-  stats: { evidence: number; refusals: number; tornTails: number; catchups: number; restarts: number };
+  stats: {
+    evidence: number;
+    proposalEvidence: number;
+    refusals: number;
+    tornTails: number;
+    catchups: number;
+    restarts: number;
+  };
 }
 
 /**
@@ -116,6 +125,23 @@ export interface ByzantinePlan {
   readonly targets: ReadonlySet<number>;
   readonly decider: number;
   readonly byzantine: ReadonlySet<number>;
+  /** hiddenPolka: the trap of this height, or null (no trap: the byzantine nodes act honestly). */
+  readonly trap: Trap | null;
+}
+
+/** hiddenPolka: the last round searched for a byzantine proposer to spring the trap in. */
+export const TRAP_ROUND_MAX = 9;
+
+/** The colluders' shared state for one trapped height (mutable: they share memory). */
+export interface Trap {
+  /** The round (≥ 2, byzantine proposer) where the hidden value comes back with POL round 0. */
+  readonly round: number;
+  /** The value that got a hidden polka in round 0. */
+  polValue: Uint8Array | null;
+  /** The value the decider decides in round 1 (the others lock on it). */
+  lockValue: Uint8Array | null;
+  /** Byzantine nodes that already released their round-0 prevotes. */
+  readonly released: Set<number>;
 }
 
 export interface ChainEntry {
@@ -271,8 +297,9 @@ export class SimNode {
         }
         w.later(this, this.rng.range(1, 5), () => this.commitDone(d));
       },
-      evidence: () => {
+      evidence: (e) => {
         w.stats.evidence++;
+        if (e.kind === 'duplicateProposal') w.stats.proposalEvidence++;
       },
       refused: (e) => {
         if (process.env.SIM_DEBUG) console.error(`node ${this.index} refused: ${e.code} ${e.message}`);
@@ -497,11 +524,95 @@ export class SimNode {
         if (to !== this.index) w.send(this.index, to, { type: 'consensus', message: to < n / 2 ? m : other });
       return;
     }
+    if (st === 'hiddenPolka') {
+      this.hiddenPolka(m);
+      return;
+    }
     if (st === 'driftEdge' && m.type === 'proposal') {
       this.toAll(m); // the block itself is the attack
       return;
     }
     this.equivocate(m);
+  }
+
+  private sendTo(m: ConsensusMessage, to: Iterable<number>): void {
+    for (const t of to)
+      if (t !== this.index) this.world.send(this.index, t, { type: 'consensus', message: m });
+  }
+
+  private vote(kind: 1 | 2, height: number, round: number, blockHash: Uint8Array | null): ConsensusMessage {
+    const u = { kind, height, round, blockHash, validator: this.key.address };
+    return {
+      type: 'vote',
+      vote: { ...u, signature: this.key.sign(voteSigningBytes(this.world.chainId, u)) },
+    };
+  }
+
+  /**
+   * hiddenPolka, the attack a broken L29 (`lockedRound ≤ vr ∨ lockedValue = v`) lets through. At a
+   * height whose rounds 0 and 1 have byzantine proposers (n = 7, f = 2, quorum 5):
+   * - round 0: the proposal v goes to 3 honest nodes (the plan's targets), which prevote v; the
+   *   byzantine prevotes for v go to no honest node, so v has a polka (3 + 2) nobody sees, and
+   *   every honest node precommits nil;
+   * - round 1: a fresh u goes to the same 3; byzantine prevotes for u to them (they see a polka,
+   *   lock u and precommit it), byzantine precommits only to the decider, which decides u alone
+   *   and is then cut off (scenario `trap`); 2 honest nodes stay locked on u in round 1;
+   * - rounds 2 … trap.round − 1: nil votes to all, so no honest proposer's round can succeed;
+   * - trap.round (byzantine proposer): v again with polRound 0, the hidden round-0 prevotes
+   *   released to all, prevote and precommit v to all. L28 now holds (3 honest + 2 byzantine
+   *   prevotes of round 0), so the 2 unlocked honest nodes prevote v; the 2 locked in round 1 > 0
+   *   on u must prevote nil (L29), leaving v at 4 prevotes. With L29 broken they prevote v too:
+   *   6 prevotes, 6 precommits, v decided — a fork with the decider's u.
+   */
+  private hiddenPolka(m: ConsensusMessage): void {
+    const w = this.world;
+    if (m.type === 'evidence') {
+      this.toAll(m);
+      return;
+    }
+    const height = m.type === 'proposal' ? m.proposal.height : m.vote.height;
+    const round = m.type === 'proposal' ? m.proposal.round : m.vote.round;
+    const plan = w.byzantinePlan(height);
+    const trap = plan.trap;
+    if (trap === null || round > trap.round) {
+      this.toAll(m);
+      return;
+    }
+    const accomplices = [...plan.targets, ...plan.byzantine];
+    if (round === 0) {
+      if (m.type === 'proposal') {
+        trap.polValue = m.proposal.blockHash;
+        this.sendTo(m, accomplices);
+      } else if (m.vote.kind === 1)
+        this.sendTo(m, plan.byzantine); // the hidden polka
+      else this.toAll(this.vote(2, height, 0, null));
+      return;
+    }
+    if (round === 1) {
+      if (m.type === 'proposal') {
+        const u = w.newBlock(height, 1, this.index, true);
+        trap.lockValue = u;
+        this.sendTo(this.signedProposal(height, 1, -1, u), accomplices);
+        return;
+      }
+      const u = trap.lockValue;
+      if (u === null) this.toAll(this.vote(m.vote.kind, height, 1, null));
+      else if (m.vote.kind === 1) this.sendTo(this.vote(1, height, 1, u), accomplices);
+      // Precommits only to the decider: no other node (byzantine cores included) decides u.
+      else this.sendTo(this.vote(2, height, 1, u), [plan.decider]);
+      return;
+    }
+    const v = trap.polValue;
+    if (round < trap.round || v === null) {
+      if (m.type === 'vote') this.toAll(this.vote(m.vote.kind, height, round, null));
+      return;
+    }
+    if (!trap.released.has(this.index)) {
+      trap.released.add(this.index);
+      this.toAll(this.vote(1, height, 0, v));
+    }
+    if (m.type === 'proposal') this.toAll(this.signedProposal(height, round, 0, v));
+    else this.toAll(this.vote(m.vote.kind, height, round, v));
   }
 
   /** Equivocates: each peer gets the honest message, a conflicting one, or nothing. */

@@ -23,6 +23,8 @@ import {
   SimNode,
   type SimWorld,
   simBlockHash,
+  TRAP_ROUND_MAX,
+  type Trap,
 } from './simNode.js';
 
 export const SIM_CHAIN_ID = 'ol-sim';
@@ -79,6 +81,8 @@ export interface SimResult {
   readonly delivered: number;
   readonly events: number;
   readonly evidence: number;
+  /** Of which duplicate-proposal evidence. */
+  readonly proposalEvidence: number;
   readonly refusals: number;
   readonly tornTails: number;
   readonly catchups: number;
@@ -125,7 +129,7 @@ class Simulation implements SimWorld {
   readonly checker = new Invariants();
   readonly unsafe: UnsafeTestSwitches;
   readonly strategy: ByzantineStrategy;
-  readonly stats = { evidence: 0, refusals: 0, tornTails: 0, catchups: 0, restarts: 0 };
+  readonly stats = { evidence: 0, proposalEvidence: 0, refusals: 0, tornTails: 0, catchups: 0, restarts: 0 };
 
   private readonly o: SimOptions;
   private readonly scenario: Scenario;
@@ -259,12 +263,32 @@ class Simulation implements SimWorld {
     // Smallest count holding more than 2/3 of equal powers, minus the byzantine votes.
     const quorum = Math.floor((2 * this.nodes.length) / 3) + 1;
     const targets = new Set(honest.slice(0, Math.max(1, quorum - byzantine.size)));
-    // forgePol always sets up the split decision its forged proof of lock then exploits.
-    const targeted = rng.chance(500) || this.strategy === 'forgePol';
-    const plan: ByzantinePlan = { targeted, targets, decider: honest[0] ?? 0, byzantine };
+    const trap = this.strategy === 'hiddenPolka' ? this.trapFor(height, byzantine) : null;
+    // forgePol always sets up the split decision its forged proof of lock then exploits;
+    // hiddenPolka only at heights where the proposer schedule lets it set its trap.
+    const targeted =
+      this.strategy === 'hiddenPolka' ? trap !== null : rng.chance(500) || this.strategy === 'forgePol';
+    const plan: ByzantinePlan = { targeted, targets, decider: honest[0] ?? 0, byzantine, trap };
     if (this.plans.size > 1024) this.plans.clear();
     this.plans.set(height, plan);
     return plan;
+  }
+
+  /**
+   * hiddenPolka: a height whose rounds 0 and 1 both have byzantine proposers (two different ones)
+   * gets a trap; `round` is the next round with a byzantine proposer, where the hidden value comes
+   * back with its proof of lock from round 0.
+   */
+  private trapFor(height: number, byzantine: ReadonlySet<number>): Trap | null {
+    const set = this.nodes.map((n) => n.sets.get(height)).find((x) => x !== undefined);
+    if (set === undefined) return null;
+    const proposer = (r: number) => this.indexOf(set.proposer(r).address);
+    if (!byzantine.has(proposer(0)) || !byzantine.has(proposer(1)) || proposer(0) === proposer(1))
+      return null;
+    for (let r = 2; r <= TRAP_ROUND_MAX; r++)
+      if (byzantine.has(proposer(r)))
+        return { round: r, polValue: null, lockValue: null, released: new Set() };
+    return null;
   }
 
   onCommitted(node: SimNode, height: number, round: number): void {
@@ -274,7 +298,8 @@ class Simulation implements SimWorld {
       if (plan.targeted && plan.decider === node.index) {
         const groups = this.nodes.map((n) => (n.index === node.index ? 1 : 0));
         this.groups = groups;
-        this.at(Math.min(this.faultEndMs, this.nowMs + this.faultRng.range(500, 1500)), () => {
+        const [min, max] = this.scenario.isolateDeciderMs;
+        this.at(Math.min(this.faultEndMs, this.nowMs + this.faultRng.range(min, max)), () => {
           if (this.groups === groups) this.groups = null;
         });
       }

@@ -6,13 +6,15 @@ import { describe, expect, it } from 'vitest';
 import type { CoreOutput } from '../../consensus/messages.js';
 import {
   FAR_VOTES_PER_VALIDATOR_ROUND_MAX,
+  isRedundant,
   STEP_COMMIT,
   VOTE_ROUNDS_AHEAD_MAX,
 } from '../../consensus/stateMachine.js';
+import { encodeConsensusMessage, evidenceProblem, MessageValidator } from '../../consensus/validation.js';
 import { valueKey } from '../../consensus/voteSet.js';
 import { MemoryWalBackend, scanWal } from '../../consensus/wal.js';
-import { ROUND_MAX, VOTE_PRECOMMIT, VOTE_PREVOTE } from '../../core/block.js';
-import { casts, Harness, hashOf, hex, observerDriver, proposal, validators, vote } from './helpers.js';
+import { decodeEvidence, encodeEvidence, ROUND_MAX, VOTE_PRECOMMIT, VOTE_PREVOTE } from '../../core/block.js';
+import { CHAIN, casts, Harness, hashOf, hex, observerDriver, proposal, validators, vote } from './helpers.js';
 
 const A = hashOf('A');
 const others = (self: number, n = 4): number[] => [...Array(n).keys()].filter((i) => i !== self);
@@ -173,5 +175,97 @@ describe('audit: proposals', () => {
     expect(casts(h.input({ type: 'timeout', kind: 'propose', height: 1, round: 1 }))).toEqual([
       { kind: VOTE_PREVOTE, round: 1, value: null },
     ]);
+  });
+});
+
+describe('audit: double proposals (two signed proposals for one (height, round))', () => {
+  const B = hashOf('B');
+  const evidenceOf = (out: CoreOutput[]) =>
+    out.filter((o): o is Extract<CoreOutput, { type: 'evidence' }> => o.type === 'evidence');
+
+  it('the second, different proposal of the round becomes evidence once; the first is kept', () => {
+    const self = Harness.nonProposerFor([0]);
+    const h = new Harness({ self });
+    h.input({ type: 'start' });
+    const p = h.keys[h.proposerOf(0)];
+    const first = proposal(p, 1, 0, A);
+    const second = proposal(p, 1, 0, B);
+    h.input({ type: 'proposal', proposal: first });
+    expect(isRedundant(h.state, { type: 'proposal', proposal: first })).toBe(true); // a repeat
+    expect(isRedundant(h.state, { type: 'proposal', proposal: second })).toBe(false); // evidence
+    const ev = evidenceOf(h.input({ type: 'proposal', proposal: second }));
+    expect(ev).toHaveLength(1);
+    const e = ev[0].evidence;
+    expect(e.kind).toBe('duplicateProposal');
+    if (e.kind !== 'duplicateProposal') return;
+    expect(new Set([hex(e.proposalA.blockHash), hex(e.proposalB.blockHash)])).toEqual(
+      new Set([hex(A), hex(B)]),
+    );
+    expect(h.state.proposals.get(0)?.blockHash).toEqual(A);
+    // Another conflicting proposal (a third block, another polRound) adds nothing and is dropped
+    // before the WAL: the evidence is bounded by one per round whatever the proposer signs.
+    const third = proposal(p, 1, 0, hashOf('C'));
+    expect(isRedundant(h.state, { type: 'proposal', proposal: third })).toBe(true);
+    expect(evidenceOf(h.input({ type: 'proposal', proposal: third }))).toEqual([]);
+    // Every node produces the same bytes for one offence, whatever the arrival order.
+    const g = new Harness({ self });
+    g.input({ type: 'start' });
+    g.input({ type: 'proposal', proposal: second });
+    const ev2 = evidenceOf(g.input({ type: 'proposal', proposal: first }));
+    expect(ev2.map((o) => hex(encodeEvidence(o.evidence)))).toEqual([hex(encodeEvidence(e))]);
+    expect(evidenceProblem(CHAIN, e, h.set)).toBeNull();
+  });
+
+  it('the same block with another polRound is a double proposal too; a non-proposer is not evidence', () => {
+    const self = Harness.nonProposerFor([1]);
+    const h = new Harness({ self });
+    h.input({ type: 'start' });
+    h.input({ type: 'timeout', kind: 'propose', height: 1, round: 0 });
+    h.input({ type: 'timeout', kind: 'precommit', height: 1, round: 0 });
+    const p = h.keys[h.proposerOf(1)];
+    h.input({ type: 'proposal', proposal: proposal(p, 1, 1, A, -1) });
+    expect(evidenceOf(h.input({ type: 'proposal', proposal: proposal(p, 1, 1, A, 0) }))).toHaveLength(1);
+    const wrong = h.keys.findIndex((_, i) => i !== h.proposerOf(1) && i !== self);
+    expect(evidenceOf(h.input({ type: 'proposal', proposal: proposal(h.keys[wrong], 1, 1, B) }))).toEqual([]);
+  });
+
+  it('evidenceProblem: forged signature, same proposal twice, other heights/rounds, non-validator, non-proposer', () => {
+    const { keys, set } = validators([1, 1, 1, 1]);
+    const pi = set.proposerIndex(0);
+    const p = keys[pi];
+    const a = proposal(p, 1, 0, A);
+    const dp = (proposalA: typeof a, proposalB: typeof a) =>
+      evidenceProblem(CHAIN, { kind: 'duplicateProposal', proposalA, proposalB }, set);
+    expect(dp(a, proposal(p, 1, 0, B))).toBeNull();
+    expect(dp(a, { ...proposal(p, 1, 0, B), signature: new Uint8Array(64) })).toBe('bad proposal signature');
+    expect(dp(a, { ...proposal(p, 1, 0, B), signature: a.signature })).toBe('bad proposal signature');
+    expect(dp(a, a)).toBe('proposals are the same');
+    expect(dp(a, proposal(p, 2, 0, B))).toBe('proposals are not at one height/round');
+    expect(dp(a, proposal(p, 1, 1, B))).toBe('proposals are not at one height/round');
+    expect(dp(a, proposal(keys[(pi + 1) % 4], 1, 0, B))).toBe('proposals are from different proposers');
+    const outsider = validators([1], 'x').keys[0];
+    expect(dp(proposal(outsider, 1, 0, A), proposal(outsider, 1, 0, B))).toBe(
+      'signer is not a validator at that height',
+    );
+    const np = keys[(pi + 1) % 4];
+    expect(dp(proposal(np, 1, 0, A), proposal(np, 1, 0, B))).toBe('signer is not the proposer of round 0');
+  });
+
+  it('double-proposal evidence crosses the wire: MessageValidator accepts it, rejects forged pieces', () => {
+    const { keys, set } = validators([1, 1, 1, 1]);
+    const p = keys[set.proposerIndex(0)];
+    const ctx = { chainId: CHAIN, height: 2, validatorsAt: (x: number) => (x <= 2 ? set : null) };
+    const v = new MessageValidator();
+    const good = {
+      kind: 'duplicateProposal' as const,
+      proposalA: proposal(p, 1, 0, A),
+      proposalB: proposal(p, 1, 0, B),
+    };
+    const r = v.validateBytes(encodeConsensusMessage(CHAIN, { type: 'evidence', evidence: good }), ctx);
+    expect(r.ok && r.message).toEqual({ type: 'evidence', evidence: good });
+    const forged = { ...good, proposalB: { ...good.proposalB, signature: new Uint8Array(64).fill(7) } };
+    const bad = v.validateBytes(encodeConsensusMessage(CHAIN, { type: 'evidence', evidence: forged }), ctx);
+    expect(bad.ok ? 'ok' : `${bad.reason}/${bad.action}`).toBe('BAD_EVIDENCE/reject');
+    expect(decodeEvidence(encodeEvidence(good))).toEqual(good);
   });
 });

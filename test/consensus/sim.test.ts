@@ -103,7 +103,7 @@ describe('deterministic simulator', () => {
     expect(err(['--nodes', '7', '--byzantine', '3'])).toMatch(/3 × byzantine < nodes/);
     expect(err(['--seeds', 'many'])).toMatch(/--seeds needs an integer/);
     expect(err(['--scenario', 'flood'])).toMatch(
-      /--scenario must be one of none, loss, partition, crash, skew, chaos, all/,
+      /--scenario must be one of none, loss, partition, crash, skew, chaos, trap, all/,
     );
     expect(err(['--heights', '0'])).toMatch(/--heights must be in \[1, /);
     expect(err(['--delay', 'uniform:50:5'])).toMatch(/--delay must be/);

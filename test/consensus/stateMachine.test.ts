@@ -315,7 +315,10 @@ describe('Tendermint core (Algorithm 1), scripted', () => {
     expect(h.input({ type: 'proposal', proposal })).toEqual([]);
     expect(h.propose(0, A, 0)).toEqual([]);
     expect(h.propose(0, A)).toHaveLength(1);
-    expect(h.propose(0, B)).toEqual([]);
+    expect(h.propose(0, A)).toEqual([]);
+    // A second, different proposal of the round is kept out but is evidence (byzantine.test.ts).
+    expect(h.propose(0, B).map((o) => o.type)).toEqual(['evidence']);
+    expect(h.state.proposals.get(0)?.blockHash).toEqual(A);
     expect(h.state.ignored).toBe(3);
   });
 

@@ -319,7 +319,14 @@ export const commit = (): fc.Arbitrary<Commit> =>
   });
 
 export const evidence = (): fc.Arbitrary<Evidence> =>
-  fc.record({ kind: fc.constant('duplicateVote' as const), voteA: vote(), voteB: vote() });
+  fc.oneof(
+    fc.record({ kind: fc.constant('duplicateVote' as const), voteA: vote(), voteB: vote() }),
+    fc.record({
+      kind: fc.constant('duplicateProposal' as const),
+      proposalA: proposal(),
+      proposalB: proposal(),
+    }),
+  );
 
 /** A block whose txs are arbitrary byte strings (a block carries them opaque). */
 export const block = (): fc.Arbitrary<Block> =>

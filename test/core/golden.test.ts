@@ -258,6 +258,12 @@ const proposal = signProposal(
   { height: 42, round: 1, polRound: 0, blockHash: h(0xb1), proposer: addressOf(validator.publicKey) },
   validator.secretKey,
 );
+/** The same proposer, the same (height, round), another block: duplicate-proposal evidence. */
+const proposalEvidence: Evidence = {
+  kind: 'duplicateProposal',
+  proposalA: proposal,
+  proposalB: signProposal(CHAIN_ID, { ...proposal, blockHash: h(0xb2) }, validator.secretKey),
+};
 
 const blockTxs = txs.slice(0, 3).map((t) => encodeTx(t.tx));
 const header: Header = {
@@ -331,6 +337,10 @@ function vectors(): Record<string, unknown> {
     commit: { encoding: toHex(encodeCommit(commit)), hash: toHex(commitHash(commit)) },
     emptyCommitHash: toHex(commitHash(null)),
     evidence: { encoding: toHex(encodeEvidence(evidence)), listHash: toHex(evidenceHash([evidence])) },
+    proposalEvidence: {
+      encoding: toHex(encodeEvidence(proposalEvidence)),
+      listHash: toHex(evidenceHash([evidence, proposalEvidence])),
+    },
     header: { encoding: toHex(encodeHeader(header)), hash: toHex(headerHash(header)) },
     block: {
       encoding: toHex(encodeBlock(block)),
@@ -372,6 +382,7 @@ describe('golden vectors', () => {
     expect(decodeProposal(fromHex(g.proposal.encoding))).toEqual(proposal);
     expect(decodeCommit(fromHex(g.commit.encoding))).toEqual(commit);
     expect(decodeEvidence(fromHex(g.evidence.encoding))).toEqual(evidence);
+    expect(decodeEvidence(fromHex(g.proposalEvidence.encoding))).toEqual(proposalEvidence);
     expect(decodeInferenceRequest(fromHex(g.inferenceRequest.encoding))).toEqual(request);
     expect(decodeJobResult(fromHex(g.jobResult.encoding))).toEqual(jobResult);
     expect(decodeDelivery(fromHex(g.delivery.encoding))).toEqual(fraudDelivery);

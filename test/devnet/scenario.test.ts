@@ -72,8 +72,40 @@ describe('scenario files', () => {
       },
       'perturbations[1].nodes[0]: node 3 is not paused',
     ],
+    [{ byzantine: [{ node: 4, strategy: 'equivocate' }] }, 'byzantine[0].node: 4 is outside [0, 3]'],
+    [{ byzantine: [{ node: 1, strategy: 'lie' }] }, 'byzantine[0].strategy: unknown strategy "lie"'],
+    [{ byzantine: [{ node: 1 }] }, 'byzantine[0].strategy: must be a string'],
+    [{ byzantine: [{ node: 1, strategy: 'equivocate', when: 3 }] }, 'byzantine[0].when: unknown field'],
+    [
+      {
+        byzantine: [
+          { node: 1, strategy: 'equivocate' },
+          { node: 1, strategy: 'equivocateVotes' },
+        ],
+      },
+      'byzantine[1].node: node 1 is listed twice',
+    ],
+    [
+      {
+        byzantine: [
+          { node: 1, strategy: 'equivocate' },
+          { node: 2, strategy: 'equivocate' },
+        ],
+      },
+      'byzantine: 2 of 4 validators is not fewer than a third',
+    ],
   ])('rejects %j naming the field', (patch, message) => {
     expect(() => parseScenario({ ...base(), ...patch })).toThrow(message);
+  });
+});
+
+describe('scenario byzantine validators', () => {
+  it('names byzantine nodes and their strategy; none by default', () => {
+    expect(parseScenario(base()).byzantine).toEqual([]);
+    const s = parseScenario({ ...base(), byzantine: [{ node: 3, strategy: 'equivocate' }] });
+    expect(s.byzantine).toEqual([{ node: 3, strategy: 'equivocate' }]);
+    const byz = parseScenario(scenarioFile('byzantine'));
+    expect(byz.byzantine.length * 3).toBeLessThan(byz.validators);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evidenceProblem } from '../../consensus/validation.js';
 import { ValidatorSet } from '../../consensus/validatorSet.js';
 import { addressOf } from '../../core/address.js';
-import { type Evidence, signVote, VOTE_PREVOTE } from '../../core/block.js';
+import { type Evidence, signProposal, signVote, VOTE_PREVOTE } from '../../core/block.js';
 import { generateKeyPair, type KeyPair } from '../../core/keys.js';
 import { EVIDENCE_POOL_MAX, EvidencePool } from '../../node/evidencePool.js';
 
@@ -55,5 +55,35 @@ describe('evidence pool (issue 18, hole 5)', () => {
     for (const e of [a, b, c]) pool.add(e);
     pool.prune([c], 10);
     expect(pool.list()).toEqual([b]);
+  });
+
+  it('double-proposal evidence is pooled, one piece per offender across kinds, and pruned once included', () => {
+    const kp = generateKeyPair();
+    const set = ValidatorSet.genesis([{ publicKey: kp.publicKey, power: 10 }]);
+    const prop = (fill: number) =>
+      signProposal(
+        CHAIN,
+        {
+          height: 7,
+          round: 0,
+          polRound: -1,
+          blockHash: new Uint8Array(32).fill(fill),
+          proposer: addressOf(kp.publicKey),
+        },
+        kp.secretKey,
+      );
+    const e: Evidence = { kind: 'duplicateProposal', proposalA: prop(1), proposalB: prop(2) };
+    expect(evidenceProblem(CHAIN, e, set)).toBeNull();
+    const pool = new EvidencePool();
+    expect(pool.add(e)).toBe(true);
+    expect(pool.add(doubleSign(kp, 7))).toBe(false); // the same offender: one piece tombstones it
+    pool.prune([], 6);
+    expect(pool.list()).toEqual([e]);
+    pool.prune([e], 0);
+    expect(pool.size).toBe(0);
+    const other: Evidence = { kind: 'duplicateProposal', proposalA: prop(3), proposalB: prop(4) };
+    expect(pool.add(other)).toBe(true);
+    pool.prune([], 7); // at or below minHeight: too old for the vm
+    expect(pool.size).toBe(0);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addressOf, formatAddress } from '../../core/address.js';
-import { type Evidence, signVote, type Vote } from '../../core/block.js';
+import { type Evidence, type Proposal, signProposal, signVote, type Vote } from '../../core/block.js';
 import { receiptDelivery, signAck, signReceiptBody, type UnsignedReceiptBody } from '../../core/delivery.js';
 import { sha256 } from '../../core/hash.js';
 import { publicKeyOf } from '../../core/keys.js';
@@ -226,6 +226,27 @@ export class TestChain {
 
   vote(v: Key, height: number, blockHash: Uint8Array | null, round = 0): Vote {
     return signVote(CHAIN_ID, { kind: 2, height, round, blockHash, validator: v.address }, v.secretKey);
+  }
+
+  proposal(v: Key, height: number, blockHash: Uint8Array, round = 0, polRound = -1): Proposal {
+    return signProposal(CHAIN_ID, { height, round, polRound, blockHash, proposer: v.address }, v.secretKey);
+  }
+
+  /**
+   * Executes the next block with `evidence` on a copy of the state: the error code it fails with,
+   * or 'ok' (this chain is not changed either way).
+   */
+  tryEvidence(evidence: Evidence[]): string {
+    const fresh = (this.state as unknown as { clone(): never }).clone();
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(this)), this, {
+      state: fresh,
+    }) as TestChain;
+    try {
+      copy.block([], { evidence });
+      return 'ok';
+    } catch (e) {
+      return (e as { code?: string }).code ?? String(e);
+    }
   }
 
   /** Executes the next block with `txs` (a settle tx for due jobs is prepended). */

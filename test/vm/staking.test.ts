@@ -196,10 +196,10 @@ describe('slashing and jailing', () => {
     expect(slashEv.attrs.amount).toBe((tokens * 500n) / 10_000n + OPEN);
     expect(c.stores.totals().burned - burned0).toBe(slashEv.attrs.amount);
     expect(r.validatorUpdates).toEqual([{ address: val1.address, publicKey: val1.publicKey, power: 0 }]);
+    // The same evidence again would slash nothing: the block carrying it is invalid (a proposer
+    // must not pad blocks with spent evidence; the node drops it from its pool).
+    expect(c.tryEvidence([{ kind: 'duplicateVote', voteA: a, voteB: b }])).toBe('EVIDENCE_ALREADY_PUNISHED');
     expect(codeOf(c.block([c.tx(op1, 'validator.unjail', {})]))).toBe('TOMBSTONED');
-    // The same evidence again is accepted and changes nothing.
-    const again = c.block([], { evidence: [{ kind: 'duplicateVote', voteA: a, voteB: b }] });
-    expect(again.events.some((e) => e.type === 'validator.slashed')).toBe(false);
   });
 
   it('invalid evidence invalidates the block', () => {
@@ -270,5 +270,133 @@ describe('slashing and jailing', () => {
     expect(codeOf(c.block([c.tx(bob, 'stake.delegate', { validator: val1.address, amount: OPEN })]))).toBe(
       'VALIDATOR_WIPED',
     );
+  });
+
+  it('double-proposal evidence (two signed proposals for one height and round) slashes, tombstones and jails', () => {
+    const c = chain();
+    c.block([]); // h1
+    c.block([]); // h2: the offence
+    c.block([c.tx(bob, 'stake.delegate', { validator: val1.address, amount: 100n * OPEN })]); // h3
+    const h = (x: number) => new Uint8Array(32).fill(x);
+    const e = {
+      kind: 'duplicateProposal' as const,
+      proposalA: c.proposal(val1, 2, h(1)),
+      proposalB: c.proposal(val1, 2, h(2)),
+    };
+    const tokens = c.stores.validator(val1.address)!.tokens;
+    const burned0 = c.stores.totals().burned;
+    const r = c.block([], { evidence: [e] }); // h4
+    const v = c.stores.validator(val1.address)!;
+    expect([v.tombstoned, v.jailed, v.jailedUntil]).toEqual([true, true, Number.MAX_SAFE_INTEGER]);
+    const slashed = r.events.find((x) => x.type === 'validator.slashed')!;
+    expect(slashed.attrs).toMatchObject({ amount: (tokens * 500n) / 10_000n, reason: 'doubleProposal' });
+    expect(r.events.find((x) => x.type === 'validator.jailed')?.attrs.reason).toBe('doubleProposal');
+    expect(c.stores.totals().burned - burned0).toBe((tokens * 500n) / 10_000n);
+    expect(r.validatorUpdates).toEqual([{ address: val1.address, publicKey: val1.publicKey, power: 0 }]);
+    // Already punished (by this piece, or by a duplicate vote): a typed error, no second slash.
+    expect(c.tryEvidence([e])).toBe('EVIDENCE_ALREADY_PUNISHED');
+    expect(
+      c.tryEvidence([{ kind: 'duplicateVote', voteA: c.vote(val1, 3, h(1)), voteB: c.vote(val1, 3, h(2)) }]),
+    ).toBe('EVIDENCE_ALREADY_PUNISHED');
+  });
+
+  it('bad double-proposal evidence is a typed block error and slashes nothing', () => {
+    const c = chain();
+    c.block([]);
+    c.block([]);
+    c.block([]);
+    const h = (x: number) => new Uint8Array(32).fill(x);
+    const dp = (
+      proposalA: ReturnType<TestChain['proposal']>,
+      proposalB: ReturnType<TestChain['proposal']>,
+    ) => ({
+      kind: 'duplicateProposal' as const,
+      proposalA,
+      proposalB,
+    });
+    const a = c.proposal(val1, 2, h(1));
+    const cases: [string, unknown, string][] = [
+      [
+        'forged signature',
+        dp(a, { ...c.proposal(val1, 2, h(2)), signature: new Uint8Array(64) }),
+        'BAD_EVIDENCE',
+      ],
+      [
+        'signed by another key',
+        dp(a, { ...c.proposal(val0, 2, h(2)), proposer: val1.address }),
+        'BAD_EVIDENCE',
+      ],
+      ['the same proposal twice', dp(a, a), 'BAD_EVIDENCE'],
+      ['different heights', dp(a, c.proposal(val1, 1, h(2))), 'BAD_EVIDENCE'],
+      ['different rounds', dp(a, c.proposal(val1, 2, h(2), 1)), 'BAD_EVIDENCE'],
+      ['different proposers', dp(a, c.proposal(val0, 2, h(2))), 'BAD_EVIDENCE'],
+      ['non-validator', dp(c.proposal(alice, 2, h(1)), c.proposal(alice, 2, h(2))), 'BAD_EVIDENCE'],
+      ['future height', dp(c.proposal(val1, 4, h(1)), c.proposal(val1, 4, h(2))), 'BAD_EVIDENCE'],
+    ];
+    for (const [what, e, code] of cases) expect([what, c.tryEvidence([e as never])]).toEqual([what, code]);
+    expect(c.tryEvidence([dp(a, c.proposal(val1, 2, h(1), 0, 1))])).toBe('ok'); // another polRound conflicts
+    expect(c.stores.validator(val1.address)!.tombstoned).toBe(false);
+  });
+
+  it('evidence age: exactly unbondingBlocks old is accepted, one block older is EVIDENCE_TOO_OLD', () => {
+    // unbondingBlocks 3 (below evidenceMaxAgeBlocks, 1000): the unbonding period is the limit.
+    const c = chain();
+    c.block([]); // h1: the offence
+    c.block([]); // h2
+    c.block([]); // h3
+    const h = (x: number) => new Uint8Array(32).fill(x);
+    const vote = [
+      { kind: 'duplicateVote' as const, voteA: c.vote(val1, 1, h(1)), voteB: c.vote(val1, 1, h(2)) },
+    ];
+    const prop = [
+      {
+        kind: 'duplicateProposal' as const,
+        proposalA: c.proposal(val1, 1, h(1)),
+        proposalB: c.proposal(val1, 1, h(2)),
+      },
+    ];
+    // The next block is h4: age 3 = unbondingBlocks.
+    expect([c.tryEvidence(vote), c.tryEvidence(prop)]).toEqual(['ok', 'ok']);
+    c.block([]); // h4
+    expect([c.tryEvidence(vote), c.tryEvidence(prop)]).toEqual(['EVIDENCE_TOO_OLD', 'EVIDENCE_TOO_OLD']);
+    // evidenceMaxAgeBlocks below the unbonding period governs instead.
+    const d = TestChain.mem({
+      ...genesisJson(),
+      params: { ...params, unbondingBlocks: '10', evidenceMaxAgeBlocks: '2' },
+    });
+    d.block([]); // h1: the offence
+    d.block([]); // h2
+    const ev = [
+      { kind: 'duplicateVote' as const, voteA: d.vote(val1, 1, h(1)), voteB: d.vote(val1, 1, h(2)) },
+    ];
+    expect(d.tryEvidence(ev)).toBe('ok'); // h3: age 2
+    d.block([]);
+    expect(d.tryEvidence(ev)).toBe('EVIDENCE_TOO_OLD'); // h4: age 3
+  });
+
+  it('stake unbonded after the offence is still slashed at the age limit, and only once', () => {
+    const c = chain();
+    c.block([c.tx(bob, 'stake.delegate', { validator: val1.address, amount: 100n * OPEN })]); // h1
+    c.block([]); // h2: the offence
+    c.block([c.tx(bob, 'stake.undelegate', { validator: val1.address, amount: 100n * OPEN })]); // h3: leaves, completes at h6
+    c.block([]); // h4
+    const h = (x: number) => new Uint8Array(32).fill(x);
+    const ev = { kind: 'duplicateVote' as const, voteA: c.vote(val1, 2, h(1)), voteB: c.vote(val1, 2, h(2)) };
+    const r = c.block([], { evidence: [ev] }); // h5: age 3 = unbondingBlocks, the entry is still queued
+    const slashed = r.events.find((x) => x.type === 'validator.slashed')!;
+    const tokens = c.stores.validator(val1.address)!.tokens;
+    // 5 % of what stayed bonded plus 5 % of bob's 100 OPEN that left after the offence.
+    expect(slashed.attrs.amount).toBe((tokens * 500n) / 9_500n + 5n * OPEN);
+    const before = c.balance(bob);
+    const paid = c.block([]); // h6: the entry matures with its slashed balance
+    expect(paid.events.find((x) => x.type === 'unbonded')?.attrs.amount).toBe(95n * OPEN);
+    expect(c.balance(bob) - before).toBe(95n * OPEN);
+    // A second piece (a double proposal at the same height) cannot slash it again.
+    const prop = {
+      kind: 'duplicateProposal' as const,
+      proposalA: c.proposal(val1, 4, h(1)),
+      proposalB: c.proposal(val1, 4, h(2)),
+    };
+    expect(c.tryEvidence([prop])).toBe('EVIDENCE_ALREADY_PUNISHED');
   });
 });

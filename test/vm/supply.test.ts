@@ -34,12 +34,13 @@ async function run(chain: TestChain, plan: { ops: Op[]; miss: boolean; evidence:
   for (const b of plan) {
     const txs = b.ops.map((o) => opTx(chain, o, requestNonce));
     const evidence =
-      b.evidence === 0 && chain.height >= 2
+      // An offence at the last height (always within the evidence age), while it can still punish.
+      b.evidence === 0 && chain.height >= 2 && !chain.stores.validator(VALIDATOR_KEYS[1].address)?.tombstoned
         ? [
             {
               kind: 'duplicateVote' as const,
-              voteA: chain.vote(VALIDATOR_KEYS[1], 1, new Uint8Array(32).fill(1)),
-              voteB: chain.vote(VALIDATOR_KEYS[1], 1, null),
+              voteA: chain.vote(VALIDATOR_KEYS[1], chain.height, new Uint8Array(32).fill(1)),
+              voteB: chain.vote(VALIDATOR_KEYS[1], chain.height, null),
             },
           ]
         : [];
