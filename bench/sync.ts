@@ -1,15 +1,19 @@
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex } from '../core/bytes.js';
 import { LocalNetwork } from '../devnet/network.js';
 import { CLI_ENTRY, CLI_EXEC_ARGV, NodeProcess } from '../devnet/processes.js';
+import { LAYOUT_FILE } from '../devnet/setup.js';
 import { OpenLedgerClient } from '../rpc/client.js';
 import { percentile, round } from './_measure.js';
 import { Driver, fastSigner } from './node.js';
 
 /**
  * `npm run bench -- sync [--blocks 600] [--rate 800] [--load-seconds 30] [--runs 3]
- * [--baseline CHECKOUT] [--profile DIR]`: catch-up sync alone, repeatable. Two chains are built
+ * [--only empty|loaded] [--keep DIR] [--baseline CHECKOUT] [--profile DIR]`: catch-up sync alone,
+ * repeatable (`--keep DIR` builds the chains once in DIR and reuses them on later calls). Two chains are built
  * once by 4 validators (one of `--blocks` empty blocks at 20 ms block time; one loaded with
  * `--rate` transfers/s for `--load-seconds` at 250 ms); then only validator 0 keeps running (it
  * serves blocks, the chain stands still) and a follower syncs each chain from genesis `--runs`
@@ -124,73 +128,103 @@ export default async function syncBench(args: string[]): Promise<Record<string, 
   }
   const result: Record<string, unknown> = { runs };
 
-  if (only !== 'loaded') {
-    const net = await LocalNetwork.create({
-      validators: 4,
-      followers: 1,
-      blockTimeMs: 20,
-      chainId: 'bench-sync',
-      nodeConfig: { log: { level: 'warn' } },
-    });
-    try {
-      net.start([0, 1, 2, 3]);
-      await net.waitForHeight(blocks, [0], 600_000);
-      await Promise.all([1, 2, 3].map((i) => net.procs[i].stop()));
-      result.emptyChain = await measure(net, variants, runs, async () => 0);
-    } finally {
-      await net.close();
+  // `--keep DIR`: the chains are built once in DIR/empty and DIR/loaded and reused by later runs.
+  const keep = sarg(args, 'keep');
+  const root = keep ?? (await mkdtemp(join(tmpdir(), 'ol-sync-')));
+  try {
+    for (const kind of ['empty', 'loaded'] as const) {
+      if (only !== undefined && only !== kind) continue;
+      const dir = join(root, kind);
+      const built = existsSync(join(dir, LAYOUT_FILE));
+      const net = built
+        ? await LocalNetwork.open(dir)
+        : kind === 'empty'
+          ? await buildEmpty(dir, blocks)
+          : await buildLoaded(dir, rate, loadSeconds);
+      try {
+        net.start([0]);
+        await net.waitFor('validator 0 RPC', () => net.clients[0].status(), 120_000, 50);
+        const tip = (await net.clients[0].status()).height as number;
+        const txsAt: number[] = [0];
+        for (let h = 1; h <= tip; h++)
+          txsAt.push(
+            txsAt[h - 1] +
+              (kind === 'empty' ? 0 : ((await net.clients[0].blockByHeight(h)).txs as string[]).length),
+          );
+        result[kind === 'empty' ? 'emptyChain' : 'loadedChain'] = {
+          reused: built,
+          txs: txsAt[tip],
+          ...(await measure(net, variants, runs, async (from) => txsAt[tip] - txsAt[from])),
+        };
+      } finally {
+        await net.close();
+      }
     }
-  }
-
-  if (only !== 'empty') {
-    const senders = 256;
-    const accounts: Record<string, string> = {};
-    for (let i = 0; i < senders; i++) accounts[`load${i}`] = '1000000';
-    const net = await LocalNetwork.create({
-      validators: 4,
-      followers: 1,
-      blockTimeMs: 250,
-      chainId: 'bench-sync-loaded',
-      ...(sarg(args, 'dir') !== undefined ? { dir: sarg(args, 'dir') } : {}),
-      accounts,
-      nodeConfig: { log: { level: 'warn' } },
-    });
-    try {
-      net.start([0, 1, 2, 3]);
-      await net.waitForHeight(2, [0, 1, 2, 3], 120_000);
-      const driver = new Driver(
-        net,
-        Array.from({ length: senders }, (_, i) => {
-          const w = net.layout.accounts[`load${i}`];
-          return {
-            sign: fastSigner(fromHex(w.secretKey, 32)),
-            publicKey: fromHex(w.publicKey, 32),
-            node: i % 4,
-            nonce: 0,
-            held: null,
-            restUntil: 0,
-            inFlight: false,
-          };
-        }),
-      );
-      await driver.start();
-      const step = await driver.run(rate, loadSeconds);
-      await driver.stop();
-      process.stderr.write(
-        `load: offered ${step.offered}, accepted ${step.accepted}, refused ${step.refused}, starved ${step.starved}, committed ${step.committed}, lost ${step.lost}\n`,
-      );
-      await Promise.all([1, 2, 3].map((i) => net.procs[i].stop()));
-      const tip = (await net.clients[0].status()).height as number;
-      const txsAt: number[] = [0];
-      for (let h = 1; h <= tip; h++)
-        txsAt.push(txsAt[h - 1] + ((await net.clients[0].blockByHeight(h)).txs as string[]).length);
-      result.loadedChain = {
-        committed: step.committed,
-        ...(await measure(net, variants, runs, async (from) => txsAt[tip] - txsAt[from])),
-      };
-    } finally {
-      await net.close();
-    }
+  } finally {
+    if (keep === undefined) await rm(root, { recursive: true, force: true });
   }
   return result;
+}
+
+/** 4 validators build `blocks` empty blocks at 20 ms block time. */
+async function buildEmpty(dir: string, blocks: number): Promise<LocalNetwork> {
+  const net = await LocalNetwork.create({
+    validators: 4,
+    followers: 1,
+    blockTimeMs: 20,
+    chainId: 'bench-sync',
+    dir,
+    nodeConfig: { log: { level: 'warn' } },
+  });
+  try {
+    net.start([0, 1, 2, 3]);
+    await net.waitForHeight(blocks, [0], 600_000);
+  } finally {
+    await net.close();
+  }
+  return net;
+}
+
+/** 4 validators build a chain under `rate` transfers/s for `seconds`; then only validator 0 runs. */
+async function buildLoaded(dir: string, rate: number, seconds: number): Promise<LocalNetwork> {
+  const senders = 256;
+  const accounts: Record<string, string> = {};
+  for (let i = 0; i < senders; i++) accounts[`load${i}`] = '1000000';
+  const net = await LocalNetwork.create({
+    validators: 4,
+    followers: 1,
+    blockTimeMs: 250,
+    chainId: 'bench-sync-loaded',
+    dir,
+    accounts,
+    nodeConfig: { log: { level: 'warn' } },
+  });
+  try {
+    net.start([0, 1, 2, 3]);
+    await net.waitForHeight(2, [0, 1, 2, 3], 120_000);
+    const driver = new Driver(
+      net,
+      Array.from({ length: senders }, (_, i) => {
+        const w = net.layout.accounts[`load${i}`];
+        return {
+          sign: fastSigner(fromHex(w.secretKey, 32)),
+          publicKey: fromHex(w.publicKey, 32),
+          node: i % 4,
+          nonce: 0,
+          held: null,
+          restUntil: 0,
+          inFlight: false,
+        };
+      }),
+    );
+    await driver.start();
+    const step = await driver.run(rate, seconds);
+    await driver.stop();
+    process.stderr.write(
+      `load: offered ${step.offered}, accepted ${step.accepted}, refused ${step.refused}, starved ${step.starved}, committed ${step.committed}, lost ${step.lost}\n`,
+    );
+  } finally {
+    await net.close();
+  }
+  return net;
 }
