@@ -27,7 +27,8 @@ import { opsPerSecond, percentile, round } from './_measure.js';
  * - inference receipts settled per second, and catch-up sync of a follower over the loaded chain
  *   and over a second network's chain of empty blocks.
  *
- * `--rate R` runs one fixed-rate window instead of the search; `--profile DIR` makes validator 1
+ * `--rate R` runs one fixed-rate window instead of the search; `--load-only` stops after the
+ * transfer windows; `--profile DIR` makes validator 1
  * write a V8 CPU profile (summarise it with `tsx bench/profile.ts FILE`). Signing for the load uses
  * node:crypto (Ed25519 is deterministic: the same signatures noble makes) so the generator keeps up.
  */
@@ -461,6 +462,14 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
       result.overload2xKnee = { ...summary(over), peakRssMiB: peakRssMiB(net), eventLoopLagMs: lag };
     }
     await driver.stop();
+    // `--load-only`: the transfer windows alone (exploration: no receipts, no sync phases).
+    if (args.includes('--load-only')) {
+      return {
+        ...result,
+        singleCoreVerifyPerSec: verifyBefore,
+        kneeOverSingleCoreVerify: round(knee / verifyBefore, 3),
+      };
+    }
 
     const receipts = await receiptPhase(
       net,
