@@ -551,6 +551,7 @@ function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
     askValidity(s, c.round, c.blockHash, out, true);
   if (c !== null && s.validity.get(valueKey(c.blockHash)) === true) {
     // L49 on a certificate: its 2f+1 precommits for id(v) were checked by the driver.
+    precommitDecided(s, c.round, c.blockHash, out);
     s.decision = { round: c.round, blockHash: c.blockHash, commit: c };
     s.step = STEP_COMMIT;
     out.push({ type: 'decide', height: s.height, round: c.round, blockHash: c.blockHash, commit: c });
@@ -574,12 +575,27 @@ function tryDecide(s: CoreState, out: CoreOutput[]): boolean {
         .votesFor(v)
         .map((vote) => ({ validator: vote.validator, signature: vote.signature })),
     };
+    precommitDecided(s, r, v, out);
     s.decision = { round: r, blockHash: v, commit }; // L51
     s.step = STEP_COMMIT;
     out.push({ type: 'decide', height: s.height, round: r, blockHash: v, commit });
     return true;
   }
   return false;
+}
+
+/**
+ * Not in Algorithm 1: a validator that decides v in its current round before it has precommitted
+ * there (its own check of the block finished after 2f+1 others had precommitted) still signs its
+ * precommit for v, so the next proposer's certificate can count it (issue 20: without it, the
+ * slowest validator is marked absent on exactly the blocks it was slow on). Safe: v already holds
+ * 2f+1 precommits of round r, so one more for v cannot help any other value reach a quorum at this
+ * height, and it is one precommit per round as always (the step check; the signer guard refuses
+ * anything else). Skipped when the decision is of an earlier round (signing it would regress).
+ */
+function precommitDecided(s: CoreState, round: number, blockHash: Uint8Array, out: CoreOutput[]): void {
+  if (round !== s.round || s.step >= STEP_PRECOMMIT) return;
+  castVote(s, VOTE_PRECOMMIT, blockHash, out);
 }
 
 /** L55–L56: f+1 validators' votes from a round above ours → StartRound(that round). */

@@ -30,7 +30,7 @@ describe('simulator: named byzantine strategies (issue 18)', () => {
 
   it('mutation test: accepting a proposal from a non-proposer, skipping the L28 POL check and counting repeated votes are caught as safety violations', () => {
     const report = runMutationTest({
-      seedsMax: 10,
+      seedsMax: 20,
       only: ['noProposerCheck', 'noPolCheckL28', 'noVoteDedup'],
     });
     for (const r of report) {

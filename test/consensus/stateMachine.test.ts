@@ -215,6 +215,49 @@ describe('Tendermint core (Algorithm 1), scripted', () => {
     expect(h.input({ type: 'timeout', kind: 'precommit', height: 1, round: 0 })).toEqual([]);
   });
 
+  it('issue 20: a validator that decides before it precommitted signs its precommit for the decided value first', () => {
+    // The slow validator's own check of the block ends after the others' 2f+1 precommits arrived:
+    // without this, it never precommits, and the next proposer's certificate marks it absent.
+    const self = Harness.nonProposerFor([0]);
+    const h = new Harness({ self });
+    h.input({ type: 'start' });
+    h.propose(0, A);
+    expect(h.votes(VOTE_PRECOMMIT, 0, A, others(self)).some((o) => o.type === 'decide')).toBe(false);
+    const out = h.valid(A);
+    expect(out.map((o) => o.type)).toEqual(['castVote', 'decide']);
+    expect(casts(out)).toEqual([{ kind: VOTE_PRECOMMIT, round: 0, value: hex(A) }]);
+    // Its own precommit, echoed back, joins the vote set; nothing more is cast at this height.
+    expect(casts(h.echo(out))).toEqual([]);
+    expect(h.state.votes.round(0).precommits.votesFor(A).length).toBe(4);
+  });
+
+  it('issue 20: no decided-value precommit after a nil precommit of the round, nor for an earlier round', () => {
+    const self = Harness.nonProposerFor([0, 1]);
+    // Precommitted nil in round 0 (timeoutPrevote), then the others decide A in round 0.
+    const h = new Harness({ self });
+    h.input({ type: 'start' });
+    h.propose(0, A);
+    h.echo(h.valid(A));
+    const [x, y, z] = others(self);
+    h.votes(VOTE_PREVOTE, 0, null, [x]);
+    h.votes(VOTE_PREVOTE, 0, B, [y]);
+    h.echo(h.input({ type: 'timeout', kind: 'prevote', height: 1, round: 0 }));
+    expect(h.state.step).toBe(STEP_PRECOMMIT);
+    const decided = h.votes(VOTE_PRECOMMIT, 0, A, [x, y, z]);
+    expect(decided.some((o) => o.type === 'decide')).toBe(true);
+    expect(casts(decided)).toEqual([]);
+    // Moved on to round 1 without precommitting in round 0, then round 0's decision arrives.
+    const g = new Harness({ self });
+    g.input({ type: 'start' });
+    g.echo(g.input({ type: 'timeout', kind: 'propose', height: 1, round: 0 }));
+    g.echo(g.input({ type: 'timeout', kind: 'precommit', height: 1, round: 0 }));
+    expect(g.state.round).toBe(1);
+    g.votes(VOTE_PRECOMMIT, 0, A, [x, y, z]);
+    const late = g.valid(A);
+    expect(late.some((o) => o.type === 'decide')).toBe(true);
+    expect(casts(late)).toEqual([]);
+  });
+
   it('L49 without the proposal: asks the application about the value, then decides', () => {
     const self = Harness.nonProposerFor([0]);
     const h = new Harness({ self });

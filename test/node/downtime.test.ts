@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildCommit } from '../../consensus/commit.js';
 import { addressKey } from '../../consensus/validatorSet.js';
 import { VOTE_PRECOMMIT } from '../../core/block.js';
-import { certificateHasAwaited, DOWNTIME_WARN_PERCENT, nearDowntimeLimit } from '../../node/node.js';
+import { DOWNTIME_WARN_PERCENT, nearDowntimeLimit } from '../../node/downtime.js';
+import { certificateHasAwaited } from '../../node/tipCertificate.js';
 import { defaultParams } from '../../vm/params.js';
 import { hashOf, validators, vote } from '../consensus/helpers.js';
 
