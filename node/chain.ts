@@ -745,9 +745,15 @@ export class Chain implements Application {
   }
 
   /** Applies a block obtained by sync, whose certificate proves it was decided. */
-  async applySynced(bytes: Uint8Array, commit: Commit, alreadyVerified?: SignatureVerified): Promise<void> {
+  async applySynced(
+    bytes: Uint8Array,
+    commit: Commit,
+    alreadyVerified?: SignatureVerified,
+    /** `bytes` decoded already (sync decodes each block to check its height). */
+    decoded?: Block,
+  ): Promise<void> {
     const run = this.commitChain.then(async () => {
-      const block = decodeBlock(bytes);
+      const block = decoded ?? decodeBlock(bytes);
       const height = block.header.height;
       if (height !== this.tip.height + 1) return; // already have it
       const hash = headerHash(block.header);
