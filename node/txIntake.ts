@@ -48,6 +48,8 @@ export class TxIntake {
   private txOutboxBytes = 0;
   private txFlushTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Gossiped batches are admitted in arrival order (their signature checks may finish out of order). */
+  private gossipOrder: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: TxIntakeDeps) {}
 
@@ -127,7 +129,12 @@ export class TxIntake {
    * The `tx` topic: a batch is rejected whole if it is malformed or holds a badly signed tx. The
    * unseen transactions are decoded first and their signatures not in the cache checked together
    * (in the worker threads from `GOSSIP_SIG_WORKER_MIN`), then admitted; a bad one rejects the
-   * batch before any of it is admitted.
+   * batch before any of it is admitted. Gossip never opens a nonce gap: a tx ahead of its
+   * sender's next nonce whose predecessor is not pending is ignored (not admitted, not forwarded).
+   * Such txs cannot execute, never drain and cost their signer nothing, so a peer relaying them
+   * for many unfunded keys would fill the mempool and make the node refuse everyone (BUSY).
+   * Batches are admitted in arrival order, so an honest sender's consecutive nonces split over two
+   * batches are not mistaken for a gap.
    */
   async onGossip(data: Uint8Array): Promise<Verdict> {
     const { chainId, mempool, metrics, sigs } = this.deps;
@@ -169,30 +176,42 @@ export class TxIntake {
       fresh.push({ bytes, hash, hashHex, tx });
     }
     const unchecked = fresh.filter((f) => !sigs.has(f.hashHex));
-    if (unchecked.length > 0) {
-      const verdicts = await this.deps.sigPool.verifyMany(
-        unchecked.map(({ tx }) => ({
-          publicKey: tx.sender,
-          message: txSigningBytes(tx),
-          signature: tx.signature,
-        })),
-        GOSSIP_SIG_WORKER_MIN,
-      );
+    // Checked now (in parallel with other batches' checks), admitted in arrival order.
+    const checked =
+      unchecked.length === 0
+        ? Promise.resolve([])
+        : this.deps.sigPool.verifyMany(
+            unchecked.map(({ tx }) => ({
+              publicKey: tx.sender,
+              message: txSigningBytes(tx),
+              signature: tx.signature,
+            })),
+            GOSSIP_SIG_WORKER_MIN,
+          );
+    const before = this.gossipOrder;
+    const run = (async (): Promise<Verdict> => {
+      const verdicts = await checked;
+      await before;
       const bad = verdicts.indexOf(false);
       if (bad >= 0) return reject(unchecked[bad].hashHex);
       for (const f of unchecked) sigs.add(f.hashHex);
-    }
-    if (this.closed) return 'ignore';
-    let admitted = 0;
-    for (const f of fresh) {
-      try {
-        this.admit(f.bytes, f.hash, false, f.tx);
-        admitted++;
-      } catch (e) {
-        if (e instanceof MempoolError) continue;
-        return reject(f.hashHex);
+      if (this.closed) return 'ignore';
+      const view = this.deps.chain.nonceView();
+      let admitted = 0;
+      for (const f of fresh) {
+        const sender = toHex(txSender(f.tx));
+        if (f.tx.nonce > view.nextNonce(sender) && !mempool.hasNonce(sender, f.tx.nonce - 1)) continue;
+        try {
+          this.admit(f.bytes, f.hash, false, f.tx);
+          admitted++;
+        } catch (e) {
+          if (e instanceof MempoolError) continue;
+          return reject(f.hashHex);
+        }
       }
-    }
-    return admitted > 0 ? 'accept' : 'ignore';
+      return admitted > 0 ? 'accept' : 'ignore';
+    })();
+    this.gossipOrder = run.catch(() => {});
+    return run;
   }
 }

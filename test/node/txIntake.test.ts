@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWire } from '../../core/codec.js';
 import { generateKeyPair } from '../../core/keys.js';
@@ -11,27 +8,27 @@ import { SigCache } from '../../node/sigCache.js';
 import { SigPool } from '../../node/sigPool.js';
 import { GOSSIP_SIG_WORKER_MIN, TxIntake } from '../../node/txIntake.js';
 import { buildTx } from '../../rpc/client.js';
-import { StateDb } from '../../state/stateDb.js';
+import { CHAIN_ID, genesisJson, type Key, key, TestChain } from '../vm/harness.js';
 
 /**
  * Gossiped transaction batches (node/txIntake.ts): signatures are checked before anything of the
  * batch is admitted, in the worker threads from GOSSIP_SIG_WORKER_MIN, so the event loop stays free
- * for RPC and consensus; a badly signed transaction rejects the whole batch and admits none of it.
+ * for RPC and consensus; a badly signed transaction rejects the whole batch and admits none of it;
+ * and gossip never opens a nonce gap, so one peer relaying never-executable transactions of
+ * unfunded keys cannot fill the mempool and get everyone else refused. State: a real genesis on
+ * LevelDB (funded accounts alice, bob, carol, dave at nonce 0).
  */
-const CHAIN = 'intake-test';
-let dir: string;
-let state: StateDb;
+const CHAIN = CHAIN_ID;
+let chain: TestChain;
 const pool = new SigPool(2);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ol-intake-'));
-  state = await StateDb.open(join(dir, 'db'));
+  chain = await TestChain.onDisk(genesisJson());
 });
 
 afterAll(async () => {
   await pool.close();
-  await state?.close();
-  await rm(dir, { recursive: true, force: true });
+  await chain?.close();
 });
 
 function intake() {
@@ -44,20 +41,28 @@ function intake() {
     admission: new AdmissionControl(),
     sigs,
     sigPool: pool,
-    state,
-    // Nonces from 1 up: later than the account's next (0), so only the mempool's rules apply.
-    chain: { nonceView: () => ({ nextNonce: () => 0 }), tip: { height: 1 } } as never,
+    state: chain.db!,
+    // At genesis every account's next nonce is 0.
+    chain: { nonceView: () => ({ nextNonce: () => 0 }), tip: { height: 0 } } as never,
     metrics: new NodeMetrics(),
     publish: (b) => published.push(b),
   });
   return { txs, mempool, sigs };
 }
 
-function transfers(n: number, chainId = CHAIN) {
-  const key = generateKeyPair();
+/** `n` transfers of `from` (a funded genesis account by default) with nonces `first`.. */
+function transfers(
+  n: number,
+  o: { chainId?: string; from?: Key | ReturnType<typeof generateKeyPair>; first?: number } = {},
+) {
+  const from = o.from ?? key('alice');
   const to = generateKeyPair().publicKey.slice(0, 20);
   return Array.from({ length: n }, (_, i) =>
-    buildTx('transfer', { to, amount: 1n }, key, { chainId, nonce: i + 1, gasLimit: 50_000 }),
+    buildTx('transfer', { to, amount: 1n }, from, {
+      chainId: o.chainId ?? CHAIN,
+      nonce: (o.first ?? 0) + i,
+      gasLimit: 50_000,
+    }),
   );
 }
 
@@ -84,8 +89,34 @@ describe('gossiped transaction batches', () => {
 
   it('rejects a batch with a transaction for another chain, before checking signatures', async () => {
     const { txs, mempool } = intake();
-    const batch = [...transfers(3), ...transfers(1, 'other-chain')];
+    const batch = [...transfers(3), ...transfers(1, { chainId: 'other-chain', from: key('bob') })];
     expect(await txs.onGossip(encodeWire(batch.map((t) => t.bytes)))).toBe('reject');
     expect(mempool.size).toBe(0);
+  });
+
+  it('a peer relaying gapped transactions of unfunded keys cannot fill the mempool and starve local senders', async () => {
+    const { txs, mempool } = intake();
+    // 20 fresh keys, nonces 1..100 each: valid signatures, never executable (nonce 0 never comes,
+    // and the keys could not pay it anyway). Before the gap rule all 2,000 were admitted and the
+    // node then refused every local sender with BUSY (2,000 waiting ≫ 2 s at the 200/s floor).
+    for (let k = 0; k < 20; k++) {
+      const junk = transfers(100, { from: generateKeyPair(), first: 1 });
+      expect(await txs.onGossip(encodeWire(junk.map((t) => t.bytes)))).toBe('ignore');
+    }
+    expect(mempool.size).toBe(0);
+    const [mine] = transfers(1, { from: key('carol') });
+    expect(() => txs.submit(mine.bytes)).not.toThrow();
+    expect(mempool.size).toBe(1);
+  });
+
+  it('consecutive nonces split over two batches are admitted whichever check finishes first', async () => {
+    const { txs, mempool } = intake();
+    const lane = transfers(GOSSIP_SIG_WORKER_MIN + 3, { from: key('dave') });
+    // The first batch goes to the workers, the second (small) is checked inline and would finish
+    // first: admission still follows arrival order, so nonce 1.. is not taken for a gap.
+    const first = txs.onGossip(encodeWire(lane.slice(0, GOSSIP_SIG_WORKER_MIN).map((t) => t.bytes)));
+    const second = txs.onGossip(encodeWire(lane.slice(GOSSIP_SIG_WORKER_MIN).map((t) => t.bytes)));
+    expect(await Promise.all([first, second])).toEqual(['accept', 'accept']);
+    expect(mempool.size).toBe(lane.length);
   });
 });
