@@ -27,14 +27,15 @@ import { opsPerSecond, percentile, round } from './_measure.js';
  * - inference receipts settled per second, and catch-up sync of a follower over the loaded chain
  *   and over a second network's chain of empty blocks.
  *
- * `--rate R` runs one fixed-rate window instead of the search; `--profile DIR` makes validator 1
+ * `--rate R` runs one fixed-rate window instead of the search; `--load-only` stops after the
+ * transfer windows; `--profile DIR` makes validator 1
  * write a V8 CPU profile (summarise it with `tsx bench/profile.ts FILE`). Signing for the load uses
  * node:crypto (Ed25519 is deterministic: the same signatures noble makes) so the generator keeps up.
  */
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
-function fastSigner(secretKey: Uint8Array) {
+export function fastSigner(secretKey: Uint8Array) {
   const key = createPrivateKey({
     key: Buffer.concat([PKCS8_ED25519_PREFIX, secretKey]),
     format: 'der',
@@ -79,7 +80,7 @@ function post(url: string, body: string): Promise<any> {
   });
 }
 
-interface Sender {
+export interface Sender {
   sign: (msg: Uint8Array) => Uint8Array;
   publicKey: Uint8Array;
   node: number;
@@ -112,7 +113,7 @@ interface Step {
  * rests the sender for the node's hint, then sends the same bytes again. Commits are observed by
  * polling node 0's new blocks.
  */
-class Driver {
+export class Driver {
   private readonly submittedAt = new Map<string, { at: number; step: Step }>();
   private polling = true;
   private poller: Promise<void> | undefined;
@@ -225,7 +226,12 @@ class Driver {
    * Offers `rate` new transfers per second for `seconds` (refused ones are sent again on top),
    * then waits up to `drainMs` for the accepted ones to commit and for held ones to be admitted.
    */
-  async run(rate: number, seconds: number, drainMs = 30_000): Promise<Step> {
+  async run(
+    rate: number,
+    seconds: number,
+    drainMs = 30_000,
+    atWindowEnd?: () => Promise<void>,
+  ): Promise<Step> {
     const step: Step = {
       rate,
       seconds,
@@ -264,6 +270,7 @@ class Driver {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
+    await atWindowEnd?.();
     // Drain: held transactions are admitted, accepted ones commit.
     const deadline = Date.now() + drainMs;
     const pendingOf = () => [...this.submittedAt.values()].filter((v) => v.step === step).length;
@@ -313,6 +320,30 @@ function sustained(s: Step): boolean {
   );
 }
 
+/**
+ * Event-loop delay of each validator (prom-client's `nodejs_eventloop_lag_*`, reset at every
+ * scrape, so a scrape at a window's start and one at its end give the window's figures), in ms:
+ * how long a request (an RPC refusal included) can wait behind synchronous work.
+ */
+async function eventLoopLagMs(net: LocalNetwork): Promise<{ p50: number; p99: number; max: number }[]> {
+  return Promise.all(
+    net.layout.nodes.slice(0, 4).map(async (n) => {
+      try {
+        const text = await (await fetch(n.metricsUrl)).text();
+        const read = (name: string) =>
+          Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000);
+        return {
+          p50: read('nodejs_eventloop_lag_p50_seconds'),
+          p99: read('nodejs_eventloop_lag_p99_seconds'),
+          max: read('nodejs_eventloop_lag_max_seconds'),
+        };
+      } catch {
+        return { p50: Number.NaN, p99: Number.NaN, max: Number.NaN };
+      }
+    }),
+  );
+}
+
 /** Peak resident set (VmHWM) of each running node process, in MiB (Linux). */
 function peakRssMiB(net: LocalNetwork): number[] {
   const out: number[] = [];
@@ -355,7 +386,9 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
     chainId: 'bench-node',
     accounts,
     // `--profile DIR`: validator 1 writes a V8 CPU profile there when it stops.
-    ...(profAt >= 0 ? { env: { 1: { OPENLEDGER_EXEC_ARGV: `--cpu-prof --cpu-prof-dir=${args[profAt + 1]}` } } } : {}),
+    ...(profAt >= 0
+      ? { env: { 1: { OPENLEDGER_EXEC_ARGV: `--cpu-prof --cpu-prof-dir=${args[profAt + 1]}` } } }
+      : {}),
     ...(dirAt >= 0 ? { dir: args[dirAt + 1] } : {}),
     nodeConfig: { log: { level: logAt >= 0 ? args[logAt + 1] : 'warn' } },
   });
@@ -381,8 +414,12 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
     const result: Record<string, unknown> = { validators: 4, senders, stepSeconds: seconds };
     let knee = 0;
     if (fixedRate !== null) {
-      const s = await driver.run(fixedRate, seconds);
-      result.fixed = summary(s);
+      await eventLoopLagMs(net);
+      let lag: Awaited<ReturnType<typeof eventLoopLagMs>> = [];
+      const s = await driver.run(fixedRate, seconds, 30_000, async () => {
+        lag = await eventLoopLagMs(net);
+      });
+      result.fixed = { ...summary(s), eventLoopLagMs: lag };
       result.fixedSustained = sustained(s);
       knee = sustained(s) ? fixedRate : 0;
     } else {
@@ -417,10 +454,22 @@ export default async function nodeBench(args: string[]): Promise<Record<string, 
         result.at80PctOfKnee = summary(at80);
       }
       const overloadRate = Math.max(2 * knee, startRate);
-      const over = await driver.run(overloadRate, overloadSeconds, 60_000);
-      result.overload2xKnee = { ...summary(over), peakRssMiB: peakRssMiB(net) };
+      await eventLoopLagMs(net);
+      let lag: Awaited<ReturnType<typeof eventLoopLagMs>> = [];
+      const over = await driver.run(overloadRate, overloadSeconds, 60_000, async () => {
+        lag = await eventLoopLagMs(net);
+      });
+      result.overload2xKnee = { ...summary(over), peakRssMiB: peakRssMiB(net), eventLoopLagMs: lag };
     }
     await driver.stop();
+    // `--load-only`: the transfer windows alone (exploration: no receipts, no sync phases).
+    if (args.includes('--load-only')) {
+      return {
+        ...result,
+        singleCoreVerifyPerSec: verifyBefore,
+        kneeOverSingleCoreVerify: round(knee / verifyBefore, 3),
+      };
+    }
 
     const receipts = await receiptPhase(
       net,

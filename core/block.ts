@@ -216,6 +216,8 @@ export const evidenceHash = (list: readonly Evidence[]): Uint8Array => merkleRoo
 
 /** Merkle root over the tx hashes of a block. */
 export const txsHash = (txs: readonly Uint8Array[]): Uint8Array => merkleRoot(txs.map((t) => sha256(t)));
+/** `txsHash` from the transactions' hashes (`txHash`, sha256 of the signed bytes) already computed. */
+export const txsHashOf = (txHashes: readonly Uint8Array[]): Uint8Array => merkleRoot(txHashes);
 
 // ---- signing bytes -------------------------------------------------------------------------
 

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { useHashBackend } from './hash.js';
 import { useSignatureVerifier } from './keys.js';
@@ -12,15 +13,39 @@ import { useSignatureVerifier } from './keys.js';
 
 const digest = (d: Buffer): Uint8Array => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 
-useHashBackend({
-  name: 'node:crypto',
-  sha256: (data) => digest(createHash('sha256').update(data).digest()),
-  sha256Parts: (parts) => {
-    const h = createHash('sha256');
-    for (const p of parts) h.update(p);
-    return digest(h.digest());
-  },
-});
+/**
+ * node:crypto's one-shot `hash()` (Node ≥ 20.12) skips the Hash object `createHash` makes per
+ * call, most of the cost on the small inputs the node hashes most (transactions, Merkle nodes).
+ */
+type OneShot = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Buffer;
+const oneShot = (crypto as unknown as { hash?: OneShot }).hash;
+/** Parts totalling at most this many bytes are concatenated and hashed in one shot. */
+export const HASH_PARTS_CONCAT_BYTES_MAX = 4096;
+
+const sha256Streamed = (parts: readonly Uint8Array[]): Uint8Array => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return digest(h.digest());
+};
+
+useHashBackend(
+  typeof oneShot === 'function'
+    ? {
+        name: 'node:crypto',
+        sha256: (data) => digest(oneShot('sha256', data, 'buffer')),
+        sha256Parts: (parts) => {
+          let n = 0;
+          for (const p of parts) n += p.length;
+          if (n > HASH_PARTS_CONCAT_BYTES_MAX) return sha256Streamed(parts);
+          return digest(oneShot('sha256', Buffer.concat(parts, n), 'buffer'));
+        },
+      }
+    : {
+        name: 'node:crypto',
+        sha256: (data) => digest(createHash('sha256').update(data).digest()),
+        sha256Parts: sha256Streamed,
+      },
+);
 
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 /** Parsed OpenSSL keys kept for reuse (same bound as core/keys.ts's verdict cache). */

@@ -1,10 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpenLedgerClient, Wallet } from '../rpc/client.js';
 import { freePorts } from './ports.js';
 import { NodeProcess, stopAll } from './processes.js';
-import { type DevnetLayout, setupDevnet } from './setup.js';
+import { type DevnetLayout, LAYOUT_FILE, setupDevnet } from './setup.js';
 
 /**
  * A local network of real node processes on 127.0.0.1, for tests, the devnet command and chaos
@@ -63,6 +63,12 @@ export class LocalNetwork {
       genesisParams: o.genesisParams,
     });
     return new LocalNetwork(layout, o.dir === undefined, o.env ?? {});
+  }
+
+  /** A network set up earlier in `dir` (its `devnet.json`), e.g. a chain kept for re-runs; the directory is not removed on close. */
+  static async open(dir: string, env: Record<number, Record<string, string>> = {}): Promise<LocalNetwork> {
+    const layout = JSON.parse(await readFile(join(dir, LAYOUT_FILE), 'utf8')) as DevnetLayout;
+    return new LocalNetwork(layout, false, env);
   }
 
   get chainId(): string {

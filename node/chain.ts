@@ -21,6 +21,7 @@ import {
   type Header,
   headerHash,
   txsHash,
+  txsHashOf,
 } from '../core/block.js';
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { encode } from '../core/codec.js';
@@ -156,6 +157,11 @@ interface Candidate {
    * and results are still checked).
    */
   certified?: boolean;
+  /**
+   * The body was checked against the header (`bodyProblem`) on admission, and these are its
+   * transactions' hashes (computed once: the Merkle root, the signature cache and the index use them).
+   */
+  txHashes?: Uint8Array[];
   /** Named by a validated proposal or a certificate, asked about by the core, or built here. */
   referenced: boolean;
   /** The peer it came from (charged if nothing ever names it). */
@@ -311,7 +317,8 @@ export class Chain implements Application {
     if (set !== undefined && set.indexOf(h.proposer) < 0)
       return this.badBlock(opts.from, 'BLOCK_BAD_PROPOSER');
     if (h.height <= this.tip.height || h.height > this.tip.height + 2 || set === undefined) return 'ignore';
-    if (bodyProblem(block) !== null) return this.badBlock(opts.from, 'BLOCK_BODY_MISMATCH');
+    const txHashes = block.txs.map(txHash);
+    if (bodyProblem(block, txHashes) !== null) return this.badBlock(opts.from, 'BLOCK_BODY_MISMATCH');
     const hash = headerHash(h);
     const key = toHex(hash);
     const known = this.candidates.get(key);
@@ -321,7 +328,7 @@ export class Chain implements Application {
     if (referenced) {
       if (!requested && this.countAt(h.height, (c) => c.referenced) >= PROPOSALS_KEPT_MAX) return 'ignore';
       this.dropped.delete(key);
-      this.admit({ block, bytes, hash, referenced: true, from: opts.from });
+      this.admit({ block, bytes, hash, referenced: true, from: opts.from, txHashes });
       return 'accept';
     }
     const expected = this.d.expectedProposers?.(h.height) ?? set.validators.map((v) => v.address);
@@ -333,7 +340,7 @@ export class Chain implements Application {
       this.rememberDropped(key, h.height, opts.from);
       return 'ignore';
     }
-    const c: Candidate = { block, bytes, hash, referenced: false, from: opts.from };
+    const c: Candidate = { block, bytes, hash, referenced: false, from: opts.from, txHashes };
     this.admit(c);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -519,8 +526,8 @@ export class Chain implements Application {
       evidenceHash: evidenceHash(evidence),
       stateRoot: result.stateRoot,
       resultsHash: result.resultsHash,
-      validatorsHash: set.hash(),
-      nextValidatorsHash: nextSet.hash(),
+      validatorsHash: setHash(set),
+      nextValidatorsHash: setHash(nextSet),
       proposer: addressOf(key.publicKey),
     };
     const block: Block = { header, txs, lastCommit, evidence };
@@ -630,20 +637,30 @@ export class Chain implements Application {
     }
     const set = this.d.valsets.require(height);
     if (set.indexOf(h.proposer) < 0) fail('proposer is not a validator');
-    if (!bytesEqual(h.validatorsHash, set.hash())) fail('validatorsHash mismatch');
-    if (!bytesEqual(h.nextValidatorsHash, this.d.valsets.require(height + 1).hash()))
+    if (!bytesEqual(h.validatorsHash, setHash(set))) fail('validatorsHash mismatch');
+    if (!bytesEqual(h.nextValidatorsHash, setHash(this.d.valsets.require(height + 1))))
       fail('nextValidatorsHash mismatch');
-    if (!bytesEqual(h.txsHash, txsHash(block.txs))) fail('txsHash mismatch');
-    if (!bytesEqual(h.evidenceHash, evidenceHash(block.evidence))) fail('evidenceHash mismatch');
-    if (!bytesEqual(h.lastCommitHash, commitHash(block.lastCommit))) fail('lastCommitHash mismatch');
+    // Every admitted block had its body checked on arrival (`receiveBlock`, `applySynced`); the
+    // check stays here for any other way in.
+    const hashes = c.txHashes ?? block.txs.map(txHash);
+    if (c.txHashes === undefined) {
+      const problem = bodyProblem(block, hashes);
+      if (problem !== null) fail(problem);
+    }
     if (height === 1) {
       if (block.lastCommit !== null) fail('block 1 carries no last commit');
     } else {
       if (block.lastCommit === null) fail('missing last commit');
-      verifyCommit(this.d.chainId, block.lastCommit!, this.d.valsets.require(height - 1), {
-        height: height - 1,
-        blockHash: this.tip.hash,
-      });
+      // Structure and power always; the signatures not for a certified block: more than 2/3 of
+      // the stake checked them before precommitting it, as they did its transactions' (the same
+      // trust the certificate already carries; the header commits to the last commit's hash).
+      verifyCommit(
+        this.d.chainId,
+        block.lastCommit!,
+        this.d.valsets.require(height - 1),
+        { height: height - 1, blockHash: this.tip.hash },
+        c.certified ? CERTIFIED : undefined,
+      );
     }
     for (const e of block.evidence) {
       const evSet = this.d.valsets.get(evidenceHeight(e));
@@ -654,7 +671,7 @@ export class Chain implements Application {
     const exec = execBlockFromBlock(block);
     const unchecked: { index: number; key: string }[] = [];
     exec.txs.forEach((t, i) => {
-      const hash = txHash(t.bytes);
+      const hash = hashes[i];
       (t as ExecTx).hash = hash;
       if (i > 0 && t.tx.type === 'attribution.settle') fail(`tx ${i}: settle must come first`);
       const key = toHex(hash);
@@ -740,9 +757,15 @@ export class Chain implements Application {
   }
 
   /** Applies a block obtained by sync, whose certificate proves it was decided. */
-  async applySynced(bytes: Uint8Array, commit: Commit, alreadyVerified?: SignatureVerified): Promise<void> {
+  async applySynced(
+    bytes: Uint8Array,
+    commit: Commit,
+    alreadyVerified?: SignatureVerified,
+    /** `bytes` decoded already (sync decodes each block to check its height). */
+    decoded?: Block,
+  ): Promise<void> {
     const run = this.commitChain.then(async () => {
-      const block = decodeBlock(bytes);
+      const block = decoded ?? decodeBlock(bytes);
       const height = block.header.height;
       if (height !== this.tip.height + 1) return; // already have it
       const hash = headerHash(block.header);
@@ -760,10 +783,11 @@ export class Chain implements Application {
         this.markReferenced(key);
       } else {
         // The certificate signs the header only: a body that does not match it is not this block.
-        const problem = bodyProblem(block);
+        const txHashes = block.txs.map(txHash);
+        const problem = bodyProblem(block, txHashes);
         if (problem !== null)
           throw new ChainError('SYNC_BODY_MISMATCH', `block ${height} from sync: ${problem}`);
-        this.admit({ block, bytes, hash, certified: true, referenced: true });
+        this.admit({ block, bytes, hash, certified: true, referenced: true, txHashes });
       }
       const req = { height, round: commit.round, blockHash: hash, decided: true };
       let ok = await this.processProposal(req);
@@ -964,10 +988,27 @@ export class Chain implements Application {
 
 const hash32 = (h: Uint8Array): Buffer => Buffer.from(h.buffer, h.byteOffset, h.byteLength);
 
+/** Signatures of a certified block's last commit: vouched for by its certificate (see validate). */
+const CERTIFIED: SignatureVerified = () => true;
+
+/** Validator-set hashes, computed once per set (a set never changes once built). */
+const setHashes = new WeakMap<ValidatorSet, Uint8Array>();
+function setHash(set: ValidatorSet): Uint8Array {
+  let h = setHashes.get(set);
+  if (h === undefined) {
+    h = set.hash();
+    setHashes.set(set, h);
+  }
+  return h;
+}
+
 /** Why a block's body does not match its header (tx, evidence, last-commit hashes), or null. */
-export function bodyProblem(block: Block): string | null {
+export function bodyProblem(
+  block: Block,
+  txHashes: readonly Uint8Array[] = block.txs.map(txHash),
+): string | null {
   const h = block.header;
-  if (!bytesEqual(h.txsHash, txsHash(block.txs))) return 'txsHash mismatch';
+  if (!bytesEqual(h.txsHash, txsHashOf(txHashes))) return 'txsHash mismatch';
   if (!bytesEqual(h.evidenceHash, evidenceHash(block.evidence))) return 'evidenceHash mismatch';
   if (!bytesEqual(h.lastCommitHash, commitHash(block.lastCommit))) return 'lastCommitHash mismatch';
   return null;

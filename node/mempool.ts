@@ -92,6 +92,11 @@ export class Mempool {
     this.seen.add(hashHex);
   }
 
+  /** Whether the sender (hex address) has a transaction with this nonce pending. */
+  hasNonce(senderHex: string, nonce: number): boolean {
+    return this.lanes.get(senderHex)?.has(nonce) ?? false;
+  }
+
   /** Pending transactions of one sender (hex public key). */
   pendingOf(senderHex: string): number {
     return this.lanes.get(senderHex)?.size ?? 0;

@@ -225,6 +225,7 @@ export class OpenLedgerNode {
       mempool: this.mempool,
       admission: this.admission,
       sigs: this.sigs,
+      sigPool: this.sigPool,
       state: this.state,
       chain: this.chain,
       metrics: this.metrics,

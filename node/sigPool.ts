@@ -32,8 +32,9 @@ export class SigPool {
     });
   }
 
-  async verifyMany(items: readonly SignatureCheck[]): Promise<boolean[]> {
-    if (items.length < SIG_BATCH_MIN)
+  /** Verdicts in order; fewer than `inlineBelow` checks are verified here, on the calling thread. */
+  async verifyMany(items: readonly SignatureCheck[], inlineBelow = SIG_BATCH_MIN): Promise<boolean[]> {
+    if (items.length < inlineBelow)
       return items.map((i) => verifySignature(i.publicKey, i.message, i.signature));
     const chunks: Promise<boolean[]>[] = [];
     for (let start = 0; start < items.length; start += SIG_CHUNK) {

@@ -256,9 +256,13 @@ export class Sync {
               for (const [i, r] of blocks.entries()) {
                 if (stopped()) return;
                 try {
-                  if (decodeBlock(r.block).header.height !== at + i) throw new Error('block out of range');
-                  await chain.applySynced(r.block, decodeCommit(r.commit), (pk, msg, sig) =>
-                    verified.has(signatureKey(pk, msg, sig)),
+                  const block = decodeBlock(r.block);
+                  if (block.header.height !== at + i) throw new Error('block out of range');
+                  await chain.applySynced(
+                    r.block,
+                    decodeCommit(r.commit),
+                    (pk, msg, sig) => verified.has(signatureKey(pk, msg, sig)),
+                    block,
                   );
                 } catch (e) {
                   if (chain.tip.height >= at + i) continue; // consensus committed it meanwhile

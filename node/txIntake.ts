@@ -1,7 +1,7 @@
 import { addressOf } from '../core/address.js';
 import { toHex } from '../core/bytes.js';
 import { decodeWire, encodeWire } from '../core/codec.js';
-import { decodeTx, TX_BYTES_MAX, txHash, txSender } from '../core/tx.js';
+import { decodeTx, TX_BYTES_MAX, type Tx, txHash, txSender, txSigningBytes } from '../core/tx.js';
 import type { Verdict } from '../p2p/host.js';
 import type { StateDb } from '../state/stateDb.js';
 import { checkTx } from '../vm/execute.js';
@@ -11,6 +11,7 @@ import { NodeError } from './errors.js';
 import { type Mempool, MempoolError } from './mempool.js';
 import type { NodeMetrics } from './metrics.js';
 import type { SigCache } from './sigCache.js';
+import type { SigPool } from './sigPool.js';
 
 /**
  * Transactions coming in: admission (strict decode, chain, backpressure, signature, vm rules,
@@ -22,12 +23,19 @@ import type { SigCache } from './sigCache.js';
 export const TX_BATCH_MAX = 512;
 export const TX_BATCH_BYTES_MAX = 1024 * 1024;
 export const TX_BATCH_DELAY_MS = 20;
+/**
+ * A gossiped batch with at least this many signatures to check has them checked in the signature
+ * worker threads, not on the event loop (a worker round trip costs about what two checks cost
+ * inline, and meanwhile the loop answers RPC — BUSY refusals included — and consensus).
+ */
+export const GOSSIP_SIG_WORKER_MIN = 8;
 
 export interface TxIntakeDeps {
   readonly chainId: string;
   readonly mempool: Mempool;
   readonly admission: AdmissionControl;
   readonly sigs: SigCache;
+  readonly sigPool: Pick<SigPool, 'verifyMany'>;
   readonly state: StateDb;
   readonly chain: Pick<Chain, 'nonceView' | 'tip'>;
   readonly metrics: Pick<NodeMetrics, 'txsRefusedBusy' | 'mempoolTxs' | 'mempoolBytes' | 'gossipRejected'>;
@@ -40,6 +48,8 @@ export class TxIntake {
   private txOutboxBytes = 0;
   private txFlushTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Gossiped batches are admitted in arrival order (their signature checks may finish out of order). */
+  private gossipOrder: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: TxIntakeDeps) {}
 
@@ -51,9 +61,10 @@ export class TxIntake {
     bytes: Uint8Array,
     hash: Uint8Array = txHash(bytes),
     local = false,
+    decoded?: Tx,
   ): { hash: Uint8Array; outcome: string } {
     const { chainId, mempool, admission, sigs, state, chain, metrics } = this.deps;
-    const tx = decodeTx(bytes, TX_BYTES_MAX);
+    const tx = decoded ?? decodeTx(bytes, TX_BYTES_MAX);
     if (tx.chainId !== chainId) throw new NodeError('WRONG_CHAIN', `transaction is for chain ${tx.chainId}`);
     // Backpressure before any costly check, so a refusal is cheap; a tx already held is not new.
     if (local && !mempool.has(toHex(hash))) {
@@ -114,9 +125,19 @@ export class TxIntake {
     this.deps.publish(encodeWire(batch));
   }
 
-  /** The `tx` topic: a batch is rejected whole if it is malformed or holds a badly signed tx. */
-  onGossip(data: Uint8Array): Verdict {
-    const { mempool, metrics } = this.deps;
+  /**
+   * The `tx` topic: a batch is rejected whole if it is malformed or holds a badly signed tx. The
+   * unseen transactions are decoded first and their signatures not in the cache checked together
+   * (in the worker threads from `GOSSIP_SIG_WORKER_MIN`), then admitted; a bad one rejects the
+   * batch before any of it is admitted. Gossip never opens a nonce gap: a tx ahead of its
+   * sender's next nonce whose predecessor is not pending is ignored (not admitted, not forwarded).
+   * Such txs cannot execute, never drain and cost their signer nothing, so a peer relaying them
+   * for many unfunded keys would fill the mempool and make the node refuse everyone (BUSY).
+   * Batches are admitted in arrival order, so an honest sender's consecutive nonces split over two
+   * batches are not mistaken for a gap.
+   */
+  async onGossip(data: Uint8Array): Promise<Verdict> {
+    const { chainId, mempool, metrics, sigs } = this.deps;
     let batch: Uint8Array[];
     try {
       const w = decodeWire(data, TX_BATCH_BYTES_MAX + 64 * 1024);
@@ -133,23 +154,64 @@ export class TxIntake {
       metrics.gossipRejected.inc({ topic: 'tx' });
       return 'reject';
     }
-    let admitted = 0;
+    const reject = (hashHex: string): Verdict => {
+      // Malformed or badly signed: whoever relays it is at fault.
+      metrics.gossipRejected.inc({ topic: 'tx' });
+      mempool.markSeen(hashHex);
+      return 'reject';
+    };
+    const fresh: { bytes: Uint8Array; hash: Uint8Array; hashHex: string; tx: Tx }[] = [];
     for (const raw of batch) {
       const bytes = new Uint8Array(raw);
       const hash = txHash(bytes);
       const hashHex = toHex(hash);
-      if (mempool.seenRecently(hashHex)) continue;
+      if (mempool.seenRecently(hashHex) || mempool.has(hashHex)) continue;
+      let tx: Tx;
       try {
-        this.admit(bytes, hash);
-        admitted++;
-      } catch (e) {
-        if (e instanceof MempoolError) continue;
-        // Malformed or badly signed: whoever relays it is at fault.
-        metrics.gossipRejected.inc({ topic: 'tx' });
-        mempool.markSeen(hashHex);
-        return 'reject';
+        tx = decodeTx(bytes, TX_BYTES_MAX);
+      } catch {
+        return reject(hashHex);
       }
+      if (tx.chainId !== chainId || tx.type === 'attribution.settle') return reject(hashHex);
+      fresh.push({ bytes, hash, hashHex, tx });
     }
-    return admitted > 0 ? 'accept' : 'ignore';
+    const unchecked = fresh.filter((f) => !sigs.has(f.hashHex));
+    // Checked now (in parallel with other batches' checks), admitted in arrival order.
+    const checked =
+      unchecked.length === 0
+        ? Promise.resolve([])
+        : this.deps.sigPool.verifyMany(
+            unchecked.map(({ tx }) => ({
+              publicKey: tx.sender,
+              message: txSigningBytes(tx),
+              signature: tx.signature,
+            })),
+            GOSSIP_SIG_WORKER_MIN,
+          );
+    const before = this.gossipOrder;
+    const run = (async (): Promise<Verdict> => {
+      const verdicts = await checked;
+      await before;
+      const bad = verdicts.indexOf(false);
+      if (bad >= 0) return reject(unchecked[bad].hashHex);
+      for (const f of unchecked) sigs.add(f.hashHex);
+      if (this.closed) return 'ignore';
+      const view = this.deps.chain.nonceView();
+      let admitted = 0;
+      for (const f of fresh) {
+        const sender = toHex(txSender(f.tx));
+        if (f.tx.nonce > view.nextNonce(sender) && !mempool.hasNonce(sender, f.tx.nonce - 1)) continue;
+        try {
+          this.admit(f.bytes, f.hash, false, f.tx);
+          admitted++;
+        } catch (e) {
+          if (e instanceof MempoolError) continue;
+          return reject(f.hashHex);
+        }
+      }
+      return admitted > 0 ? 'accept' : 'ignore';
+    })();
+    this.gossipOrder = run.catch(() => {});
+    return run;
   }
 }

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, toHex, utf8 } from '../../core/bytes.js';
 import { HASH_BYTES, sha256, sha256Parts } from '../../core/hash.js';
+import { HASH_PARTS_CONCAT_BYTES_MAX } from '../../core/nativeCrypto.js';
 
 describe('sha256', () => {
   it('matches the FIPS 180-2 vectors', () => {
@@ -23,5 +24,14 @@ describe('sha256', () => {
         expect(sha256(whole).length).toBe(HASH_BYTES);
       }),
     );
+  });
+
+  it('agrees in parts on both sides of the one-shot threshold (HASH_PARTS_CONCAT_BYTES_MAX)', () => {
+    const at = HASH_PARTS_CONCAT_BYTES_MAX;
+    for (const total of [at - 1, at, at + 1, 3 * at]) {
+      const whole = Uint8Array.from({ length: total }, (_, i) => (i * 31) & 0xff);
+      const parts = [whole.subarray(0, 7), whole.subarray(7, total >> 1), whole.subarray(total >> 1)];
+      expect(sha256Parts(parts)).toEqual(nobleSha256(whole));
+    }
   });
 });
