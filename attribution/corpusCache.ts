@@ -1,11 +1,21 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { bytesEqual, compareBytes, fromHex, toHex } from '../core/bytes.js';
 import { encodeWire } from '../core/codec.js';
 import { assert, StorageError } from '../core/errors.js';
-import { sha256 } from '../core/hash.js';
+import { sha256, sha256Parts } from '../core/hash.js';
 import { CONTRIBUTION_BYTES_MAX, LABEL_BYTES_MAX } from '../core/tx.js';
 import { type Acceptance, CorpusView, type Doc, Segment } from './corpusIndex.js';
 import { AttributionError } from './errors.js';
@@ -202,6 +212,21 @@ function atomicWrite(path: string, data: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
+/** `atomicWrite` of the concatenation of `parts`, written one after the other. */
+function atomicWriteParts(path: string, parts: readonly Uint8Array[]): void {
+  const tmp = `${path}.tmp-${process.pid}-${threadId}-${++tmpCounter}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    for (const p of parts) {
+      let off = 0;
+      while (off < p.length) off += writeSync(fd, p, off, p.length - off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
 function writeSegment(
   dir: string,
   digest: string,
@@ -212,11 +237,15 @@ function writeSegment(
   assert(endianness() === 'LE', 'segment files are little-endian');
   const D = seg.docStarts.length;
   const n = seg.text.length;
-  const body = Buffer.alloc(4 * D + 8 * n + 2 * n);
-  Buffer.from(seg.docStarts.buffer, seg.docStarts.byteOffset, 4 * D).copy(body, 0);
-  Buffer.from(seg.text.buffer, seg.text.byteOffset, 4 * n).copy(body, 4 * D);
-  Buffer.from(seg.sa.buffer, seg.sa.byteOffset, 4 * n).copy(body, 4 * D + 4 * n);
-  Buffer.from(seg.lcp.buffer, seg.lcp.byteOffset, 2 * n).copy(body, 4 * D + 8 * n);
+  // The body is the four arrays back to back; they are hashed and written from their own memory
+  // (no ~10-bytes-per-token staging copy).
+  const view = (a: Int32Array | Uint16Array, bytes: number) => new Uint8Array(a.buffer, a.byteOffset, bytes);
+  const parts = [
+    view(seg.docStarts, 4 * D),
+    view(seg.text, 4 * n),
+    view(seg.sa, 4 * n),
+    view(seg.lcp, 2 * n),
+  ];
   const header: SegmentHeader = {
     tokenizer,
     n,
@@ -225,13 +254,13 @@ function writeSegment(
         ? [toHex(e.id), e.label, toHex(e.contentHash)]
         : [toHex(e.id), e.label, toHex(e.contentHash), e.accepted.height, e.accepted.seq],
     ),
-    bodySha256: toHex(sha256(body)),
+    bodySha256: toHex(sha256Parts(parts)),
   };
   const h = Buffer.from(JSON.stringify(header));
   const pad = (8 - ((MAGIC.length + 4 + h.length) % 8)) % 8;
   const len = Buffer.alloc(4);
   len.writeUInt32LE(h.length + pad);
-  atomicWrite(segmentPath(dir, digest), Buffer.concat([MAGIC, len, h, Buffer.alloc(pad, 0x20), body]));
+  atomicWriteParts(segmentPath(dir, digest), [MAGIC, len, h, Buffer.alloc(pad, 0x20), ...parts]);
 }
 
 function readSegmentHeader(file: Buffer): { header: SegmentHeader; bodyStart: number } {

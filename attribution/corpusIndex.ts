@@ -1,6 +1,13 @@
 import { compareBytes } from '../core/bytes.js';
 import { assert } from '../core/errors.js';
-import { DENSE_ALPHABET_MAX, denseRanks, kasaiLcp, LCP_STORED_MAX, saisInPlace } from './suffixArray.js';
+import {
+  compactAlphabet,
+  DENSE_ALPHABET_MAX,
+  denseRanks,
+  kasaiLcp,
+  LCP_STORED_MAX,
+  saisInPlace,
+} from './suffixArray.js';
 
 /**
  * The suffix-array index over a corpus of contributions (DESIGN §6), as a list of segments. A
@@ -115,10 +122,13 @@ export class Segment {
     docStarts[docs.length] = p;
     text[p] = 0;
     const sa = new Int32Array(n);
-    if (vocabSize + 2 <= DENSE_ALPHABET_MAX) saisInPlace(text, sa, n, vocabSize + 2);
-    else {
+    if (vocabSize + 2 <= DENSE_ALPHABET_MAX) {
+      const compact = compactAlphabet(text, n, vocabSize + 2);
+      saisInPlace(compact.text, sa, n, compact.alphabetSize);
+    } else {
       const { ranks, alphabetSize } = denseRanks(text, n);
-      saisInPlace(ranks, sa, n, alphabetSize);
+      const compact = compactAlphabet(ranks, n, alphabetSize);
+      saisInPlace(compact.text, sa, n, compact.alphabetSize);
     }
     const lcp = kasaiLcp(text, sa, n);
     return new Segment(

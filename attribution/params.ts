@@ -23,9 +23,14 @@ type Field =
   | { kind: 'normalization'; default: NormalizationParam }
   | { kind: 'trainer'; default: TrainerName }
   | { kind: 'influenceMethod'; default: InfluenceMethod | null }
-  | { kind: 'string'; maxBytes: number; default: string };
+  | { kind: 'string'; maxBytes: number; default: string }
+  | { kind: 'choice'; values: readonly string[]; default: string };
 
 const tokenizerField: Field = { kind: 'tokenizer' };
+
+/** Span weights (`spanWeight`); a name keeps its meaning forever, a new rule gets a new name. */
+export const SPAN_WEIGHTS = ['occurrence-bits@1', 'document-bits@1'] as const;
+export type SpanWeight = (typeof SPAN_WEIGHTS)[number];
 
 /** Span attribution (method `span`). */
 export const SPAN_PARAMS = {
@@ -42,6 +47,15 @@ export const SPAN_PARAMS = {
    * (re-cased, re-spaced or re-punctuated copies match; minSpan then counts words).
    */
   normalization: { kind: 'normalization', default: 'none' },
+  /**
+   * How a span is weighed (span.ts): `occurrence-bits@1` = L · bitLength(⌊N / c⌋) over corpus
+   * tokens N and occurrences c (absent = this, the round-1 meaning, so registered models keep
+   * their results); `document-bits@1` = Σ over the span's tokens of bitLength(⌊D / c⌋), D the
+   * contributions and c the occurrences of the span's more common side around the token (capped
+   * at D), so text every contribution shares (boilerplate) weighs 1 bit per token instead of
+   * ~log2(tokens per contribution) (recommended for new models; README.md).
+   */
+  spanWeight: { kind: 'choice', values: SPAN_WEIGHTS, default: 'occurrence-bits@1' },
 } as const satisfies Record<string, Field>;
 
 /** Retrieval attribution (method `retrieval`). */
@@ -162,9 +176,11 @@ type ValueOf<F> = F extends { kind: 'tokenizer' }
       ? InfluenceMethod | null
       : F extends { kind: 'normalization' }
         ? NormalizationParam
-        : F extends { kind: 'string' }
-          ? string
-          : number;
+        : F extends { kind: 'choice'; values: readonly (infer V)[] }
+          ? V
+          : F extends { kind: 'string' }
+            ? string
+            : number;
 export type Parsed<S extends Record<string, Field>> = { -readonly [K in keyof S]: ValueOf<S[K]> };
 
 /** Parses sorted params against a table; unknown keys, bad order and bad values are typed errors. */
@@ -238,6 +254,9 @@ function parseValue(key: string, value: string, f: Field, what: string): unknown
           { key, value },
         );
       }
+      return value;
+    case 'choice':
+      if (!f.values.includes(value)) bad(`expected one of ${f.values.join(', ')}`);
       return value;
     case 'string':
       if (Buffer.byteLength(value) > f.maxBytes) bad(`at most ${f.maxBytes} bytes`);

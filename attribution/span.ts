@@ -3,6 +3,7 @@ import { assert } from '../core/errors.js';
 import { type EvidenceSpan, RESULT_EVIDENCE_MAX, type Score } from '../core/tx.js';
 import { CorpusView, compareAccepted } from './corpusIndex.js';
 import { bitLength, floorDiv } from './fixedPoint.js';
+import type { SpanWeight } from './params.js';
 import { limitScores } from './scores.js';
 import { loadIndexTokenizer } from './tokenizer.js';
 
@@ -25,6 +26,27 @@ import { loadIndexTokenizer } from './tokenizer.js';
  * bitLength(x) = ⌊log2 x⌋ + 1 is an integer stand-in for the span's self-information
  * log2(N / c) + 1 (the "span unigram probability" idea of OLMoTrace, without floats): a span seen
  * once in 10M tokens weighs 24 per token, one seen in every other 1,000 tokens ≈ 10 per token.
+ * That is `spanWeight = occurrence-bits@1` (absent: the round-1 meaning). It leaves boilerplate
+ * heavy: a header that every one of D contributions carries occurs once per ~N/D tokens, so it
+ * still weighs log2(N/D) + 1 bits per token (≈ 8 for 150-token passages) and takes a share of
+ * every answer that reproduces it from the planted sources.
+ *
+ * `spanWeight = document-bits@1` weighs each token of the span by how rare the span is *around
+ * that token*, relative to the number of contributions D — an inverse document frequency
+ * (Sparck Jones 1972) in integers:
+ *
+ *     w = Σ_k bitLength(⌊D / min(D, max(f_k, b_k))⌋)    k = 0 … L−1
+ *
+ * f_k = occurrences of the span's prefix ending at token k, b_k = of its suffix starting at k. A
+ * token whose own side of the span is as common as text every contribution carries (f_k or
+ * b_k ≥ D) weighs 1 bit; a token inside a unique passage log2(D) + 1. Taking the more common
+ * side makes it symmetric: a maximal span "boilerplate header + one word" (the header followed by
+ * the first word of a few passages) is common on the header's side for every header token and on
+ * the word's side for the word, so it weighs ~1 bit per token instead of being priced as a rare
+ * 29-token passage; the same holds for a footer preceded by a word. It cannot be farmed: weight
+ * comes only from text few others have, and repeating a phrase (inside one contribution or
+ * across many) only raises its counts. Occurrences, not distinct contributions, are counted (one
+ * SA interval each), so a repetitive contribution weighs its own refrains lower, as in round 1.
  *
  * Sharing ("first source wins"): the distinct contributions containing the span are ordered by
  * acceptance — (height, seq) from the chain, then id; corpora given without acceptance order by id
@@ -48,6 +70,8 @@ export interface SpanOptions {
   minSpan: number;
   shareTopK: number;
   spanCountMax: number;
+  /** Absent = `occurrence-bits@1` (round 1). */
+  spanWeight?: SpanWeight;
 }
 
 export interface SpanFound {
@@ -75,6 +99,31 @@ export function maximalSpans(corpus: CorpusView, q: Int32Array, opts: SpanOption
   return spans;
 }
 
+/**
+ * `document-bits@1` weight of a kept span S = q[start, start+len) (see the module comment):
+ * Σ_k bitLength(⌊D / min(D, max(f_k, b_k))⌋), f_k = occurrences of S[0..k], b_k = of S[k..len).
+ * f is non-increasing and b non-decreasing in k, both ≥ the span's own count, so each side stops
+ * counting once it reaches that count: O(len) count queries of ≤ len symbols each.
+ */
+function documentBits(corpus: CorpusView, q: Int32Array, s: SpanFound, D: number): number {
+  const { start, len, count } = s;
+  const f = new Array<number>(len).fill(count);
+  const b = new Array<number>(len).fill(count);
+  for (let k = 0; k < len; k++) {
+    const c = corpus.count(q, start, k + 1);
+    if (c <= count) break;
+    f[k] = c;
+  }
+  for (let k = len - 1; k >= 0; k--) {
+    const c = corpus.count(q, start + k, len - k);
+    if (c <= count) break;
+    b[k] = c;
+  }
+  let w = 0;
+  for (let k = 0; k < len; k++) w += bitLength(floorDiv(D, Math.min(D, Math.max(f[k], b[k]))));
+  return w;
+}
+
 export function spanAttribution(
   corpus: CorpusView,
   outputTokens: Int32Array,
@@ -84,10 +133,11 @@ export function spanAttribution(
   const q = CorpusView.queryOf(outputTokens);
   const spans = maximalSpans(corpus, q, opts);
   const N = corpus.tokenCount;
+  const D = corpus.docCount;
+  const byDocuments = opts.spanWeight === 'document-bits@1';
   const totals = new Map<string, { contribution: Uint8Array; score: number; height: number; seq: number }>();
   const evidence: EvidenceSpan[] = [];
   for (const s of spans) {
-    const weight = s.len * bitLength(floorDiv(N, s.count));
     const occ = corpus.occurrences(q, s.start, s.len);
     // Distinct contributions (occurrences come in (id, offset) order: keep each one's first offset).
     let sharers: { id: Uint8Array; offset: number; height: number; seq: number }[] = [];
@@ -97,6 +147,7 @@ export function spanAttribution(
       sharers.push(o);
     }
     assert(sharers.length > 0, 'span: a found span has occurrences');
+    const weight = byDocuments ? documentBits(corpus, q, s, D) : s.len * bitLength(floorDiv(N, s.count));
     if (opts.shareTopK > 0 && sharers.length > opts.shareTopK) {
       sharers = sharers
         .sort(compareAccepted)

@@ -11,7 +11,7 @@ import { wordIds } from '../attribution/normalize.js';
 import { parseParams, parseTraining, SPAN_PARAMS } from '../attribution/params.js';
 import { JobPool } from '../attribution/pool.js';
 import { spanAttribution } from '../attribution/span.js';
-import { kasaiLcp, saisInPlace } from '../attribution/suffixArray.js';
+import { compactAlphabet, kasaiLcp, saisInPlace } from '../attribution/suffixArray.js';
 import { DEFAULT_TOKENIZER, loadTokenizer, type Tokenizer } from '../attribution/tokenizer.js';
 import { examplesOf, labelSet, trainLr, trainLr2 } from '../attribution/training.js';
 import { sha256 } from '../core/hash.js';
@@ -58,6 +58,12 @@ function rng(seed: number): () => number {
 
 function ms(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** CPU time (user + system, all threads of this process) since `start`, in ms. */
+function cpuMs(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
 }
 
 interface Para {
@@ -140,10 +146,10 @@ int main(int argc, char** argv) {
   FILE* f = fopen(argv[1], "rb"); fseek(f, 0, SEEK_END); long n = ftell(f); fseek(f, 0, SEEK_SET);
   sauchar_t* t = malloc(n); if (fread(t, 1, n, f) != (size_t)n) return 2; fclose(f);
   saidx_t* sa = malloc(sizeof(saidx_t) * n);
-  struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a);
+  struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a); clock_t c0 = clock();
   if (divsufsort(t, sa, n) != 0) return 3;
-  clock_gettime(CLOCK_MONOTONIC, &b);
-  printf("%ld %.6f\\n", n, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+  clock_t c1 = clock(); clock_gettime(CLOCK_MONOTONIC, &b);
+  printf("%ld %.6f %.6f\\n", n, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9, (double)(c1 - c0) / CLOCKS_PER_SEC);
   return 0;
 }
 `,
@@ -159,8 +165,15 @@ int main(int argc, char** argv) {
     }
     const input = join(dir, 'in.bin');
     writeFileSync(input, bytes);
-    const [n, sec] = execFileSync(bin, [input]).toString().trim().split(' ').map(Number);
-    return { available: true, inputBytes: n, seconds: round(sec, 3), bytesPerSec: Math.round(n / sec) };
+    const [n, sec, cpu] = execFileSync(bin, [input]).toString().trim().split(' ').map(Number);
+    return {
+      available: true,
+      inputBytes: n,
+      seconds: round(sec, 3),
+      bytesPerSec: Math.round(n / sec),
+      cpuSeconds: round(cpu, 3),
+      bytesPerCpuSec: Math.round(n / cpu),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -242,10 +255,15 @@ export default async function attributionBench(args: string[]): Promise<Record<s
   const SA = new Int32Array(n);
   // Best of three (the machine may be shared; the median is reported too).
   const saRuns: number[] = [];
+  const saCpuRuns: number[] = [];
   for (let run = 0; run < 3; run++) {
+    const c0 = process.cpuUsage();
     t = process.hrtime.bigint();
-    saisInPlace(T, SA, n, tok.vocabSize + 2);
+    // As Segment.build does: the alphabet narrowed to the tokens used, then SA-IS (both timed).
+    const compact = compactAlphabet(T, n, tok.vocabSize + 2);
+    saisInPlace(compact.text, SA, n, compact.alphabetSize);
     saRuns.push(ms(t));
+    saCpuRuns.push(cpuMs(c0));
   }
   const saMs = Math.min(...saRuns);
   t = process.hrtime.bigint();
@@ -258,6 +276,7 @@ export default async function attributionBench(args: string[]): Promise<Record<s
     saisMs: Math.round(saMs),
     saisMedianMs: Math.round(percentile(saRuns, 50)),
     saisTokensPerSec: Math.round(n / (saMs / 1000)),
+    saisTokensPerCpuSec: Math.round(n / (Math.min(...saCpuRuns) / 1000)),
     lcpMs: Math.round(lcpMs),
     saPlusLcpTokensPerSec: Math.round(n / ((saMs + lcpMs) / 1000)),
     indexBytesPerToken: round(indexBytes / n, 3),
@@ -273,11 +292,18 @@ export default async function attributionBench(args: string[]): Promise<Record<s
     BT[bn - 1] = 0;
     const BSA = new Int32Array(bn);
     const runs: number[] = [];
+    const cpuRuns: number[] = [];
     for (let run = 0; run < 2; run++) {
+      const c0 = process.cpuUsage();
       const s0 = process.hrtime.bigint();
-      saisInPlace(BT, BSA, bn, 257);
+      // The same path as for tokens: compactAlphabet (bytes stay bytes: a Uint8Array text, as
+      // libdivsufsort's), then SA-IS; both timed.
+      const compact = compactAlphabet(BT, bn, 257);
+      saisInPlace(compact.text, BSA, bn, compact.alphabetSize);
       runs.push(ms(s0));
+      cpuRuns.push(cpuMs(c0));
     }
+    const oursBytesPerCpuSec = Math.round(bigText.length / (Math.min(...cpuRuns) / 1000));
     const oursBytesPerSec = Math.round(bigText.length / (Math.min(...runs) / 1000));
     return {
       ...dss,
@@ -287,6 +313,11 @@ export default async function attributionBench(args: string[]): Promise<Record<s
         saisOnBytesPerSec: oursBytesPerSec,
         ratioToLibdivsufsort:
           dss.available === true ? round(oursBytesPerSec / (dss.bytesPerSec as number), 3) : null,
+        // The same ratio on CPU time (this process's and the C program's), which a busy shared
+        // machine distorts less than wall time.
+        saisOnBytesCpuSeconds: round(Math.min(...cpuRuns) / 1000, 3),
+        ratioToLibdivsufsortCpu:
+          dss.available === true ? round(oursBytesPerCpuSec / (dss.bytesPerCpuSec as number), 3) : null,
         onTokens: {
           tokens: n,
           bytesEquivalent: bigText.length,
@@ -322,12 +353,12 @@ export default async function attributionBench(args: string[]): Promise<Record<s
   const spanOpts = parseParams([], SPAN_PARAMS, 'span');
   const r = rng(5);
   const outputs = Array.from({ length: quick ? 20 : 60 }, () => outputOf(tok, big.contributions, r));
-  const inProcess = (view: CorpusView) => {
+  const inProcess = (view: CorpusView, opts = spanOpts) => {
     const samples: number[] = [];
     let spans = 0;
     for (const o of outputs) {
       const s = process.hrtime.bigint();
-      const res = spanAttribution(view, tok.encode(o), spanOpts);
+      const res = spanAttribution(view, tok.encode(o), opts);
       samples.push(ms(s));
       spans += res.evidence.length;
     }
@@ -340,6 +371,8 @@ export default async function attributionBench(args: string[]): Promise<Record<s
   inProcess(smallView); // warm-up
   const span1M = inProcess(smallView);
   const span10M = inProcess(bigView);
+  // spanWeight=document-bits@1: a few extra count queries per span (its common ends).
+  const span10MDocumentBits = inProcess(bigView, { ...spanOpts, spanWeight: 'document-bits@1' });
   log(`span in process: 1M ${JSON.stringify(span1M)}, big ${JSON.stringify(span10M)}`);
 
   // ---- span attribution through a worker ---------------------------------------------------
@@ -349,12 +382,26 @@ export default async function attributionBench(args: string[]): Promise<Record<s
   let duplicates: Record<string, unknown> = {};
   let coldBuild: Record<string, unknown> = {};
   try {
+    // Start the worker first (thread, module loading, tokenizer tables: once per worker, not per
+    // corpus), so the cold build below measures indexing with a cold cache only.
+    const t0 = process.hrtime.bigint();
+    await pool.registerCorpus(
+      {
+        datanet: sha256(Buffer.from('bench/warm')),
+        version: 1,
+        contributions: big.contributions.slice(0, 1),
+      },
+      DEFAULT_TOKENIZER,
+    );
+    const workerStartMs = ms(t0);
+    const registerCpu0 = process.cpuUsage(); // the worker's work (the main thread only waits)
     t = process.hrtime.bigint();
     const ref = await pool.registerCorpus(
       { datanet: sha256(Buffer.from('bench')), version: 1, contributions: big.contributions },
       DEFAULT_TOKENIZER,
     );
     const registerMs = ms(t);
+    const registerCpuMs = cpuMs(registerCpu0);
     log(
       `registered the big corpus in a worker in ${Math.round(registerMs)} ms (tokenize + SA + LCP + write)`,
     );
@@ -380,12 +427,14 @@ export default async function attributionBench(args: string[]): Promise<Record<s
     }
     const segs = loadRegistered(cacheDir, ref);
     // The normalised-words index of the same corpus, cold, and near-duplicate checks against it.
+    const wordsCpu0 = process.cpuUsage();
     t = process.hrtime.bigint();
     const words = await pool.registerCorpus(
       { datanet: sha256(Buffer.from('bench')), version: 1, contributions: big.contributions },
       'nfkc-cf-words@1',
     );
     const wordsRegisterMs = ms(t);
+    const wordsRegisterCpuMs = cpuMs(wordsCpu0);
     const wordsTokens = loadRegistered(cacheDir, words).reduce((a, x) => a + x.tokenCount, 0);
     const dupR = rng(9);
     const dupJob = (i: number): DuplicateJobSpec => {
@@ -427,14 +476,18 @@ export default async function attributionBench(args: string[]): Promise<Record<s
         tokens: big.tokens,
         ms: Math.round(registerMs),
         tokensPerSec: Math.round(big.tokens / (registerMs / 1000)),
+        processCpuMs: Math.round(registerCpuMs),
+        tokensPerCpuSec: Math.round(big.tokens / (registerCpuMs / 1000)),
         goalTokensPerSec: 1_000_000,
+        workerStartMs: Math.round(workerStartMs),
       },
       normalisedWords: {
         words: wordsTokens,
         ms: Math.round(wordsRegisterMs),
         wordsPerSec: Math.round(wordsTokens / (wordsRegisterMs / 1000)),
+        wordsPerCpuSec: Math.round(wordsTokens / (wordsRegisterCpuMs / 1000)),
       },
-      note: 'registerCorpus in one worker thread, cold cache: tokenize/normalise + SA-IS + LCP + write',
+      note: 'registerCorpus in one started worker thread, cold cache: tokenize/normalise + SA-IS + LCP + write; *PerCpuSec = on the process CPU time (the main thread only waits), which a busy shared machine distorts less than wall time',
     };
     worker = {
       corpusTokens: big.tokens,
@@ -466,6 +519,7 @@ export default async function attributionBench(args: string[]): Promise<Record<s
     spanInProcess: {
       corpus1M: { tokens: small.tokens, ...span1M },
       corpusBig: { tokens: big.tokens, ...span10M },
+      corpusBigDocumentBits: { tokens: big.tokens, ...span10MDocumentBits },
       outputTokens: 256,
     },
     spanInWorker: { ...worker, targetP50Ms: 20 },

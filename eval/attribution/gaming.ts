@@ -103,9 +103,12 @@ export async function evalGaming(opts: { quick?: boolean }): Promise<Record<stri
     coveredBps: farmGuard.tokens,
     honestAverageShare: round3(1 / n),
   };
+  const byDocs: Param = { key: 'spanWeight', value: 'document-bits@1' };
   for (const [mode, params] of Object.entries({
     tokens: [] as Param[],
     words: [{ key: 'normalization', value: 'nfkc-cf-words@1' }],
+    tokensDocumentBits: [byDocs],
+    wordsDocumentBits: [{ key: 'normalization', value: 'nfkc-cf-words@1' }, byDocs],
   })) {
     let farmed = 0;
     let all = 0;
@@ -183,6 +186,8 @@ export async function evalGaming(opts: { quick?: boolean }): Promise<Record<stri
     shareTopK1AcceptanceOrder: await shareWith(corpora.acceptanceOrder, top1),
     shareTopK1IdOrderRound1: await shareWith(corpora.idOrderRound1, top1),
     shareTopK0AllSharers: await shareWith(corpora.acceptanceOrder, []),
+    shareTopK1AcceptanceOrderDocumentBits: await shareWith(corpora.acceptanceOrder, [...top1, byDocs]),
+    shareTopK0AllSharersDocumentBits: await shareWith(corpora.acceptanceOrder, [byDocs]),
   };
   return { corpusContributions: n, answers, farmer, grinder };
 }

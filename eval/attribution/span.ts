@@ -128,17 +128,21 @@ export async function evalSpan(opts: { quick?: boolean }): Promise<Record<string
       }
       const recast = cases.map((c) => ({ ...c, output: c.output.toLowerCase().replace(/ /g, '  ') }));
       const key = `n${n}${boilerplate ? 'WithBoilerplate' : ''}`;
+      const words: Param = { key: 'normalization', value: 'nfkc-cf-words@1' };
+      const byDocs: Param = { key: 'spanWeight', value: 'document-bits@1' };
       out[key] = {
         tokens: await measure(corpus, cases, []),
-        words: await measure(corpus, cases, [{ key: 'normalization', value: 'nfkc-cf-words@1' }]),
-        wordsRecasedOutput: await measure(corpus, recast, [
-          { key: 'normalization', value: 'nfkc-cf-words@1' },
-        ]),
+        words: await measure(corpus, cases, [words]),
+        wordsRecasedOutput: await measure(corpus, recast, [words]),
         tokensRecasedOutput: await measure(corpus, recast, []),
+        // spanWeight=document-bits@1 (README: span weight), the same outputs.
+        tokensDocumentBits: await measure(corpus, cases, [byDocs]),
+        wordsDocumentBits: await measure(corpus, cases, [words, byDocs]),
+        wordsDocumentBitsRecasedOutput: await measure(corpus, recast, [words, byDocs]),
       };
     }
   }
   out.note =
-    'with boilerplate, planted outputs copy the shared header too: its credit is spread over every sharer (or dropped above spanCountMax = 1000 sharers); falseAttributionRate = share of outputs copying nothing (text of other books) that still credit someone';
+    'with boilerplate, planted outputs copy the shared header too: its credit is spread over every sharer (or dropped above spanCountMax = 1000 sharers), and under the default spanWeight (occurrence-bits@1) it still weighs ~log2(tokens per contribution) bits per token; *DocumentBits = spanWeight document-bits@1 (1 bit per token for text every contribution shares); falseAttributionRate = share of outputs copying nothing (text of other books) that still credit someone';
   return out;
 }

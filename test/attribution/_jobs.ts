@@ -211,5 +211,32 @@ export function jobMix(
       output: 'JULIET', // what the logreg@2 model predicts (the test checks ok)
       retrieved: [],
     },
+    // Issue 14 part 3: span weight by document frequency (spanWeight=document-bits@1).
+    {
+      kind: 'attribution',
+      job: 15,
+      method: 'span',
+      params: [{ key: 'spanWeight', value: 'document-bits@1' }],
+      training: null,
+      corpora: [corpus('plays')],
+      input: '',
+      output: spanOutput,
+      retrieved: [],
+    },
+    {
+      kind: 'attribution',
+      job: 16,
+      method: 'span',
+      params: [
+        { key: 'normalization', value: WORDS },
+        { key: 'shareTopK', value: '1' },
+        { key: 'spanWeight', value: 'document-bits@1' },
+      ],
+      training: null,
+      corpora: [corpus('playsAccepted', WORDS)],
+      input: '',
+      output: spanOutput.toLowerCase(),
+      retrieved: [],
+    },
   ];
 }

@@ -51,6 +51,9 @@ const GOLDEN: Record<number, string> = {
   // Issue 14 (trainer logreg@2, sgd-influence@1; jobs 1–12 unchanged).
   13: '2ef300a16b3288c730fe33eb955cf3c2dd914638a9ec7a32e5970cbb134216ca',
   14: 'a8b515cbd37a58e76e8e9a1a9de34da01ddc61e58fe8fdf89e43ef32fa4b7447',
+  // Issue 14 part 3 (spanWeight=document-bits@1; jobs 1–14 unchanged).
+  15: '654888cbf9d82ceda59b0dfbb1fb9cae679bd74e2b5c8abc1915153cd9f018a8',
+  16: 'd303c35b188405d9dc41f43b55e926fbd162ca140c3724b41f31aef62b7e122b',
 };
 
 const hashOf = (r: JobResult) => toHex(sha256(encode(jobResultSchema, r)));
@@ -131,6 +134,14 @@ describe('determinism across workers, caches, segmentation and order', () => {
     // logreg@2: the influence job names the training job's weights and pays someone.
     expect(byJob.get(14)).toMatchObject({ ok: true, weightsHash: byJob.get(13)!.weightsHash });
     expect(byJob.get(14)!.scores.length).toBeGreaterThan(0);
+    // document-bits@1 credits the same contributions as the round-1 weight on this output (the
+    // evidence is the same spans; only the weights differ).
+    const round1 = await runJob(jobsInline.find((j) => j.job === 1)!);
+    expect(byJob.get(15)!.evidence).toEqual(round1.evidence);
+    expect(byJob.get(15)!.scores.map((s) => toHex(s.contribution))).toEqual(
+      round1.scores.map((s) => toHex(s.contribution)),
+    );
+    expect(byJob.get(16)!.scores.length).toBeGreaterThan(0);
   });
 
   it('1 worker + cold disk cache, 3 workers + incrementally built (segmented) cache in shuffled order, warm cache', async () => {

@@ -248,3 +248,107 @@ describe('span attribution on normalised words (normalization = nfkc-cf-words@1)
     );
   });
 });
+
+// Issue 14 part 3. The attack: every contribution carries the same header; an answer reproducing
+// the header (models do) followed by a word that happens to start a few passages makes one
+// maximal span "header + word", priced as a rare passage of the few contributions starting with
+// that word — credit that belongs to the planted source. Under the round-1 weight
+// (occurrence-bits@1) even the header alone weighs ~log2(tokens per contribution) bits per token.
+describe('span weight document-bits@1: shared boilerplate weighs 1 bit per token', () => {
+  const HEADER =
+    'Contributed to the open datanet. This passage is in the public domain and offered under the datanet rules.';
+  const plays = shakespeareContributions(300).map((c, i) => ({
+    ...c,
+    // A few passages start with "And" (so the output's "And" extends the header span).
+    content: `${HEADER}\n${i % 50 === 0 ? 'And ' : ''}${c.content}`,
+  }));
+  const byDocs = { ...opts, spanWeight: 'document-bits@1' as const };
+  let corpus: CorpusView;
+  let tok: Tokenizer;
+  beforeAll(async () => {
+    tok = await loadTokenizer(DEFAULT_TOKENIZER);
+    corpus = await resolveCorpora(null, DEFAULT_TOKENIZER, [
+      { datanet: idOf('boilerplate'), version: 1, contributions: plays },
+    ]);
+  });
+  const plantedShare = (o: typeof opts & { spanWeight?: 'document-bits@1' | 'occurrence-bits@1' }) => {
+    const main = plays[7];
+    const body = main.content.slice(HEADER.length + 1);
+    const output = `${HEADER}\nAnd so it begins. ${windowOf(body, 300, rng(9))} That is all.`;
+    const { scores } = spanAttribution(corpus, tok.encode(output), o);
+    const total = scores.reduce((a, s) => a + s.score, 0);
+    return (scores.find((s) => toHex(s.contribution) === toHex(main.id))?.score ?? 0) / total;
+  };
+
+  it('the attack works under the round-1 weight, and document-bits@1 stops it', () => {
+    const before = plantedShare(opts);
+    const after = plantedShare(byDocs);
+    expect(before).toBeLessThan(0.8); // "header + And" takes a large share
+    expect(after).toBeGreaterThan(before);
+    expect(after).toBeGreaterThan(0.9);
+  });
+
+  it('text in every contribution weighs exactly 1 bit per token; a unique passage log2(D) + 1 inside', () => {
+    const D = corpus.docCount; // 2,277 passages
+    const q = tok.encode(HEADER);
+    const all = { ...byDocs, spanCountMax: 100_000 };
+    const header = spanAttribution(corpus, q, all);
+    const total = header.scores.reduce((a, s) => a + s.score, 0);
+    // One span (the header; its last "." tokenizes differently before "\n"), 1 bit per token,
+    // split over all D sharers (floored).
+    const len = header.evidence[0].outputEnd;
+    expect(len).toBeGreaterThanOrEqual(q.length - 1);
+    expect(header.scores).toHaveLength(D);
+    expect(total).toBeLessThanOrEqual(len * 720_720);
+    expect(total).toBeGreaterThan(len * 720_720 - D);
+    // A passage of one contribution: its tokens weigh at most bitLength(D) = 12 bits (interior
+    // ones exactly that, a few at each end less, where its prefix or suffix is common).
+    const unique = tok.encode(windowOf(plays[3].content.slice(HEADER.length + 1), 100, rng(2)));
+    const res = spanAttribution(corpus, unique, all);
+    expect(res.scores).toHaveLength(1);
+    const sum = res.scores[0].score / 720_720;
+    const n = res.evidence[0].outputEnd - res.evidence[0].outputStart;
+    expect(sum).toBeLessThanOrEqual(12 * n);
+    expect(sum).toBeGreaterThan(12 * (n - 8));
+  });
+
+  it('repeating a phrase cannot raise its weight (a farmer gains nothing by repetition)', async () => {
+    const phrase = windowOf(plays[5].content.slice(HEADER.length + 1), 200, rng(4));
+    const extra = [1, 10].map((times) => ({
+      id: idOf(`farmer-${times}`),
+      content: Array.from({ length: times }, () => phrase).join('\n'),
+      label: '',
+    }));
+    const weightWith = async (c: (typeof extra)[number]) => {
+      const view = await resolveCorpora(null, DEFAULT_TOKENIZER, [
+        { datanet: idOf(`farm-${c.content.length}`), version: 1, contributions: [...plays, c] },
+      ]);
+      const { scores } = spanAttribution(view, tok.encode(phrase), byDocs);
+      return scores.find((s) => toHex(s.contribution) === toHex(c.id))?.score ?? 0;
+    };
+    const once = await weightWith(extra[0]);
+    expect(once).toBeGreaterThan(0);
+    expect(await weightWith(extra[1])).toBeLessThanOrEqual(once);
+  });
+
+  it('is versioned: absent spanWeight keeps the round-1 result; unknown names are typed errors', async () => {
+    const job = (params: { key: string; value: string }[]): AttributionJobSpec => ({
+      kind: 'attribution',
+      job: 1,
+      method: 'span',
+      params,
+      training: null,
+      corpora: [{ datanet: idOf('bp'), version: 1, contributions: plays.slice(0, 40) }],
+      input: '',
+      output: `${HEADER} ${plays[3].content.slice(HEADER.length, HEADER.length + 300)}`,
+      retrieved: [],
+    });
+    const absent = await runJob(job([]));
+    expect(await runJob(job([{ key: 'spanWeight', value: 'occurrence-bits@1' }]))).toEqual(absent);
+    expect(await runJob(job([{ key: 'spanWeight', value: 'document-bits@1' }]))).not.toEqual(absent);
+    expect(await runJob(job([{ key: 'spanWeight', value: 'idf' }]))).toMatchObject({
+      ok: false,
+      error: 'PARAM_INVALID',
+    });
+  });
+});

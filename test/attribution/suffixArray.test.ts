@@ -1,9 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CorpusView, type Doc, Segment } from '../../attribution/corpusIndex.js';
-import { kasaiLcp, lcpOf, saisInPlace, suffixArrayOf } from '../../attribution/suffixArray.js';
+import {
+  compactAlphabet,
+  kasaiLcp,
+  lcpOf,
+  saisInPlace,
+  suffixArrayOf,
+} from '../../attribution/suffixArray.js';
+import { loadTokenizer } from '../../attribution/tokenizer.js';
 import { compareBytes } from '../../core/bytes.js';
-import { idOf, rng } from './_fixtures.js';
+import { fixtureText, idOf, rng } from './_fixtures.js';
+import { saisInPlace as saisRound1 } from './_saisRound1.js';
 
 function naiveSuffixArray(s: readonly number[]): number[] {
   const idx = s.map((_, i) => i);
@@ -67,6 +75,49 @@ describe('suffix array (SA-IS)', () => {
     const r = rng(1);
     const big = Array.from({ length: 20_000 }, () => Math.floor(r() * 3));
     expect(Array.from(suffixArrayOf(big))).toEqual(naiveSuffixArray(big));
+  });
+
+  // Golden: the optimised build (sign-bit passes, no type array, narrowed alphabets) gives exactly
+  // the round-1 implementation's array on real text — bytes and tokens, with heavy repetition
+  // (paragraphs recombined, as in the bench), whatever the width of the text array.
+  it('equals the round-1 SA-IS on large real texts, bytes and tokens, any text width', async () => {
+    const paras = fixtureText('tinyshakespeare.txt').split('\n\n');
+    const r = rng(3);
+    const parts: string[] = [];
+    for (let k = 0; k < 3 * paras.length; k++) parts.push(paras[Math.floor(r() * paras.length)]);
+    const text = parts.join('\u0001');
+    const bytes = Buffer.from(text.slice(0, 600_000), 'utf8');
+    const tok = await loadTokenizer('cl100k_base@js-tiktoken-1.0.21');
+    const tokens = tok.encode(text.slice(0, 400_000));
+    for (const [seq, K] of [
+      [bytes, 256],
+      [tokens, tok.vocabSize],
+    ] as const) {
+      const n = seq.length + 1;
+      const T = new Int32Array(n);
+      for (let i = 0; i < seq.length; i++) T[i] = seq[i] + 1;
+      const want = new Int32Array(n);
+      saisRound1(T, want, n, K + 1);
+      const got = new Int32Array(n);
+      saisInPlace(T, got, n, K + 1);
+      expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+      const compact = compactAlphabet(T, n, K + 1);
+      expect(compact.text.BYTES_PER_ELEMENT).toBe(K === 256 ? 1 : 2);
+      got.fill(0);
+      saisInPlace(compact.text, got, n, compact.alphabetSize);
+      expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+    }
+  });
+
+  it('compactAlphabet keeps the order and picks the narrowest array', () => {
+    const c = compactAlphabet(Int32Array.from([5, 900, 5, 70_000, 0]), 5, 70_001);
+    expect(Array.from(c.text)).toEqual([1, 2, 1, 3, 0]);
+    expect(c.alphabetSize).toBe(4);
+    expect(c.text).toBeInstanceOf(Uint8Array);
+    const wide = Int32Array.from({ length: 70_000 }, (_, i) => 69_999 - i);
+    expect(compactAlphabet(wide, wide.length, 70_000).text).toBe(wide); // > 65,536 symbols: unchanged
+    const mid = Int32Array.from({ length: 1000 }, (_, i) => 999 - i);
+    expect(compactAlphabet(mid, 1000, 1000).text).toBeInstanceOf(Uint16Array);
   });
 
   it('rejects text without the sentinel', () => {
