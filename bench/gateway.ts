@@ -160,9 +160,12 @@ export default async function gatewayBench(args: string[]): Promise<Record<strin
     writeFileSync(keyFile, JSON.stringify({ secretKey: a.secretKey, publicKey: a.publicKey }), {
       mode: 0o600,
     });
+    // GATEWAY_CPU_PROF=DIR: the gateway writes a V8 CPU profile there on exit (`tsx bench/profile.ts`).
+    const prof = process.env.GATEWAY_CPU_PROF;
     const gw = spawn(
       process.execPath,
       [
+        ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []),
         '--import',
         'tsx',
         CLI_ENTRY,

@@ -3,7 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { DEFAULT_TOKENIZER, loadTokenizer } from '../../attribution/tokenizer.js';
 import { addressOf, formatAddress } from '../../core/address.js';
 import { bytesEqual, fromHex, to0x, toHex } from '../../core/bytes.js';
-import { deliveryFor, signDelivery, signReceiptBody } from '../../core/delivery.js';
+import {
+  type Delivery,
+  deliveryFor,
+  signDelivery,
+  type UnsignedReceiptBody,
+  verifyAck,
+} from '../../core/delivery.js';
 import {
   decodeInferenceRequest,
   INFERENCE_OUTPUT_BYTES_MAX,
@@ -11,7 +17,7 @@ import {
   type TxBody,
   verifyRequestSignature,
 } from '../../core/tx.js';
-import { buildTx, OpenLedgerClient, Wallet } from '../../rpc/client.js';
+import { buildTx, busyRetryAfterMs, OpenLedgerClient, type RpcCallError, Wallet } from '../../rpc/client.js';
 import {
   DELIVERY_HEADER,
   MAX_TOKENS_DEFAULT,
@@ -23,11 +29,10 @@ import {
   RECEIPT_HEADER,
   REQUEST_HEADER,
   sseData,
-  TX_HEADER,
 } from '../../rpc/openaiApi.js';
 import { receiptId } from '../../vm/models.js';
 import { ensureProviderBond } from './bond.js';
-import { type J, PROVIDER_BODY_BYTES_MAX, PROVIDER_REFRESH_MS, ProviderError, readBody } from './server.js';
+import { type J, PROVIDER_BODY_BYTES_MAX, PROVIDER_REFRESH_MS, ProviderError, readBody } from './shared.js';
 
 /**
  * The OpenAI-compatible gateway (`openledger provider --upstream URL`): fronts any
@@ -44,10 +49,14 @@ import { type J, PROVIDER_BODY_BYTES_MAX, PROVIDER_REFRESH_MS, ProviderError, re
  * client with an `openledger` field (receipt id, tx hash, provider key, signed delivery) — on the
  * body for non-streaming calls, on the last chunk before `[DONE]` for streams.
  *
- * The `inference.receipt` tx is built and signed before the answer is written (so its hash can be
- * returned) but only SUBMITTED once the response has been fully written to the client socket.
- * If the client goes away first, the reserved nonce is filled with a 1-unit self-transfer so
- * later receipts are not stuck behind a gap. Submissions go out in nonce order (`ReceiptPoster`).
+ * Acknowledgments (issue 15): the receipt is held until the answer has been fully written to the
+ * client socket, then for up to `ackWaitMs` for the requester's ack (`POST /v1/ack` with
+ * `{"receipt", "ack"}`, the requester's signature of the same delivery, checked here exactly as
+ * the vm checks it). With a valid ack the receipt is posted at once and settles in the next
+ * block; without one it is posted when the wait is over and settles after the chain's challenge
+ * window. An answer the client did not receive in full gets no receipt at all. Receipt txs are
+ * signed when posted (nonces in posting order) and go to the node in JSON-RPC batches
+ * (`ReceiptPoster`), off the request path.
  */
 
 export const UPSTREAM_TIMEOUT_MS_DEFAULT = 30_000;
@@ -57,8 +66,18 @@ export const EXPIRY_MARGIN_BLOCKS = 2;
 export const UPSTREAM_BODY_BYTES_MAX = 256 * 1024;
 /** How long a receipt submission waits out the node's backpressure before it is given up. */
 export const RECEIPT_BUSY_DEADLINE_MS = 10 * 60_000;
+/** Pause before re-sending a receipt batch the node could not be reached for. */
+export const RECEIPT_RETRY_UNREACHABLE_MS = 1_000;
 /** Receipt ids remembered to refuse a replayed request (oldest forgotten first). */
 export const SEEN_RECEIPTS_MAX = 100_000;
+/** How long a delivered answer's receipt waits for the requester's ack before it goes out without. */
+export const ACK_WAIT_MS_DEFAULT = 5_000;
+/** Answers being delivered or awaiting their ack at once; more are refused (503) before the upstream. */
+export const PENDING_ACKS_MAX = 10_000;
+/** Receipt txs per JSON-RPC batch (the node's `rpc.batchMax` defaults to 100). */
+export const RECEIPT_BATCH_MAX = 100;
+/** Bytes of a `POST /v1/ack` body. */
+export const ACK_BODY_BYTES_MAX = 1024;
 
 export interface UpstreamRoute {
   /** Base URL including `/v1`, e.g. `http://127.0.0.1:8080/v1`. */
@@ -77,7 +96,28 @@ export interface GatewayOptions {
   /** Chain model id (0x…) → upstream. */
   routes?: Map<string, UpstreamRoute>;
   upstreamTimeoutMs?: number;
+  /** How long a delivered answer waits for the requester's ack (default `ACK_WAIT_MS_DEFAULT`). */
+  ackWaitMs?: number;
   log?: (line: string) => void;
+}
+
+/** A delivered (or being delivered) answer whose receipt is not posted yet. */
+interface PendingReceipt {
+  body: UnsignedReceiptBody;
+  delivery: Delivery;
+  /** The provider's delivery signature: the receipt carries the same bytes. */
+  signature: Uint8Array;
+  requesterKey: Uint8Array;
+  requester: string;
+  maxFee: bigint;
+  ack: Uint8Array | null;
+  delivered: boolean;
+  timer: NodeJS.Timeout | null;
+  /** Resolves with the receipt tx hash once posted; rejects if the answer was not delivered. */
+  tx: Promise<string>;
+  resolveTx: (p: Promise<string>) => void;
+  rejectTx: (e: Error) => void;
+  posting: boolean;
 }
 
 interface ChainModel {
@@ -100,59 +140,111 @@ const oaErr = (
 const upstreamErr = (code: string, message: string, status = 502) =>
   new OpenAiError(status, 'upstream_error', code, message);
 
-/** Submits pre-built receipts in nonce order, each once its response was written (or a filler). */
+/**
+ * Posts receipts: queued bodies are signed in queue order (consecutive nonces) and sent to the
+ * node in JSON-RPC batches of up to `RECEIPT_BATCH_MAX`, one batch at a time. Backpressure (BUSY,
+ * SENDER_FULL, POOL_FULL) is waited out by re-sending the same bytes; a tx refused for another
+ * reason has its nonce filled with a 1-unit self-transfer so the receipts after it are not stuck
+ * behind a gap.
+ */
 export class ReceiptPoster {
-  private nonce: Promise<number> | null = null;
-  private tail: Promise<void> = Promise.resolve();
+  private readonly queue: {
+    body: TxBody<'inference.receipt'>;
+    resolve: (hash: string) => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  private running: Promise<void> | null = null;
   posted = 0;
   fillers = 0;
   failed = 0;
+  batches = 0;
 
   constructor(
     private readonly wallet: Wallet,
     private readonly log?: (line: string) => void,
   ) {}
 
-  async reserve(body: TxBody<'inference.receipt'>): Promise<{ hash: string; commit(): void; abort(): void }> {
-    // Chain the counter synchronously: concurrent reservations must not read the same nonce.
-    const mine = this.nonce ?? this.wallet.nextNonce();
-    const following = mine.then((x) => x + 1);
-    this.nonce = following;
-    following.catch(() => {
-      if (this.nonce === following) this.nonce = null;
+  /** Queues a receipt; resolves with its tx hash once signed (submission follows in nonce order). */
+  post(body: TxBody<'inference.receipt'>): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      this.queue.push({ body, resolve, reject });
+      if (this.running === null)
+        this.running = this.run().finally(() => {
+          this.running = null;
+        });
     });
-    const n = await mine;
-    const o = { chainId: this.wallet.chainId, nonce: n };
-    const built = buildTx('inference.receipt', body, this.wallet.key, o);
-    let decide!: (commit: boolean) => void;
-    const decision = new Promise<boolean>((r) => {
-      decide = r;
-    });
-    this.tail = this.tail.then(async () => {
-      const commit = await decision;
-      const hex = commit
-        ? built.hex
-        : buildTx('transfer', { to: addressOf(this.wallet.key.publicKey), amount: 1n }, this.wallet.key, o)
-            .hex;
-      try {
-        // Backpressure (BUSY, SENDER_FULL, POOL_FULL) is waited out: later nonces queue behind this one.
-        await this.wallet.client.sendRawRetrying(hex, 'sync', { deadlineMs: RECEIPT_BUSY_DEADLINE_MS });
-        if (commit) this.posted++;
-        else this.fillers++;
-      } catch (e) {
-        this.failed++;
-        this.log?.(`receipt tx (nonce ${n}) refused: ${(e as Error).message}; re-reading the nonce`);
-        // Later reservations ask the node again; ones already built past the gap will be refused too.
-        this.wallet.resync();
-        this.nonce = null;
-      }
-    });
-    return { hash: to0x(built.hash), commit: () => decide(true), abort: () => decide(false) };
   }
 
-  /** Resolves once every reserved slot has been decided and submitted. */
-  drain(): Promise<void> {
-    return this.tail;
+  private async run(): Promise<void> {
+    // Let the receipts of one burst of answers gather into one batch.
+    await new Promise((r) => setImmediate(r));
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, RECEIPT_BATCH_MAX);
+      const built: { hex: string; nonce: number; item: (typeof batch)[number] }[] = [];
+      for (const item of batch) {
+        try {
+          const tx = await this.wallet.build('inference.receipt', item.body);
+          built.push({ hex: tx.hex, nonce: tx.tx.nonce, item });
+          item.resolve(to0x(tx.hash));
+        } catch (e) {
+          this.failed++;
+          this.wallet.resync();
+          item.reject(e as Error);
+        }
+      }
+      await this.submit(built);
+    }
+  }
+
+  private async submit(txs: { hex: string; nonce: number }[]): Promise<void> {
+    const deadline = Date.now() + RECEIPT_BUSY_DEADLINE_MS;
+    let todo = txs.map((t) => ({ ...t, filler: false }));
+    while (todo.length > 0) {
+      this.batches++;
+      let results: unknown[];
+      try {
+        results = await this.wallet.client.sendRawBatch(todo.map((t) => t.hex));
+      } catch (e) {
+        // The node is unreachable: the whole batch is retried until the deadline.
+        results = todo.map(() => e);
+      }
+      const again: typeof todo = [];
+      let wait = 0;
+      for (const [i, t] of todo.entries()) {
+        const r = results[i];
+        if (!(r instanceof Error)) {
+          if (t.filler) this.fillers++;
+          else this.posted++;
+          continue;
+        }
+        const hint =
+          busyRetryAfterMs(r) ?? ((r as RpcCallError).rpcCode === -1 ? RECEIPT_RETRY_UNREACHABLE_MS : null);
+        if (hint !== null && Date.now() + hint <= deadline) {
+          wait = Math.max(wait, hint);
+          again.push(t);
+          continue;
+        }
+        this.failed++;
+        this.log?.(`receipt tx (nonce ${t.nonce}) refused: ${r.message}`);
+        if (!t.filler && !/NONCE_TOO_LOW|ALREADY_KNOWN/.test(r.message)) {
+          // Fill the nonce so the receipts signed after it still execute.
+          const o = { chainId: this.wallet.chainId, nonce: t.nonce };
+          const to = addressOf(this.wallet.key.publicKey);
+          again.push({
+            hex: buildTx('transfer', { to, amount: 1n }, this.wallet.key, o).hex,
+            nonce: t.nonce,
+            filler: true,
+          });
+        } else this.wallet.resync();
+      }
+      todo = again;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /** Resolves once every queued receipt has been submitted (or given up). */
+  async drain(): Promise<void> {
+    while (this.running !== null) await this.running;
   }
 }
 
@@ -161,11 +253,15 @@ export class Gateway {
   private wallet!: Wallet;
   poster!: ReceiptPoster;
   readonly address: string;
+  private readonly secretKey: Uint8Array;
+  private readonly publicKeyHex: string;
   private readonly models = new Map<string, ChainModel>();
   private readonly seen = new Set<string>();
   /** maxFee of the calls being answered now, per requester (their receipts are not escrowed yet). */
   private readonly escrowInFlight = new Map<string, bigint>();
-  private readonly balances = new Map<string, { height: number; balance: bigint }>();
+  private readonly balances = new Map<string, { height: number; balance: Promise<bigint> }>();
+  /** Answers whose receipt is not posted yet, by receipt id. */
+  private readonly pending = new Map<string, PendingReceipt>();
   /** Served calls whose maxFee is still held (receipt not yet visible in the balance). */
   private readonly heldServed: [string, bigint][] = [];
   private heldServedMark = 0;
@@ -176,10 +272,17 @@ export class Gateway {
   url = '';
   served = 0;
   refused = 0;
+  /** Receipts posted with the requester's ack / without one (the wait ran out). */
+  acked = 0;
+  unacked = 0;
+  /** `POST /v1/ack` calls refused (bad signature, unknown receipt, malformed). */
+  acksRefused = 0;
 
   constructor(private readonly o: GatewayOptions) {
     this.client = new OpenLedgerClient(o.rpcUrl, 30_000);
     this.address = formatAddress(addressOf(fromHex(o.key.publicKey, 32)));
+    this.secretKey = fromHex(o.key.secretKey, 32);
+    this.publicKeyHex = to0x(fromHex(o.key.publicKey, 32));
     if (!o.defaultUpstream && (o.routes?.size ?? 0) === 0)
       throw new ProviderError('BAD_USAGE', 'the gateway needs --upstream URL or an upstream map');
   }
@@ -216,7 +319,18 @@ export class Gateway {
     if (this.timer) clearInterval(this.timer);
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    // Answers already delivered still get their receipt (with the ack if it came).
+    for (const [id, p] of this.pending) {
+      if (p.delivered) this.postPending(id);
+      else this.drop(id);
+    }
     await this.poster?.drain();
+  }
+
+  /** Resolves once every answer delivered so far has had its receipt posted (after its ack or wait). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.pending.values()].map((p) => p.tx));
+    await this.poster.drain();
   }
 
   /** The chain's active models naming this provider (price and tokenizer), and the height. */
@@ -377,8 +491,17 @@ export class Gateway {
     const path = (req.url ?? '').split('?')[0];
     try {
       if (req.method === 'GET' && path === '/health')
-        return json(res, 200, { ok: true, served: this.served, posted: this.poster.posted });
+        return json(res, 200, {
+          ok: true,
+          served: this.served,
+          posted: this.poster.posted,
+          acked: this.acked,
+          unacked: this.unacked,
+          pendingAcks: this.pending.size,
+          failed: this.poster.failed,
+        });
       if (req.method === 'GET' && path === '/v1/models') return json(res, 200, this.listModels());
+      if (req.method === 'POST' && path === '/v1/ack') return await this.handleAck(req, res);
       const kind =
         path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completion' : null;
       if (req.method !== 'POST' || kind === null)
@@ -393,6 +516,13 @@ export class Gateway {
       }
       const p = parseCompletionBody(kind, j);
       const c = this.check(p, req.headers[REQUEST_HEADER]);
+      if (this.pending.size >= PENDING_ACKS_MAX)
+        throw new OpenAiError(
+          503,
+          'server_error',
+          'busy',
+          `${PENDING_ACKS_MAX} answers await their acknowledgment; retry shortly`,
+        );
       this.remember(c.receipt);
       const requester = formatAddress(addressOf(c.request.requester));
       let held = false;
@@ -409,13 +539,12 @@ export class Gateway {
         this.escrowInFlight.set(requester, inFlight + c.request.maxFee);
         held = true;
         await this.serve(p, c, res);
-        // Served: its maxFee stays held until the balance is read again at a later height.
-        held = false;
-        this.heldServed.push([requester, c.request.maxFee]);
       } catch (e) {
         this.seen.delete(c.receipt);
         throw e;
       } finally {
+        // Once an answer is pending its receipt owns the hold (released when posted or dropped).
+        if (this.pending.has(c.receipt)) held = false;
         if (held) {
           const left = (this.escrowInFlight.get(requester) ?? 0n) - c.request.maxFee;
           if (left > 0n) this.escrowInFlight.set(requester, left);
@@ -444,16 +573,100 @@ export class Gateway {
     }
   }
 
-  /** The requester's balance at the current height (read once per height). */
-  private async balanceOf(address: string): Promise<bigint> {
+  /** The requester's balance at the current height (one read per height, shared by concurrent calls). */
+  private balanceOf(address: string): Promise<bigint> {
     const cached = this.balances.get(address);
     if (cached !== undefined && cached.height === this.height) return cached.balance;
-    const acct = await this.client.account(address).catch(() => null);
-    const balance = acct === null ? 0n : BigInt(acct.balance);
+    const balance = this.client.account(address).then(
+      (a) => BigInt(a.balance),
+      () => 0n,
+    );
+    this.balances.delete(address);
     this.balances.set(address, { height: this.height, balance });
     if (this.balances.size > SEEN_RECEIPTS_MAX)
       this.balances.delete(this.balances.keys().next().value as string);
     return balance;
+  }
+
+  /** `POST /v1/ack {"receipt": "0x…", "ack": "0x…"}`: the requester's ack of a delivered answer. */
+  private async handleAck(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let j: J;
+    try {
+      j = JSON.parse(await readBody(req, ACK_BODY_BYTES_MAX));
+    } catch (e) {
+      this.acksRefused++;
+      throw oaErr(400, 'invalid_json', `the ack body is not JSON: ${(e as Error).message}`);
+    }
+    const receipt = typeof j?.receipt === 'string' ? j.receipt.toLowerCase() : '';
+    if (!/^0x[0-9a-f]{64}$/.test(receipt)) {
+      this.acksRefused++;
+      throw oaErr(400, 'invalid_value', '"receipt" must be the 0x receipt id of the answer', 'receipt');
+    }
+    let ack: Uint8Array;
+    try {
+      ack = fromHex(String(j.ack), 64);
+    } catch (e) {
+      this.acksRefused++;
+      throw oaErr(400, 'invalid_ack', `"ack" must be a 0x Ed25519 signature: ${(e as Error).message}`, 'ack');
+    }
+    const p = this.pending.get(receipt);
+    if (p === undefined || p.posting) {
+      this.acksRefused++;
+      throw oaErr(
+        404,
+        'unknown_receipt',
+        `no answer awaits an ack under ${receipt}: never served here, or its receipt already went out without an ack (after ${this.ackWaitMs} ms) and settles after the challenge window`,
+        'receipt',
+      );
+    }
+    if (!verifyAck(p.delivery, p.requesterKey, ack)) {
+      this.acksRefused++;
+      throw oaErr(
+        400,
+        'bad_ack',
+        "the ack is not the requester's signature of this delivery (request hash, output hash, output tokens)",
+        'ack',
+      );
+    }
+    p.ack = ack;
+    if (p.delivered) this.postPending(receipt);
+    const tx = await p.tx;
+    return json(res, 200, { receipt, tx, acknowledged: true });
+  }
+
+  private get ackWaitMs(): number {
+    return this.o.ackWaitMs ?? ACK_WAIT_MS_DEFAULT;
+  }
+
+  /** Posts a pending receipt (once): with the ack if one came, else without. */
+  private postPending(receipt: string): void {
+    const p = this.pending.get(receipt);
+    if (p === undefined || p.posting) return;
+    p.posting = true;
+    if (p.timer) clearTimeout(p.timer);
+    this.pending.delete(receipt);
+    if (p.ack !== null) this.acked++;
+    else this.unacked++;
+    const tx = this.poster.post({ ...p.body, deliverySignature: p.signature, ack: p.ack });
+    p.resolveTx(tx);
+    // Its maxFee stays held until the balance is read again two heights on.
+    this.heldServed.push([p.requester, p.maxFee]);
+  }
+
+  /** Forgets an answer that was not delivered in full: no receipt, its hold released. */
+  private drop(receipt: string): void {
+    const p = this.pending.get(receipt);
+    if (p === undefined || p.posting) return;
+    if (p.timer) clearTimeout(p.timer);
+    this.pending.delete(receipt);
+    this.release(p.requester, p.maxFee);
+    p.rejectTx(new Error('the answer was not delivered; no receipt'));
+  }
+
+  private release(requester: string, fee: bigint): void {
+    const left = (this.escrowInFlight.get(requester) ?? 0n) - fee;
+    if (left > 0n) this.escrowInFlight.set(requester, left);
+    else this.escrowInFlight.delete(requester);
   }
 
   private remember(receipt: string): void {
@@ -561,11 +774,10 @@ export class Gateway {
         openledger: paid.extra,
       };
       res.off('close', onClose);
-      this.deliverThenPost(res, paid.slot);
+      this.deliverThenPost(res, c.receipt);
       res.writeHead(200, {
         'content-type': 'application/json',
         ...receiptHeaders,
-        [TX_HEADER]: paid.extra.tx,
         [DELIVERY_HEADER]: paid.extra.delivery.signature,
       });
       res.end(JSON.stringify(body));
@@ -650,10 +862,10 @@ export class Gateway {
     };
     res.off('close', onClose);
     if (res.destroyed) {
-      paid.slot.abort();
+      this.drop(c.receipt);
       throw Object.assign(new Error('client closed'), { name: 'AbortError' });
     }
-    this.deliverThenPost(res, paid.slot);
+    this.deliverThenPost(res, c.receipt);
     res.write(`data: ${JSON.stringify(finalChunk)}\n\n`);
     res.end('data: [DONE]\n\n');
   }
@@ -676,25 +888,38 @@ export class Gateway {
         `the upstream answer meters ${outputTokens} tokens (${c.model.tokenizer}), price ${price} over maxFee ${c.request.maxFee}; not delivered, no receipt`,
       );
     const d = deliveryFor(c.request, output, outputTokens);
-    const signature = signDelivery(d, fromHex(this.o.key.secretKey, 32));
-    // The receipt carries the same signed delivery the client gets; without the requester's ack
-    // it settles after the challenge window (vm/README.md, trust model).
-    const slot = await this.poster.reserve(
-      signReceiptBody(
-        {
-          request: c.request,
-          input: c.model.method === 'influence' ? input : '',
-          output,
-          retrieved: [],
-          inputTokens,
-          outputTokens,
-        },
-        fromHex(this.o.key.secretKey, 32),
-        null,
-      ),
-    );
+    const signature = signDelivery(d, this.secretKey);
+    // The receipt will carry this same signed delivery (and the ack, if it comes in time).
+    let resolveTx!: (p: Promise<string>) => void;
+    let rejectTx!: (e: Error) => void;
+    const tx = new Promise<string>((res, rej) => {
+      resolveTx = (p) => p.then(res, rej);
+      rejectTx = rej;
+    });
+    tx.catch(() => {});
+    this.pending.set(c.receipt, {
+      body: {
+        request: c.request,
+        input: c.model.method === 'influence' ? input : '',
+        output,
+        retrieved: [],
+        inputTokens,
+        outputTokens,
+      },
+      delivery: d,
+      signature,
+      requesterKey: c.request.requester,
+      requester: formatAddress(addressOf(c.request.requester)),
+      maxFee: c.request.maxFee,
+      ack: null,
+      delivered: false,
+      timer: null,
+      tx,
+      resolveTx,
+      rejectTx,
+      posting: false,
+    });
     return {
-      slot,
       usage: {
         prompt_tokens: inputTokens,
         completion_tokens: outputTokens,
@@ -702,8 +927,7 @@ export class Gateway {
       },
       extra: {
         receipt: c.receipt,
-        tx: slot.hash,
-        provider: to0x(fromHex(this.o.key.publicKey, 32)),
+        provider: this.publicKeyHex,
         price: price.toString(),
         delivery: {
           requestHash: to0x(d.requestHash),
@@ -711,21 +935,34 @@ export class Gateway {
           outputTokens,
           signature: to0x(signature),
         },
+        /** Where the requester sends its ack, and how long the receipt waits for it. */
+        ack: { path: '/v1/ack', waitMs: this.ackWaitMs },
       },
     };
   }
 
-  /** Submits the reserved receipt once `res` is fully written; fills the nonce if it is not. */
-  private deliverThenPost(res: ServerResponse, slot: { commit(): void; abort(): void }): void {
+  /**
+   * Once `res` is fully written the answer counts as delivered: its receipt is posted when the
+   * ack arrives (at once if it already did) or when `ackWaitMs` runs out. A response that is not
+   * fully written gets no receipt.
+   */
+  private deliverThenPost(res: ServerResponse, receipt: string): void {
+    res.once('finish', () => {
+      const p = this.pending.get(receipt);
+      if (p === undefined) return;
+      p.delivered = true;
+      this.served++;
+      if (p.ack !== null) this.postPending(receipt);
+      else {
+        p.timer = setTimeout(() => this.postPending(receipt), this.ackWaitMs);
+        p.timer.unref?.();
+      }
+    });
     res.once('close', () => {
-      if (res.writableFinished) {
-        this.served++;
-        slot.commit();
-      } else slot.abort();
+      if (!res.writableFinished) this.drop(receipt);
     });
   }
 }
-
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
