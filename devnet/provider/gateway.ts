@@ -1,5 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  type ClientRequest,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DEFAULT_TOKENIZER, loadTokenizer } from '../../attribution/tokenizer.js';
 import { addressOf, formatAddress } from '../../core/address.js';
 import { bytesEqual, fromHex, to0x, toHex } from '../../core/bytes.js';
@@ -76,6 +85,10 @@ export const ACK_WAIT_MS_DEFAULT = 5_000;
 export const PENDING_ACKS_MAX = 10_000;
 /** Receipt txs per JSON-RPC batch (the node's `rpc.batchMax` defaults to 100). */
 export const RECEIPT_BATCH_MAX = 100;
+/** Idle keep-alive connections kept per upstream (calls beyond reuse or open more). */
+export const UPSTREAM_SOCKETS_IDLE_MAX = 256;
+const HTTP_AGENT = new Agent({ keepAlive: true, maxFreeSockets: UPSTREAM_SOCKETS_IDLE_MAX });
+const HTTPS_AGENT = new HttpsAgent({ keepAlive: true, maxFreeSockets: UPSTREAM_SOCKETS_IDLE_MAX });
 /** Bytes of a `POST /v1/ack` body. */
 export const ACK_BODY_BYTES_MAX = 1024;
 
@@ -679,59 +692,87 @@ export class Gateway {
     c: ReturnType<Gateway['check']>,
     res: ServerResponse,
   ): Promise<void> {
-    const abort = new AbortController();
-    const onClose = () => abort.abort();
-    res.once('close', onClose);
-    const signal = AbortSignal.any([
-      abort.signal,
-      AbortSignal.timeout(this.o.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS_DEFAULT),
-    ]);
-    const upstreamBody = {
+    const upstreamBody = JSON.stringify({
       ...p.passthrough,
       model: c.route.model,
       ...(p.kind === 'chat' ? { messages: p.messages } : { prompt: p.prompt }),
       max_tokens: c.maxTokens,
       stream: p.stream,
+    });
+    // node:http with a keep-alive agent rather than fetch: about half the CPU per call (bench).
+    const url = new URL(`${c.route.url}/${p.kind === 'chat' ? 'chat/completions' : 'completions'}`);
+    let why: 'timeout' | 'client' | null = null;
+    let req!: ClientRequest;
+    const stop = (reason: 'timeout' | 'client') => {
+      why ??= reason;
+      req.destroy(new Error(reason));
     };
-    let up: Response;
+    const onClose = () => stop('client');
+    const timeoutMs = this.o.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS_DEFAULT;
+    const timer = setTimeout(() => stop('timeout'), timeoutMs);
+    res.once('close', onClose);
+    const named = (e: Error) =>
+      why === 'timeout'
+        ? Object.assign(new Error(e.message), { name: 'TimeoutError' })
+        : why === 'client'
+          ? Object.assign(new Error(e.message), { name: 'AbortError' })
+          : e;
     try {
-      up = await fetch(`${c.route.url}/${p.kind === 'chat' ? 'chat/completions' : 'completions'}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(upstreamBody),
-        signal,
-      });
-    } catch (e) {
-      if ((e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError') throw e;
-      throw upstreamErr(
-        'upstream_unavailable',
-        `the upstream ${c.route.url} is unreachable: ${(e as Error).cause ?? (e as Error).message}`,
-      );
-    }
-    if (!up.ok) {
-      const text = await readLimited(up, UPSTREAM_BODY_BYTES_MAX).catch(() => '');
-      let msg = text.slice(0, 300);
+      let up: IncomingMessage;
       try {
-        msg = JSON.parse(text).error?.message ?? msg;
-      } catch {}
-      throw upstreamErr('upstream_error', `the upstream answered HTTP ${up.status}: ${msg}`);
-    }
-    try {
-      await this.relay(p, c, up, res, onClose);
-    } catch (e) {
-      const name = (e as Error).name;
-      if (e instanceof OpenAiError || name === 'TimeoutError' || name === 'AbortError') throw e;
-      throw upstreamErr(
-        'upstream_closed',
-        `the upstream connection failed before the answer was complete (${(e as Error).message}); no receipt is posted`,
-      );
+        up = await new Promise<IncomingMessage>((resolve, reject) => {
+          const secure = url.protocol === 'https:';
+          req = (secure ? httpsRequest : httpRequest)(
+            url,
+            {
+              method: 'POST',
+              agent: secure ? HTTPS_AGENT : HTTP_AGENT,
+              headers: {
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(upstreamBody),
+              },
+            },
+            resolve,
+          );
+          req.once('error', reject);
+          req.end(upstreamBody);
+        });
+      } catch (e) {
+        if (why !== null) throw named(e as Error);
+        throw upstreamErr(
+          'upstream_unavailable',
+          `the upstream ${c.route.url} is unreachable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
+      }
+      up.once('error', () => {}); // surfaced by the reads below
+      if ((up.statusCode ?? 0) < 200 || (up.statusCode ?? 0) > 299) {
+        const text = await readLimited(up, UPSTREAM_BODY_BYTES_MAX).catch(() => '');
+        let msg = text.slice(0, 300);
+        try {
+          msg = JSON.parse(text).error?.message ?? msg;
+        } catch {}
+        throw upstreamErr('upstream_error', `the upstream answered HTTP ${up.statusCode}: ${msg}`);
+      }
+      try {
+        await this.relay(p, c, up, res, onClose);
+      } catch (e) {
+        if (e instanceof OpenAiError) throw e;
+        if (why !== null || (e as Error).name === 'AbortError') throw named(e as Error);
+        throw upstreamErr(
+          'upstream_closed',
+          `the upstream connection failed before the answer was complete (${(e as Error).message}); no receipt is posted`,
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+      res.off('close', onClose);
     }
   }
 
   private async relay(
     p: ParsedCompletion,
     c: ReturnType<Gateway['check']>,
-    up: Response,
+    up: IncomingMessage,
     res: ServerResponse,
     onClose: () => void,
   ): Promise<void> {
@@ -784,11 +825,10 @@ export class Gateway {
       return;
     }
     // Streaming: forward chunks as they come (model renamed), keep the text, settle at [DONE].
-    if (up.body === null) throw upstreamErr('upstream_garbage', 'the upstream stream has no body');
     let output = '';
     let done = false;
     let last: J | null = null;
-    for await (const data of sseData(up.body, UPSTREAM_BODY_BYTES_MAX)) {
+    for await (const data of sseData(up, UPSTREAM_BODY_BYTES_MAX)) {
       if (data === '[DONE]') {
         done = true;
         break;
@@ -968,11 +1008,10 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-async function readLimited(r: Response, max: number): Promise<string> {
-  const chunks: Uint8Array[] = [];
+async function readLimited(r: AsyncIterable<Buffer>, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  if (r.body === null) return '';
-  for await (const c of r.body) {
+  for await (const c of r) {
     size += c.length;
     if (size > max) throw upstreamErr('upstream_garbage', `the upstream answer is over ${max} bytes`);
     chunks.push(c);
