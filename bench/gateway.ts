@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { parseOpen } from '../core/amount.js';
 import { fromHex, to0x } from '../core/bytes.js';
 import { encodeInferenceRequest, signRequest } from '../core/tx.js';
@@ -8,6 +9,7 @@ import { spanModelBody } from '../devnet/demo.js';
 import { LocalNetwork } from '../devnet/network.js';
 import { freePort } from '../devnet/ports.js';
 import { CLI_ENTRY, REPO_ROOT } from '../devnet/processes.js';
+import { ChainPayer } from '../devnet/provider/openaiPay.js';
 import { canonicalChat, promptHashOf, REQUEST_HEADER } from '../rpc/openaiApi.js';
 import { percentile, round } from './_measure.js';
 
@@ -86,7 +88,107 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
+/**
+ * A datanet with one accepted contribution, a span model served by `provider`, and the reference
+ * model server and the gateway as real processes (`openledger model-server`,
+ * `openledger provider --upstream`).
+ */
+async function setup(net: LocalNetwork, children: ChildProcess[], gatewayArgs: string[] = []) {
+  const owner = net.wallet('owner', 0);
+  const created = await owner.send(
+    'datanet.create',
+    {
+      name: 'plays',
+      description: 'plays',
+      license: 'public-domain',
+      tags: [],
+      curation: 'open',
+      curators: [],
+      bond: parseOpen('1'),
+      rejectForfeitBps: 5000,
+      contributionBytesMax: 65536,
+      labels: [],
+    },
+    { mode: 'commit' },
+  );
+  const datanet = created.events.find((e: J) => e.type === 'datanet.created').attrs.datanet as string;
+  const corpus = readFileSync(join(REPO_ROOT, 'devnet', 'data', 'tinyshakespeare.txt'), 'utf8').slice(
+    0,
+    6000,
+  );
+  const c = await net
+    .wallet('alice', 0)
+    .send(
+      'datanet.contribute',
+      { datanet: fromHex(datanet), content: corpus, label: '' },
+      { mode: 'commit' },
+    );
+  const cid = c.events.find((e: J) => e.type === 'contribution.submitted').attrs.contribution;
+  await net.waitFor(
+    'accepted',
+    async () => (await net.clients[0].contribution(cid)).status === 'accepted',
+    120_000,
+  );
+  const version = (await net.clients[0].datanet(datanet)).version as number;
+  const a = net.layout.accounts.provider;
+  const reg = await owner.send(
+    'model.register',
+    spanModelBody('bard', fromHex(datanet), version, fromHex(a.address)),
+    { mode: 'commit' },
+  );
+  const model = reg.events.find((e: J) => e.type === 'model.registered').attrs.model as string;
+  const rpc = net.layout.nodes[0].rpcUrl;
+  const [msPort, gwPort] = [await freePort(), await freePort()];
+  const ms = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI_ENTRY, 'model-server', '--rpc', rpc, '--port', String(msPort)],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.push(ms);
+  await waitLine(ms, `loaded span model ${model}`, 'model-server');
+  const keyFile = join(net.layout.dir, 'gw-key.json');
+  writeFileSync(keyFile, JSON.stringify({ secretKey: a.secretKey, publicKey: a.publicKey }), { mode: 0o600 });
+  // GATEWAY_CPU_PROF=DIR: the gateway writes a V8 CPU profile there on exit (`tsx bench/profile.ts`).
+  const prof = process.env.GATEWAY_CPU_PROF;
+  const gw = spawn(
+    process.execPath,
+    [
+      ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []),
+      '--import',
+      'tsx',
+      CLI_ENTRY,
+      'provider',
+      '--rpc',
+      rpc,
+      '--key',
+      keyFile,
+      '--port',
+      String(gwPort),
+      '--upstream',
+      `http://127.0.0.1:${msPort}/v1`,
+      ...gatewayArgs,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.push(gw);
+  // GATEWAY_LOG=FILE keeps the gateway's log (refused receipts and the like).
+  if (process.env.GATEWAY_LOG) gw.stdout!.pipe(createWriteStream(process.env.GATEWAY_LOG));
+  await waitLine(gw, 'listening', 'gateway');
+  return { model, msPort, gwPort, ms, gw };
+}
+
+async function stopAll(children: ChildProcess[], net: LocalNetwork): Promise<void> {
+  for (const ch of children) {
+    if (ch.exitCode !== null) continue;
+    const exited = new Promise((res) => ch.once('exit', res));
+    ch.kill('SIGTERM');
+    await exited;
+  }
+  await net.close();
+}
+
 export default async function gatewayBench(args: string[]): Promise<Record<string, unknown>> {
+  if (args[0] === 'settle') return settleBench(args.slice(1));
   const requests = Number(args[0] ?? 600);
   const concurrency = Number(args[1] ?? 50);
   const net = await LocalNetwork.create({
@@ -100,90 +202,7 @@ export default async function gatewayBench(args: string[]): Promise<Record<strin
   try {
     net.start([0]);
     await net.waitForHeight(2, [0], 120_000);
-    const owner = net.wallet('owner', 0);
-    const created = await owner.send(
-      'datanet.create',
-      {
-        name: 'plays',
-        description: 'plays',
-        license: 'public-domain',
-        tags: [],
-        curation: 'open',
-        curators: [],
-        bond: parseOpen('1'),
-        rejectForfeitBps: 5000,
-        contributionBytesMax: 65536,
-        labels: [],
-      },
-      { mode: 'commit' },
-    );
-    const datanet = created.events.find((e: J) => e.type === 'datanet.created').attrs.datanet as string;
-    const corpus = readFileSync(join(REPO_ROOT, 'devnet', 'data', 'tinyshakespeare.txt'), 'utf8').slice(
-      0,
-      6000,
-    );
-    const c = await net
-      .wallet('alice', 0)
-      .send(
-        'datanet.contribute',
-        { datanet: fromHex(datanet), content: corpus, label: '' },
-        { mode: 'commit' },
-      );
-    const cid = c.events.find((e: J) => e.type === 'contribution.submitted').attrs.contribution;
-    await net.waitFor(
-      'accepted',
-      async () => (await net.clients[0].contribution(cid)).status === 'accepted',
-      60_000,
-    );
-    const version = (await net.clients[0].datanet(datanet)).version as number;
-    const a = net.layout.accounts.provider;
-    const reg = await owner.send(
-      'model.register',
-      spanModelBody('bard', fromHex(datanet), version, fromHex(a.address)),
-      { mode: 'commit' },
-    );
-    const model = reg.events.find((e: J) => e.type === 'model.registered').attrs.model as string;
-
-    const rpc = net.layout.nodes[0].rpcUrl;
-    const [msPort, gwPort] = [await freePort(), await freePort()];
-    const ms = spawn(
-      process.execPath,
-      ['--import', 'tsx', CLI_ENTRY, 'model-server', '--rpc', rpc, '--port', String(msPort)],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    children.push(ms);
-    await waitLine(ms, `loaded span model ${model}`, 'model-server');
-    const keyFile = join(net.layout.dir, 'gw-key.json');
-    writeFileSync(keyFile, JSON.stringify({ secretKey: a.secretKey, publicKey: a.publicKey }), {
-      mode: 0o600,
-    });
-    // GATEWAY_CPU_PROF=DIR: the gateway writes a V8 CPU profile there on exit (`tsx bench/profile.ts`).
-    const prof = process.env.GATEWAY_CPU_PROF;
-    const gw = spawn(
-      process.execPath,
-      [
-        ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []),
-        '--import',
-        'tsx',
-        CLI_ENTRY,
-        'provider',
-        '--rpc',
-        rpc,
-        '--key',
-        keyFile,
-        '--port',
-        String(gwPort),
-        '--upstream',
-        `http://127.0.0.1:${msPort}/v1`,
-      ],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    children.push(gw);
-    await waitLine(gw, 'listening', 'gateway');
-
+    const { model, msPort, gwPort, ms, gw } = await setup(net, children);
     const r = net.layout.accounts.requester;
     const key = { secretKey: fromHex(r.secretKey, 32), publicKey: fromHex(r.publicKey, 32) };
     const height = (await net.clients[0].status()).height as number;
@@ -302,12 +321,161 @@ export default async function gatewayBench(args: string[]): Promise<Record<strin
       receiptsExpected: expected,
     };
   } finally {
-    for (const ch of children) {
-      if (ch.exitCode !== null) continue;
-      const exited = new Promise((res) => ch.once('exit', res));
-      ch.kill('SIGTERM');
-      await exited;
+    await stopAll(children, net);
+  }
+}
+
+/**
+ * `npm run bench -- gateway settle [rate=80] [seconds=20] [requesters=4]`: acknowledged receipts
+ * through the gateway on a 4-validator devnet (real processes, 500 ms blocks as `npm run devnet`).
+ * `requesters` accounts call the gateway with the real `openai` SDK paying through `ChainPayer`
+ * (sign, check the signed delivery, ack) at `rate` calls per second for `seconds`; the gateway
+ * posts each receipt with its ack. Figure: receipts settled per second of chain time — receipts
+ * whose settlement block lies in the load window, over the block-timestamp span of that window —
+ * and whether every one settled in the block after its own (acknowledged: no challenge window).
+ */
+async function settleBench(args: string[]): Promise<Record<string, unknown>> {
+  const rate = Number(args[0] ?? 80);
+  const seconds = Number(args[1] ?? 20);
+  const nReq = Number(args[2] ?? 4);
+  const requesters = Array.from({ length: nReq }, (_, i) => `requester${i}`);
+  const net = await LocalNetwork.create({
+    validators: 4,
+    blockTimeMs: 500,
+    chainId: 'gwsettle',
+    accounts: {
+      owner: '1000',
+      alice: '1000',
+      provider: '1000',
+      ...Object.fromEntries(requesters.map((r) => [r, '1000000'])),
+    },
+    nodeConfig: { attribution: { workers: 1 }, log: { level: 'warn' } },
+  });
+  const children: ChildProcess[] = [];
+  try {
+    net.start();
+    await net.waitForHeight(2, undefined, 120_000);
+    const { model, gwPort } = await setup(net, children);
+    const sdks = requesters.map((name, i) => {
+      const a = net.layout.accounts[name];
+      const payer = new ChainPayer({
+        client: net.clients[i % net.clients.length],
+        key: { secretKey: fromHex(a.secretKey, 32), publicKey: fromHex(a.publicKey, 32) },
+        chainId: net.chainId,
+        maxFee: parseOpen('0.05'),
+        expiryBlocks: 1000,
+        nonceStart: 1,
+      });
+      return {
+        payer,
+        openai: new OpenAI({
+          baseURL: `http://127.0.0.1:${gwPort}/v1`,
+          apiKey: 'unused',
+          fetch: payer.fetch,
+          maxRetries: 0,
+        }),
+      };
+    });
+    // Warm-up: every requester's model info, the gateway's tokenizer and connections.
+    await Promise.all(
+      sdks.map((x) =>
+        x.openai.chat.completions.create({
+          model,
+          messages: [{ role: 'user', content: 'warm' }],
+          max_tokens: 16,
+        }),
+      ),
+    );
+    const h0 = (await net.clients[0].status()).height as number;
+    const lat: number[] = [];
+    let errors = 0;
+    const codes: Record<string, number> = {};
+    const inflight = new Set<Promise<void>>();
+    const started = performance.now();
+    let n = 0;
+    while (performance.now() - started < seconds * 1000) {
+      const due = Math.floor(((performance.now() - started) / 1000) * rate);
+      while (n < due) {
+        const k = n++;
+        const { openai } = sdks[k % sdks.length];
+        const t = performance.now();
+        const p = openai.chat.completions
+          .create({
+            model,
+            messages: [{ role: 'user', content: `Speak of the citizens, ${k}` }],
+            max_tokens: 16,
+          })
+          .then(
+            () => {
+              lat.push(performance.now() - t);
+            },
+            (e) => {
+              errors++;
+              const code = String((e as { code?: string }).code ?? (e as Error).message.slice(0, 40));
+              codes[code] = (codes[code] ?? 0) + 1;
+            },
+          )
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
+      await new Promise((r) => setTimeout(r, 5));
     }
-    await net.close();
+    const elapsedS = (performance.now() - started) / 1000;
+    await Promise.all(inflight);
+    const h1 = (await net.clients[0].status()).height as number;
+    const calls = sdks.flatMap((x) => x.payer.calls);
+    const acked = calls.filter((c) => c.acked).length;
+    // Let the gateway post the last receipts and the chain settle them, then read them back.
+    let health: J = {};
+    for (let t = 0; t < 240; t++) {
+      health = (await (await fetch(`http://127.0.0.1:${gwPort}/health`)).json()) as J;
+      if (health.posted + health.failed >= acked + sdks.length && health.pendingAcks === 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const hPosted = (await net.clients[0].status()).height as number;
+    await net.waitForHeight(hPosted + 3, [0], 120_000);
+    const ids = new Set(calls.map((c) => c.receipt));
+    const seen: J[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 1000 && seen.length < ids.size; page++) {
+      const r = (await net.clients[0].ol('ol_listReceipts', [model, cursor ?? null, 100])) as J;
+      for (const x of r.items as J[]) if (ids.has(x.id)) seen.push(x);
+      if (!r.next) break;
+      cursor = r.next;
+    }
+    const settled = seen.filter((x) => x.status === 'settled');
+    const inWindow = settled.filter((x) => x.settledHeight > h0 && x.settledHeight <= h1);
+    const nextBlock = settled.filter((x) => x.settledHeight === x.height + 1).length;
+    const [b0, b1] = await Promise.all([net.clients[0].blockByHeight(h0), net.clients[0].blockByHeight(h1)]);
+    const chainS = ((b1.header.timeMs as number) - (b0.header.timeMs as number)) / 1000;
+    const p = (xs: number[], q: number) => round(percentile(xs, q), 1);
+    return {
+      mode: 'settle',
+      validators: 4,
+      blockTimeMs: 500,
+      offeredPerSec: rate,
+      seconds,
+      requesters: nReq,
+      calls: n,
+      answered: calls.length,
+      acked,
+      errors,
+      errorCodes: codes,
+      callP50Ms: p(lat, 50),
+      callP99Ms: p(lat, 99),
+      gatewayPosted: health.posted,
+      gatewayFailed: health.failed,
+      receiptsOnChain: seen.length,
+      settled: settled.length,
+      settledInNextBlock: nextBlock,
+      settledInWindow: inWindow.length,
+      windowBlocks: h1 - h0,
+      windowChainSeconds: round(chainS, 2),
+      windowWallSeconds: round(elapsedS, 2),
+      settledPerSec: round(inWindow.length / chainS, 1),
+      target: { settledPerSec: 50, met: inWindow.length / chainS >= 50 },
+    };
+  } finally {
+    await stopAll(children, net);
   }
 }

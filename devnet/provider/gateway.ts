@@ -26,7 +26,7 @@ import {
   type TxBody,
   verifyRequestSignature,
 } from '../../core/tx.js';
-import { buildTx, busyRetryAfterMs, OpenLedgerClient, type RpcCallError, Wallet } from '../../rpc/client.js';
+import { buildTx, busyRetryAfterMs, OpenLedgerClient, RpcCallError, Wallet } from '../../rpc/client.js';
 import {
   DELIVERY_HEADER,
   MAX_TOKENS_DEFAULT,
@@ -160,12 +160,20 @@ const upstreamErr = (code: string, message: string, status = 502) =>
  * reason has its nonce filled with a 1-unit self-transfer so the receipts after it are not stuck
  * behind a gap.
  */
+interface QueuedReceipt {
+  body: TxBody<'inference.receipt'>;
+  resolve: (hash: string) => void;
+  reject: (e: Error) => void;
+}
+interface Signed {
+  hex: string;
+  nonce: number;
+  item?: QueuedReceipt;
+  filler: boolean;
+}
+
 export class ReceiptPoster {
-  private readonly queue: {
-    body: TxBody<'inference.receipt'>;
-    resolve: (hash: string) => void;
-    reject: (e: Error) => void;
-  }[] = [];
+  private readonly queue: QueuedReceipt[] = [];
   private running: Promise<void> | null = null;
   posted = 0;
   fillers = 0;
@@ -193,11 +201,11 @@ export class ReceiptPoster {
     await new Promise((r) => setImmediate(r));
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, RECEIPT_BATCH_MAX);
-      const built: { hex: string; nonce: number; item: (typeof batch)[number] }[] = [];
+      const built: Signed[] = [];
       for (const item of batch) {
         try {
           const tx = await this.wallet.build('inference.receipt', item.body);
-          built.push({ hex: tx.hex, nonce: tx.tx.nonce, item });
+          built.push({ hex: tx.hex, nonce: tx.tx.nonce, item, filler: false });
           item.resolve(to0x(tx.hash));
         } catch (e) {
           this.failed++;
@@ -209,37 +217,54 @@ export class ReceiptPoster {
     }
   }
 
-  private async submit(txs: { hex: string; nonce: number }[]): Promise<void> {
+  /**
+   * Sends signed txs until each is admitted or given up. The local nonce never moves back while
+   * our txs may be pending (a resync to the committed nonce would re-use their nonces).
+   */
+  private async submit(txs: Signed[]): Promise<void> {
     const deadline = Date.now() + RECEIPT_BUSY_DEADLINE_MS;
-    let todo = txs.map((t) => ({ ...t, filler: false }));
+    let todo = txs;
     while (todo.length > 0) {
       this.batches++;
       let results: unknown[];
       try {
         results = await this.wallet.client.sendRawBatch(todo.map((t) => t.hex));
       } catch (e) {
-        // The node is unreachable: the whole batch is retried until the deadline.
+        // Unreachable or timed out: the whole batch is sent again (an admitted one is ALREADY_KNOWN).
         results = todo.map(() => e);
       }
-      const again: typeof todo = [];
+      const again: Signed[] = [];
       let wait = 0;
+      let resign = false;
       for (const [i, t] of todo.entries()) {
         const r = results[i];
-        if (!(r instanceof Error)) {
+        const code = r instanceof RpcCallError ? (r.data as { code?: string } | undefined)?.code : undefined;
+        if (!(r instanceof Error) || code === 'ALREADY_KNOWN') {
           if (t.filler) this.fillers++;
           else this.posted++;
           continue;
         }
+        // Not now: backpressure, the node out of reach, or too far ahead of the committed nonce.
         const hint =
-          busyRetryAfterMs(r) ?? ((r as RpcCallError).rpcCode === -1 ? RECEIPT_RETRY_UNREACHABLE_MS : null);
+          busyRetryAfterMs(r) ??
+          ((r as RpcCallError).rpcCode === -1 ? RECEIPT_RETRY_UNREACHABLE_MS : null) ??
+          (code === 'NONCE_TOO_HIGH' ? RECEIPT_RETRY_UNREACHABLE_MS : null);
         if (hint !== null && Date.now() + hint <= deadline) {
           wait = Math.max(wait, hint);
           again.push(t);
           continue;
         }
+        if (code === 'NONCE_TOO_LOW' || code === 'REPLACEMENT_UNDERPRICED') {
+          // The nonce went to another tx of this key (used elsewhere too): sign the receipt again.
+          if (!t.filler && t.item) {
+            resign = true;
+            this.queue.unshift(t.item);
+          }
+          continue;
+        }
         this.failed++;
         this.log?.(`receipt tx (nonce ${t.nonce}) refused: ${r.message}`);
-        if (!t.filler && !/NONCE_TOO_LOW|ALREADY_KNOWN/.test(r.message)) {
+        if (!t.filler) {
           // Fill the nonce so the receipts signed after it still execute.
           const o = { chainId: this.wallet.chainId, nonce: t.nonce };
           const to = addressOf(this.wallet.key.publicKey);
@@ -248,8 +273,9 @@ export class ReceiptPoster {
             nonce: t.nonce,
             filler: true,
           });
-        } else this.wallet.resync();
+        }
       }
+      if (resign) await this.wallet.catchUp().catch(() => {});
       todo = again;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }

@@ -302,6 +302,23 @@ describe('the OpenAI gateway with the openai SDK', () => {
     for (const c of calls) expect((await payer.settled(c.receipt)).matchesDelivery).toBe(true);
   }, 90_000);
 
+  it('a receipt whose nonce another tx of the provider key took is signed again and lands (attack: the key used elsewhere)', async () => {
+    await gateway.drain();
+    // The gateway has its next nonce cached; the operator spends that nonce from another process.
+    const other = await net
+      .wallet('provider', 0)
+      .send('transfer', { to: fromHex(net.layout.accounts.owner.address), amount: 1n });
+    const r = await openai.chat.completions.create({
+      model: good,
+      messages: chat('after the operator paid someone'),
+      max_tokens: 12,
+    });
+    const s = await payer.settled((r as unknown as J).openledger.receipt, 20_000);
+    expect(s.matchesDelivery).toBe(true);
+    expect(s.receipt.acknowledged).toBe(true);
+    expect((await net.clients[0].waitForInclusion(other.hash, 30_000)).result.code).toBe('ok');
+  }, 90_000);
+
   it('completions, streaming and not', async () => {
     const r = await openai.completions.create({ model: good, prompt: 'First Citizen', max_tokens: 30 });
     expect(payer.last!.output).toBe(r.choices[0].text);
