@@ -2,15 +2,20 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { addressOf } from '../core/address.js';
 import { parseOpen } from '../core/amount.js';
 import { fromHex, to0x } from '../core/bytes.js';
+import { receiptDelivery, signAck, signReceiptBody } from '../core/delivery.js';
 import { encodeInferenceRequest, signRequest } from '../core/tx.js';
 import { spanModelBody } from '../devnet/demo.js';
 import { LocalNetwork } from '../devnet/network.js';
 import { freePort } from '../devnet/ports.js';
 import { CLI_ENTRY, REPO_ROOT } from '../devnet/processes.js';
+import { ensureProviderBond } from '../devnet/provider/bond.js';
 import { ChainPayer } from '../devnet/provider/openaiPay.js';
+import { buildRequest } from '../rpc/client.js';
 import { canonicalChat, promptHashOf, REQUEST_HEADER } from '../rpc/openaiApi.js';
+import { receiptId } from '../vm/models.js';
 import { percentile, round } from './_measure.js';
 
 /**
@@ -93,7 +98,7 @@ function cpuMs(pid: number | undefined): number {
  * model server and the gateway as real processes (`openledger model-server`,
  * `openledger provider --upstream`).
  */
-async function setup(net: LocalNetwork, children: ChildProcess[], gatewayArgs: string[] = []) {
+async function setup(net: LocalNetwork, children: ChildProcess[], extraProviders: string[] = []) {
   const owner = net.wallet('owner', 0);
   const created = await owner.send(
     'datanet.create',
@@ -133,7 +138,10 @@ async function setup(net: LocalNetwork, children: ChildProcess[], gatewayArgs: s
   const a = net.layout.accounts.provider;
   const reg = await owner.send(
     'model.register',
-    spanModelBody('bard', fromHex(datanet), version, fromHex(a.address)),
+    {
+      ...spanModelBody('bard', fromHex(datanet), version, fromHex(a.address)),
+      providers: [a.address, ...extraProviders].map((x) => fromHex(x)),
+    },
     { mode: 'commit' },
   );
   const model = reg.events.find((e: J) => e.type === 'model.registered').attrs.model as string;
@@ -166,7 +174,6 @@ async function setup(net: LocalNetwork, children: ChildProcess[], gatewayArgs: s
       String(gwPort),
       '--upstream',
       `http://127.0.0.1:${msPort}/v1`,
-      ...gatewayArgs,
     ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -174,7 +181,7 @@ async function setup(net: LocalNetwork, children: ChildProcess[], gatewayArgs: s
   // GATEWAY_LOG=FILE keeps the gateway's log (refused receipts and the like).
   if (process.env.GATEWAY_LOG) gw.stdout!.pipe(createWriteStream(process.env.GATEWAY_LOG));
   await waitLine(gw, 'listening', 'gateway');
-  return { model, msPort, gwPort, ms, gw };
+  return { model, msPort, gwPort, ms, gw, corpus };
 }
 
 async function stopAll(children: ChildProcess[], net: LocalNetwork): Promise<void> {
@@ -330,9 +337,12 @@ export default async function gatewayBench(args: string[]): Promise<Record<strin
  * through the gateway on a 4-validator devnet (real processes, 500 ms blocks as `npm run devnet`).
  * `requesters` accounts call the gateway with the real `openai` SDK paying through `ChainPayer`
  * (sign, check the signed delivery, ack) at `rate` calls per second for `seconds`; the gateway
- * posts each receipt with its ack. Figure: receipts settled per second of chain time — receipts
- * whose settlement block lies in the load window, over the block-timestamp span of that window —
- * and whether every one settled in the block after its own (acknowledged: no challenge window).
+ * posts each receipt with its ack. Baseline, same network, same run, after it: a second provider
+ * account posts the same number of acknowledged receipts itself (signed request, delivery, ack
+ * built in this process, one `ol_sendTransaction` each, as `bench node` does). Figure for each:
+ * receipts settled per second of chain time — those whose settlement block lies in the load
+ * window, over the block-timestamp span of that window — and whether each settled in the block
+ * after its own (acknowledged: no challenge window).
  */
 async function settleBench(args: string[]): Promise<Record<string, unknown>> {
   const rate = Number(args[0] ?? 80);
@@ -347,6 +357,7 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
       owner: '1000',
       alice: '1000',
       provider: '1000',
+      direct: '1000',
       ...Object.fromEntries(requesters.map((r) => [r, '1000000'])),
     },
     nodeConfig: { attribution: { workers: 1 }, log: { level: 'warn' } },
@@ -355,7 +366,7 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
   try {
     net.start();
     await net.waitForHeight(2, undefined, 120_000);
-    const { model, gwPort } = await setup(net, children);
+    const { model, gwPort, corpus } = await setup(net, children, [net.layout.accounts.direct.address]);
     const sdks = requesters.map((name, i) => {
       const a = net.layout.accounts[name];
       const payer = new ChainPayer({
@@ -386,68 +397,81 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
         }),
       ),
     );
-    const h0 = (await net.clients[0].status()).height as number;
     const lat: number[] = [];
     let errors = 0;
     const codes: Record<string, number> = {};
-    const inflight = new Set<Promise<void>>();
-    const started = performance.now();
-    let n = 0;
-    while (performance.now() - started < seconds * 1000) {
-      const due = Math.floor(((performance.now() - started) / 1000) * rate);
-      while (n < due) {
-        const k = n++;
-        const { openai } = sdks[k % sdks.length];
-        const t = performance.now();
-        const p = openai.chat.completions
-          .create({
-            model,
-            messages: [{ role: 'user', content: `Speak of the citizens, ${k}` }],
-            max_tokens: 16,
-          })
-          .then(
-            () => {
-              lat.push(performance.now() - t);
-            },
-            (e) => {
-              errors++;
-              const code = String((e as { code?: string }).code ?? (e as Error).message.slice(0, 40));
-              codes[code] = (codes[code] ?? 0) + 1;
-            },
-          )
-          .finally(() => inflight.delete(p));
-        inflight.add(p);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    const elapsedS = (performance.now() - started) / 1000;
-    await Promise.all(inflight);
-    const h1 = (await net.clients[0].status()).height as number;
+    const gwWindow = await loadWindow(net, rate, seconds, (k) => {
+      const { openai } = sdks[k % sdks.length];
+      const t = performance.now();
+      return openai.chat.completions
+        .create({
+          model,
+          messages: [{ role: 'user', content: `Speak of the citizens, ${k}` }],
+          max_tokens: 16,
+        })
+        .then(
+          () => {
+            lat.push(performance.now() - t);
+          },
+          (e) => {
+            errors++;
+            const code = String((e as { code?: string }).code ?? (e as Error).message.slice(0, 40));
+            codes[code] = (codes[code] ?? 0) + 1;
+          },
+        );
+    });
     const calls = sdks.flatMap((x) => x.payer.calls);
     const acked = calls.filter((c) => c.acked).length;
-    // Let the gateway post the last receipts and the chain settle them, then read them back.
+    // Let the gateway post the last receipts.
     let health: J = {};
     for (let t = 0; t < 240; t++) {
       health = (await (await fetch(`http://127.0.0.1:${gwPort}/health`)).json()) as J;
-      if (health.posted + health.failed >= acked + sdks.length && health.pendingAcks === 0) break;
+      if (health.pendingAcks === 0 && health.backlog === 0) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    const hPosted = (await net.clients[0].status()).height as number;
-    await net.waitForHeight(hPosted + 3, [0], 120_000);
-    const ids = new Set(calls.map((c) => c.receipt));
-    const seen: J[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 1000 && seen.length < ids.size; page++) {
-      const r = (await net.clients[0].ol('ol_listReceipts', [model, cursor ?? null, 100])) as J;
-      for (const x of r.items as J[]) if (ids.has(x.id)) seen.push(x);
-      if (!r.next) break;
-      cursor = r.next;
-    }
-    const settled = seen.filter((x) => x.status === 'settled');
-    const inWindow = settled.filter((x) => x.settledHeight > h0 && x.settledHeight <= h1);
-    const nextBlock = settled.filter((x) => x.settledHeight === x.height + 1).length;
-    const [b0, b1] = await Promise.all([net.clients[0].blockByHeight(h0), net.clients[0].blockByHeight(h1)]);
-    const chainS = ((b1.header.timeMs as number) - (b0.header.timeMs as number)) / 1000;
+    const gw = await settledIn(net, model, new Set(calls.map((c) => c.receipt)), gwWindow);
+
+    // Baseline: the same count of acknowledged receipts, posted directly by another provider.
+    const direct = net.wallet('direct', 1);
+    await ensureProviderBond(net.clients[1], direct, direct.address);
+    const dKey = net.layout.accounts.direct;
+    const rq = net.layout.accounts[requesters[0]];
+    const rqKey = { secretKey: fromHex(rq.secretKey, 32), publicKey: fromHex(rq.publicKey, 32) };
+    const expiry = ((await net.clients[0].status()).height as number) + 10_000;
+    const directIds = new Set<string>();
+    let directErrors = 0;
+    const dWindow = await loadWindow(
+      net,
+      rate,
+      seconds,
+      async (k) => {
+        const start = (k * 97) % 5000;
+        const request = buildRequest(rqKey, {
+          chainId: net.chainId,
+          model: fromHex(model),
+          modelVersion: 1,
+          prompt: `direct ${k}`,
+          maxFee: parseOpen('0.05'),
+          nonce: 10_000_000 + k,
+          expiryHeight: expiry,
+        });
+        const unsigned = {
+          request,
+          input: '',
+          output: corpus.slice(start, start + 80),
+          retrieved: [],
+          inputTokens: 2,
+          outputTokens: 16,
+        };
+        const ack = signAck(receiptDelivery(unsigned), rqKey.secretKey);
+        directIds.add(to0x(receiptId(addressOf(rqKey.publicKey), 10_000_000 + k)));
+        await direct
+          .send('inference.receipt', signReceiptBody(unsigned, fromHex(dKey.secretKey, 32), ack))
+          .catch(() => directErrors++);
+      },
+      true,
+    );
+    const base = await settledIn(net, model, directIds, dWindow);
     const p = (xs: number[], q: number) => round(percentile(xs, q), 1);
     return {
       mode: 'settle',
@@ -456,26 +480,89 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
       offeredPerSec: rate,
       seconds,
       requesters: nReq,
-      calls: n,
-      answered: calls.length,
-      acked,
-      errors,
-      errorCodes: codes,
-      callP50Ms: p(lat, 50),
-      callP99Ms: p(lat, 99),
-      gatewayPosted: health.posted,
-      gatewayFailed: health.failed,
-      receiptsOnChain: seen.length,
-      settled: settled.length,
-      settledInNextBlock: nextBlock,
-      settledInWindow: inWindow.length,
-      windowBlocks: h1 - h0,
-      windowChainSeconds: round(chainS, 2),
-      windowWallSeconds: round(elapsedS, 2),
-      settledPerSec: round(inWindow.length / chainS, 1),
-      target: { settledPerSec: 50, met: inWindow.length / chainS >= 50 },
+      gateway: {
+        calls: gwWindow.sent,
+        answered: calls.length,
+        acked,
+        errors,
+        errorCodes: codes,
+        callP50Ms: p(lat, 50),
+        callP99Ms: p(lat, 99),
+        posted: health.posted,
+        failed: health.failed,
+        ...gw,
+      },
+      direct: { sent: dWindow.sent, errors: directErrors, ...base },
+      ratioToDirect: round(gw.settledPerSec / base.settledPerSec, 3),
+      target: { settledPerSec: 50, met: gw.settledPerSec >= 50 },
     };
   } finally {
     await stopAll(children, net);
   }
+}
+
+/** Calls `fire(k)` at `rate` per second for `seconds` (open loop; `serial`: one at a time). */
+async function loadWindow(
+  net: LocalNetwork,
+  rate: number,
+  seconds: number,
+  fire: (k: number) => Promise<void>,
+  serial = false,
+): Promise<{ h0: number; h1: number; sent: number; wallS: number }> {
+  const h0 = (await net.clients[0].status()).height as number;
+  const inflight = new Set<Promise<void>>();
+  const started = performance.now();
+  let n = 0;
+  while (performance.now() - started < seconds * 1000) {
+    const due = Math.floor(((performance.now() - started) / 1000) * rate);
+    while (n < due && performance.now() - started < seconds * 1000) {
+      const p = fire(n++);
+      if (serial) await p;
+      else {
+        const q = p.finally(() => inflight.delete(q));
+        inflight.add(q);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const wallS = (performance.now() - started) / 1000;
+  await Promise.all(inflight);
+  const h1 = (await net.clients[0].status()).height as number;
+  return { h0, h1, sent: n, wallS };
+}
+
+/** Of the receipts `ids` (of `model`): how many landed, settled, settled next block, and in the window. */
+async function settledIn(
+  net: LocalNetwork,
+  model: string,
+  ids: Set<string>,
+  w: { h0: number; h1: number; wallS: number },
+) {
+  const now = (await net.clients[0].status()).height as number;
+  await net.waitForHeight(now + 3, [0], 120_000);
+  const seen: J[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 1000 && seen.length < ids.size; page++) {
+    const r = (await net.clients[0].ol('ol_listReceipts', [model, cursor, 100])) as J;
+    for (const x of r.items as J[]) if (ids.has(x.id)) seen.push(x);
+    if (!r.next) break;
+    cursor = r.next;
+  }
+  const settled = seen.filter((x) => x.status === 'settled');
+  const inWindow = settled.filter((x) => x.settledHeight > w.h0 && x.settledHeight <= w.h1).length;
+  const [b0, b1] = await Promise.all([
+    net.clients[0].blockByHeight(w.h0),
+    net.clients[0].blockByHeight(w.h1),
+  ]);
+  const chainS = ((b1.header.timeMs as number) - (b0.header.timeMs as number)) / 1000;
+  return {
+    onChain: seen.length,
+    settled: settled.length,
+    settledInNextBlock: settled.filter((x) => x.settledHeight === x.height + 1).length,
+    settledInWindow: inWindow,
+    windowBlocks: w.h1 - w.h0,
+    windowChainSeconds: round(chainS, 2),
+    windowWallSeconds: round(w.wallS, 2),
+    settledPerSec: round(inWindow / chainS, 1),
+  };
 }

@@ -324,12 +324,6 @@ export class Wallet {
     return this.nonce;
   }
 
-  /** Moves the local nonce up to the account's committed nonce if the node is ahead (never back). */
-  async catchUp(): Promise<void> {
-    const chain = (await this.client.account(this.address)).nonce as number;
-    if (this.nonce === undefined || chain > this.nonce) this.nonce = chain;
-  }
-
   /** Forget the local nonce (after a rejected tx) so the next send asks the node. */
   resync(): void {
     this.nonce = undefined;

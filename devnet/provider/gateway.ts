@@ -128,7 +128,7 @@ interface PendingReceipt {
   timer: NodeJS.Timeout | null;
   /** Resolves with the receipt tx hash once posted; rejects if the answer was not delivered. */
   tx: Promise<string>;
-  resolveTx: (p: Promise<string>) => void;
+  resolveTx: (hash: string) => void;
   rejectTx: (e: Error) => void;
   posting: boolean;
 }
@@ -153,31 +153,32 @@ const oaErr = (
 const upstreamErr = (code: string, message: string, status = 502) =>
   new OpenAiError(status, 'upstream_error', code, message);
 
-/**
- * Posts receipts: queued bodies are signed in queue order (consecutive nonces) and sent to the
- * node in JSON-RPC batches of up to `RECEIPT_BATCH_MAX`, one batch at a time. Backpressure (BUSY,
- * SENDER_FULL, POOL_FULL) is waited out by re-sending the same bytes; a tx refused for another
- * reason has its nonce filled with a 1-unit self-transfer so the receipts after it are not stuck
- * behind a gap.
- */
-interface QueuedReceipt {
-  body: TxBody<'inference.receipt'>;
-  resolve: (hash: string) => void;
-  reject: (e: Error) => void;
-}
 interface Signed {
   hex: string;
   nonce: number;
-  item?: QueuedReceipt;
+  /** The receipt body (absent for a filler), to sign again if its nonce was taken. */
+  body?: TxBody<'inference.receipt'>;
   filler: boolean;
 }
 
+/**
+ * Posts receipts: each body is signed the moment it is posted (consecutive nonces from a counter
+ * read once from the node; never moved back while our txs may be pending), then the signed txs
+ * go to the node in JSON-RPC batches of up to `RECEIPT_BATCH_MAX`, one batch at a time.
+ * Backpressure (BUSY, SENDER_FULL, POOL_FULL, NONCE_TOO_HIGH) and an unreachable node are waited
+ * out by re-sending the same bytes (an admitted one answers ALREADY_KNOWN); a receipt whose nonce
+ * another tx of this key took is signed again with a fresh nonce; a tx refused for any other
+ * reason has its nonce filled with a 1-unit self-transfer so the receipts after it still execute.
+ */
 export class ReceiptPoster {
-  private readonly queue: QueuedReceipt[] = [];
+  private next: number | null = null;
+  private readonly queue: Signed[] = [];
   private running: Promise<void> | null = null;
+  private sending = 0;
   posted = 0;
   fillers = 0;
   failed = 0;
+  resigned = 0;
   batches = 0;
 
   constructor(
@@ -185,15 +186,27 @@ export class ReceiptPoster {
     private readonly log?: (line: string) => void,
   ) {}
 
-  /** Queues a receipt; resolves with its tx hash once signed (submission follows in nonce order). */
-  post(body: TxBody<'inference.receipt'>): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      this.queue.push({ body, resolve, reject });
-      if (this.running === null)
-        this.running = this.run().finally(() => {
-          this.running = null;
-        });
-    });
+  /** Reads the account nonce once; call before `post`. */
+  async start(): Promise<void> {
+    this.next = (await this.wallet.client.account(this.wallet.address)).nonce as number;
+  }
+
+  /** Receipts signed but not yet admitted by the node. */
+  get backlog(): number {
+    return this.queue.length + this.sending;
+  }
+
+  /** Signs the receipt now and queues it for submission; returns its tx hash. */
+  post(body: TxBody<'inference.receipt'>): string {
+    if (this.next === null) throw new ProviderError('NOT_STARTED', 'ReceiptPoster.start() first');
+    const nonce = this.next++;
+    const tx = buildTx('inference.receipt', body, this.wallet.key, { chainId: this.wallet.chainId, nonce });
+    this.queue.push({ hex: tx.hex, nonce, body, filler: false });
+    if (this.running === null)
+      this.running = this.run().finally(() => {
+        this.running = null;
+      });
+    return to0x(tx.hash);
   }
 
   private async run(): Promise<void> {
@@ -201,26 +214,15 @@ export class ReceiptPoster {
     await new Promise((r) => setImmediate(r));
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, RECEIPT_BATCH_MAX);
-      const built: Signed[] = [];
-      for (const item of batch) {
-        try {
-          const tx = await this.wallet.build('inference.receipt', item.body);
-          built.push({ hex: tx.hex, nonce: tx.tx.nonce, item, filler: false });
-          item.resolve(to0x(tx.hash));
-        } catch (e) {
-          this.failed++;
-          this.wallet.resync();
-          item.reject(e as Error);
-        }
+      this.sending = batch.length;
+      try {
+        await this.submit(batch);
+      } finally {
+        this.sending = 0;
       }
-      await this.submit(built);
     }
   }
 
-  /**
-   * Sends signed txs until each is admitted or given up. The local nonce never moves back while
-   * our txs may be pending (a resync to the committed nonce would re-use their nonces).
-   */
   private async submit(txs: Signed[]): Promise<void> {
     const deadline = Date.now() + RECEIPT_BUSY_DEADLINE_MS;
     let todo = txs;
@@ -234,8 +236,8 @@ export class ReceiptPoster {
         results = todo.map(() => e);
       }
       const again: Signed[] = [];
+      const resign: TxBody<'inference.receipt'>[] = [];
       let wait = 0;
-      let resign = false;
       for (const [i, t] of todo.entries()) {
         const r = results[i];
         const code = r instanceof RpcCallError ? (r.data as { code?: string } | undefined)?.code : undefined;
@@ -247,8 +249,9 @@ export class ReceiptPoster {
         // Not now: backpressure, the node out of reach, or too far ahead of the committed nonce.
         const hint =
           busyRetryAfterMs(r) ??
-          ((r as RpcCallError).rpcCode === -1 ? RECEIPT_RETRY_UNREACHABLE_MS : null) ??
-          (code === 'NONCE_TOO_HIGH' ? RECEIPT_RETRY_UNREACHABLE_MS : null);
+          ((r as RpcCallError).rpcCode === -1 || code === 'NONCE_TOO_HIGH'
+            ? RECEIPT_RETRY_UNREACHABLE_MS
+            : null);
         if (hint !== null && Date.now() + hint <= deadline) {
           wait = Math.max(wait, hint);
           again.push(t);
@@ -256,16 +259,12 @@ export class ReceiptPoster {
         }
         if (code === 'NONCE_TOO_LOW' || code === 'REPLACEMENT_UNDERPRICED') {
           // The nonce went to another tx of this key (used elsewhere too): sign the receipt again.
-          if (!t.filler && t.item) {
-            resign = true;
-            this.queue.unshift(t.item);
-          }
+          if (t.body !== undefined) resign.push(t.body);
           continue;
         }
         this.failed++;
         this.log?.(`receipt tx (nonce ${t.nonce}) refused: ${r.message}`);
         if (!t.filler) {
-          // Fill the nonce so the receipts signed after it still execute.
           const o = { chainId: this.wallet.chainId, nonce: t.nonce };
           const to = addressOf(this.wallet.key.publicKey);
           again.push({
@@ -275,13 +274,23 @@ export class ReceiptPoster {
           });
         }
       }
-      if (resign) await this.wallet.catchUp().catch(() => {});
+      if (resign.length > 0) {
+        const chain = await this.wallet.client.account(this.wallet.address).then(
+          (a) => a.nonce as number,
+          () => 0,
+        );
+        if (this.next !== null && chain > this.next) this.next = chain;
+        for (const body of resign) {
+          this.resigned++;
+          this.post(body);
+        }
+      }
       todo = again;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   }
 
-  /** Resolves once every queued receipt has been submitted (or given up). */
+  /** Resolves once every posted receipt has been submitted (or given up). */
   async drain(): Promise<void> {
     while (this.running !== null) await this.running;
   }
@@ -333,6 +342,7 @@ export class Gateway {
     this.poster = new ReceiptPoster(this.wallet, this.o.log);
     // Receipts need a provider bond (issue 15): bond up to providerBondMin first.
     await ensureProviderBond(this.client, this.wallet, this.wallet.address, this.o.log);
+    await this.poster.start();
     await this.refresh();
     this.timer = setInterval(() => void this.refresh().catch(() => {}), PROVIDER_REFRESH_MS);
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -537,6 +547,7 @@ export class Gateway {
           acked: this.acked,
           unacked: this.unacked,
           pendingAcks: this.pending.size,
+          backlog: this.poster.backlog,
           failed: this.poster.failed,
         });
       if (req.method === 'GET' && path === '/v1/models') return json(res, 200, this.listModels());
@@ -956,10 +967,10 @@ export class Gateway {
     const d = deliveryFor(c.request, output, outputTokens);
     const signature = signDelivery(d, this.secretKey);
     // The receipt will carry this same signed delivery (and the ack, if it comes in time).
-    let resolveTx!: (p: Promise<string>) => void;
+    let resolveTx!: (hash: string) => void;
     let rejectTx!: (e: Error) => void;
     const tx = new Promise<string>((res, rej) => {
-      resolveTx = (p) => p.then(res, rej);
+      resolveTx = res;
       rejectTx = rej;
     });
     tx.catch(() => {});
