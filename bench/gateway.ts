@@ -1,14 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import OpenAI from 'openai';
+import { addressOf } from '../core/address.js';
 import { parseOpen } from '../core/amount.js';
 import { fromHex, to0x } from '../core/bytes.js';
+import { receiptDelivery, signAck, signReceiptBody } from '../core/delivery.js';
 import { encodeInferenceRequest, signRequest } from '../core/tx.js';
 import { spanModelBody } from '../devnet/demo.js';
 import { LocalNetwork } from '../devnet/network.js';
 import { freePort } from '../devnet/ports.js';
 import { CLI_ENTRY, REPO_ROOT } from '../devnet/processes.js';
+import { ensureProviderBond } from '../devnet/provider/bond.js';
+import { ChainPayer } from '../devnet/provider/openaiPay.js';
+import { buildRequest } from '../rpc/client.js';
 import { canonicalChat, promptHashOf, REQUEST_HEADER } from '../rpc/openaiApi.js';
+import { receiptId } from '../vm/models.js';
 import { percentile, round } from './_measure.js';
 
 /**
@@ -86,7 +93,109 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
+/**
+ * A datanet with one accepted contribution, a span model served by `provider`, and the reference
+ * model server and the gateway as real processes (`openledger model-server`,
+ * `openledger provider --upstream`).
+ */
+async function setup(net: LocalNetwork, children: ChildProcess[], extraProviders: string[] = []) {
+  const owner = net.wallet('owner', 0);
+  const created = await owner.send(
+    'datanet.create',
+    {
+      name: 'plays',
+      description: 'plays',
+      license: 'public-domain',
+      tags: [],
+      curation: 'open',
+      curators: [],
+      bond: parseOpen('1'),
+      rejectForfeitBps: 5000,
+      contributionBytesMax: 65536,
+      labels: [],
+    },
+    { mode: 'commit' },
+  );
+  const datanet = created.events.find((e: J) => e.type === 'datanet.created').attrs.datanet as string;
+  const corpus = readFileSync(join(REPO_ROOT, 'devnet', 'data', 'tinyshakespeare.txt'), 'utf8').slice(
+    0,
+    6000,
+  );
+  const c = await net
+    .wallet('alice', 0)
+    .send(
+      'datanet.contribute',
+      { datanet: fromHex(datanet), content: corpus, label: '' },
+      { mode: 'commit' },
+    );
+  const cid = c.events.find((e: J) => e.type === 'contribution.submitted').attrs.contribution;
+  await net.waitFor(
+    'accepted',
+    async () => (await net.clients[0].contribution(cid)).status === 'accepted',
+    120_000,
+  );
+  const version = (await net.clients[0].datanet(datanet)).version as number;
+  const a = net.layout.accounts.provider;
+  const reg = await owner.send(
+    'model.register',
+    {
+      ...spanModelBody('bard', fromHex(datanet), version, fromHex(a.address)),
+      providers: [a.address, ...extraProviders].map((x) => fromHex(x)),
+    },
+    { mode: 'commit' },
+  );
+  const model = reg.events.find((e: J) => e.type === 'model.registered').attrs.model as string;
+  const rpc = net.layout.nodes[0].rpcUrl;
+  const [msPort, gwPort] = [await freePort(), await freePort()];
+  const ms = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI_ENTRY, 'model-server', '--rpc', rpc, '--port', String(msPort)],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.push(ms);
+  await waitLine(ms, `loaded span model ${model}`, 'model-server');
+  const keyFile = join(net.layout.dir, 'gw-key.json');
+  writeFileSync(keyFile, JSON.stringify({ secretKey: a.secretKey, publicKey: a.publicKey }), { mode: 0o600 });
+  // GATEWAY_CPU_PROF=DIR: the gateway writes a V8 CPU profile there on exit (`tsx bench/profile.ts`).
+  const prof = process.env.GATEWAY_CPU_PROF;
+  const gw = spawn(
+    process.execPath,
+    [
+      ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []),
+      '--import',
+      'tsx',
+      CLI_ENTRY,
+      'provider',
+      '--rpc',
+      rpc,
+      '--key',
+      keyFile,
+      '--port',
+      String(gwPort),
+      '--upstream',
+      `http://127.0.0.1:${msPort}/v1`,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.push(gw);
+  // GATEWAY_LOG=FILE keeps the gateway's log (refused receipts and the like).
+  if (process.env.GATEWAY_LOG) gw.stdout!.pipe(createWriteStream(process.env.GATEWAY_LOG));
+  await waitLine(gw, 'listening', 'gateway');
+  return { model, msPort, gwPort, ms, gw, corpus };
+}
+
+async function stopAll(children: ChildProcess[], net: LocalNetwork): Promise<void> {
+  for (const ch of children) {
+    if (ch.exitCode !== null) continue;
+    const exited = new Promise((res) => ch.once('exit', res));
+    ch.kill('SIGTERM');
+    await exited;
+  }
+  await net.close();
+}
+
 export default async function gatewayBench(args: string[]): Promise<Record<string, unknown>> {
+  if (args[0] === 'settle') return settleBench(args.slice(1));
   const requests = Number(args[0] ?? 600);
   const concurrency = Number(args[1] ?? 50);
   const net = await LocalNetwork.create({
@@ -100,87 +209,7 @@ export default async function gatewayBench(args: string[]): Promise<Record<strin
   try {
     net.start([0]);
     await net.waitForHeight(2, [0], 120_000);
-    const owner = net.wallet('owner', 0);
-    const created = await owner.send(
-      'datanet.create',
-      {
-        name: 'plays',
-        description: 'plays',
-        license: 'public-domain',
-        tags: [],
-        curation: 'open',
-        curators: [],
-        bond: parseOpen('1'),
-        rejectForfeitBps: 5000,
-        contributionBytesMax: 65536,
-        labels: [],
-      },
-      { mode: 'commit' },
-    );
-    const datanet = created.events.find((e: J) => e.type === 'datanet.created').attrs.datanet as string;
-    const corpus = readFileSync(join(REPO_ROOT, 'devnet', 'data', 'tinyshakespeare.txt'), 'utf8').slice(
-      0,
-      6000,
-    );
-    const c = await net
-      .wallet('alice', 0)
-      .send(
-        'datanet.contribute',
-        { datanet: fromHex(datanet), content: corpus, label: '' },
-        { mode: 'commit' },
-      );
-    const cid = c.events.find((e: J) => e.type === 'contribution.submitted').attrs.contribution;
-    await net.waitFor(
-      'accepted',
-      async () => (await net.clients[0].contribution(cid)).status === 'accepted',
-      60_000,
-    );
-    const version = (await net.clients[0].datanet(datanet)).version as number;
-    const a = net.layout.accounts.provider;
-    const reg = await owner.send(
-      'model.register',
-      spanModelBody('bard', fromHex(datanet), version, fromHex(a.address)),
-      { mode: 'commit' },
-    );
-    const model = reg.events.find((e: J) => e.type === 'model.registered').attrs.model as string;
-
-    const rpc = net.layout.nodes[0].rpcUrl;
-    const [msPort, gwPort] = [await freePort(), await freePort()];
-    const ms = spawn(
-      process.execPath,
-      ['--import', 'tsx', CLI_ENTRY, 'model-server', '--rpc', rpc, '--port', String(msPort)],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    children.push(ms);
-    await waitLine(ms, `loaded span model ${model}`, 'model-server');
-    const keyFile = join(net.layout.dir, 'gw-key.json');
-    writeFileSync(keyFile, JSON.stringify({ secretKey: a.secretKey, publicKey: a.publicKey }), {
-      mode: 0o600,
-    });
-    const gw = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        CLI_ENTRY,
-        'provider',
-        '--rpc',
-        rpc,
-        '--key',
-        keyFile,
-        '--port',
-        String(gwPort),
-        '--upstream',
-        `http://127.0.0.1:${msPort}/v1`,
-      ],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    children.push(gw);
-    await waitLine(gw, 'listening', 'gateway');
-
+    const { model, msPort, gwPort, ms, gw } = await setup(net, children);
     const r = net.layout.accounts.requester;
     const key = { secretKey: fromHex(r.secretKey, 32), publicKey: fromHex(r.publicKey, 32) };
     const height = (await net.clients[0].status()).height as number;
@@ -299,12 +328,241 @@ export default async function gatewayBench(args: string[]): Promise<Record<strin
       receiptsExpected: expected,
     };
   } finally {
-    for (const ch of children) {
-      if (ch.exitCode !== null) continue;
-      const exited = new Promise((res) => ch.once('exit', res));
-      ch.kill('SIGTERM');
-      await exited;
-    }
-    await net.close();
+    await stopAll(children, net);
   }
+}
+
+/**
+ * `npm run bench -- gateway settle [rate=80] [seconds=20] [requesters=4]`: acknowledged receipts
+ * through the gateway on a 4-validator devnet (real processes, 500 ms blocks as `npm run devnet`).
+ * `requesters` accounts call the gateway with the real `openai` SDK paying through `ChainPayer`
+ * (sign, check the signed delivery, ack) at `rate` calls per second for `seconds`; the gateway
+ * posts each receipt with its ack. Baseline, same network, same run, after it: a second provider
+ * account posts the same number of acknowledged receipts itself (signed request, delivery, ack
+ * built in this process, one `ol_sendTransaction` each, as `bench node` does). Figure for each:
+ * receipts settled per second of chain time — those whose settlement block lies in the load
+ * window, over the block-timestamp span of that window — and whether each settled in the block
+ * after its own (acknowledged: no challenge window).
+ */
+async function settleBench(args: string[]): Promise<Record<string, unknown>> {
+  const rate = Number(args[0] ?? 80);
+  const seconds = Number(args[1] ?? 20);
+  const nReq = Number(args[2] ?? 4);
+  const requesters = Array.from({ length: nReq }, (_, i) => `requester${i}`);
+  const net = await LocalNetwork.create({
+    validators: 4,
+    blockTimeMs: 500,
+    chainId: 'gwsettle',
+    accounts: {
+      owner: '1000',
+      alice: '1000',
+      provider: '1000',
+      direct: '1000',
+      ...Object.fromEntries(requesters.map((r) => [r, '1000000'])),
+    },
+    nodeConfig: { attribution: { workers: 1 }, log: { level: 'warn' } },
+  });
+  const children: ChildProcess[] = [];
+  try {
+    net.start();
+    await net.waitForHeight(2, undefined, 120_000);
+    const { model, gwPort, corpus } = await setup(net, children, [net.layout.accounts.direct.address]);
+    const sdks = requesters.map((name, i) => {
+      const a = net.layout.accounts[name];
+      const payer = new ChainPayer({
+        client: net.clients[i % net.clients.length],
+        key: { secretKey: fromHex(a.secretKey, 32), publicKey: fromHex(a.publicKey, 32) },
+        chainId: net.chainId,
+        maxFee: parseOpen('0.05'),
+        expiryBlocks: 1000,
+        nonceStart: 1,
+      });
+      return {
+        payer,
+        openai: new OpenAI({
+          baseURL: `http://127.0.0.1:${gwPort}/v1`,
+          apiKey: 'unused',
+          fetch: payer.fetch,
+          maxRetries: 0,
+        }),
+      };
+    });
+    // Warm-up: every requester's model info, the gateway's tokenizer and connections.
+    await Promise.all(
+      sdks.map((x) =>
+        x.openai.chat.completions.create({
+          model,
+          messages: [{ role: 'user', content: 'warm' }],
+          max_tokens: 16,
+        }),
+      ),
+    );
+    const lat: number[] = [];
+    let errors = 0;
+    const codes: Record<string, number> = {};
+    const gwWindow = await loadWindow(net, rate, seconds, (k) => {
+      const { openai } = sdks[k % sdks.length];
+      const t = performance.now();
+      return openai.chat.completions
+        .create({
+          model,
+          messages: [{ role: 'user', content: `Speak of the citizens, ${k}` }],
+          max_tokens: 16,
+        })
+        .then(
+          () => {
+            lat.push(performance.now() - t);
+          },
+          (e) => {
+            errors++;
+            const code = String((e as { code?: string }).code ?? (e as Error).message.slice(0, 40));
+            codes[code] = (codes[code] ?? 0) + 1;
+          },
+        );
+    });
+    const calls = sdks.flatMap((x) => x.payer.calls);
+    const acked = calls.filter((c) => c.acked).length;
+    // Let the gateway post the last receipts.
+    let health: J = {};
+    for (let t = 0; t < 240; t++) {
+      health = (await (await fetch(`http://127.0.0.1:${gwPort}/health`)).json()) as J;
+      if (health.pendingAcks === 0 && health.backlog === 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const gw = await settledIn(net, model, new Set(calls.map((c) => c.receipt)), gwWindow);
+
+    // Baseline: the same count of acknowledged receipts, posted directly by another provider.
+    const direct = net.wallet('direct', 1);
+    await ensureProviderBond(net.clients[1], direct, direct.address);
+    const dKey = net.layout.accounts.direct;
+    const rq = net.layout.accounts[requesters[0]];
+    const rqKey = { secretKey: fromHex(rq.secretKey, 32), publicKey: fromHex(rq.publicKey, 32) };
+    const expiry = ((await net.clients[0].status()).height as number) + 10_000;
+    const directIds = new Set<string>();
+    let directErrors = 0;
+    const dWindow = await loadWindow(
+      net,
+      rate,
+      seconds,
+      async (k) => {
+        const start = (k * 97) % 5000;
+        const request = buildRequest(rqKey, {
+          chainId: net.chainId,
+          model: fromHex(model),
+          modelVersion: 1,
+          prompt: `direct ${k}`,
+          maxFee: parseOpen('0.05'),
+          nonce: 10_000_000 + k,
+          expiryHeight: expiry,
+        });
+        const unsigned = {
+          request,
+          input: '',
+          output: corpus.slice(start, start + 80),
+          retrieved: [],
+          inputTokens: 2,
+          outputTokens: 16,
+        };
+        const ack = signAck(receiptDelivery(unsigned), rqKey.secretKey);
+        directIds.add(to0x(receiptId(addressOf(rqKey.publicKey), 10_000_000 + k)));
+        await direct
+          .send('inference.receipt', signReceiptBody(unsigned, fromHex(dKey.secretKey, 32), ack))
+          .catch(() => directErrors++);
+      },
+      true,
+    );
+    const base = await settledIn(net, model, directIds, dWindow);
+    const p = (xs: number[], q: number) => round(percentile(xs, q), 1);
+    return {
+      mode: 'settle',
+      validators: 4,
+      blockTimeMs: 500,
+      offeredPerSec: rate,
+      seconds,
+      requesters: nReq,
+      gateway: {
+        calls: gwWindow.sent,
+        answered: calls.length,
+        acked,
+        errors,
+        errorCodes: codes,
+        callP50Ms: p(lat, 50),
+        callP99Ms: p(lat, 99),
+        posted: health.posted,
+        failed: health.failed,
+        ...gw,
+      },
+      direct: { sent: dWindow.sent, errors: directErrors, ...base },
+      ratioToDirect: round(gw.settledPerSec / base.settledPerSec, 3),
+      target: { settledPerSec: 50, met: gw.settledPerSec >= 50 },
+    };
+  } finally {
+    await stopAll(children, net);
+  }
+}
+
+/** Calls `fire(k)` at `rate` per second for `seconds` (open loop; `serial`: one at a time). */
+async function loadWindow(
+  net: LocalNetwork,
+  rate: number,
+  seconds: number,
+  fire: (k: number) => Promise<void>,
+  serial = false,
+): Promise<{ h0: number; h1: number; sent: number; wallS: number }> {
+  const h0 = (await net.clients[0].status()).height as number;
+  const inflight = new Set<Promise<void>>();
+  const started = performance.now();
+  let n = 0;
+  while (performance.now() - started < seconds * 1000) {
+    const due = Math.floor(((performance.now() - started) / 1000) * rate);
+    while (n < due && performance.now() - started < seconds * 1000) {
+      const p = fire(n++);
+      if (serial) await p;
+      else {
+        const q = p.finally(() => inflight.delete(q));
+        inflight.add(q);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const wallS = (performance.now() - started) / 1000;
+  await Promise.all(inflight);
+  const h1 = (await net.clients[0].status()).height as number;
+  return { h0, h1, sent: n, wallS };
+}
+
+/** Of the receipts `ids` (of `model`): how many landed, settled, settled next block, and in the window. */
+async function settledIn(
+  net: LocalNetwork,
+  model: string,
+  ids: Set<string>,
+  w: { h0: number; h1: number; wallS: number },
+) {
+  const now = (await net.clients[0].status()).height as number;
+  await net.waitForHeight(now + 3, [0], 120_000);
+  const seen: J[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 1000 && seen.length < ids.size; page++) {
+    const r = (await net.clients[0].ol('ol_listReceipts', [model, cursor, 100])) as J;
+    for (const x of r.items as J[]) if (ids.has(x.id)) seen.push(x);
+    if (!r.next) break;
+    cursor = r.next;
+  }
+  const settled = seen.filter((x) => x.status === 'settled');
+  const inWindow = settled.filter((x) => x.settledHeight > w.h0 && x.settledHeight <= w.h1).length;
+  const [b0, b1] = await Promise.all([
+    net.clients[0].blockByHeight(w.h0),
+    net.clients[0].blockByHeight(w.h1),
+  ]);
+  const chainS = ((b1.header.timeMs as number) - (b0.header.timeMs as number)) / 1000;
+  return {
+    onChain: seen.length,
+    settled: settled.length,
+    settledInNextBlock: settled.filter((x) => x.settledHeight === x.height + 1).length,
+    settledInWindow: inWindow,
+    windowBlocks: w.h1 - w.h0,
+    windowChainSeconds: round(chainS, 2),
+    windowWallSeconds: round(w.wallS, 2),
+    settledPerSec: round(inWindow / chainS, 1),
+  };
 }

@@ -38,11 +38,36 @@ export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
   return ed25519.getPublicKey(secretKey);
 }
 
+/**
+ * Signs `message` with a 32-byte Ed25519 seed. RFC 8032 signatures are deterministic (§5.1.6), so
+ * every correct implementation returns the same 64 bytes; node processes install OpenSSL's
+ * (core/nativeCrypto.ts, ~10× faster than noble), test/core/keys.test.ts pins it equal to noble's.
+ */
+export type Signer = (message: Uint8Array, secretKey: Uint8Array) => Uint8Array;
+
+const nobleSign: Signer = (message, secretKey) => ed25519.sign(message, secretKey);
+let signer: Signer = nobleSign;
+
+/** Installs a faster signer that returns exactly noble's bytes (pinned by tests). */
+export function useSigner(s: Signer): void {
+  signer = s;
+}
+
+/** The signer in use, for tests. */
+export function signerName(): string {
+  return signer === nobleSign ? 'noble' : signer.name || 'installed';
+}
+
 export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   if (!(secretKey instanceof Uint8Array) || secretKey.length !== SECRET_KEY_BYTES) {
     throw new CryptoError('BAD_SECRET_KEY', `a secret key is ${SECRET_KEY_BYTES} bytes`);
   }
-  return ed25519.sign(message, secretKey);
+  return signer(message, secretKey);
+}
+
+/** noble's signature, whatever signer is installed (the reference the tests compare against). */
+export function signPure(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return nobleSign(message, secretKey);
 }
 
 /** Public-key verdicts kept for reuse; validators and busy senders sign over and over. */

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
-import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { useHashBackend } from './hash.js';
-import { useSignatureVerifier } from './keys.js';
+import { useSignatureVerifier, useSigner } from './keys.js';
 
 /**
  * Node only: installs node:crypto behind core/hash.ts and core/keys.ts on import. Every node entry
@@ -69,4 +69,24 @@ function keyObject(publicKey: Uint8Array): KeyObject {
 
 useSignatureVerifier(function openssl(publicKey, message, signature) {
   return verify(null, message, keyObject(publicKey), signature);
+});
+
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+/** Parsed private keys kept for reuse: a process signs with a handful of keys (its own). */
+export const NATIVE_SIGNING_KEYS_MAX = 64;
+const signingKeys = new Map<string, KeyObject>();
+
+useSigner(function openssl(message, secretKey) {
+  const id = Buffer.from(secretKey.buffer, secretKey.byteOffset, secretKey.byteLength).toString('latin1');
+  let k = signingKeys.get(id);
+  if (k === undefined) {
+    k = createPrivateKey({
+      key: Buffer.concat([PKCS8_ED25519_PREFIX, secretKey]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    if (signingKeys.size >= NATIVE_SIGNING_KEYS_MAX) signingKeys.clear();
+    signingKeys.set(id, k);
+  }
+  return digest(sign(null, message, k));
 });

@@ -37,8 +37,9 @@ JSON-RPC and metrics endpoints and the explorer's URL, and runs the live demo. C
   --dir DIR          data directory, kept between runs (default: a fresh temporary directory,
                      removed on exit); re-running with the same DIR restarts that network
   --base-port P      node i uses P+3i (p2p), P+3i+1 (JSON-RPC), P+3i+2 (metrics); the demo's
-                     provider uses P+3N, node0's explorer web app P+3N+1 (default ${DEFAULT_BASE_PORT})
-  --no-demo          only the network: no datanets, models, provider or requests
+                     OpenAI-compatible gateway uses P+3N, node0's explorer web app P+3N+1, the
+                     reference model server behind the gateway P+3N+2 (default ${DEFAULT_BASE_PORT})
+  --no-demo          only the network: no datanets, models, gateway, model server or requests
   --help             this text
 
 status / stop: the devnet in DIR (default: the last one started from this checkout, recorded in
@@ -92,8 +93,11 @@ export interface PidFile {
   supervisor: number;
   startedAtMs: number;
   nodes: Record<string, number | null>;
+  /** The demo's gateway (`openledger provider --upstream`) and its URL (the OpenAI base URL). */
   provider: number | null;
   providerUrl: string | null;
+  /** The demo's reference model server (`openledger model-server`), the gateway's upstream. */
+  modelServer?: number | null;
 }
 
 function alive(pid: number | null | undefined): boolean {
@@ -161,7 +165,7 @@ async function status(dir: string): Promise<number> {
     chainId: layout.chainId,
     running,
     supervisor: pids?.supervisor ?? null,
-    provider: pids?.providerUrl ?? null,
+    gateway: pids?.providerUrl ?? null,
     nodes,
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -174,7 +178,7 @@ async function stop(dir: string): Promise<number> {
     process.stdout.write(`no devnet running in ${dir}\n`);
     return 0;
   }
-  const all = [pids.supervisor, pids.provider, ...Object.values(pids.nodes)].filter(
+  const all = [pids.supervisor, pids.provider, pids.modelServer, ...Object.values(pids.nodes)].filter(
     (p): p is number => typeof p === 'number',
   );
   // The supervisor stops its children itself; signal the children too in case it is gone.
@@ -246,7 +250,8 @@ async function start(o: StartOptions): Promise<number> {
     metrics: o.basePort + 3 * i + 2,
     ...(i === 0 ? { explorer: o.basePort + 3 * o.validators + 1 } : {}),
   });
-  const providerPort = o.basePort + 3 * o.validators;
+  const gatewayPort = o.basePort + 3 * o.validators;
+  const modelServerPort = o.basePort + 3 * o.validators + 2;
   const cleanupDir = async () => {
     if (fresh) await rm(dir, { recursive: true, force: true });
   };
@@ -260,7 +265,10 @@ async function start(o: StartOptions): Promise<number> {
       await assertPortFree(p.metrics, `node${i} metrics`);
       if (p.explorer !== undefined) await assertPortFree(p.explorer, `node${i} explorer`);
     }
-    if (o.demo) await assertPortFree(providerPort, 'demo provider');
+    if (o.demo) {
+      await assertPortFree(gatewayPort, 'demo gateway');
+      await assertPortFree(modelServerPort, 'demo model server');
+    }
     layout =
       reuse ??
       (await setupDevnet({
@@ -285,8 +293,9 @@ async function start(o: StartOptions): Promise<number> {
       supervisor: process.pid,
       startedAtMs,
       nodes: Object.fromEntries(procs.map((p) => [p.node.name, p.pid ?? null])),
-      provider: demo?.providerPid ?? null,
-      providerUrl: demo ? demo.providerUrl : null,
+      provider: demo?.gatewayPid ?? null,
+      providerUrl: demo ? demo.gatewayUrl : null,
+      modelServer: demo?.modelServerPid ?? null,
     };
     await writeFile(join(dir, PID_FILE), `${JSON.stringify(pf, null, 2)}\n`);
   };
@@ -295,7 +304,7 @@ async function start(o: StartOptions): Promise<number> {
   const shutdown = async (code: number, why: string) => {
     if (stopping) return;
     stopping = true;
-    say(`\n${why}; stopping ${procs.length} nodes${demo ? ' and the provider' : ''}…`);
+    say(`\n${why}; stopping ${procs.length} nodes${demo ? ', the gateway and the model server' : ''}…`);
     await demo?.stop();
     await stopAll(procs);
     await rm(join(dir, PID_FILE), { force: true });
@@ -348,6 +357,10 @@ async function start(o: StartOptions): Promise<number> {
   const explorerUrl = layout.nodes.find((n) => n.explorerUrl)?.explorerUrl ?? null;
   if (explorerUrl)
     say(`explorer: ${explorerUrl}  (open it in a browser: blocks, datanets, models, receipts, earnings)`);
+  if (o.demo)
+    say(
+      `gateway (OpenAI API, paid through the chain): http://127.0.0.1:${gatewayPort}/v1  in front of the reference model server http://127.0.0.1:${modelServerPort}/v1`,
+    );
   say(
     `status: npm run devnet -- status${o.dir ? ` --dir ${o.dir}` : ''}    stop: Ctrl-C or npm run devnet -- stop`,
   );
@@ -355,7 +368,8 @@ async function start(o: StartOptions): Promise<number> {
     demo = new Demo({
       layout,
       clients,
-      providerPort,
+      gatewayPort,
+      modelServerPort,
       startedAtMs,
       firstBlockAtMs,
       out: process.stdout,
@@ -363,10 +377,10 @@ async function start(o: StartOptions): Promise<number> {
         if (!process.stdout.isTTY) say(line);
       },
     });
-    demo.onProviderExit = (code) =>
-      void tail(join(dir, 'provider.log')).then((t) => {
-        say(`\nthe provider exited unexpectedly (code ${code}):\n${t}`);
-        void shutdown(1, 'provider crashed');
+    demo.onServiceExit = (name, log, code) =>
+      void tail(log).then((t) => {
+        say(`\nthe ${name} exited unexpectedly (code ${code}); last lines of ${log}:\n${t}`);
+        void shutdown(1, `${name} crashed`);
       });
     const d = demo;
     void d.run().then(

@@ -2,24 +2,30 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { DEFAULT_TOKENIZER } from '../attribution/tokenizer.js';
 import { formatAddress } from '../core/address.js';
 import { formatOpen, parseOpen } from '../core/amount.js';
 import { fromHex } from '../core/bytes.js';
 import type { TxBody } from '../core/tx.js';
-import { askProvider, buildRequest, type OpenLedgerClient, Wallet } from '../rpc/client.js';
+import { type OpenLedgerClient, Wallet } from '../rpc/client.js';
 import { TREASURY_ADDRESS, VALIDATORS_POOL_ADDRESS } from '../vm/context.js';
 import { type DashboardState, renderDashboard } from './dashboard.js';
 import { DEMO_PROMPTS, DEMO_SPEAKERS, type DemoData, demoData } from './demoData.js';
 import { CLI_ENTRY, CLI_EXEC_ARGV, REPO_ROOT } from './processes.js';
+import { ChainPayer } from './provider/openaiPay.js';
 import type { DevnetLayout } from './setup.js';
 
 /**
  * The live demo: seeds two Datanets from Shakespeare (several contributors; one tries to
  * re-upload someone else's text and is rejected as a near-duplicate), registers a span model and
- * a chain-trained influence model on them, starts the reference provider (`openledger provider`,
- * a separate process), streams signed inference requests to it, and redraws a dashboard every
- * second: height, tx/s, receipts, settlements, and who earned what.
+ * a chain-trained influence model on them, and serves them exactly as a real deployment would:
+ * the reference model server (`openledger model-server`, the built-in models behind the OpenAI
+ * API, like llama.cpp's server or vLLM) and in front of it the gateway (`openledger provider
+ * --upstream …`), two separate processes. Requesters call the gateway with the official `openai`
+ * SDK paying through the chain (`ChainPayer`: signs each request, checks the provider's signed
+ * delivery, acknowledges it so the receipt settles in the next block). A dashboard is redrawn
+ * every second: height, tx/s, receipts, settlements, and who earned what.
  */
 
 export const DEMO_CONTRIBUTORS = ['alice', 'bob', 'carol'] as const;
@@ -38,6 +44,8 @@ export const DEMO_ACCOUNTS: Record<string, string> = {
   requester3: '100000',
 };
 export const DEMO_REQUEST_INTERVAL_MS = 400;
+/** Tokens a demo span answer may have (the n-gram model's words, metered by the pinned tokenizer). */
+export const DEMO_MAX_TOKENS = 60;
 
 /**
  * The demo's span model over one datanet version, served by `provider`: the n-gram model the
@@ -73,7 +81,10 @@ type J = Record<string, any>;
 export interface DemoOptions {
   layout: DevnetLayout;
   clients: OpenLedgerClient[];
-  providerPort: number;
+  /** The gateway's port (`openledger provider --upstream`): what requesters call. */
+  gatewayPort: number;
+  /** The reference model server's port (`openledger model-server`): the gateway's upstream. */
+  modelServerPort: number;
   /** When the devnet was started (for "time to first payout"). */
   startedAtMs: number;
   firstBlockAtMs: number;
@@ -83,8 +94,9 @@ export interface DemoOptions {
 
 export class Demo {
   private stopped = false;
-  private provider: ChildProcess | null = null;
-  private providerExit: Promise<void> = Promise.resolve();
+  private readonly children = new Map<'gateway' | 'model-server', ChildProcess>();
+  private readonly exits: Promise<void>[] = [];
+  private readonly payers = new Map<string, { payer: ChainPayer; openai: OpenAI }>();
   private timers: NodeJS.Timeout[] = [];
   private readonly state: DashboardState;
   private readonly names = new Map<string, string>();
@@ -95,7 +107,8 @@ export class Demo {
   private readonly requestBase = Date.now() * 16;
   private scannedHeight = 0;
   private readonly blockTx: { height: number; txs: number; atMs: number }[] = [];
-  onProviderExit: ((code: number | null) => void) | null = null;
+  /** Called when the gateway or the model server exits while the demo runs (name, log file, code). */
+  onServiceExit: ((name: string, log: string, code: number | null) => void) | null = null;
 
   constructor(private readonly o: DemoOptions) {
     for (const [name, a] of Object.entries(o.layout.accounts)) this.names.set(a.address, name);
@@ -139,7 +152,7 @@ export class Demo {
 
   /** Starts the provider, seeds the chain, then streams requests; returns once seeding is done. */
   async run(): Promise<void> {
-    this.startProvider();
+    this.startServices();
     this.timers.push(setInterval(() => void this.tick(), 1000));
     this.data = demoData(await readFile(CORPUS_PATH, 'utf8'), DEMO_CONTRIBUTORS, DEMO_COPIER);
     await this.seed();
@@ -271,48 +284,99 @@ export class Demo {
     }
   }
 
-  private startProvider(): void {
+  private startServices(): void {
     const keyFile = join(this.o.layout.dir, 'provider-key.json');
     const a = this.o.layout.accounts.provider;
-    const log = join(this.o.layout.dir, 'provider.log');
+    const rpc = this.o.layout.nodes[0].rpcUrl;
     void writeFile(keyFile, JSON.stringify({ secretKey: a.secretKey, publicKey: a.publicKey }), {
       mode: 0o600,
     }).then(() => {
-      if (this.stopped) return;
-      const fd = openSync(log, 'a');
-      const child = spawn(
-        process.execPath,
-        [
-          ...CLI_EXEC_ARGV,
-          CLI_ENTRY,
-          'provider',
-          '--rpc',
-          this.o.layout.nodes[0].rpcUrl,
-          '--key',
-          keyFile,
-          '--port',
-          String(this.o.providerPort),
-        ],
-        { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env: process.env },
-      );
-      closeSync(fd);
-      this.provider = child;
-      this.providerExit = new Promise((resolve) =>
-        child.once('exit', (code) => {
-          this.provider = null;
-          if (!this.stopped) this.onProviderExit?.(code);
-          resolve();
-        }),
-      );
+      this.spawnService('model-server', [
+        'model-server',
+        '--rpc',
+        rpc,
+        '--port',
+        String(this.o.modelServerPort),
+        '--provider',
+        a.address,
+      ]);
+      this.spawnService('gateway', [
+        'provider',
+        '--rpc',
+        rpc,
+        '--key',
+        keyFile,
+        '--port',
+        String(this.o.gatewayPort),
+        '--upstream',
+        this.modelServerUrl,
+      ]);
     });
   }
 
-  get providerPid(): number | undefined {
-    return this.provider?.pid;
+  private spawnService(name: 'gateway' | 'model-server', args: string[]): void {
+    if (this.stopped) return;
+    const log = join(this.o.layout.dir, `${name}.log`);
+    const fd = openSync(log, 'a');
+    const child = spawn(process.execPath, [...CLI_EXEC_ARGV, CLI_ENTRY, ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', fd, fd],
+      env: process.env,
+    });
+    closeSync(fd);
+    this.children.set(name, child);
+    this.exits.push(
+      new Promise((resolve) =>
+        child.once('exit', (code) => {
+          this.children.delete(name);
+          if (!this.stopped) this.onServiceExit?.(name, log, code);
+          resolve();
+        }),
+      ),
+    );
   }
 
-  get providerUrl(): string {
-    return `http://127.0.0.1:${this.o.providerPort}/`;
+  get gatewayPid(): number | undefined {
+    return this.children.get('gateway')?.pid;
+  }
+
+  get modelServerPid(): number | undefined {
+    return this.children.get('model-server')?.pid;
+  }
+
+  /** The OpenAI base URL requesters use. */
+  get gatewayUrl(): string {
+    return `http://127.0.0.1:${this.o.gatewayPort}/v1`;
+  }
+
+  get modelServerUrl(): string {
+    return `http://127.0.0.1:${this.o.modelServerPort}/v1`;
+  }
+
+  /** One `openai` client per requester, paying through the chain. */
+  private sdkFor(requester: string): { payer: ChainPayer; openai: OpenAI } {
+    let p = this.payers.get(requester);
+    if (p === undefined) {
+      const a = this.o.layout.accounts[requester];
+      const payer = new ChainPayer({
+        client: this.c,
+        key: { secretKey: fromHex(a.secretKey, 32), publicKey: fromHex(a.publicKey, 32) },
+        chainId: this.o.layout.chainId,
+        maxFee: parseOpen('1'),
+        expiryBlocks: 200,
+        nonceStart: this.requestBase + DEMO_REQUESTERS.indexOf(requester as never) * 1_000_000_000,
+      });
+      const openai = new OpenAI({
+        baseURL: this.gatewayUrl,
+        apiKey: 'unused',
+        fetch: payer.fetch,
+        maxRetries: 0,
+        timeout: 20_000,
+      });
+      p = { payer, openai };
+      this.payers.set(requester, p);
+    }
+    return p;
   }
 
   private async sendRequest(): Promise<void> {
@@ -323,33 +387,27 @@ export class Demo {
     const prompt = influence
       ? this.data.heldOut[k % this.data.heldOut.length].text
       : `${DEMO_PROMPTS[k % DEMO_PROMPTS.length]} #${k}`;
-    const a = this.o.layout.accounts[requester];
     try {
-      const height = this.state.height;
-      const key = { secretKey: fromHex(a.secretKey, 32), publicKey: fromHex(a.publicKey, 32) };
-      const request = buildRequest(key, {
-        chainId: this.o.layout.chainId,
-        model: fromHex(influence ? this.influenceModel : this.spanModel),
-        modelVersion: 1,
-        prompt,
-        maxFee: parseOpen('1'),
-        nonce: this.requestBase + k,
-        expiryHeight: height + 200,
+      const { openai } = this.sdkFor(requester);
+      // The payer signs the chain request, checks the provider's signed delivery against the
+      // output and acknowledges it: the receipt goes out with the ack and settles in the next block.
+      const r = await openai.chat.completions.create({
+        model: influence ? this.influenceModel : this.spanModel,
+        messages: [{ role: 'user', content: prompt }],
+        max_tokens: influence ? 16 : DEMO_MAX_TOKENS,
       });
-      // Checks the provider's signed delivery against the output, then acknowledges it: the
-      // receipt goes out with the ack and settles in the next block.
-      const j = await askProvider(this.providerUrl, key, request, prompt, { words: 40 });
       this.state.requestsSent++;
-      this.pendingAnswers.set(j.receipt, {
+      this.pendingAnswers.set((r as unknown as J).openledger.receipt as string, {
         model: influence ? 'who-speaks-lr' : 'bard-ngram',
         prompt,
-        output: j.output,
+        output: r.choices[0]?.message?.content ?? '',
         requester,
       });
     } catch (e) {
       this.state.requestErrors++;
       const msg = `${(e as { code?: string }).code ?? ''}: ${(e as Error).message}`;
-      if (!msg.includes('MODEL_NOT_SERVED') && !msg.includes('fetch failed'))
+      // Until the gateway and the model server have loaded the new models, calls are refused.
+      if (!/model_not_found|not served|Connection error|ECONNREFUSED|fetch failed/.test(msg))
         this.note(`request failed: ${msg}`);
     }
   }
@@ -463,12 +521,17 @@ export class Demo {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    if (this.provider) {
-      this.provider.kill('SIGTERM');
-      const t = setTimeout(() => this.provider?.kill('SIGKILL'), 5_000);
-      await this.providerExit;
+    // The gateway first: it posts the receipts of answers already delivered on SIGTERM.
+    for (const name of ['gateway', 'model-server'] as const) {
+      const child = this.children.get(name);
+      if (child === undefined) continue;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
       clearTimeout(t);
     }
+    await Promise.all(this.exits);
   }
 
   get stats(): DashboardState {

@@ -1,18 +1,8 @@
 import { addressOf, formatAddress } from '../core/address.js';
 import { fromHex, to0x } from '../core/bytes.js';
-import {
-  type Delivery,
-  decodeDelivery,
-  deliveryFor,
-  sameDelivery,
-  signAck,
-  verifyDelivery,
-} from '../core/delivery.js';
-import { OlError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import type { KeyPair } from '../core/keys.js';
 import {
-  encodeInferenceRequest,
   encodeTx,
   type InferenceRequest,
   signRequest,
@@ -147,6 +137,7 @@ export function buildRequest(
   );
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON results, read field by field
 type J = Record<string, any>;
 
 /** The JSON-RPC code of a backpressure refusal (rpc/errors.ts `RPC_ERRORS.BUSY`). */
@@ -159,98 +150,6 @@ export function busyRetryAfterMs(e: unknown): number | null {
   if (!(e instanceof RpcCallError) || e.rpcCode !== RPC_BUSY) return null;
   const hint = (e.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
   return typeof hint === 'number' && hint >= 0 && hint <= 60_000 ? hint : 1_000;
-}
-
-/** A provider's answer the client checked and acknowledged (issue 15). */
-export interface CheckedAnswer {
-  output: string;
-  outputTokens: number;
-  receipt: string;
-  /** The provider's signed delivery: keep it, it is the fraud proof if the receipt differs. */
-  delivery: Delivery;
-  deliverySignature: Uint8Array;
-  providerKey: Uint8Array;
-  /** The receipt tx hash (posted with the ack), or null when acknowledging failed. */
-  tx: string | null;
-  /** The raw JSON answer of the provider (model, price, …). */
-  answer: J;
-}
-
-/** Bad answers from a provider: a delivery that does not match the output, or a bad signature. */
-export class DeliveryError extends OlError {}
-
-/**
- * Asks a reference provider (`POST /v1/infer`) with a signed request, checks that the delivery
- * names this request, this exact output and its token count and that the provider's key signed it
- * (and that the key is the provider's address), then acknowledges it (`POST /v1/ack`): the
- * receipt is posted with the ack and settles in the next block. Never acknowledges an answer that
- * fails a check (DeliveryError). Pass `ack: false` to keep the delivery without acknowledging
- * (the receipt then settles after the challenge window).
- */
-export async function askProvider(
-  providerUrl: string,
-  key: KeyPair,
-  request: InferenceRequest,
-  prompt: string,
-  o: { words?: number; timeoutMs?: number; ack?: boolean } = {},
-): Promise<CheckedAnswer> {
-  const base = providerUrl.endsWith('/') ? providerUrl : `${providerUrl}/`;
-  const post = async (path: string, body: unknown): Promise<J> => {
-    const res = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(o.timeoutMs ?? 20_000),
-    });
-    const j = (await res.json()) as J;
-    if (!res.ok)
-      throw new OlError(j.error?.code ?? 'PROVIDER_ERROR', j.error?.message ?? `HTTP ${res.status}`);
-    return j;
-  };
-  const j = await post('v1/infer', {
-    request: to0x(encodeInferenceRequest(request)),
-    prompt,
-    ...(o.words !== undefined ? { words: o.words } : {}),
-  });
-  if (typeof j.output !== 'string' || !Number.isSafeInteger(j.outputTokens))
-    throw new DeliveryError('BAD_ANSWER', 'the provider answer has no output or token count');
-  let providerKey: Uint8Array;
-  let signature: Uint8Array;
-  let claimed: Delivery;
-  try {
-    providerKey = fromHex(String(j.providerKey), 32);
-    signature = fromHex(String(j.deliverySignature), 64);
-    claimed = decodeDelivery(fromHex(String(j.delivery)));
-  } catch (e) {
-    throw new DeliveryError(
-      'BAD_DELIVERY',
-      `the provider's delivery does not decode: ${(e as Error).message}`,
-    );
-  }
-  const delivery = deliveryFor(request, j.output, j.outputTokens);
-  if (!sameDelivery(delivery, claimed))
-    throw new DeliveryError(
-      'DELIVERY_MISMATCH',
-      'the delivery does not name this request, output and token count',
-    );
-  if (typeof j.provider !== 'string' || formatAddress(addressOf(providerKey)) !== j.provider.toLowerCase())
-    throw new DeliveryError('BAD_PROVIDER_KEY', "the provider key is not the answering provider's address");
-  if (!verifyDelivery(delivery, providerKey, signature))
-    throw new DeliveryError('BAD_DELIVERY_SIGNATURE', "the provider's delivery signature does not verify");
-  const out: CheckedAnswer = {
-    output: j.output,
-    outputTokens: j.outputTokens,
-    receipt: String(j.receipt),
-    delivery,
-    deliverySignature: signature,
-    providerKey,
-    tx: null,
-    answer: j,
-  };
-  if (o.ack === false) return out;
-  const acked = await post('v1/ack', { receipt: out.receipt, ack: to0x(signAck(delivery, key.secretKey)) });
-  out.tx = typeof acked.tx === 'string' ? acked.tx : null;
-  return out;
 }
 
 export class OpenLedgerClient {
@@ -321,6 +220,15 @@ export class OpenLedgerClient {
         await new Promise((r) => setTimeout(r, hint + Math.floor(Math.random() * (hint / 2 + 1))));
       }
     }
+  }
+  /**
+   * Submits signed txs in ONE HTTP request (a JSON-RPC batch of `ol_sendTransaction`, mode
+   * 'sync'): each slot is `{hash, status}` or the `RpcCallError` that refused that tx.
+   */
+  async sendRawBatch(txHexes: string[]): Promise<(SubmittedOf<'sync'> | RpcCallError)[]> {
+    return (await this.transport.batch(
+      txHexes.map((h) => ({ method: 'ol_sendTransaction', params: [h, 'sync'] })),
+    )) as (SubmittedOf<'sync'> | RpcCallError)[];
   }
   simulate = (txHex: string) => this.ol('ol_simulateTransaction', [txHex]);
   estimateGas = (txHex: string) => this.ol('ol_estimateGas', [txHex]);

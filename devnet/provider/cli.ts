@@ -1,40 +1,35 @@
 import { readFile } from 'node:fs/promises';
 import { addressOf, formatAddress } from '../../core/address.js';
 import { fromHex } from '../../core/bytes.js';
-import { PROVIDER_ACK_WAIT_MS, Provider, ProviderError } from './server.js';
+import { ACK_WAIT_MS_DEFAULT, Gateway, parseUpstreams, UPSTREAM_TIMEOUT_MS_DEFAULT } from './gateway.js';
+import { ProviderError } from './shared.js';
 
-/**
- * `openledger provider`: the reference provider (server.ts) or, with `--upstream`, the
- * OpenAI-compatible gateway (gateway.ts). Its own file so neither imports the other.
- */
+/** `openledger provider`: the OpenAI-compatible gateway (gateway.ts). */
 
-export const PROVIDER_HELP = `usage: openledger provider --rpc URL --key FILE [--port 8600] [--host 127.0.0.1]
+export const PROVIDER_HELP = `usage: openledger provider --rpc URL --key FILE --upstream URL [--port 8600] [--host 127.0.0.1]
 
-The reference inference provider. Serves every active model that lists this account as a
-provider (span models: an n-gram text generator trained from the model's datanets; influence
-models: the chain's own classifier) and posts an inference.receipt for each answer.
+The OpenAI-compatible inference gateway (devnet/provider/gateway.ts): fronts any OpenAI-compatible
+model server (llama.cpp server, vLLM, Ollama, TGI, or the reference \`openledger model-server\`
+for the chain's built-in models) for the chain models that list this account as a provider, and
+posts an inference.receipt for each answer delivered. Bonds up to providerBondMin on start.
 
-  --rpc URL    a node's JSON-RPC endpoint
-  --key FILE   JSON {"secretKey": hex, "publicKey": hex} of the provider account
-  --port N     HTTP port (default 8600)
-  --host H     listen address (default 127.0.0.1)
-
-HTTP: GET /v1/models; POST /v1/infer {"request": "0x<signed request>", "prompt": "…"} → the
-answer with the provider's signed delivery; POST /v1/ack {"receipt", "ack"} → the receipt is
-posted with the requester's ack (else without, after ${PROVIDER_ACK_WAIT_MS / 1000} s; it then settles after the
-challenge window). Bonds up to providerBondMin on start.
-
-OpenAI-compatible gateway mode (devnet/provider/gateway.ts), in front of any OpenAI-compatible
-model server (llama.cpp server, vLLM, Ollama, TGI, \`openledger model-server\`):
-
+  --rpc URL                              a node's JSON-RPC endpoint
+  --key FILE                             JSON {"secretKey": hex, "publicKey": hex} of the provider account
+  --port N                               HTTP port (default 8600)
+  --host H                               listen address (default 127.0.0.1)
   --upstream URL                         default upstream (e.g. http://127.0.0.1:8080/v1); the
                                          upstream model name is the chain model id
   --upstream 0x<model id>=URL[#NAME]     one chain model -> upstream (NAME: its model / LoRA name)
   --upstream-map FILE                    JSON {"0x<model id>": {"url": "…/v1", "model": "NAME"}}
-  --upstream-timeout-ms N                give up on the upstream after N ms (default 30000)
+  --upstream-timeout-ms N                give up on the upstream after N ms (default ${UPSTREAM_TIMEOUT_MS_DEFAULT})
+  --ack-wait-ms N                        how long a delivered answer's receipt waits for the
+                                         requester's ack before it is posted without one
+                                         (default ${ACK_WAIT_MS_DEFAULT})
 
-Serves GET /v1/models, POST /v1/chat/completions, POST /v1/completions (stream or not); the
-signed chain request goes in the x-openledger-request header.`;
+HTTP: GET /v1/models; POST /v1/chat/completions and /v1/completions (stream or not), the signed
+chain request in the x-openledger-request header; POST /v1/ack {"receipt", "ack"}: the
+requester's signature of the delivery, so the receipt is posted with it and settles in the next
+block (without one it settles after the chain's challenge window).`;
 
 /** `openledger provider …` */
 export async function runProviderCli(argv: string[]): Promise<number> {
@@ -51,7 +46,7 @@ export async function runProviderCli(argv: string[]): Promise<number> {
   }
   const { flags, positionals } = parseArgs(
     rest,
-    { strings: ['rpc', 'key', 'port', 'host', 'upstream-map', 'upstream-timeout-ms'] },
+    { strings: ['rpc', 'key', 'port', 'host', 'upstream-map', 'upstream-timeout-ms', 'ack-wait-ms'] },
     'openledger provider',
   );
   if (flags.help) {
@@ -71,19 +66,24 @@ export async function runProviderCli(argv: string[]): Promise<number> {
   }
   const port = intFlag(flags, 'port', 8600, 1, 65535);
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  let p: { start(): Promise<{ url: string }>; close(): Promise<void> };
-  if (upstreams.length > 0 || flags['upstream-map']) {
-    const { Gateway, parseUpstreams, UPSTREAM_TIMEOUT_MS_DEFAULT } = await import('./gateway.js');
-    const u = await parseUpstreams(upstreams, flags['upstream-map']);
-    const upstreamTimeoutMs = intFlag(
-      flags,
-      'upstream-timeout-ms',
-      UPSTREAM_TIMEOUT_MS_DEFAULT,
-      100,
-      600_000,
+  if (upstreams.length === 0 && !flags['upstream-map'])
+    throw new ProviderError(
+      'BAD_USAGE',
+      '--upstream URL is required (an OpenAI-compatible model server; `openledger model-server` serves the built-in models)',
     );
-    p = new Gateway({ rpcUrl: flags.rpc, key, port, host: flags.host, log, ...u, upstreamTimeoutMs });
-  } else p = new Provider({ rpcUrl: flags.rpc, key, port, host: flags.host, log });
+  const u = await parseUpstreams(upstreams, flags['upstream-map']);
+  const upstreamTimeoutMs = intFlag(flags, 'upstream-timeout-ms', UPSTREAM_TIMEOUT_MS_DEFAULT, 100, 600_000);
+  const ackWaitMs = intFlag(flags, 'ack-wait-ms', ACK_WAIT_MS_DEFAULT, 0, 600_000);
+  const p = new Gateway({
+    rpcUrl: flags.rpc,
+    key,
+    port,
+    host: flags.host,
+    log,
+    ...u,
+    upstreamTimeoutMs,
+    ackWaitMs,
+  });
   const { url } = await p.start();
   log(`provider ${formatAddress(addressOf(fromHex(key.publicKey)))} listening on ${url}`);
   return new Promise<number>((resolve) => {

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { loadTokenizer } from '../../attribution/tokenizer.js';
 import { OpenLedgerClient } from '../../rpc/client.js';
 import { MAX_TOKENS_DEFAULT, modelInput, OpenAiError, parseCompletionBody } from '../../rpc/openaiApi.js';
-import { type J, loadBuiltinModel, PROVIDER_REFRESH_MS, readBody, type ServedModel } from './server.js';
+import { loadBuiltinModel, type ServedModel } from './builtin.js';
+import { type J, PROVIDER_REFRESH_MS, readBody } from './shared.js';
 
 /**
  * The reference model server (`openledger model-server`): the chain's built-in models (span

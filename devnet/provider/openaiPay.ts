@@ -24,16 +24,22 @@ import { parseCompletionBody, promptHashOf, REQUEST_HEADER, sseData } from '../.
  * fresh nonce) and sends it in `x-openledger-request`. On the answer it checks the gateway's
  * signed delivery: the request hash is this request's, the output hash is the text the SDK will
  * hand the app, the token count is what the model's pinned tokenizer counts, the signature is by
- * a provider the chain lists for the model. Then it signs the acknowledgment. A delivery that does
- * not check out turns into an error the SDK raises (non-streaming: HTTP 502 with the OpenAI error
- * shape; streaming: the stream fails). The SDK is not imported here: this is a `fetch`.
+ * a provider the chain lists for the model. Then it signs the acknowledgment and sends it to the
+ * gateway (`POST …/v1/ack`), which posts the receipt with it: the receipt settles in the next
+ * block instead of after the challenge window. The ack is sent before the SDK gets the answer
+ * (non-streaming) or before the stream ends, so once a call returns its receipt is on its way. A
+ * delivery that does not check out is never acknowledged and turns into an error the SDK raises
+ * (non-streaming: HTTP 502 with the OpenAI error shape; streaming: the stream fails). A failed ack
+ * does not fail the call (the answer was delivered; the receipt then settles after the window):
+ * it is recorded in `PaidCall.ackError`. The SDK is not imported here: this is a `fetch`.
  */
 
 export const EXPIRY_BLOCKS_DEFAULT = 100;
 
 export interface PaidCall {
   receipt: string;
-  tx: string;
+  /** The receipt tx hash, as the gateway answered the ack; null when not acknowledged. */
+  tx: string | null;
   provider: string;
   output: string;
   outputTokens: number;
@@ -43,6 +49,10 @@ export interface PaidCall {
   deliverySignature: string;
   /** The requester's acknowledgment signature over the same delivery (0x). */
   ack: string;
+  /** Whether the gateway accepted the ack (the receipt then settles in the next block). */
+  acked: boolean;
+  /** Why the ack was not accepted, when it was sent and refused or could not be sent. */
+  ackError?: string;
 }
 
 export class DeliveryError extends Error {
@@ -63,7 +73,12 @@ export interface ChainPayerOptions {
   nonceStart?: number;
   /** The fetch used underneath (default: the global one). */
   fetch?: typeof fetch;
+  /** Send the ack to the gateway (default true); false keeps it (the receipt waits the window). */
+  ack?: boolean;
 }
+
+/** How long the payer waits for the gateway to accept an ack. */
+export const ACK_TIMEOUT_MS = 10_000;
 
 export class ChainPayer {
   private nonce: number;
@@ -138,7 +153,7 @@ export class ChainPayer {
       const j = JSON.parse(text) as J;
       const output = kind === 'chat' ? j.choices?.[0]?.message?.content : j.choices?.[0]?.text;
       try {
-        await this.accept(request, info, String(output), j.openledger);
+        await this.accept(request, info, String(output), j.openledger, url);
       } catch (e) {
         return errorResponse(e as Error);
       }
@@ -153,7 +168,7 @@ export class ChainPayer {
     const [forApp, forCheck] = body.tee();
     const checked = (async () => {
       for await (const data of sseData(forCheck as unknown as AsyncIterable<Uint8Array>, 1 << 20)) {
-        if (data === '[DONE]') return self.accept(request, info, output, extra);
+        if (data === '[DONE]') return self.accept(request, info, output, extra, url);
         const ch = JSON.parse(data) as J;
         if (ch.error) return;
         const c = ch.choices?.[0];
@@ -184,6 +199,7 @@ export class ChainPayer {
     info: { tokenizer: string; providers: string[] },
     output: string,
     extra: J | undefined,
+    url: string,
   ): Promise<void> {
     if (extra === undefined || extra === null || typeof extra.delivery !== 'object')
       throw new DeliveryError('the gateway sent no openledger delivery with the answer');
@@ -205,23 +221,47 @@ export class ChainPayer {
     const sig = fromHex(got.signature, 64);
     if (!verifyDelivery(d, providerKey, sig))
       throw new DeliveryError('the delivery signature does not verify');
-    this.calls.push({
-      receipt: extra.receipt,
-      tx: extra.tx,
+    const call: PaidCall = {
+      receipt: String(extra.receipt),
+      tx: null,
       provider: to0x(providerKey),
       output,
       outputTokens: d.outputTokens,
-      price: extra.price,
+      price: String(extra.price),
       request,
       deliverySignature: to0x(sig),
       ack: to0x(signAck(d, this.o.key.secretKey)),
-    });
+      acked: false,
+    };
+    this.calls.push(call);
     if (this.calls.length > 1000) this.calls.shift();
+    if (this.o.ack !== false) await this.sendAck(call, url);
+  }
+
+  /** Sends the ack to the gateway that answered (`…/v1/ack` next to `…/v1/chat/completions`). */
+  private async sendAck(call: PaidCall, url: string): Promise<void> {
+    const ackUrl = url.replace(/\/(chat\/)?completions(\?.*)?$/, '/ack');
+    try {
+      const res = await this.inner(ackUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ receipt: call.receipt, ack: call.ack }),
+        signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
+      });
+      const j = (await res.json().catch(() => ({}))) as J;
+      if (res.ok && j.acknowledged === true) {
+        call.acked = true;
+        call.tx = typeof j.tx === 'string' ? j.tx : null;
+      } else call.ackError = `${j.error?.code ?? res.status}: ${j.error?.message ?? 'ack refused'}`;
+    } catch (e) {
+      call.ackError = (e as Error).message;
+    }
   }
 
   /**
-   * Waits until the receipt is settled; returns it with its attribution (who was paid, the
-   * scores and evidence spans). Also checks the posted output is the delivered one.
+   * Waits until the receipt is settled (or refunded): an acknowledged one in the block after it,
+   * an unacknowledged one once the challenge window is over. Returns it with its attribution (who
+   * was paid, the scores and evidence spans). Also checks the posted output is the delivered one.
    */
   async settled(
     receipt: string,
@@ -232,7 +272,8 @@ export class ChainPayer {
     for (;;) {
       try {
         const r = await this.o.client.receipt(receipt);
-        if (r.status !== 'pending') {
+        // 'held': attributed, its payout waiting out the challenge window (no ack).
+        if (r.status !== 'pending' && r.status !== 'held') {
           const attribution = await this.o.client.attribution(receipt);
           const call = this.calls.find((c) => c.receipt === receipt);
           return { receipt: r, attribution, matchesDelivery: call === undefined || r.output === call.output };

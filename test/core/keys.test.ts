@@ -13,6 +13,8 @@ import {
   SIGNATURE_BYTES,
   sign,
   signatureVerifierName,
+  signerName,
+  signPure,
   verifyCofactorless,
   verifySignature,
 } from '../../core/keys.js';
@@ -69,6 +71,27 @@ const verdicts = (pk: Uint8Array, msg: Uint8Array, sig: Uint8Array) => ({
 });
 const allTrue = { noble: true, openssl: true, ours: true, pure: true };
 const allFalse = { noble: false, openssl: false, ours: false, pure: false };
+
+describe('the signer in use', () => {
+  it("is OpenSSL in node processes and returns exactly noble's bytes (RFC 8032 signatures are deterministic)", () => {
+    expect(signerName()).toBe('openssl');
+    // RFC 8032 §7.1 test 2 (one-byte message), then random keys and messages of every small size.
+    const seed = fromHex('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb', 32);
+    expect(toHex(sign(fromHex('72'), seed))).toBe(
+      '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+    );
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 300 }),
+        (sk, msg) => {
+          expect(toHex(sign(msg, sk))).toBe(toHex(signPure(msg, sk)));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
 
 describe('the verifier in use', () => {
   it('is OpenSSL in node processes (core/nativeCrypto.ts, imported by the test setup as by every entry point)', () => {

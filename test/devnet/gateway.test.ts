@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressOf } from '../../core/address.js';
 import { parseOpen } from '../../core/amount.js';
 import { fromHex, to0x } from '../../core/bytes.js';
+import { deliveryFor, signAck } from '../../core/delivery.js';
 import { type KeyPair, publicKeyOf } from '../../core/keys.js';
 import { encodeInferenceRequest, signRequest } from '../../core/tx.js';
 import { spanModelBody } from '../../devnet/demo.js';
@@ -42,6 +43,10 @@ let requester: KeyPair;
 let payer: ChainPayer;
 let openai: OpenAI;
 let nonce = 1;
+/** The challenge window (blocks) an unacknowledged receipt waits out. */
+const WINDOW = 8;
+/** How long the gateway waits for an ack before posting without one. */
+const ACK_WAIT_MS = 1_500;
 
 beforeAll(async () => {
   net = await LocalNetwork.create({
@@ -49,6 +54,7 @@ beforeAll(async () => {
     blockTimeMs: 200,
     chainId: 'gw',
     accounts: { owner: '1000', alice: '1000', provider: '1000', requester: '1000' },
+    genesisParams: { challengeWindowBlocks: String(WINDOW) },
     nodeConfig: { attribution: { workers: 1 }, log: { level: 'warn' } },
   });
   net.start([0]);
@@ -150,6 +156,7 @@ beforeAll(async () => {
     defaultUpstream: `http://127.0.0.1:${msPort}/v1`,
     routes: new Map([[bad, { url: `http://127.0.0.1:${evilPort}/v1`, model: 'lora-7' }]]),
     upstreamTimeoutMs: 3_000,
+    ackWaitMs: ACK_WAIT_MS,
   });
   await gateway.start();
   const r = net.layout.accounts.requester;
@@ -215,7 +222,11 @@ async function post(path: string, body: unknown, hdr?: string): Promise<{ status
 const chat = (content: string) => [{ role: 'user' as const, content }];
 
 describe('the OpenAI gateway with the openai SDK', () => {
-  it('lists the chain models it serves, with their price', async () => {
+  it('bonded on start; lists the chain models it serves, with their price', async () => {
+    const bonded = await net.clients[0].provider(net.layout.accounts.provider.address);
+    expect(BigInt(bonded.bond)).toBeGreaterThanOrEqual(
+      BigInt((await net.clients[0].params()).providerBondMin),
+    );
     const list = await openai.models.list();
     const m = list.data.find((x) => x.id === good) as unknown as J;
     expect(m.owned_by).toBe(net.layout.accounts.provider.address);
@@ -237,8 +248,12 @@ describe('the OpenAI gateway with the openai SDK', () => {
     const s = await payer.settled(call.receipt);
     expect(s.matchesDelivery).toBe(true);
     expect(s.receipt.outputTokens).toBe(call.outputTokens);
-    const tx = await net.clients[0].transaction(call.tx);
+    const tx = await net.clients[0].transaction(call.tx!);
     expect(tx.status).toBe('committed');
+    // Acknowledged through the gateway: settled in the very next block, not after the window.
+    expect(call.acked).toBe(true);
+    expect(s.receipt).toMatchObject({ acknowledged: true, releaseHeight: 0 });
+    expect(s.attribution.height).toBe(s.receipt.height + 1);
     expect(s.attribution.payouts.some((p: J) => p.address === net.layout.accounts.alice.address)).toBe(true);
   }, 90_000);
 
@@ -258,8 +273,11 @@ describe('the OpenAI gateway with the openai SDK', () => {
     expect(text.length).toBeGreaterThan(0);
     expect(payer.last!.output).toBe(text);
     expect(extra!.receipt).toBe(payer.last!.receipt);
+    expect(payer.last!.acked).toBe(true);
     const s = await payer.settled(payer.last!.receipt);
     expect(s.receipt.output).toBe(text);
+    expect(s.receipt).toMatchObject({ acknowledged: true, releaseHeight: 0 });
+    expect(s.attribution.height).toBe(s.receipt.height + 1);
   }, 90_000);
 
   it('concurrent calls each get their own receipt tx nonce: all receipts land (attack: two reservations reading one nonce)', async () => {
@@ -276,12 +294,29 @@ describe('the OpenAI gateway with the openai SDK', () => {
     );
     const calls = payer.calls.slice(n0);
     expect(calls.length).toBe(8);
-    await gateway.poster.drain();
+    await gateway.drain();
     expect({
       posted: gateway.poster.posted - before.posted,
       failed: gateway.poster.failed - before.failed,
     }).toEqual({ posted: 8, failed: 0 });
     for (const c of calls) expect((await payer.settled(c.receipt)).matchesDelivery).toBe(true);
+  }, 90_000);
+
+  it('a receipt whose nonce another tx of the provider key took is signed again and lands (attack: the key used elsewhere)', async () => {
+    await gateway.drain();
+    // The gateway has its next nonce cached; the operator spends that nonce from another process.
+    const other = await net
+      .wallet('provider', 0)
+      .send('transfer', { to: fromHex(net.layout.accounts.owner.address), amount: 1n });
+    const r = await openai.chat.completions.create({
+      model: good,
+      messages: chat('after the operator paid someone'),
+      max_tokens: 12,
+    });
+    const s = await payer.settled((r as unknown as J).openledger.receipt, 20_000);
+    expect(s.matchesDelivery).toBe(true);
+    expect(s.receipt.acknowledged).toBe(true);
+    expect((await net.clients[0].waitForInclusion(other.hash, 30_000)).result.code).toBe('ok');
   }, 90_000);
 
   it('completions, streaming and not', async () => {
@@ -297,6 +332,100 @@ describe('the OpenAI gateway with the openai SDK', () => {
     for await (const ch of s) t += ch.choices[0]?.text ?? '';
     expect(payer.last!.output).toBe(t);
     await payer.settled(payer.last!.receipt);
+  }, 90_000);
+});
+
+describe('acknowledgments through the gateway', () => {
+  const quiet = () =>
+    new ChainPayer({
+      client: net.clients[0],
+      key: requester,
+      chainId: net.chainId,
+      maxFee: parseOpen('1'),
+      nonceStart: 7_000_000 + nonce++ * 1000,
+      ack: false,
+    });
+  const sdk = (p: ChainPayer) =>
+    new OpenAI({ baseURL: gateway.url, apiKey: 'unused', fetch: p.fetch, maxRetries: 0 });
+
+  it('without an ack (streaming and not) the receipt goes out after the wait and settles only after the challenge window', async () => {
+    const p = quiet();
+    const o = sdk(p);
+    await o.chat.completions.create({ model: good, messages: chat('no thanks'), max_tokens: 20 });
+    const s = await o.chat.completions.create({
+      model: good,
+      messages: chat('no thanks, streamed'),
+      max_tokens: 20,
+      stream: true,
+    });
+    for await (const _ of s) {
+    }
+    expect(p.calls.map((c) => c.acked)).toEqual([false, false]);
+    for (const c of p.calls) {
+      const r = await p.settled(c.receipt, 90_000);
+      expect(r.matchesDelivery).toBe(true);
+      expect(r.receipt.acknowledged).toBe(false);
+      expect(r.receipt.releaseHeight).toBe(r.receipt.height + WINDOW);
+      // Attributed with its job in the next block, but paid only once the window is over.
+      expect(r.receipt.status).toBe('settled');
+      expect(r.attribution.height).toBe(r.receipt.height + 1);
+      expect((await net.clients[0].status()).height).toBeGreaterThanOrEqual(r.receipt.releaseHeight);
+    }
+  }, 120_000);
+
+  it('forged, wrong, malformed and late acks are refused with typed errors; the real ack then settles it next block', async () => {
+    const p = quiet();
+    await sdk(p).chat.completions.create({ model: good, messages: chat('ack me later'), max_tokens: 20 });
+    const call = p.last!;
+    const ackPost = async (body: unknown) => {
+      const res = await fetch(`${gateway.url}/ack`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return { status: res.status, j: (await res.json()) as J };
+    };
+    const d = deliveryFor(call.request, call.output, call.outputTokens);
+    const stranger = new Uint8Array(32).fill(21);
+    const refusedBefore = gateway.acksRefused;
+    const cases: [string, unknown, number, string][] = [
+      ['not json', '{ack', 400, 'invalid_json'],
+      ['bad receipt id', { receipt: '0x12', ack: call.ack }, 400, 'invalid_value'],
+      ['ack not hex', { receipt: call.receipt, ack: 'zz' }, 400, 'invalid_ack'],
+      // Attack: someone else acknowledges in the requester's name.
+      ['signed by a stranger', { receipt: call.receipt, ack: to0x(signAck(d, stranger)) }, 400, 'bad_ack'],
+      // Attack: the requester's real signature, but over another output (e.g. one it would prefer).
+      [
+        'the requester acks another output',
+        {
+          receipt: call.receipt,
+          ack: to0x(signAck(deliveryFor(call.request, 'another answer', 2), requester.secretKey)),
+        },
+        400,
+        'bad_ack',
+      ],
+      // Attack: an ack of this delivery replayed onto another receipt.
+      [
+        'an ack for another receipt',
+        { receipt: to0x(receiptId(addressOf(requester.publicKey), 424_242)), ack: call.ack },
+        404,
+        'unknown_receipt',
+      ],
+    ];
+    for (const [what, body, status, code] of cases) {
+      const r = await ackPost(body);
+      expect({ what, status: r.status, code: r.j.error?.code }).toEqual({ what, status, code });
+    }
+    expect(gateway.acksRefused - refusedBefore).toBe(cases.length);
+    // Still up, and the real ack is taken: the receipt is posted with it.
+    const ok = await ackPost({ receipt: call.receipt, ack: call.ack });
+    expect(ok.status).toBe(200);
+    expect(ok.j).toMatchObject({ receipt: call.receipt, acknowledged: true });
+    const s = await p.settled(call.receipt);
+    expect(s.receipt).toMatchObject({ acknowledged: true, releaseHeight: 0 });
+    expect(s.attribution.height).toBe(s.receipt.height + 1);
+    // Once posted, a second ack finds nothing to acknowledge.
+    expect((await ackPost({ receipt: call.receipt, ack: call.ack })).j.error.code).toBe('unknown_receipt');
   }, 90_000);
 });
 
@@ -435,7 +564,7 @@ describe('bad input gets the OpenAI error shape, no receipt, and the gateway sta
     );
     const again = await post('/chat/completions', { model: good, messages: msgs, max_tokens: 5 }, h);
     expect([again.status, again.j.error.code]).toEqual([409, 'request_replayed']);
-    await gateway.poster.drain();
+    await gateway.drain();
     expect(gateway.poster.posted).toBe(posted + 1);
   });
 
@@ -470,7 +599,7 @@ describe('bad input gets the OpenAI error shape, no receipt, and the gateway sta
         }
       })(),
     ).rejects.toThrow(/upstream connection failed before the answer was complete/);
-    await gateway.poster.drain();
+    await gateway.drain();
     expect({ posted: gateway.poster.posted, fillers: gateway.poster.fillers }).toEqual(before);
     // Still up.
     const r = await openai.chat.completions.create({
@@ -501,5 +630,15 @@ describe('bad input gets the OpenAI error shape, no receipt, and the gateway sta
       o2.chat.completions.create({ model: good, messages: chat('swap me'), max_tokens: 10 }),
     ).rejects.toThrow(/output hash/);
     expect(p2.calls.length).toBe(0);
+    // Never acknowledged: the gateway posts its (honest) receipt without an ack; it waits the window.
+    const id = to0x(receiptId(addressOf(requester.publicKey), 5_000_000));
+    await gateway.drain();
+    const r = await net.waitFor(
+      'the unacknowledged receipt',
+      async () => net.clients[0].receipt(id).catch(() => undefined),
+      30_000,
+    );
+    expect(r).toMatchObject({ acknowledged: false, releaseHeight: r.height + WINDOW });
+    expect(r.output).not.toBe('a different answer');
   });
 });

@@ -105,7 +105,8 @@ describe.skipIf(!haveChromium)('explorer in Chromium against a devnet', { timeou
     demo = new Demo({
       layout: net.layout,
       clients: net.clients,
-      providerPort: await freePort(),
+      gatewayPort: await freePort(),
+      modelServerPort: await freePort(),
       startedAtMs: Date.now(),
       firstBlockAtMs: Date.now(),
       out: sink,
