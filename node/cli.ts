@@ -133,6 +133,17 @@ function faultsFromEnv(): ChainFaults {
 }
 
 async function runNode(home: string, flags: Record<string, string>): Promise<number> {
+  // A signal while the node is still starting (its RPC may already answer) must not kill it with
+  // the default action: it is remembered and honoured, with a clean stop, once the node is up.
+  let early: string | null = null;
+  const onEarlyInt = () => {
+    early ??= 'SIGINT';
+  };
+  const onEarlyTerm = () => {
+    early ??= 'SIGTERM';
+  };
+  process.on('SIGINT', onEarlyInt);
+  process.on('SIGTERM', onEarlyTerm);
   const node = await OpenLedgerNode.start({ home, flags, faults: faultsFromEnv() });
   const { attachExplorer, attachRpc } = await import('./api.js');
   const rpc = await attachRpc(node);
@@ -166,6 +177,8 @@ async function runNode(home: string, flags: Record<string, string>): Promise<num
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    process.off('SIGINT', onEarlyInt);
+    process.off('SIGTERM', onEarlyTerm);
     // A full disk stops the node (it would only fail every write again); the exit status tells a
     // supervisor it is not a crash to restart in a loop. A write that fails where no caller can
     // catch it (a WAL append inside a gossip handler) reaches the process handlers below.
@@ -177,5 +190,6 @@ async function runNode(home: string, flags: Record<string, string>): Promise<num
     };
     process.on('uncaughtException', uncaught);
     process.on('unhandledRejection', uncaught);
+    if (early !== null) stop(early);
   });
 }
