@@ -4,12 +4,12 @@ import '../core/nativeCrypto.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OlError } from '../core/errors.js';
+import { EXIT_STORAGE_FAILED, OlError, StorageError } from '../core/errors.js';
 import { CLI_COMMANDS } from './commands.js';
 
 /**
  * Entry point of the `openledger` command (package.json `bin`; compiled to dist/cli/openledger.js
- * by `npm ci`, or run from source with tsx). Typed errors are the user's to fix: exit 2.
+ * by `npm ci`, or run from source with tsx). Typed errors are the user's to fix: exit 2 (74 for damaged or full storage).
  */
 
 /** Exit status for bad usage or input (unknown command or flag, bad config): the user's to fix. */
@@ -86,7 +86,8 @@ main(process.argv.slice(2)).then(
   (e) => {
     if (e instanceof OlError) {
       process.stderr.write(`error: ${e.message} [${e.code}]\n`);
-      process.exit(EXIT_USAGE);
+      // Damaged or full storage is not a usage mistake: a supervisor should alert, not retry.
+      process.exit(e instanceof StorageError ? EXIT_STORAGE_FAILED : EXIT_USAGE);
     }
     process.stderr.write(`fatal: ${(e as Error).stack ?? e}\n`);
     process.exit(1);

@@ -190,6 +190,10 @@ export class FileSignerStateStore implements SignerStateStore {
     try {
       writeFileSync(fd, encodeSignerState(state));
       fsyncSync(fd);
+    } catch (e) {
+      // fs errors of write/fsync carry no file name (a full disk must say which file).
+      if (e instanceof Error && (e as { path?: unknown }).path === undefined) Object.assign(e, { path: tmp });
+      throw e;
     } finally {
       closeSync(fd);
     }

@@ -220,11 +220,26 @@ export class FileWalBackend implements WalBackend {
   append(height: number, bytes: Uint8Array): void {
     const fd = this.fd(height);
     let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    try {
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      throw this.named(e, height);
+    }
   }
 
   sync(height: number): void {
-    fsyncSync(this.fd(height));
+    try {
+      fsyncSync(this.fd(height));
+    } catch (e) {
+      throw this.named(e, height);
+    }
+  }
+
+  /** fs errors of write/fsync carry no file name (a full disk must say which file). */
+  private named(e: unknown, height: number): unknown {
+    if (e instanceof Error && (e as { path?: unknown }).path === undefined)
+      Object.assign(e, { path: this.path(height) });
+    return e;
   }
 
   truncate(height: number, length: number): void {

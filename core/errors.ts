@@ -42,3 +42,37 @@ export class AssertionError extends Error {
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new AssertionError(message);
 }
+
+/** Exit status of the `openledger` command for damaged or full storage (sysexits EX_IOERR). */
+export const EXIT_STORAGE_FAILED = 74;
+
+/** errno codes of a full file system (ENOSPC) or a full quota (EDQUOT). */
+const DISK_FULL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+/** How LevelDB (and the C library) word the same in a message: "IO error: FILE: No space left on device". */
+const DISK_FULL_TEXT = /(?:IO error: (.+?): )?(?:No space left on device|Disk quota exceeded)/;
+/** How deep `cause` chains are followed (errors wrapped by libraries). */
+const ERROR_CAUSE_DEPTH_MAX = 4;
+
+/**
+ * `e` (or an error it wraps as `cause`) is a write refused because the disk or the quota is full:
+ * a StorageError `DISK_FULL` naming the file when the error says which, else null. node:fs errors
+ * carry `code` ENOSPC and `path`; LevelDB's carry the file in the message.
+ */
+export function diskFullError(e: unknown): StorageError | null {
+  let cur: unknown = e;
+  for (let depth = 0; depth <= ERROR_CAUSE_DEPTH_MAX && cur instanceof Error; depth++) {
+    const x = cur as Error & { code?: unknown; path?: unknown };
+    const text = DISK_FULL_TEXT.exec(x.message);
+    if ((typeof x.code === 'string' && DISK_FULL_CODES.has(x.code)) || text !== null) {
+      const path = typeof x.path === 'string' ? x.path : (text?.[1] ?? null);
+      return new StorageError(
+        'DISK_FULL',
+        `the disk is full${path === null ? '' : ` (writing ${path})`}: free space on that file system and ` +
+          'start the node again; what was committed is intact (each block is one atomic write)',
+        { path, cause: x.message },
+      );
+    }
+    cur = x.cause;
+  }
+  return null;
+}

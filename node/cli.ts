@@ -1,5 +1,5 @@
 import { checkFlags, parseArgs } from '../core/args.js';
-import { OlError } from '../core/errors.js';
+import { EXIT_STORAGE_FAILED, OlError } from '../core/errors.js';
 import { parseGenesis } from '../vm/genesis.js';
 import type { ChainFaults } from './chain.js';
 import { describeOptions, flagsToObject } from './config.js';
@@ -149,11 +149,11 @@ async function runNode(home: string, flags: Record<string, string>): Promise<num
   const stopAdmin = startAdminControl(home, node.p2p, node.log);
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (signal: string, status = 0) => {
       if (stopping) return;
       stopping = true;
       node.log.info({ signal }, 'stopping');
-      const force = setTimeout(() => resolve(1), 15_000);
+      const force = setTimeout(() => resolve(status === 0 ? 1 : status), 15_000);
       force.unref();
       void (async () => {
         stopAdmin();
@@ -161,10 +161,21 @@ async function runNode(home: string, flags: Record<string, string>): Promise<num
         await rpc?.close();
         await node.stop();
         clearTimeout(force);
-        resolve(0);
+        resolve(status);
       })();
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // A full disk stops the node (it would only fail every write again); the exit status tells a
+    // supervisor it is not a crash to restart in a loop. A write that fails where no caller can
+    // catch it (a WAL append inside a gossip handler) reaches the process handlers below.
+    node.onFatal(() => stop('disk full', EXIT_STORAGE_FAILED));
+    const uncaught = (e: unknown) => {
+      if (node.storageFailed(e)) return;
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    };
+    process.on('uncaughtException', uncaught);
+    process.on('unhandledRejection', uncaught);
   });
 }

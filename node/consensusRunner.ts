@@ -70,6 +70,8 @@ export interface ConsensusRunnerDeps {
   /** When the node was created (the first block's pause and stall are measured from it). */
   readonly createdAtMs: number;
   stopped(): boolean;
+  /** True when `e` is a storage failure that stops the node (a full disk); it then says so. */
+  storageFailed(e: unknown): boolean;
 }
 
 export class ConsensusRunner {
@@ -146,7 +148,9 @@ export class ConsensusRunner {
           .then(() => chain.prepareProposal({ height: h, round, proposer: address! }))
           .then(
             (blockHash) => live() && this.input({ type: 'proposalBuilt', height: h, round, blockHash }),
-            (e) => log.warn({ height: h, round, err: (e as Error).message }, 'could not build a proposal'),
+            (e) =>
+              this.deps.storageFailed(e) ||
+              log.warn({ height: h, round, err: (e as Error).message }, 'could not build a proposal'),
           );
       },
       validateValue: (h, round, blockHash, decided) => {
@@ -190,7 +194,7 @@ export class ConsensusRunner {
                 });
               },
               (e) => {
-                if (!live()) return;
+                if (!live() || this.deps.storageFailed(e)) return;
                 if (chain.tip.height >= d.height) {
                   // Sync got there first; just move consensus on.
                   this.start();

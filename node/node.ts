@@ -8,9 +8,11 @@ import { FileWalBackend, Wal } from '../consensus/wal.js';
 import { addressOf, formatAddress } from '../core/address.js';
 import { decodeBlock, headerHash } from '../core/block.js';
 import { toHex } from '../core/bytes.js';
+import { diskFullError, type StorageError } from '../core/errors.js';
 import { type KeyPair, sign } from '../core/keys.js';
 import { P2pHost } from '../p2p/host.js';
 import { loadOrCreateNodeKey, peerIdOf } from '../p2p/nodeKey.js';
+import { corruptionError } from '../state/levelRecovery.js';
 import { StateDb } from '../state/stateDb.js';
 import { type Genesis, genesisState, parseGenesis } from '../vm/genesis.js';
 import { dueJobs } from '../vm/jobs.js';
@@ -97,6 +99,9 @@ export class OpenLedgerNode {
   private stopped = false;
   private readonly createdAtMs = Date.now();
   readonly listeners = new Set<(info: CommittedInfo) => void>();
+  /** Told once when storage fails in a way the node cannot work around (`storageFailed`). */
+  private readonly fatalListeners = new Set<(e: StorageError) => void>();
+  private fatal: StorageError | null = null;
   readonly peerStatus = new Map<string, Status>();
 
   private constructor(
@@ -149,7 +154,7 @@ export class OpenLedgerNode {
       await node.open();
     } catch (e) {
       await node.stop();
-      throw e;
+      throw diskFullError(e) ?? corruptionError(e, paths.db) ?? e;
     }
     return node;
   }
@@ -305,6 +310,7 @@ export class OpenLedgerNode {
       log: this.log,
       peerStatus: this.peerStatus,
       stopped: () => this.stopped,
+      storageFailed: (e) => this.storageFailed(e),
     });
     this.p2p.subscribe('tx', (data) => this.txs.onGossip(data));
     this.p2p.subscribe('consensus', (data) => intake.onConsensusMessage(data));
@@ -341,6 +347,7 @@ export class OpenLedgerNode {
       replayInputs: (height) => intake.replayFrom(height),
       createdAtMs: this.createdAtMs,
       stopped: () => this.stopped,
+      storageFailed: (e) => this.storageFailed(e),
     });
     this.consensus.start();
     this.timers.every(SYNC_POLL_MS, () => void this.sync.tick());
@@ -401,6 +408,29 @@ export class OpenLedgerNode {
       timeMs: block.header.timeMs,
       stateRoot: this.state.latestRoot,
     };
+  }
+
+  /** `cb` hears of a fatal storage failure (the `start` command stops the node and exits 74). */
+  onFatal(cb: (e: StorageError) => void): void {
+    this.fatalListeners.add(cb);
+    if (this.fatal !== null) cb(this.fatal);
+  }
+
+  /**
+   * True when `e` is a full disk (or a damaged database table): logged once as fatal and passed to the `onFatal` listeners.
+   * Retrying would only spin (every write fails the same way) and a half-working validator is
+   * worse than a stopped one, so the node stops; each block is one atomic batch, so nothing
+   * committed is damaged and it starts cleanly once space is freed.
+   */
+  storageFailed(e: unknown): boolean {
+    const full = diskFullError(e) ?? corruptionError(e, this.paths.db);
+    if (full === null) return false;
+    if (this.fatal === null) {
+      this.fatal = full;
+      this.log.fatal({ code: full.code, path: full.details.path, err: full.details.cause }, full.message);
+      for (const cb of this.fatalListeners) cb(full);
+    }
+    return true;
   }
 
   status(): Status {

@@ -99,6 +99,8 @@ export interface SyncDeps {
   /** Peers' last status answers (kept by the node: RPC reports the best height seen). */
   readonly peerStatus: Map<string, Status>;
   stopped(): boolean;
+  /** True when `e` is a storage failure that stops the node (a full disk): not the peer's fault. */
+  storageFailed(e: unknown): boolean;
 }
 
 export class Sync {
@@ -260,6 +262,7 @@ export class Sync {
                   );
                 } catch (e) {
                   if (chain.tip.height >= at + i) continue; // consensus committed it meanwhile
+                  if (this.deps.storageFailed(e)) return;
                   throw new SyncPeerError(peer, e);
                 }
                 // Only now, with a certified block applied, is the core's height stale: from here
@@ -320,7 +323,7 @@ export class Sync {
         break;
       }
     } catch (e) {
-      log.warn({ err: (e as Error).message }, 'sync step failed');
+      if (!this.deps.storageFailed(e)) log.warn({ err: (e as Error).message }, 'sync step failed');
     } finally {
       this.polling = false;
     }

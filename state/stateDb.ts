@@ -46,6 +46,7 @@ import {
 
 export type { ExtraOp, OverlayWrite, StateLevel };
 
+import { checkRecovery, corruptionError, refuseIfMarked } from './levelRecovery.js';
 import { findLeaf, type ProofResult, proveKey } from './treeRead.js';
 import type { UpdatePlan } from './treeUpdate.js';
 
@@ -134,6 +135,7 @@ export class StateDb implements OverlayBase {
   /** Opens (creating if needed) the LevelDB directory at `location`; `close()` closes it. */
   static async open(location: string, options: StateDbOptions = {}): Promise<StateDb> {
     checkOptions(options);
+    refuseIfMarked(location);
     const db: StateLevel = new ClassicLevel<Buffer, Buffer>(location, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
@@ -153,10 +155,11 @@ export class StateDb implements OverlayBase {
     }
     const state = new StateDb(db, true, options);
     try {
+      checkRecovery(location);
       await state.#init();
     } catch (e) {
       await db.close();
-      throw e;
+      throw corruptionError(e, location) ?? e;
     }
     return state;
   }

@@ -1,7 +1,10 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../core/errors.js';
 import { popcount16 } from '../../state/hashSpec.js';
 import { rootRecordKey, SUBLEVEL_LATEST, SUBLEVEL_META, SUBLEVEL_NODES } from '../../state/layout.js';
+import { CORRUPTION_MARKER, corruptionError, lostWrites } from '../../state/levelRecovery.js';
 import { StateDb } from '../../state/stateDb.js';
 import { hex, tempDirs, text } from './reference.js';
 
@@ -50,6 +53,49 @@ function flipLast(v: Buffer): Buffer {
 }
 
 describe('corruption on disk', () => {
+  it('a damaged LevelDB log is refused at open with STATE_DB_CORRUPT naming the file, and stays refused (LevelDB itself drops the records silently)', async () => {
+    const dir = await prepared();
+    const log = readdirSync(dir).find((f) => /^\d+\.log$/.test(f));
+    expect(log).toBeDefined();
+    const path = join(dir, log as string);
+    const bytes = readFileSync(path);
+    for (let i = bytes.length >> 2; i < (bytes.length >> 2) + 64; i++) bytes[i] ^= 0xff;
+    writeFileSync(path, bytes);
+    const refused = StateDb.open(dir);
+    await expect(refused).rejects.toMatchObject({ code: 'STATE_DB_CORRUPT' });
+    await expect(refused).rejects.toThrow(
+      new RegExp(`lost \\d+ bytes of committed writes from ${path}.*re-sync`),
+    );
+    expect(existsSync(join(dir, CORRUPTION_MARKER))).toBe(true);
+    // LevelDB has meanwhile rewritten the survivors and deleted the damaged file: only the
+    // marker still knows, and it refuses again.
+    expect(existsSync(path)).toBe(false);
+    await expect(StateDb.open(dir)).rejects.toMatchObject({ code: 'STATE_DB_CORRUPT' });
+  });
+
+  it("a damaged table (LevelDB's LEVEL_CORRUPTION on a read) becomes STATE_DB_CORRUPT naming the directory", () => {
+    const level = Object.assign(new Error('Corruption: corrupted compressed block contents'), {
+      code: 'LEVEL_CORRUPTION',
+    });
+    const typed = corruptionError(new Error('read failed', { cause: level }), '/d/db');
+    expect(typed).toBeInstanceOf(StorageError);
+    expect(typed?.code).toBe('STATE_DB_CORRUPT');
+    expect(typed?.message).toMatch(/\/d\/db is damaged .*restore \/d\/db from a backup/);
+    expect(corruptionError(new Error('IO error: LOCK: busy'), '/d/db')).toBeNull();
+  });
+
+  it('lostWrites reads LevelDB info-log drop lines and nothing else', () => {
+    const text = [
+      '2026/12/04-02:51:53.895636 7f87 Recovering log #3',
+      '2026/12/04-02:51:53.895863 7f87 (ignoring error) /d/db/000003.log: dropping 3439 bytes; Corruption: checksum mismatch',
+      '2026/12/04-02:51:53.896259 7f87 Level-0 table #5: 91031 bytes OK',
+    ].join('\n');
+    expect(lostWrites(text)).toEqual([
+      { file: '/d/db/000003.log', droppedBytes: 3439, reason: 'Corruption: checksum mismatch' },
+    ]);
+    expect(lostWrites('Recovering log #3\nDelete type=0 #3')).toEqual([]);
+  });
+
   it('a flipped byte in a leaf value is a STATE_NODE_CORRUPT error naming key and version, never a wrong value', async () => {
     const s = await damaged(await prepared(), SUBLEVEL_NODES, (v) => (v[0] === 0x02 ? flipLast(v) : v));
     try {
