@@ -327,6 +327,7 @@ export default async function gatewayBench(args: string[]): Promise<Record<strin
       errorCodes,
       receiptsPosted: posted,
       receiptsExpected: expected,
+      loadAverage: loadavg().map((x) => round(x, 2)),
     };
   } finally {
     await stopAll(children, net);
