@@ -111,6 +111,8 @@ export interface GatewayOptions {
   upstreamTimeoutMs?: number;
   /** How long a delivered answer waits for the requester's ack (default `ACK_WAIT_MS_DEFAULT`). */
   ackWaitMs?: number;
+  /** Answers awaiting their receipt at once (default `PENDING_ACKS_MAX`). */
+  pendingAcksMax?: number;
   log?: (line: string) => void;
 }
 
@@ -566,12 +568,13 @@ export class Gateway {
       }
       const p = parseCompletionBody(kind, j);
       const c = this.check(p, req.headers[REQUEST_HEADER]);
-      if (this.pending.size >= PENDING_ACKS_MAX)
+      const pendingMax = this.o.pendingAcksMax ?? PENDING_ACKS_MAX;
+      if (this.pending.size >= pendingMax)
         throw new OpenAiError(
           503,
           'server_error',
           'busy',
-          `${PENDING_ACKS_MAX} answers await their acknowledgment; retry shortly`,
+          `${pendingMax} answers await their acknowledgment; retry shortly`,
         );
       this.remember(c.receipt);
       const requester = formatAddress(addressOf(c.request.requester));
@@ -645,6 +648,8 @@ export class Gateway {
       j = JSON.parse(await readBody(req, ACK_BODY_BYTES_MAX));
     } catch (e) {
       this.acksRefused++;
+      if ((e as ProviderError).code === 'BODY_TOO_LARGE')
+        throw oaErr(413, 'body_too_large', `the ack body is over ${ACK_BODY_BYTES_MAX} bytes`);
       throw oaErr(400, 'invalid_json', `the ack body is not JSON: ${(e as Error).message}`);
     }
     const receipt = typeof j?.receipt === 'string' ? j.receipt.toLowerCase() : '';
