@@ -35,6 +35,8 @@ type J = Record<string, any>;
 let net: LocalNetwork;
 let modelServer: ChildProcess | null = null;
 let evil: Server;
+let evilHits = 0;
+let evilPort = 0;
 let evilMode: 'garbage' | 'hang' | 'midstream' | 'http500' | 'reset' | 'noContent' = 'garbage';
 let gateway: Gateway;
 let good = '';
@@ -136,6 +138,7 @@ beforeAll(async () => {
   });
 
   evil = createServer((req, res) => {
+    evilHits++;
     req.resume();
     req.on('end', () => {
       if (evilMode === 'garbage') res.end('{"choices": [oops');
@@ -156,7 +159,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => evil.listen(0, '127.0.0.1', () => r()));
-  const evilPort = (evil.address() as { port: number }).port;
+  evilPort = (evil.address() as { port: number }).port;
 
   const a = net.layout.accounts.provider;
   gateway = new Gateway({
@@ -488,6 +491,46 @@ describe('the pending-answers limit (PENDING_ACKS_MAX, here 2)', () => {
       await g2.close();
     }
   }, 90_000);
+});
+
+describe('the in-flight limit (UPSTREAM_INFLIGHT_MAX, here 1)', () => {
+  it('a call past the limit is refused 503 before the upstream; once the hung call times out, calls go through again', async () => {
+    const a = net.layout.accounts.provider2;
+    const g3 = new Gateway({
+      rpcUrl: net.layout.nodes[0].rpcUrl,
+      key: { secretKey: a.secretKey, publicKey: a.publicKey },
+      port: 0,
+      routes: new Map([[other, { url: `http://127.0.0.1:${evilPort}/v1`, model: 'x' }]]),
+      upstreamTimeoutMs: 2_000,
+      inflightMax: 1,
+    });
+    await g3.start();
+    try {
+      const msgs = chat('hold on');
+      const call = async () => {
+        const res = await fetch(`${g3.url}/chat/completions`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            [REQUEST_HEADER]: header(other, canonicalChat(msgs)),
+          },
+          body: JSON.stringify({ model: other, messages: msgs }),
+        });
+        return { status: res.status, code: ((await res.json()) as J).error?.code };
+      };
+      evilMode = 'hang';
+      const hits = evilHits;
+      const first = call();
+      await net.waitFor('the upstream holds the first call', async () => evilHits > hits, 10_000, 20);
+      expect(await call()).toEqual({ status: 503, code: 'busy' });
+      expect(evilHits).toBe(hits + 1); // the refused call never reached the upstream
+      expect(await first).toEqual({ status: 504, code: 'upstream_timeout' });
+      evilMode = 'garbage';
+      expect(await call()).toEqual({ status: 502, code: 'upstream_garbage' });
+    } finally {
+      await g3.close();
+    }
+  }, 60_000);
 });
 
 describe('bad input gets the OpenAI error shape, no receipt, and the gateway stays up', () => {
