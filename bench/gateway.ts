@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { addressOf } from '../core/address.js';
@@ -13,7 +14,7 @@ import { freePort } from '../devnet/ports.js';
 import { CLI_ENTRY, REPO_ROOT } from '../devnet/processes.js';
 import { ensureProviderBond } from '../devnet/provider/bond.js';
 import { ChainPayer } from '../devnet/provider/openaiPay.js';
-import { buildRequest } from '../rpc/client.js';
+import { buildRequest, buildTx } from '../rpc/client.js';
 import { canonicalChat, promptHashOf, REQUEST_HEADER } from '../rpc/openaiApi.js';
 import { receiptId } from '../vm/models.js';
 import { percentile, round } from './_measure.js';
@@ -326,6 +327,7 @@ export default async function gatewayBench(args: string[]): Promise<Record<strin
       errorCodes,
       receiptsPosted: posted,
       receiptsExpected: expected,
+      loadAverage: loadavg().map((x) => round(x, 2)),
     };
   } finally {
     await stopAll(children, net);
@@ -338,8 +340,9 @@ export default async function gatewayBench(args: string[]): Promise<Record<strin
  * `requesters` accounts call the gateway with the real `openai` SDK paying through `ChainPayer`
  * (sign, check the signed delivery, ack) at `rate` calls per second for `seconds`; the gateway
  * posts each receipt with its ack. Baseline, same network, same run, after it: a second provider
- * account posts the same number of acknowledged receipts itself (signed request, delivery, ack
- * built in this process, one `ol_sendTransaction` each, as `bench node` does). Figure for each:
+ * account posts acknowledged receipts itself at the same offered rate (signed request, delivery,
+ * ack built in this process, one `ol_sendTransaction` each, spread over the 4 nodes, as
+ * `bench node` does) — what the chain takes without the gateway. Figure for each:
  * receipts settled per second of chain time — those whose settlement block lies in the load
  * window, over the block-timestamp span of that window — and whether each settled in the block
  * after its own (acknowledged: no challenge window).
@@ -353,6 +356,8 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
     validators: 4,
     blockTimeMs: 500,
     chainId: 'gwsettle',
+    // BENCH_DIR=DIR keeps the nodes' homes and logs there.
+    ...(process.env.BENCH_DIR ? { dir: process.env.BENCH_DIR } : {}),
     accounts: {
       owner: '1000',
       alice: '1000',
@@ -360,13 +365,20 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
       direct: '1000',
       ...Object.fromEntries(requesters.map((r) => [r, '1000000'])),
     },
-    nodeConfig: { attribution: { workers: 1 }, log: { level: 'warn' } },
+    nodeConfig: { attribution: { workers: 1 }, log: { level: process.env.BENCH_DIR ? 'info' : 'warn' } },
   });
   const children: ChildProcess[] = [];
   try {
     net.start();
     await net.waitForHeight(2, undefined, 120_000);
-    const { model, gwPort, corpus } = await setup(net, children, [net.layout.accounts.direct.address]);
+    const {
+      model,
+      gwPort,
+      corpus,
+      gw: gwProc,
+      ms,
+    } = await setup(net, children, [net.layout.accounts.direct.address]);
+    const pids = { gateway: gwProc.pid, modelServer: ms.pid };
     const sdks = requesters.map((name, i) => {
       const a = net.layout.accounts[name];
       const payer = new ChainPayer({
@@ -400,26 +412,32 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
     const lat: number[] = [];
     let errors = 0;
     const codes: Record<string, number> = {};
-    const gwWindow = await loadWindow(net, rate, seconds, (k) => {
-      const { openai } = sdks[k % sdks.length];
-      const t = performance.now();
-      return openai.chat.completions
-        .create({
-          model,
-          messages: [{ role: 'user', content: `Speak of the citizens, ${k}` }],
-          max_tokens: 16,
-        })
-        .then(
-          () => {
-            lat.push(performance.now() - t);
-          },
-          (e) => {
-            errors++;
-            const code = String((e as { code?: string }).code ?? (e as Error).message.slice(0, 40));
-            codes[code] = (codes[code] ?? 0) + 1;
-          },
-        );
-    });
+    const gwWindow = await loadWindow(
+      net,
+      rate,
+      seconds,
+      (k) => {
+        const { openai } = sdks[k % sdks.length];
+        const t = performance.now();
+        return openai.chat.completions
+          .create({
+            model,
+            messages: [{ role: 'user', content: `Speak of the citizens, ${k}` }],
+            max_tokens: 16,
+          })
+          .then(
+            () => {
+              lat.push(performance.now() - t);
+            },
+            (e) => {
+              errors++;
+              const code = String((e as { code?: string }).code ?? (e as Error).message.slice(0, 40));
+              codes[code] = (codes[code] ?? 0) + 1;
+            },
+          );
+      },
+      pids,
+    );
     const calls = sdks.flatMap((x) => x.payer.calls);
     const acked = calls.filter((c) => c.acked).length;
     // Let the gateway post the last receipts.
@@ -439,6 +457,7 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
     const rqKey = { secretKey: fromHex(rq.secretKey, 32), publicKey: fromHex(rq.publicKey, 32) };
     const expiry = ((await net.clients[0].status()).height as number) + 10_000;
     const directIds = new Set<string>();
+    let dNonce = (await net.clients[0].account(direct.address)).nonce as number;
     let directErrors = 0;
     const dWindow = await loadWindow(
       net,
@@ -465,11 +484,24 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
         };
         const ack = signAck(receiptDelivery(unsigned), rqKey.secretKey);
         directIds.add(to0x(receiptId(addressOf(rqKey.publicKey), 10_000_000 + k)));
-        await direct
-          .send('inference.receipt', signReceiptBody(unsigned, fromHex(dKey.secretKey, 32), ack))
-          .catch(() => directErrors++);
+        // Same open loop as the gateway phase: sends in flight at once, nonces from a local counter.
+        const tx = buildTx(
+          'inference.receipt',
+          signReceiptBody(unsigned, fromHex(dKey.secretKey, 32), ack),
+          direct.key,
+          {
+            chainId: net.chainId,
+            nonce: dNonce++,
+          },
+        );
+        await net.clients[k % net.clients.length].sendRawRetrying(tx.hex).then(
+          () => {},
+          () => {
+            directErrors++;
+          },
+        );
       },
-      true,
+      {},
     );
     const base = await settledIn(net, model, directIds, dWindow);
     const p = (xs: number[], q: number) => round(percentile(xs, q), 1);
@@ -491,8 +523,10 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
         posted: health.posted,
         failed: health.failed,
         ...gw,
+        cpuMsPerCall: gwWindow.cpuMsPerCall,
       },
-      direct: { sent: dWindow.sent, errors: directErrors, ...base },
+      direct: { sent: dWindow.sent, errors: directErrors, ...base, cpuMsPerCall: dWindow.cpuMsPerCall },
+      loadAverage: loadavg().map((x) => round(x, 2)),
       ratioToDirect: round(gw.settledPerSec / base.settledPerSec, 3),
       target: { settledPerSec: 50, met: gw.settledPerSec >= 50 },
     };
@@ -501,21 +535,26 @@ async function settleBench(args: string[]): Promise<Record<string, unknown>> {
   }
 }
 
+const LOAD_INFLIGHT_MAX = 200;
+
 /** Calls `fire(k)` at `rate` per second for `seconds` (open loop; `serial`: one at a time). */
 async function loadWindow(
   net: LocalNetwork,
   rate: number,
   seconds: number,
   fire: (k: number) => Promise<void>,
+  pids: { gateway?: number; modelServer?: number },
   serial = false,
-): Promise<{ h0: number; h1: number; sent: number; wallS: number }> {
+): Promise<{ h0: number; h1: number; sent: number; wallS: number; cpuMsPerCall: Record<string, number> }> {
   const h0 = (await net.clients[0].status()).height as number;
+  const cpu0 = cpuSnapshot(net, pids);
   const inflight = new Set<Promise<void>>();
   const started = performance.now();
   let n = 0;
   while (performance.now() - started < seconds * 1000) {
     const due = Math.floor(((performance.now() - started) / 1000) * rate);
-    while (n < due && performance.now() - started < seconds * 1000) {
+    // At most LOAD_INFLIGHT_MAX calls in flight: past that the offered rate is not met (reported).
+    while (n < due && inflight.size < LOAD_INFLIGHT_MAX && performance.now() - started < seconds * 1000) {
       const p = fire(n++);
       if (serial) await p;
       else {
@@ -528,7 +567,25 @@ async function loadWindow(
   const wallS = (performance.now() - started) / 1000;
   await Promise.all(inflight);
   const h1 = (await net.clients[0].status()).height as number;
-  return { h0, h1, sent: n, wallS };
+  const cpu1 = cpuSnapshot(net, pids);
+  const cpuMsPerCall = Object.fromEntries(
+    Object.keys(cpu1).map((k) => [k, round((cpu1[k] - cpu0[k]) / Math.max(1, n), 2)]),
+  );
+  return { h0, h1, sent: n, wallS, cpuMsPerCall };
+}
+
+/** CPU ms used so far by the 4 nodes (summed), the gateway, the model server and this process. */
+function cpuSnapshot(
+  net: LocalNetwork,
+  pids: { gateway?: number; modelServer?: number },
+): Record<string, number> {
+  const u = process.cpuUsage();
+  return {
+    nodes: net.procs.reduce((t, p) => t + cpuMs(p.pid), 0),
+    gateway: pids.gateway === undefined ? 0 : cpuMs(pids.gateway),
+    modelServer: pids.modelServer === undefined ? 0 : cpuMs(pids.modelServer),
+    client: (u.user + u.system) / 1000,
+  };
 }
 
 /** Of the receipts `ids` (of `model`): how many landed, settled, settled next block, and in the window. */

@@ -83,6 +83,11 @@ export const SEEN_RECEIPTS_MAX = 100_000;
 export const ACK_WAIT_MS_DEFAULT = 5_000;
 /** Answers being delivered or awaiting their ack at once; more are refused (503) before the upstream. */
 export const PENDING_ACKS_MAX = 10_000;
+/**
+ * Calls being answered by the upstream at once; more are refused (503 busy) before the upstream
+ * is asked, so an overloaded or hung upstream cannot pile up unbounded sockets and memory here.
+ */
+export const UPSTREAM_INFLIGHT_MAX = 1024;
 /** Receipt txs per JSON-RPC batch (the node's `rpc.batchMax` defaults to 100). */
 export const RECEIPT_BATCH_MAX = 100;
 /** Idle keep-alive connections kept per upstream (calls beyond reuse or open more). */
@@ -111,6 +116,10 @@ export interface GatewayOptions {
   upstreamTimeoutMs?: number;
   /** How long a delivered answer waits for the requester's ack (default `ACK_WAIT_MS_DEFAULT`). */
   ackWaitMs?: number;
+  /** Answers awaiting their receipt at once (default `PENDING_ACKS_MAX`). */
+  pendingAcksMax?: number;
+  /** Calls with the upstream at once (default `UPSTREAM_INFLIGHT_MAX`); more are refused 503. */
+  inflightMax?: number;
   log?: (line: string) => void;
 }
 
@@ -320,6 +329,8 @@ export class Gateway {
   url = '';
   served = 0;
   refused = 0;
+  /** Calls with the upstream now. */
+  private inflight = 0;
   /** Receipts posted with the requester's ack / without one (the wait ran out). */
   acked = 0;
   unacked = 0;
@@ -566,16 +577,26 @@ export class Gateway {
       }
       const p = parseCompletionBody(kind, j);
       const c = this.check(p, req.headers[REQUEST_HEADER]);
-      if (this.pending.size >= PENDING_ACKS_MAX)
+      const pendingMax = this.o.pendingAcksMax ?? PENDING_ACKS_MAX;
+      if (this.pending.size >= pendingMax)
         throw new OpenAiError(
           503,
           'server_error',
           'busy',
-          `${PENDING_ACKS_MAX} answers await their acknowledgment; retry shortly`,
+          `${pendingMax} answers await their acknowledgment; retry shortly`,
+        );
+      const inflightMax = this.o.inflightMax ?? UPSTREAM_INFLIGHT_MAX;
+      if (this.inflight >= inflightMax)
+        throw new OpenAiError(
+          503,
+          'server_error',
+          'busy',
+          `${inflightMax} calls are with the upstream already; retry shortly`,
         );
       this.remember(c.receipt);
       const requester = formatAddress(addressOf(c.request.requester));
       let held = false;
+      this.inflight++;
       try {
         // The receipt escrows maxFee from the requester: an account that cannot pay gets nothing.
         const balance = await this.balanceOf(requester);
@@ -593,6 +614,7 @@ export class Gateway {
         this.seen.delete(c.receipt);
         throw e;
       } finally {
+        this.inflight--;
         // Once an answer is pending its receipt owns the hold (released when posted or dropped).
         if (this.pending.has(c.receipt)) held = false;
         if (held) {
@@ -645,6 +667,8 @@ export class Gateway {
       j = JSON.parse(await readBody(req, ACK_BODY_BYTES_MAX));
     } catch (e) {
       this.acksRefused++;
+      if ((e as ProviderError).code === 'BODY_TOO_LARGE')
+        throw oaErr(413, 'body_too_large', `the ack body is over ${ACK_BODY_BYTES_MAX} bytes`);
       throw oaErr(400, 'invalid_json', `the ack body is not JSON: ${(e as Error).message}`);
     }
     const receipt = typeof j?.receipt === 'string' ? j.receipt.toLowerCase() : '';

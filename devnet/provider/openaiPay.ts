@@ -35,6 +35,8 @@ import { parseCompletionBody, promptHashOf, REQUEST_HEADER, sseData } from '../.
  */
 
 export const EXPIRY_BLOCKS_DEFAULT = 100;
+/** How long the payer reuses the chain height it read (for expiries). */
+export const HEIGHT_CACHE_MS = 1_000;
 
 export interface PaidCall {
   receipt: string;
@@ -118,6 +120,33 @@ export class ChainPayer {
     return p;
   }
 
+  private heightAt: { height: number; atMs: number; pending: Promise<number> | null } = {
+    height: 0,
+    atMs: 0,
+    pending: null,
+  };
+
+  /**
+   * The chain height for the request's expiry, read at most once per `HEIGHT_CACHE_MS` (shared by
+   * concurrent calls): one status call per call would load the node more than the calls do, and
+   * an expiry `expiryBlocks` ahead of a height a second old is still far ahead.
+   */
+  private async height(): Promise<number> {
+    const h = this.heightAt;
+    if (Date.now() - h.atMs < HEIGHT_CACHE_MS) return h.height;
+    h.pending ??= this.o.client
+      .status()
+      .then((s) => {
+        h.height = s.height as number;
+        h.atMs = Date.now();
+        return h.height;
+      })
+      .finally(() => {
+        h.pending = null;
+      });
+    return h.pending;
+  }
+
   /** A `fetch` for `new OpenAI({ fetch })`. */
   readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -130,7 +159,7 @@ export class ChainPayer {
     if (kind === null || typeof init?.body !== 'string') return this.inner(input, init);
     const p = parseCompletionBody(kind, JSON.parse(init.body));
     const info = await this.info(p.model);
-    const height = (await this.o.client.status()).height as number;
+    const height = await this.height();
     const request = signRequest(
       {
         chainId: this.o.chainId,

@@ -14,7 +14,7 @@ import { spanModelBody } from '../../devnet/demo.js';
 import { LocalNetwork } from '../../devnet/network.js';
 import { freePort } from '../../devnet/ports.js';
 import { CLI_ENTRY, REPO_ROOT } from '../../devnet/processes.js';
-import { Gateway } from '../../devnet/provider/gateway.js';
+import { ACK_BODY_BYTES_MAX, Gateway } from '../../devnet/provider/gateway.js';
 import { ChainPayer } from '../../devnet/provider/openaiPay.js';
 import { RpcCallError } from '../../rpc/client.js';
 import { canonicalChat, MAX_TOKENS_MAX, promptHashOf, REQUEST_HEADER } from '../../rpc/openaiApi.js';
@@ -35,14 +35,19 @@ type J = Record<string, any>;
 let net: LocalNetwork;
 let modelServer: ChildProcess | null = null;
 let evil: Server;
+let evilHits = 0;
+let evilPort = 0;
 let evilMode: 'garbage' | 'hang' | 'midstream' | 'http500' | 'reset' | 'noContent' = 'garbage';
 let gateway: Gateway;
 let good = '';
 let bad = '';
+/** A model served by provider2 (a second gateway with a small pending limit). */
+let other = '';
 let requester: KeyPair;
 let payer: ChainPayer;
 let openai: OpenAI;
 let nonce = 1;
+let upstreamUrl = '';
 /** The challenge window (blocks) an unacknowledged receipt waits out. */
 const WINDOW = 8;
 /** How long the gateway waits for an ack before posting without one. */
@@ -53,7 +58,7 @@ beforeAll(async () => {
     validators: 1,
     blockTimeMs: 200,
     chainId: 'gw',
-    accounts: { owner: '1000', alice: '1000', provider: '1000', requester: '1000' },
+    accounts: { owner: '1000', alice: '1000', provider: '1000', provider2: '1000', requester: '1000' },
     genesisParams: { challengeWindowBlocks: String(WINDOW) },
     nodeConfig: { attribution: { workers: 1 }, log: { level: 'warn' } },
   });
@@ -92,13 +97,15 @@ beforeAll(async () => {
   );
   const version = (await net.clients[0].datanet(datanet)).version as number;
   const prov = fromHex(net.layout.accounts.provider.address);
-  for (const name of ['bard', 'broken']) {
-    const r = await owner.send('model.register', spanModelBody(name, fromHex(datanet), version, prov), {
+  for (const name of ['bard', 'broken', 'other']) {
+    const by = name === 'other' ? fromHex(net.layout.accounts.provider2.address) : prov;
+    const r = await owner.send('model.register', spanModelBody(name, fromHex(datanet), version, by), {
       mode: 'commit',
     });
     const id = r.events.find((e: J) => e.type === 'model.registered').attrs.model as string;
     if (name === 'bard') good = id;
-    else bad = id;
+    else if (name === 'broken') bad = id;
+    else other = id;
   }
 
   const msPort = await freePort();
@@ -120,12 +127,18 @@ beforeAll(async () => {
     let out = '';
     modelServer!.stdout!.on('data', (d) => {
       out += String(d);
-      if (out.includes(`loaded span model ${good}`) && out.includes('listening')) resolve();
+      if (
+        out.includes(`loaded span model ${good}`) &&
+        out.includes(`loaded span model ${other}`) &&
+        out.includes('listening')
+      )
+        resolve();
     });
     modelServer!.once('exit', (code) => reject(new Error(`model-server exited ${code}: ${out}`)));
   });
 
   evil = createServer((req, res) => {
+    evilHits++;
     req.resume();
     req.on('end', () => {
       if (evilMode === 'garbage') res.end('{"choices": [oops');
@@ -146,14 +159,14 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => evil.listen(0, '127.0.0.1', () => r()));
-  const evilPort = (evil.address() as { port: number }).port;
+  evilPort = (evil.address() as { port: number }).port;
 
   const a = net.layout.accounts.provider;
   gateway = new Gateway({
     rpcUrl: net.layout.nodes[0].rpcUrl,
     key: { secretKey: a.secretKey, publicKey: a.publicKey },
     port: 0,
-    defaultUpstream: `http://127.0.0.1:${msPort}/v1`,
+    defaultUpstream: (upstreamUrl = `http://127.0.0.1:${msPort}/v1`),
     routes: new Map([[bad, { url: `http://127.0.0.1:${evilPort}/v1`, model: 'lora-7' }]]),
     upstreamTimeoutMs: 3_000,
     ackWaitMs: ACK_WAIT_MS,
@@ -412,6 +425,14 @@ describe('acknowledgments through the gateway', () => {
         'unknown_receipt',
       ],
     ];
+    // ACK_BODY_BYTES_MAX: a body of exactly the limit is read, one byte more is refused.
+    const sized = (n: number) => {
+      const base = JSON.stringify({ receipt: to0x(new Uint8Array(32).fill(3)), ack: call.ack, pad: '' });
+      return base.replace('"pad":""', `"pad":"${'x'.repeat(n - base.length)}"`);
+    };
+    expect(sized(ACK_BODY_BYTES_MAX).length).toBe(ACK_BODY_BYTES_MAX);
+    cases.push(['a body at the size limit', sized(ACK_BODY_BYTES_MAX), 404, 'unknown_receipt']);
+    cases.push(['a body over the size limit', sized(ACK_BODY_BYTES_MAX + 1), 413, 'body_too_large']);
     for (const [what, body, status, code] of cases) {
       const r = await ackPost(body);
       expect({ what, status: r.status, code: r.j.error?.code }).toEqual({ what, status, code });
@@ -427,6 +448,89 @@ describe('acknowledgments through the gateway', () => {
     // Once posted, a second ack finds nothing to acknowledge.
     expect((await ackPost({ receipt: call.receipt, ack: call.ack })).j.error.code).toBe('unknown_receipt');
   }, 90_000);
+});
+
+describe('the pending-answers limit (PENDING_ACKS_MAX, here 2)', () => {
+  it('answers up to the limit await their ack; one more is refused 503 before the upstream; an ack frees a slot', async () => {
+    const a = net.layout.accounts.provider2;
+    const g2 = new Gateway({
+      rpcUrl: net.layout.nodes[0].rpcUrl,
+      key: { secretKey: a.secretKey, publicKey: a.publicKey },
+      port: 0,
+      defaultUpstream: upstreamUrl,
+      ackWaitMs: 60_000,
+      pendingAcksMax: 2,
+    });
+    await g2.start();
+    try {
+      const p = new ChainPayer({
+        client: net.clients[0],
+        key: requester,
+        chainId: net.chainId,
+        maxFee: parseOpen('1'),
+        nonceStart: 9_000_000,
+        ack: false,
+      });
+      const o = new OpenAI({ baseURL: g2.url, apiKey: 'unused', fetch: p.fetch, maxRetries: 0 });
+      const ask = (q: string) =>
+        o.chat.completions.create({ model: other, messages: chat(q), max_tokens: 8 });
+      await ask('one');
+      await ask('two');
+      const err = (await ask('three').catch((e) => e)) as { status: number; code: string };
+      expect([err.status, err.code]).toEqual([503, 'busy']);
+      // The requester acknowledges the first: it is posted, and there is room again.
+      const ack = await fetch(`${g2.url}/ack`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ receipt: p.calls[0].receipt, ack: p.calls[0].ack }),
+      });
+      expect(ack.status).toBe(200);
+      await ask('four');
+      expect(p.calls.length).toBe(3);
+    } finally {
+      await g2.close();
+    }
+  }, 90_000);
+});
+
+describe('the in-flight limit (UPSTREAM_INFLIGHT_MAX, here 1)', () => {
+  it('a call past the limit is refused 503 before the upstream; once the hung call times out, calls go through again', async () => {
+    const a = net.layout.accounts.provider2;
+    const g3 = new Gateway({
+      rpcUrl: net.layout.nodes[0].rpcUrl,
+      key: { secretKey: a.secretKey, publicKey: a.publicKey },
+      port: 0,
+      routes: new Map([[other, { url: `http://127.0.0.1:${evilPort}/v1`, model: 'x' }]]),
+      upstreamTimeoutMs: 2_000,
+      inflightMax: 1,
+    });
+    await g3.start();
+    try {
+      const msgs = chat('hold on');
+      const call = async () => {
+        const res = await fetch(`${g3.url}/chat/completions`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            [REQUEST_HEADER]: header(other, canonicalChat(msgs)),
+          },
+          body: JSON.stringify({ model: other, messages: msgs }),
+        });
+        return { status: res.status, code: ((await res.json()) as J).error?.code };
+      };
+      evilMode = 'hang';
+      const hits = evilHits;
+      const first = call();
+      await net.waitFor('the upstream holds the first call', async () => evilHits > hits, 10_000, 20);
+      expect(await call()).toEqual({ status: 503, code: 'busy' });
+      expect(evilHits).toBe(hits + 1); // the refused call never reached the upstream
+      expect(await first).toEqual({ status: 504, code: 'upstream_timeout' });
+      evilMode = 'garbage';
+      expect(await call()).toEqual({ status: 502, code: 'upstream_garbage' });
+    } finally {
+      await g3.close();
+    }
+  }, 60_000);
 });
 
 describe('bad input gets the OpenAI error shape, no receipt, and the gateway stays up', () => {
