@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,12 +41,25 @@ interface Variant {
   env: Record<string, string>;
 }
 
+/**
+ * CPU time (user + system, all threads) of a process so far, from /proc (Linux; NaN elsewhere):
+ * on a shared machine the follower's CPU per block is steadier than its wall time.
+ */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** One follower run from an empty database: seconds from its first RPC answer to `tip`. */
 async function syncOnce(
   net: LocalNetwork,
   v: Variant,
   tip: number,
-): Promise<{ seconds: number; from: number }> {
+): Promise<{ seconds: number; cpuSeconds: number; from: number }> {
   const node = net.layout.nodes[4];
   for (const d of ['db', 'consensus', 'cache'])
     await rm(join(node.home, d), { recursive: true, force: true });
@@ -56,13 +69,18 @@ async function syncOnce(
   try {
     const first = await net.waitFor('follower RPC', () => client.status(), 120_000, 20);
     const start = Date.now();
+    const cpu0 = cpuSeconds(proc.pid);
     await net.waitFor(
       'follower at the tip',
       async () => ((await client.status()).height as number) >= tip,
       600_000,
       20,
     );
-    return { seconds: Math.max(0.001, (Date.now() - start) / 1000), from: first.height as number };
+    return {
+      seconds: Math.max(0.001, (Date.now() - start) / 1000),
+      cpuSeconds: cpuSeconds(proc.pid) - cpu0,
+      from: first.height as number,
+    };
   } finally {
     await proc.stop();
   }
@@ -75,15 +93,18 @@ async function measure(
   txsAbove: (from: number) => Promise<number>,
 ) {
   const tip = (await net.clients[0].status()).height as number;
-  const per: Record<string, { blocksPerSec: number[]; txsPerSec: number[] }> = {};
-  for (const v of variants) per[v.name] = { blocksPerSec: [], txsPerSec: [] };
+  const per: Record<string, { blocksPerSec: number[]; txsPerSec: number[]; cpuMsPerBlock: number[] }> = {};
+  for (const v of variants) per[v.name] = { blocksPerSec: [], txsPerSec: [], cpuMsPerBlock: [] };
   for (let r = 0; r < runs; r++) {
     for (const v of variants) {
-      const { seconds, from } = await syncOnce(net, v, tip);
+      const { seconds, cpuSeconds: cpu, from } = await syncOnce(net, v, tip);
       const txs = await txsAbove(from);
       per[v.name].blocksPerSec.push(round((tip - from) / seconds, 1));
       per[v.name].txsPerSec.push(Math.round(txs / seconds));
-      process.stderr.write(`${v.name}: ${tip - from} blocks, ${txs} txs in ${round(seconds, 2)} s\n`);
+      per[v.name].cpuMsPerBlock.push(round((cpu * 1000) / Math.max(1, tip - from), 2));
+      process.stderr.write(
+        `${v.name}: ${tip - from} blocks, ${txs} txs in ${round(seconds, 2)} s, ${round(cpu, 2)} CPU s\n`,
+      );
     }
   }
   const out: Record<string, unknown> = { blocks: tip };
@@ -93,9 +114,16 @@ async function measure(
       txsPerSec: per[v.name].txsPerSec,
       medianBlocksPerSec: percentile(per[v.name].blocksPerSec, 50),
       medianTxsPerSec: percentile(per[v.name].txsPerSec, 50),
+      cpuMsPerBlock: per[v.name].cpuMsPerBlock,
+      medianCpuMsPerBlock: percentile(per[v.name].cpuMsPerBlock, 50),
     };
   }
   if (variants.length === 2) {
+    out.ratioCpuPerBlock = round(
+      percentile(per[variants[0].name].cpuMsPerBlock, 50) /
+        percentile(per[variants[1].name].cpuMsPerBlock, 50),
+      2,
+    );
     out.ratioBlocksPerSec = round(
       percentile(per[variants[0].name].blocksPerSec, 50) / percentile(per[variants[1].name].blocksPerSec, 50),
       2,

@@ -816,7 +816,9 @@ export class Chain implements Application {
     const { block, hash } = c;
     const height = block.header.height;
     const result = c.result!;
-    const nextNext = this.d.valsets.require(height + 1).next(result.validatorUpdates);
+    const next = this.d.valsets.require(height + 1);
+    const nextNext = next.next(result.validatorUpdates);
+    inheritSetHash(nextNext, next);
     const ops = [
       ...this.d.blocks.commitOps(
         height,
@@ -1000,6 +1002,22 @@ function setHash(set: ValidatorSet): Uint8Array {
     setHashes.set(set, h);
   }
   return h;
+}
+
+/**
+ * The set of the next height is a new object (its proposer priorities move) but usually has the
+ * same members: then it has the same hash, which covers only addresses, keys and powers.
+ */
+function inheritSetHash(set: ValidatorSet, from: ValidatorSet): void {
+  const known = setHashes.get(from);
+  if (known === undefined || setHashes.has(set) || set.validators.length !== from.validators.length) return;
+  for (let i = 0; i < set.validators.length; i++) {
+    const a = set.validators[i];
+    const b = from.validators[i];
+    if (a.power !== b.power || !bytesEqual(a.address, b.address) || !bytesEqual(a.publicKey, b.publicKey))
+      return;
+  }
+  setHashes.set(set, known);
 }
 
 /** Why a block's body does not match its header (tx, evidence, last-commit hashes), or null. */

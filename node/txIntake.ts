@@ -1,6 +1,7 @@
 import { addressOf } from '../core/address.js';
 import { toHex } from '../core/bytes.js';
 import { decodeWire, encodeWire } from '../core/codec.js';
+import { verifySignature } from '../core/keys.js';
 import { decodeTx, TX_BYTES_MAX, type Tx, txHash, txSender, txSigningBytes } from '../core/tx.js';
 import type { Verdict } from '../p2p/host.js';
 import type { StateDb } from '../state/stateDb.js';
@@ -25,10 +26,12 @@ export const TX_BATCH_BYTES_MAX = 1024 * 1024;
 export const TX_BATCH_DELAY_MS = 20;
 /**
  * A gossiped batch with at least this many signatures to check has them checked in the signature
- * worker threads, not on the event loop (a worker round trip costs about what two checks cost
- * inline, and meanwhile the loop answers RPC — BUSY refusals included — and consensus).
+ * worker threads, not on the event loop (meanwhile the loop answers RPC — BUSY refusals included —
+ * and consensus). Smaller batches are checked inline, at once: the pool starts its threads on
+ * demand and lets idle ones go, and a cold start (seconds under tsx on a loaded machine) would
+ * hold every later batch back, since batches are admitted in arrival order.
  */
-export const GOSSIP_SIG_WORKER_MIN = 8;
+export const GOSSIP_SIG_WORKER_MIN = 64;
 
 export interface TxIntakeDeps {
   readonly chainId: string;
@@ -50,6 +53,8 @@ export class TxIntake {
   private closed = false;
   /** Gossiped batches are admitted in arrival order (their signature checks may finish out of order). */
   private gossipOrder: Promise<unknown> = Promise.resolve();
+  /** Gossiped batches still waiting for their checks or their turn. */
+  private gossipPending = 0;
 
   constructor(private readonly deps: TxIntakeDeps) {}
 
@@ -136,7 +141,7 @@ export class TxIntake {
    * Batches are admitted in arrival order, so an honest sender's consecutive nonces split over two
    * batches are not mistaken for a gap.
    */
-  async onGossip(data: Uint8Array): Promise<Verdict> {
+  onGossip(data: Uint8Array): Verdict | Promise<Verdict> {
     const { chainId, mempool, metrics, sigs } = this.deps;
     let batch: Uint8Array[];
     try {
@@ -176,22 +181,12 @@ export class TxIntake {
       fresh.push({ bytes, hash, hashHex, tx });
     }
     const unchecked = fresh.filter((f) => !sigs.has(f.hashHex));
-    // Checked now (in parallel with other batches' checks), admitted in arrival order.
-    const checked =
-      unchecked.length === 0
-        ? Promise.resolve([])
-        : this.deps.sigPool.verifyMany(
-            unchecked.map(({ tx }) => ({
-              publicKey: tx.sender,
-              message: txSigningBytes(tx),
-              signature: tx.signature,
-            })),
-            GOSSIP_SIG_WORKER_MIN,
-          );
-    const before = this.gossipOrder;
-    const run = (async (): Promise<Verdict> => {
-      const verdicts = await checked;
-      await before;
+    const checks = unchecked.map(({ tx }) => ({
+      publicKey: tx.sender,
+      message: txSigningBytes(tx),
+      signature: tx.signature,
+    }));
+    const admitChecked = (verdicts: readonly boolean[]): Verdict => {
       const bad = verdicts.indexOf(false);
       if (bad >= 0) return reject(unchecked[bad].hashHex);
       for (const f of unchecked) sigs.add(f.hashHex);
@@ -210,6 +205,22 @@ export class TxIntake {
         }
       }
       return admitted > 0 ? 'accept' : 'ignore';
+    };
+    // Nothing ahead in the workers and few checks: all at once, on the spot.
+    if (this.gossipPending === 0 && checks.length < GOSSIP_SIG_WORKER_MIN)
+      return admitChecked(checks.map((c) => verifySignature(c.publicKey, c.message, c.signature)));
+    // Checked now (in parallel with other batches' checks), admitted in arrival order.
+    const checked = this.deps.sigPool.verifyMany(checks, GOSSIP_SIG_WORKER_MIN);
+    const before = this.gossipOrder;
+    this.gossipPending++;
+    const run = (async (): Promise<Verdict> => {
+      try {
+        const verdicts = await checked;
+        await before;
+        return admitChecked(verdicts);
+      } finally {
+        this.gossipPending--;
+      }
     })();
     this.gossipOrder = run.catch(() => {});
     return run;
