@@ -100,24 +100,38 @@ export function maximalSpans(corpus: CorpusView, q: Int32Array, opts: SpanOption
 }
 
 /**
+ * `document-bits@1` counts at most this many tokens in from each end of a span (work bound: a
+ * 4,096-token span of one repeated token would otherwise need ~8M symbol comparisons per side).
+ * Past it, the count at the edge stands in for the prefix (suffix) counts — an upper bound, so
+ * the weight can only come out lower than uncapped, never higher. Natural spans reach their own
+ * count within a few tokens of each end; only a common run longer than this at a span's end
+ * (a > 256-token header followed, in the same span, by its passage) is underweighted.
+ */
+export const SPAN_EDGE_TOKENS_MAX = 256;
+
+/**
  * `document-bits@1` weight of a kept span S = q[start, start+len) (see the module comment):
  * Σ_k bitLength(⌊D / min(D, max(f_k, b_k))⌋), f_k = occurrences of S[0..k], b_k = of S[k..len).
  * f is non-increasing and b non-decreasing in k, both ≥ the span's own count, so each side stops
- * counting once it reaches that count: O(len) count queries of ≤ len symbols each.
+ * counting once it reaches that count, or after SPAN_EDGE_TOKENS_MAX tokens (below).
  */
 function documentBits(corpus: CorpusView, q: Int32Array, s: SpanFound, D: number): number {
   const { start, len, count } = s;
   const f = new Array<number>(len).fill(count);
   const b = new Array<number>(len).fill(count);
-  for (let k = 0; k < len; k++) {
+  const edge = Math.min(len, SPAN_EDGE_TOKENS_MAX);
+  for (let k = 0; k < edge; k++) {
     const c = corpus.count(q, start, k + 1);
     if (c <= count) break;
     f[k] = c;
+    // Past the edge, the count at the edge stands in (an upper bound: f only falls).
+    if (k === edge - 1) f.fill(c, edge);
   }
-  for (let k = len - 1; k >= 0; k--) {
+  for (let k = len - 1; k >= len - edge; k--) {
     const c = corpus.count(q, start + k, len - k);
     if (c <= count) break;
     b[k] = c;
+    if (k === len - edge) b.fill(c, 0, len - edge);
   }
   let w = 0;
   for (let k = 0; k < len; k++) w += bitLength(floorDiv(D, Math.min(D, Math.max(f[k], b[k]))));

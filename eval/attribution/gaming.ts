@@ -73,7 +73,6 @@ export async function evalGaming(opts: { quick?: boolean }): Promise<Record<stri
       .map((p) => p.text)
       .join('\n\n'),
   ).join('\n\n');
-  const r = rng(43);
 
   // ---- the common-phrase farmer --------------------------------------------------------------
   const farm: Contribution = {
@@ -110,14 +109,18 @@ export async function evalGaming(opts: { quick?: boolean }): Promise<Record<stri
     tokensDocumentBits: [byDocs],
     wordsDocumentBits: [{ key: 'normalization', value: 'nfkc-cf-words@1' }, byDocs],
   })) {
+    // The same answers for every mode (so the modes compare like with like).
+    const r = rng(43);
     let farmed = 0;
     let all = 0;
     let farmedQuoting = 0;
     let allQuoting = 0;
+    let creditedNothing = 0;
     for (let k = 0; k < answers; k++) {
       const plain = await runJob(spanJob(withFarmer, windowWords(others, 200, r), params));
       farmed += scoreOf(plain, farmerIds);
       all += total(plain);
+      if (scoreOf(plain, farmerIds) > 0) creditedNothing++;
       const src = honest[Math.floor(r() * n)];
       const quoting = await runJob(
         spanJob(withFarmer, `${windowWords(others, 60, r)} ${windowWords(src.content, 80, r)}`, params),
@@ -128,6 +131,11 @@ export async function evalGaming(opts: { quick?: boolean }): Promise<Record<stri
     farmer[mode] = {
       shareOfCreditOnAnswersCopyingNothing: all > 0 ? round3(farmed / all) : 0,
       creditOnAnswersCopyingNothingIsZero: all === 0,
+      // Answers from books outside the corpus that share a common phrase with the farmer (its
+      // phrases come from all prose fixtures, those books included): credited under any weight.
+      answersCopyingNothingCreditingTheFarmer: round3(creditedNothing / answers),
+      // The farmer's credit relative to all credit on those answers and on the quoting ones.
+      farmerCreditUnits: Math.round((farmed + farmedQuoting) / 720_720),
       shareOfCreditOnAnswersQuotingTheCorpus: allQuoting > 0 ? round3(farmedQuoting / allQuoting) : 0,
     };
   }

@@ -4,7 +4,12 @@ import { type InlineCorpus, resolveCorpora } from '../../attribution/corpusCache
 import { CorpusView, type Doc, Segment } from '../../attribution/corpusIndex.js';
 import { type AttributionJobSpec, runJob } from '../../attribution/jobs.js';
 import { SPAN_PARAMS } from '../../attribution/params.js';
-import { spanAttribution, verifySpanEvidence, verifySpanEvidenceText } from '../../attribution/span.js';
+import {
+  SPAN_EDGE_TOKENS_MAX,
+  spanAttribution,
+  verifySpanEvidence,
+  verifySpanEvidenceText,
+} from '../../attribution/span.js';
 import { DEFAULT_TOKENIZER, loadTokenizer, type Tokenizer } from '../../attribution/tokenizer.js';
 import { toHex } from '../../core/bytes.js';
 import type { JobResult } from '../../core/tx.js';
@@ -350,5 +355,31 @@ describe('span weight document-bits@1: shared boilerplate weighs 1 bit per token
       ok: false,
       error: 'PARAM_INVALID',
     });
+  });
+});
+
+describe('span weight document-bits@1: the work bound SPAN_EDGE_TOKENS_MAX', () => {
+  // D = 8 documents, each a common run of R tokens then 100 tokens of its own; the output is
+  // document 0's first R + 100 tokens: one span, found only in document 0.
+  const weightFor = (R: number) => {
+    const docs: Doc[] = Array.from({ length: 8 }, (_, d) => ({
+      id: idOf(`edge-${d}`),
+      label: '',
+      tokens: Int32Array.from({ length: R + 100 }, (_, i) => (i < R ? 10 + i : 1000 + 1000 * d + i)),
+    }));
+    const view = new CorpusView([Segment.build(docs, 20_000)]);
+    const res = spanAttribution(view, docs[0].tokens, { ...opts, spanWeight: 'document-bits@1' });
+    expect(res.scores).toHaveLength(1);
+    expect(res.evidence).toHaveLength(1);
+    return res.scores[0].score / 720_720;
+  };
+
+  it('counts up to the bound exactly; past it the edge count stands in (never a higher weight)', () => {
+    const R = SPAN_EDGE_TOKENS_MAX - 1;
+    // The common run weighs 1 bit per token, each own token bitLength(8) = 4 bits.
+    expect(weightFor(R)).toBe(R + 4 * 100);
+    // One token longer: the prefix count at the edge is still the common run's, so every token
+    // is priced as common (lower, never higher, than uncapped).
+    expect(weightFor(R + 1)).toBe(R + 1 + 100);
   });
 });

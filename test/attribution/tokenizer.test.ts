@@ -5,6 +5,7 @@ import { AttributionError } from '../../attribution/errors.js';
 import {
   hasLongRun,
   loadTokenizer,
+  PieceCache,
   TOKENIZER_PIECE_CHARS_MAX,
   TOKENIZERS,
 } from '../../attribution/tokenizer.js';
@@ -104,5 +105,31 @@ describe('tokenizers', () => {
     await expect(loadTokenizer('cl100k_base@js-tiktoken-9.9.9')).rejects.toMatchObject({
       code: 'TOKENIZER_UNKNOWN',
     });
+  });
+});
+
+describe('the piece cache', () => {
+  it('finds exactly the piece of a text range, also after it fills up and starts over', () => {
+    const cache = new PieceCache(4);
+    const text = 'the cat the hat then them the';
+    const words = [...text.matchAll(/\S+/g)].map((m) => [m.index, m.index + m[0].length] as const);
+    const seen = new Map<string, number>();
+    for (let round = 0; round < 3; round++) {
+      for (const [from, to] of words) {
+        const piece = text.slice(from, to);
+        const slot = cache.find(text, from, to);
+        const hit = cache.valueAt(slot);
+        // A hit is always the value stored for this very piece (never a prefix or a collision).
+        if (hit !== undefined) expect(hit).toBe(seen.get(piece));
+        else {
+          const v = piece.length * 1000 + piece.charCodeAt(piece.length - 1);
+          seen.set(piece, v);
+          cache.insert(slot, piece, v);
+        }
+      }
+    }
+    // 'the', 'them', 'then', 'hat', 'cat': more than 4 distinct pieces, so it started over at least once.
+    const slot = cache.find('xx them', 3, 7);
+    expect([undefined, seen.get('them')]).toContain(cache.valueAt(slot));
   });
 });
