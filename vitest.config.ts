@@ -27,7 +27,15 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'system', include: SYSTEM, fileParallelism: false, sequence: { groupOrder: 1 } },
+        // Real processes: their own waits (up to 150 s on a loaded machine) name what they waited for,
+        // so the test timeout must not cut them short.
+        test: {
+          name: 'system',
+          include: SYSTEM,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+          testTimeout: 240_000,
+        },
       },
     ],
   },
