@@ -82,6 +82,10 @@ describe('corruption on disk', () => {
     expect(typed?.code).toBe('STATE_DB_CORRUPT');
     expect(typed?.message).toMatch(/\/d\/db is damaged .*restore \/d\/db from a backup/);
     expect(corruptionError(new Error('IO error: LOCK: busy'), '/d/db')).toBeNull();
+    // Attack (review): the word alone, in an error LevelDB did not make (a peer's text quoted in
+    // a message, a wrapped answer), is not a damaged table; before, it stopped the node (exit 74).
+    expect(corruptionError(new Error('Corruption: the peer says so'), '/d/db')).toBeNull();
+    expect(corruptionError(new Error('x', { cause: new Error('Corruption: bad') }), '/d/db')).toBeNull();
   });
 
   it('lostWrites reads LevelDB info-log drop lines and nothing else', () => {
