@@ -48,21 +48,28 @@ export const EXIT_STORAGE_FAILED = 74;
 
 /** errno codes of a full file system (ENOSPC) or a full quota (EDQUOT). */
 const DISK_FULL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
-/** How LevelDB (and the C library) word the same in a message: "IO error: FILE: No space left on device". */
-const DISK_FULL_TEXT = /(?:IO error: (.+?): )?(?:No space left on device|Disk quota exceeded)/;
+/** The `code` classic-level gives LevelDB's IO errors (binding.cc, HandleErrorCallback). */
+const LEVEL_IO_ERROR = 'LEVEL_IO_ERROR';
+/**
+ * How LevelDB words a full disk in such an error (Status::ToString of an IOError):
+ * "IO error: FILE: No space left on device". Anchored: the whole message is LevelDB's.
+ */
+const DISK_FULL_TEXT = /^IO error: (?:(.+?): )?(?:No space left on device|Disk quota exceeded)/;
 /** How deep `cause` chains are followed (errors wrapped by libraries). */
 const ERROR_CAUSE_DEPTH_MAX = 4;
 
 /**
  * `e` (or an error it wraps as `cause`) is a write refused because the disk or the quota is full:
  * a StorageError `DISK_FULL` naming the file when the error says which, else null. node:fs errors
- * carry `code` ENOSPC and `path`; LevelDB's carry the file in the message.
+ * carry `code` ENOSPC and `path`; LevelDB's carry `code` LEVEL_IO_ERROR and the file in the message.
+ * Only those two origins count: the words "No space left on device" in any other error (one that
+ * quotes a peer's or a user's text, such as a transaction's chain id) are not a local disk.
  */
 export function diskFullError(e: unknown): StorageError | null {
   let cur: unknown = e;
   for (let depth = 0; depth <= ERROR_CAUSE_DEPTH_MAX && cur instanceof Error; depth++) {
     const x = cur as Error & { code?: unknown; path?: unknown };
-    const text = DISK_FULL_TEXT.exec(x.message);
+    const text = x.code === LEVEL_IO_ERROR ? DISK_FULL_TEXT.exec(x.message) : null;
     if ((typeof x.code === 'string' && DISK_FULL_CODES.has(x.code)) || text !== null) {
       const path = typeof x.path === 'string' ? x.path : (text?.[1] ?? null);
       return new StorageError(

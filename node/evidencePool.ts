@@ -8,7 +8,8 @@ import { toHex } from '../core/bytes.js';
  *
  * - one piece per offender: the vm tombstones a validator on its first committed evidence, so a
  *   second piece against it can never slash anything; a duplicate or a second piece is not kept
- *   and `add` returns false, so gossip does not forward it;
+ *   and `add` returns false, so gossip does not forward it — unless it is of a later offence
+ *   height, which replaces the held piece (an old piece must not shield a new offence);
  * - at most `EVIDENCE_POOL_MAX` pieces; past it the oldest arrival is forgotten;
  * - pieces at or below `minHeight` (older than the vm accepts) are pruned after each commit.
  */
@@ -31,10 +32,20 @@ export class EvidencePool {
     return this.byOffender.size;
   }
 
-  /** Keeps `e` if it is the first piece against its validator; true when kept (worth forwarding). */
+  /**
+   * Keeps `e` if it is the first piece against its validator, or of a later offence height than
+   * the piece held (which it replaces); true when kept (worth forwarding). The later piece stays
+   * includable longest: otherwise an offender could seed every pool with a valid piece from a
+   * height too old for any block (the builder's evidenceMaxAge can be below the heights kept
+   * here) and go unpunished for what it signs now.
+   */
   add(e: Evidence): boolean {
     const who = toHex(evidenceOffender(e));
-    if (this.byOffender.has(who)) return false;
+    const held = this.byOffender.get(who);
+    if (held !== undefined) {
+      if (evidenceHeight(e) <= evidenceHeight(held.evidence)) return false;
+      this.byOffender.delete(who); // re-inserted below as the newest arrival
+    }
     if (this.byOffender.size >= this.max) {
       const oldest = this.byOffender.keys().next().value;
       if (oldest !== undefined) this.byOffender.delete(oldest);

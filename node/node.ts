@@ -149,7 +149,19 @@ export class OpenLedgerNode {
     const validatorKey = (await fileExists(paths.validatorKey))
       ? await readValidatorKey(paths.validatorKey)
       : null;
-    const node = new OpenLedgerNode(paths, config, genesis, validatorKey, opts.faults ?? {}, log);
+    const faults = opts.faults ?? {};
+    // A stray OPENLEDGER_TEST_FAULTS (a copied test script, a unit file) must not go unnoticed:
+    // `equivocate` gets this validator slashed and tombstoned for good.
+    const active = Object.entries(faults)
+      .filter(([, v]) => v !== undefined && v !== false && v !== 0)
+      .map(([k]) => k);
+    if (active.length > 0)
+      log.warn(
+        { faults: active },
+        'TEST FAULTS ACTIVE (OPENLEDGER_TEST_FAULTS): this node misbehaves on purpose' +
+          (faults.equivocate ? ' and double-signs: its stake will be slashed and it is jailed forever' : ''),
+      );
+    const node = new OpenLedgerNode(paths, config, genesis, validatorKey, faults, log);
     try {
       await node.open();
     } catch (e) {

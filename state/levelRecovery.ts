@@ -87,7 +87,8 @@ export function checkRecovery(location: string): void {
 export function corruptionError(e: unknown, location: string): StorageError | null {
   let cur: unknown = e;
   for (let depth = 0; depth < 4 && cur instanceof Error; depth++) {
-    if ((cur as { code?: unknown }).code === 'LEVEL_CORRUPTION' || /^Corruption:/.test(cur.message)) {
+    // classic-level's code only: "Corruption:" in any other error's text may be a peer's words.
+    if ((cur as { code?: unknown }).code === 'LEVEL_CORRUPTION') {
       return new StorageError(
         'STATE_DB_CORRUPT',
         `the database at ${location} is damaged (${cur.message}): a table's bytes fail their ` +

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEquivocators } from '../../devnet/checker.js';
 import { LocalNetwork } from '../../devnet/network.js';
@@ -77,5 +79,9 @@ describe.each([
     // No fork: every node, the equivocator included, holds the same chain.
     const views = await Promise.all([0, 1, 2, BYZANTINE].map((n) => net.chainView(n, from + 8)));
     for (const v of views.slice(1)) expect(v).toEqual(views[0]);
+    // A stray OPENLEDGER_TEST_FAULTS must not go unnoticed (review): the equivocator says so at start.
+    const log = (n: number) => readFileSync(join(net.layout.nodes[n].home, 'node.log'), 'utf8');
+    expect(log(BYZANTINE)).toMatch(/TEST FAULTS ACTIVE.*double-signs/);
+    expect(log(0)).not.toContain('TEST FAULTS ACTIVE');
   }, 300_000);
 });

@@ -5,6 +5,7 @@ import { addressOf } from '../../core/address.js';
 import { type Evidence, signProposal, signVote, VOTE_PREVOTE } from '../../core/block.js';
 import { generateKeyPair, type KeyPair } from '../../core/keys.js';
 import { EVIDENCE_POOL_MAX, EvidencePool } from '../../node/evidencePool.js';
+import { evidenceMaxAge } from '../../vm/staking.js';
 
 const CHAIN = 'evidence-pool';
 
@@ -37,6 +38,32 @@ describe('evidence pool (issue 18, hole 5)', () => {
     for (let r = 1; r <= 500; r++) expect(pool.add(doubleSign(kp, 5, r))).toBe(false);
     expect(pool.size).toBe(1);
     expect(pool.list()).toEqual([first]);
+  });
+
+  // Attack (review): an equivocator seeds every honest pool with a valid piece against itself from
+  // an old height, one the block builder will not include (older than evidenceMaxAge, which is
+  // below EVIDENCE_HEIGHTS_KEPT whenever unbondingBlocks or evidenceMaxAgeBlocks is under 100),
+  // then equivocates at the tip: before, the pool kept only the first piece per offender, so the
+  // fresh evidence was dropped and never forwarded, and the offender went unpunished for as long
+  // as it re-seeded. A later offence now replaces the held piece (and is forwarded).
+  it('a piece of a later offence replaces the held one, so an old unincludable piece cannot shield an offender', () => {
+    const kp = generateKeyPair();
+    const set = ValidatorSet.genesis([{ publicKey: kp.publicKey, power: 10 }]);
+    const maxAge = evidenceMaxAge({ evidenceMaxAgeBlocks: 1000n, unbondingBlocks: 20n });
+    const nextHeight = 101;
+    const seed = doubleSign(kp, 60);
+    expect(evidenceProblem(CHAIN, seed, set)).toBeNull(); // gossip accepts it
+    expect(nextHeight - 60).toBeGreaterThan(maxAge); // but no block may include it
+    const pool = new EvidencePool();
+    expect(pool.add(seed)).toBe(true);
+    const fresh = doubleSign(kp, 99);
+    expect(pool.add(fresh)).toBe(true);
+    expect(pool.list()).toEqual([fresh]);
+    expect(pool.size).toBe(1);
+    // Still one piece per offender: older or same-height pieces neither replace nor forward.
+    expect(pool.add(seed)).toBe(false);
+    expect(pool.add(doubleSign(kp, 99, 1))).toBe(false);
+    expect(pool.list()).toEqual([fresh]);
   });
 
   it(`holds at most EVIDENCE_POOL_MAX (${EVIDENCE_POOL_MAX}) pieces, forgetting the oldest arrival past it`, () => {

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../core/errors.js';
 import { popcount16 } from '../../state/hashSpec.js';
@@ -82,6 +83,40 @@ describe('corruption on disk', () => {
     expect(typed?.code).toBe('STATE_DB_CORRUPT');
     expect(typed?.message).toMatch(/\/d\/db is damaged .*restore \/d\/db from a backup/);
     expect(corruptionError(new Error('IO error: LOCK: busy'), '/d/db')).toBeNull();
+    // Attack (review): the word alone, in an error LevelDB did not make (a peer's text quoted in
+    // a message, a wrapped answer), is not a damaged table; before, it stopped the node (exit 74).
+    expect(corruptionError(new Error('Corruption: the peer says so'), '/d/db')).toBeNull();
+    expect(corruptionError(new Error('x', { cause: new Error('Corruption: bad') }), '/d/db')).toBeNull();
+  });
+
+  it('recognises what classic-level really throws for a damaged table (get, getSync, iterator)', async () => {
+    const dir = dirs.make();
+    let db = new ClassicLevel(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    await db.open();
+    for (let i = 0; i < 2000; i++) await db.put(`k${i}`, `${'v'.repeat(100)}${i}`);
+    await db.compactRange('k', 'l');
+    await db.close();
+    const table = join(dir, readdirSync(dir).find((f) => f.endsWith('.ldb')) as string);
+    const bytes = readFileSync(table);
+    for (let i = 100; i < 400; i++) bytes[i] ^= 0xff;
+    writeFileSync(table, bytes);
+    db = new ClassicLevel(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    await db.open();
+    const thrown: unknown[] = [];
+    await db.get('k1').catch((e: unknown) => thrown.push(e));
+    try {
+      db.getSync('k1');
+    } catch (e) {
+      thrown.push(e);
+    }
+    try {
+      for await (const _ of db.iterator());
+    } catch (e) {
+      thrown.push(e);
+    }
+    await db.close();
+    expect(thrown).toHaveLength(3);
+    for (const e of thrown) expect(corruptionError(e, dir)?.code).toBe('STATE_DB_CORRUPT');
   });
 
   it('lostWrites reads LevelDB info-log drop lines and nothing else', () => {
