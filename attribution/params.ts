@@ -44,7 +44,8 @@ export const SPAN_PARAMS = {
   /**
    * What spans are matched on: `none` = the tokenizer's ids (absent = none, so models registered
    * before this parameter existed keep their exact results), `nfkc-cf-words@1` = normalised words
-   * (re-cased, re-spaced or re-punctuated copies match; minSpan then counts words).
+   * (re-cased, re-spaced or re-punctuated copies match; minSpan then counts words; what
+   * vm/models.ts pins on new span models).
    */
   normalization: { kind: 'normalization', default: 'none' },
   /**
@@ -53,7 +54,7 @@ export const SPAN_PARAMS = {
    * their results); `document-bits@1` = Σ over the span's tokens of bitLength(⌊D / c⌋), D the
    * contributions and c the occurrences of the span's more common side around the token (capped
    * at D), so text every contribution shares (boilerplate) weighs 1 bit per token instead of
-   * ~log2(tokens per contribution) (recommended for new models; README.md).
+   * ~log2(tokens per contribution) (what vm/models.ts pins on new span models; README.md).
    */
   spanWeight: { kind: 'choice', values: SPAN_WEIGHTS, default: 'occurrence-bits@1' },
 } as const satisfies Record<string, Field>;

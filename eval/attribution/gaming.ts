@@ -4,7 +4,8 @@ import { compareBytes, toHex } from '../../core/bytes.js';
 import { sha256 } from '../../core/hash.js';
 import type { JobResult, Param } from '../../core/tx.js';
 import { contributionId } from '../../vm/datanets.js';
-import { CORPUS_BOOKS, OTHER_BOOKS, windowWords } from './span.js';
+import { pinSpanParams } from '../../vm/models.js';
+import { CORPUS_BOOKS, NEW_MODEL_PARAMS, OTHER_BOOKS, windowWords } from './span.js';
 import { contributionsOf, idOf, PROSE_FILES, passages, rng, shuffle } from './texts.js';
 
 /**
@@ -196,6 +197,13 @@ export async function evalGaming(opts: { quick?: boolean }): Promise<Record<stri
     shareTopK0AllSharers: await shareWith(corpora.acceptanceOrder, []),
     shareTopK1AcceptanceOrderDocumentBits: await shareWith(corpora.acceptanceOrder, [...top1, byDocs]),
     shareTopK0AllSharersDocumentBits: await shareWith(corpora.acceptanceOrder, [byDocs]),
+    // The params a new span model is pinned to (normalised words, document-bits@1).
+    shareTopK1AcceptanceOrderChainDefault: await shareWith(
+      corpora.acceptanceOrder,
+      pinSpanParams('span', top1),
+    ),
+    shareTopK0AllSharersChainDefault: await shareWith(corpora.acceptanceOrder, NEW_MODEL_PARAMS),
   };
-  return { corpusContributions: n, answers, farmer, grinder };
+  // wordsDocumentBits is what a new span model is pinned to (vm/models.ts); tokens = round 1.
+  return { corpusContributions: n, answers, chainDefaultMode: 'wordsDocumentBits', farmer, grinder };
 }
