@@ -21,8 +21,116 @@ import { accountSchema, totalsSchema } from '../state/stores/records.js';
  */
 
 export interface Violation {
-  check: 'reachable' | 'agreement' | 'acknowledged' | 'settlement' | 'supply' | 'progress' | 'evidence';
+  check:
+    | 'reachable'
+    | 'agreement'
+    | 'acknowledged'
+    | 'settlement'
+    | 'supply'
+    | 'progress'
+    | 'evidence'
+    | 'liveness-after-gst';
   detail: string;
+}
+
+/** Liveness after GST: honest nodes commit again within this many round timeouts (issue 18). */
+export const GST_ROUND_TIMEOUTS = 3;
+
+/** The consensus timeouts a node runs with (node config `consensus.timeout*Ms`), in ms. */
+export interface GstTimeouts {
+  proposeMs: number;
+  prevoteMs: number;
+  precommitMs: number;
+  /** Added to each of the three per round (`consensus.timeoutDeltaMs`). */
+  proposeDeltaMs: number;
+  prevoteDeltaMs: number;
+  precommitDeltaMs: number;
+}
+
+export interface GstInput {
+  /** When the last fault ended (epoch ms). */
+  gstMs: number;
+  timeouts: GstTimeouts;
+  /** The highest consensus round any honest node reported at GST (0 when none answered). */
+  roundAtGst: number;
+  /** Honest node name → when its tip first advanced after GST (epoch ms), null if not seen. */
+  firstCommitMs: Record<string, number | null>;
+  /** How long the runner watched for those commits, ms (named in the violation when one is missing). */
+  watchedMs: number;
+}
+
+export interface GstReport {
+  gst: string;
+  gstMs: number;
+  timeouts: GstTimeouts;
+  roundAtGst: number;
+  /** 'round-0' when no honest node was past round 0 at GST, else 'round-in-progress'. */
+  boundBasis: 'round-0' | 'round-in-progress';
+  /** Σ propose + prevote + precommit timeouts of round `roundAtGst`. */
+  roundTimeoutSumMs: number;
+  /** GST_ROUND_TIMEOUTS × roundTimeoutSumMs. */
+  boundMs: number;
+  nodes: Record<string, { firstCommit: string | null; delayMs: number | null }>;
+  maxDelayMs: number | null;
+  ok: boolean;
+}
+
+/**
+ * Liveness after GST (issue 18): once the last fault has ended, every honest node must commit
+ * again within GST_ROUND_TIMEOUTS × the timeouts of one round. The round is the one in progress
+ * at GST (the highest any honest node reports), not always round 0: timeouts grow by their delta
+ * each round (consensus/timeouts.ts), and after a fault that stopped commits (a 2|2 split) the
+ * nodes sit in a high round whose own timeouts are what they must wait out; while the chain kept
+ * committing through the fault (a quorum stayed connected) that round is 0 and the bound is the
+ * round-0 sum. Pure: the runner measures, this decides; `delay ≤ bound` passes (equality too).
+ */
+export function checkLivenessAfterGst(input: GstInput): { report: GstReport; violations: Violation[] } {
+  const t = input.timeouts;
+  const r = input.roundAtGst;
+  const roundTimeoutSumMs =
+    t.proposeMs +
+    t.proposeDeltaMs * r +
+    t.prevoteMs +
+    t.prevoteDeltaMs * r +
+    t.precommitMs +
+    t.precommitDeltaMs * r;
+  const boundMs = GST_ROUND_TIMEOUTS * roundTimeoutSumMs;
+  const basis = r === 0 ? 'round-0' : 'round-in-progress';
+  const nodes: GstReport['nodes'] = {};
+  const violations: Violation[] = [];
+  const late: string[] = [];
+  let maxDelayMs: number | null = null;
+  for (const [name, at] of Object.entries(input.firstCommitMs)) {
+    const delayMs = at === null ? null : Math.max(0, at - input.gstMs);
+    nodes[name] = { firstCommit: at === null ? null : new Date(at).toISOString(), delayMs };
+    if (delayMs === null) late.push(`${name} did not commit within the ${input.watchedMs} ms watched`);
+    else {
+      maxDelayMs = Math.max(maxDelayMs ?? 0, delayMs);
+      if (delayMs > boundMs) late.push(`${name} first committed ${delayMs} ms after GST`);
+    }
+  }
+  if (late.length > 0)
+    violations.push({
+      check: 'liveness-after-gst',
+      detail:
+        `bound ${boundMs} ms = ${GST_ROUND_TIMEOUTS} × ${roundTimeoutSumMs} ms (propose + prevote + precommit ` +
+        `timeouts of round ${r}, ${basis}) after GST ${new Date(input.gstMs).toISOString()}: ${late.join('; ')}`,
+    });
+  return {
+    report: {
+      gst: new Date(input.gstMs).toISOString(),
+      gstMs: input.gstMs,
+      timeouts: { ...t },
+      roundAtGst: r,
+      boundBasis: basis,
+      roundTimeoutSumMs,
+      boundMs,
+      nodes,
+      maxDelayMs,
+      ok: violations.length === 0,
+    },
+    violations,
+  };
 }
 
 export interface CheckInput {
