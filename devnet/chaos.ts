@@ -1,12 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADMIN_ENV, ADMIN_FILE } from '../node/adminControl.js';
+import { loadConfig } from '../node/config.js';
 import { OpenLedgerClient } from '../rpc/client.js';
 import {
   type CheckReport,
   checkEquivocators,
+  checkLivenessAfterGst,
   checkNetwork,
   type EquivocatorReport,
+  type GstReport,
+  type GstTimeouts,
   type Violation,
 } from './checker.js';
 import { LoadGenerator, type LoadReport } from './load.js';
@@ -25,6 +29,18 @@ import type { Perturbation, Scenario } from './scenario.js';
 export const PROGRESS_BLOCKS = 2;
 export const PROGRESS_TIMEOUT_MS = 60_000;
 export const CONVERGE_TIMEOUT_MS = 120_000;
+/** How often each honest node's tip is polled after GST (the resolution of the measured delay). */
+export const GST_POLL_MS = 50;
+/** How long the first commit after GST is waited for before it counts as missing. */
+export const GST_WATCH_MS = 60_000;
+
+/** Liveness after GST as the runner measured it (see checkLivenessAfterGst). */
+export type GstFigures = GstReport & {
+  /** The perturbation whose end is GST: the last one, or the final restore when it left a fault on. */
+  lastFault: { action: string; atSec: number | null; appliedAt: string };
+  /** Why GST is that instant (a restarted process counts as back once it answers ol_status). */
+  gstNote: string;
+};
 
 export interface ChaosReport {
   scenario: string;
@@ -39,6 +55,8 @@ export interface ChaosReport {
   byzantine: (EquivocatorReport & { node: number; strategy: string })[];
   /** Peak resident memory (VmHWM, MiB) of each node process at the end, null where unreadable. */
   maxRssMiB: Record<string, number | null>;
+  /** Null when the scenario has no perturbation (byzantine validators are not a fault that ends). */
+  livenessAfterGst: GstFigures | null;
   violations: Violation[];
 }
 
@@ -64,6 +82,19 @@ export async function runScenario(
     nodeConfig: { attribution: { workers: 1 } },
   });
   const state: NodeState[] = net.procs.map(() => 'up');
+  const honest = net.layout.nodes.map((_, i) => i).filter((i) => !s.byzantine.some((b) => b.node === i));
+  const cfg = await loadConfig(join(net.layout.nodes[honest[0]].home, 'config.json'));
+  const c = cfg.consensus;
+  const timeouts: GstTimeouts = {
+    proposeMs: c.timeoutProposeMs,
+    prevoteMs: c.timeoutPrevoteMs,
+    precommitMs: c.timeoutPrecommitMs,
+    proposeDeltaMs: c.timeoutDeltaMs,
+    prevoteDeltaMs: c.timeoutDeltaMs,
+    precommitDeltaMs: c.timeoutDeltaMs,
+  };
+  let partitioned = false;
+  let gstWatch: Promise<{ figures: GstFigures; violations: Violation[] }> | null = null;
   const violations: Violation[] = [];
   const timeline: ChaosReport['timeline'] = [];
   const progress: ChaosReport['progress'] = [];
@@ -91,13 +122,23 @@ export async function runScenario(
       );
     const maxHeight = async () => Math.max(0, ...((await heights()).filter((h) => h !== null) as number[]));
 
-    for (const p of s.perturbations) {
+    const watchGst = (lastFault: GstFigures['lastFault'], restarted: number[]) =>
+      watchAfterGst(probes, net.layout.nodes, honest, restarted, timeouts, lastFault);
+    for (const [pi, p] of s.perturbations.entries()) {
       const wait = t0 + p.atSec * 1000 - Date.now();
       if (wait > 0) await sleep(wait);
       const height = await maxHeight().catch(() => null);
       timeline.push({ atSec: p.atSec, action: p.action, nodes: p.nodes, groups: p.groups, height });
       log(`t=${p.atSec}s ${describe(p)} (height ${height})`);
+      const appliedAt = new Date().toISOString();
       await apply(net, state, p);
+      if (p.action === 'partition') partitioned = true;
+      if (p.action === 'heal') partitioned = false;
+      if (pi === s.perturbations.length - 1 && !partitioned && state.every((x) => x === 'up'))
+        gstWatch = watchGst(
+          { action: describe(p), atSec: p.atSec, appliedAt },
+          p.action === 'restart' ? p.nodes : [],
+        );
       if (p.action === 'heal' || p.action === 'restart' || p.action === 'resume') {
         const from = height ?? 0;
         const label = `${describe(p)}@${p.atSec}s`;
@@ -130,7 +171,21 @@ export async function runScenario(
     log('duration reached: stopping load');
     await load.stop(15_000);
     // Bring everything back so every node can be checked.
+    const wasDown = state.flatMap((x, i) => (x === 'down' ? [i] : []));
+    const faultLeft = partitioned || state.some((x) => x !== 'up');
+    const restoredAt = new Date().toISOString();
     await restoreAll(net, state);
+    if (s.perturbations.length > 0 && faultLeft)
+      gstWatch = watchGst({ action: 'restore every node', atSec: null, appliedAt: restoredAt }, wasDown);
+    const gst = gstWatch === null ? null : await gstWatch;
+    if (gst !== null) {
+      const g = gst.figures;
+      const delays = Object.entries(g.nodes).map(([k, v]) => `${k} ${v.delayMs ?? 'none'}`);
+      log(
+        `liveness after GST (${g.lastFault.action}): first commits ${delays.join(', ')} ms; bound ${g.boundMs} ms ` +
+          `(${g.boundBasis}, round ${g.roundAtGst}) ${g.ok ? 'met' : 'MISSED'}`,
+      );
+    }
     await Promise.all(watchers);
     const target = (await maxHeight()) + PROGRESS_BLOCKS;
     log(`waiting for every node to reach height ${target}`);
@@ -164,7 +219,7 @@ export async function runScenario(
     }));
     const maxRssMiB: Record<string, number | null> = {};
     for (const [i, n] of net.layout.nodes.entries()) maxRssMiB[n.name] = await peakRssMiB(net.procs[i].pid);
-    const all = [...violations, ...check.violations, ...equivocators.violations];
+    const all = [...violations, ...check.violations, ...equivocators.violations, ...(gst?.violations ?? [])];
     return {
       scenario: s.name,
       ok: all.length === 0,
@@ -176,12 +231,77 @@ export async function runScenario(
       check,
       byzantine,
       maxRssMiB,
+      livenessAfterGst: gst?.figures ?? null,
       violations: all,
     };
   } finally {
     if (load) await load.stop(0).catch(() => {});
     await net.close();
   }
+}
+
+/**
+ * From the end of the last fault: waits until every restarted process answers ol_status (a process
+ * still starting is still down; that instant is GST), reads each honest node's tip and round, then
+ * polls each every GST_POLL_MS until its tip passes that height (by consensus or by syncing a
+ * certified block), for at most GST_WATCH_MS. A commit is timed when the poll that shows it returns,
+ * so each delay is an upper bound, late by at most one poll plus one RPC round trip.
+ */
+async function watchAfterGst(
+  probes: OpenLedgerClient[],
+  nodes: readonly { name: string }[],
+  honest: number[],
+  restarted: number[],
+  timeouts: GstTimeouts,
+  lastFault: GstFigures['lastFault'],
+): Promise<{ figures: GstFigures; violations: Violation[] }> {
+  const upBy = Date.now() + GST_WATCH_MS;
+  for (const i of restarted)
+    while (
+      Date.now() < upBy &&
+      !(await probes[i].status().then(
+        () => true,
+        () => false,
+      ))
+    )
+      await sleep(GST_POLL_MS);
+  const gstMs = Date.now();
+  const rounds: number[] = [];
+  const firstCommitMs: Record<string, number | null> = {};
+  await Promise.all(
+    honest.map(async (i) => {
+      let from: number | null = null;
+      firstCommitMs[nodes[i].name] = null;
+      while (Date.now() - gstMs < GST_WATCH_MS) {
+        const st = await probes[i].status().catch(() => null);
+        const at = Date.now();
+        if (st !== null) {
+          const h = st.height as number;
+          if (from === null) {
+            from = h;
+            const r = (st.consensus as { round?: unknown }).round;
+            if (typeof r === 'number' && Number.isInteger(r)) rounds.push(r);
+          } else if (h > from) {
+            firstCommitMs[nodes[i].name] = at;
+            return;
+          }
+        }
+        await sleep(GST_POLL_MS);
+      }
+    }),
+  );
+  const { report, violations } = checkLivenessAfterGst({
+    gstMs,
+    timeouts,
+    roundAtGst: Math.max(0, ...rounds),
+    watchedMs: GST_WATCH_MS,
+    firstCommitMs,
+  });
+  const note =
+    restarted.length > 0
+      ? `GST = when the restarted ${restarted.map((n) => `node${n}`).join(',')} first answered ol_status after ${lastFault.action}`
+      : `GST = when ${lastFault.action} was applied`;
+  return { figures: { ...report, lastFault, gstNote: note }, violations };
 }
 
 function describe(p: Perturbation): string {

@@ -33,6 +33,12 @@ describe('chaos', () => {
     expect(report.check.acknowledged.found).toBe(report.check.acknowledged.total);
     expect(report.check.receipts.checked).toBeGreaterThan(0);
     expect(report.check.supply).not.toBeNull();
+    // GST is the resume at 61 s; every honest node committed again within the bound.
+    expect(report.livenessAfterGst).toMatchObject({
+      ok: true,
+      lastFault: { action: 'resume node2', atSec: 61 },
+    });
+    expect(Object.keys(report.livenessAfterGst?.nodes ?? {})).toHaveLength(4);
   }, 300_000);
 
   it('reports a node started with a different genesis as diverged', async () => {
