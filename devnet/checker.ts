@@ -16,6 +16,8 @@ import { accountSchema, totalsSchema } from '../state/stores/records.js';
  * - supply: at the checked height, Σ balances (every address that appears in genesis or in any
  *   event) + bonded + unbonding + escrow + treasury + rewards pool = genesis + issued − burned,
  *   with every value read through `ol_getStateProof` at that one height.
+ * - liveness after GST (checkLivenessAfterGst, fed by the chaos runner's measurements): every
+ *   honest node commits again within GST_ROUND_TIMEOUTS × the round timeouts after the last fault.
  *
  * Each failed check adds a violation; the caller turns any violation into a non-zero exit.
  */
