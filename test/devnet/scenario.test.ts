@@ -27,6 +27,10 @@ describe('scenario files', () => {
     expect(ci.perturbations.map((p) => p.action)).toEqual(
       expect.arrayContaining(['kill', 'restart', 'partition', 'heal']),
     );
+    // split: a 2|2 partition (no quorum on either side) whose heal is the last fault, i.e. GST.
+    const split = parseScenario(scenarioFile('split'));
+    expect(split.perturbations.map((p) => p.action)).toEqual(['partition', 'heal']);
+    expect(split.perturbations[0].groups.map((g) => g.length)).toEqual([2, 2]);
     const standard = parseScenario(scenarioFile('standard'));
     expect(standard.durationSec).toBe(600);
     expect(standard.load.rate).toBe(200);
