@@ -265,15 +265,6 @@ export class ConsensusDriver {
       }
     };
     if (stalled && s.step !== STEP_COMMIT) {
-      // And the proposal we held in the previous round: a proposer that gave different peers
-      // different proposals is caught, since duplicate-proposal evidence needs both at one node
-      // (issue 18). Not the current round's (its proposer re-gossips that one itself): a node
-      // that never got the proposal of its round is exactly what the simulator's hiddenPolka trap
-      // for the L29 lock rule needs, and relaying it mid-round would hide a broken lock from the
-      // mutation test. A past round's proposal only serves evidence and `valid(v)` asks.
-      const p = s.round > 0 ? s.proposals.get(s.round - 1) : undefined;
-      if (p !== undefined && !this.isOwn({ type: 'proposal', proposal: p }))
-        out.push({ type: 'proposal', proposal: p });
       for (const r of [s.round - 1, s.round]) {
         if (r < 0) continue;
         const rv = s.votes.round(r);

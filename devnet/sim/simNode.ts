@@ -103,14 +103,7 @@ export interface SimWorld {
   indexOf(address: Uint8Array): number;
   /** The colluding byzantine nodes' shared plan for a height. */
   byzantinePlan(height: number): ByzantinePlan;
-  stats: {
-    evidence: number;
-    proposalEvidence: number;
-    refusals: number;
-    tornTails: number;
-    catchups: number;
-    restarts: number;
-  };
+  stats: { evidence: number; refusals: number; tornTails: number; catchups: number; restarts: number };
 }
 
 /**
@@ -297,9 +290,8 @@ export class SimNode {
         }
         w.later(this, this.rng.range(1, 5), () => this.commitDone(d));
       },
-      evidence: (e) => {
+      evidence: () => {
         w.stats.evidence++;
-        if (e.kind === 'duplicateProposal') w.stats.proposalEvidence++;
       },
       refused: (e) => {
         if (process.env.SIM_DEBUG) console.error(`node ${this.index} refused: ${e.code} ${e.message}`);

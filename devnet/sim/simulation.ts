@@ -81,8 +81,6 @@ export interface SimResult {
   readonly delivered: number;
   readonly events: number;
   readonly evidence: number;
-  /** Of which duplicate-proposal evidence. */
-  readonly proposalEvidence: number;
   readonly refusals: number;
   readonly tornTails: number;
   readonly catchups: number;
@@ -129,7 +127,7 @@ class Simulation implements SimWorld {
   readonly checker = new Invariants();
   readonly unsafe: UnsafeTestSwitches;
   readonly strategy: ByzantineStrategy;
-  readonly stats = { evidence: 0, proposalEvidence: 0, refusals: 0, tornTails: 0, catchups: 0, restarts: 0 };
+  readonly stats = { evidence: 0, refusals: 0, tornTails: 0, catchups: 0, restarts: 0 };
 
   private readonly o: SimOptions;
   private readonly scenario: Scenario;
