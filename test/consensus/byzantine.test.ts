@@ -229,22 +229,6 @@ describe('audit: double proposals (two signed proposals for one (height, round))
     expect(evidenceOf(h.input({ type: 'proposal', proposal: proposal(h.keys[wrong], 1, 1, B) }))).toEqual([]);
   });
 
-  it('a stalled node relays the proposal it held in the previous round (so split proposals meet), not the current one', () => {
-    const { keys, set } = validators([1, 1, 1, 1]);
-    const d = observerDriver(set, new MemoryWalBackend());
-    d.start();
-    const p0 = proposal(keys[set.proposerIndex(0)], 1, 0, A);
-    d.input({ type: 'proposal', proposal: p0 });
-    const proposals = () => d.gossipSet().filter((m) => m.type === 'proposal');
-    proposals();
-    expect(proposals()).toEqual([]); // stalled in round 0: its own proposal is the proposer's to send
-    for (const i of [0, 1, 2]) d.input({ type: 'vote', vote: vote(keys[i], VOTE_PRECOMMIT, 1, 0, null) });
-    d.input({ type: 'timeout', kind: 'precommit', height: 1, round: 0 });
-    expect(d.state.round).toBe(1);
-    proposals();
-    expect(proposals()).toEqual([{ type: 'proposal', proposal: p0 }]);
-  });
-
   it('evidenceProblem: forged signature, same proposal twice, other heights/rounds, non-validator, non-proposer', () => {
     const { keys, set } = validators([1, 1, 1, 1]);
     const pi = set.proposerIndex(0);
