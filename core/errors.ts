@@ -56,19 +56,19 @@ const LEVEL_IO_ERROR = 'LEVEL_IO_ERROR';
  */
 const DISK_FULL_TEXT = /^IO error: (?:(.+?): )?(?:No space left on device|Disk quota exceeded)/;
 /** How deep `cause` chains are followed (errors wrapped by libraries). */
-const ERROR_CAUSE_DEPTH_MAX = 4;
+export const ERROR_CAUSE_DEPTH_MAX = 4;
 
-/**
- * `e` (or an error it wraps as `cause`) is a write refused because the disk or the quota is full:
- * a StorageError `DISK_FULL` naming the file when the error says which, else null. node:fs errors
- * carry `code` ENOSPC and `path`; LevelDB's carry `code` LEVEL_IO_ERROR and the file in the message.
- * Only those two origins count: the words "No space left on device" in any other error (one that
- * quotes a peer's or a user's text, such as a transaction's chain id) are not a local disk.
- */
-export function diskFullError(e: unknown): StorageError | null {
+/** `e`, then the errors it wraps as `cause`, up to ERROR_CAUSE_DEPTH_MAX deep (a loop ends there). */
+export function* causeChain(e: unknown): Generator<Error & { code?: unknown; path?: unknown }> {
   let cur: unknown = e;
   for (let depth = 0; depth <= ERROR_CAUSE_DEPTH_MAX && cur instanceof Error; depth++) {
-    const x = cur as Error & { code?: unknown; path?: unknown };
+    yield cur;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+}
+
+export function diskFullError(e: unknown): StorageError | null {
+  for (const x of causeChain(e)) {
     const text = x.code === LEVEL_IO_ERROR ? DISK_FULL_TEXT.exec(x.message) : null;
     if ((typeof x.code === 'string' && DISK_FULL_CODES.has(x.code)) || text !== null) {
       const path = typeof x.path === 'string' ? x.path : (text?.[1] ?? null);
@@ -79,7 +79,6 @@ export function diskFullError(e: unknown): StorageError | null {
         { path, cause: x.message },
       );
     }
-    cur = x.cause;
   }
   return null;
 }

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StorageError } from '../core/errors.js';
+import { causeChain, StorageError } from '../core/errors.js';
 
 /** LevelDB's info log of the current open (the previous one becomes LOG.old). */
 export const LEVEL_INFO_LOG = 'LOG';
@@ -85,10 +85,9 @@ export function checkRecovery(location: string): void {
  * else null. LevelDB does not say which table; the directory is named.
  */
 export function corruptionError(e: unknown, location: string): StorageError | null {
-  let cur: unknown = e;
-  for (let depth = 0; depth < 4 && cur instanceof Error; depth++) {
+  for (const cur of causeChain(e)) {
     // classic-level's code only: "Corruption:" in any other error's text may be a peer's words.
-    if ((cur as { code?: unknown }).code === 'LEVEL_CORRUPTION') {
+    if (cur.code === 'LEVEL_CORRUPTION') {
       return new StorageError(
         'STATE_DB_CORRUPT',
         `the database at ${location} is damaged (${cur.message}): a table's bytes fail their ` +
@@ -97,7 +96,6 @@ export function corruptionError(e: unknown, location: string): StorageError | nu
         { location, cause: cur.message },
       );
     }
-    cur = (cur as { cause?: unknown }).cause;
   }
   return null;
 }
